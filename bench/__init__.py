@@ -1,0 +1,1 @@
+"""Benchmarks: each script writes its figures; the numbers and commands live in bench/README.md."""

@@ -1,0 +1,18 @@
+import Lake
+open Lake DSL
+
+/-! The Lean side of the prover: Mathlib and the REPL pinned to the toolchain in `lean-toolchain`
+(v4.24.0, the version the miniF2F statements of `datasets/manifest.json` are written for). -/
+
+package «lean_prover» where
+  leanOptions := #[⟨`autoImplicit, false⟩]
+
+require mathlib from git
+  "https://github.com/leanprover-community/mathlib4" @ "v4.24.0"
+
+require REPL from git
+  "https://github.com/leanprover-community/repl" @ "v4.24.0"
+
+@[default_target]
+lean_lib LeanProver where
+  srcDir := "lean_project"

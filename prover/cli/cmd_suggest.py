@@ -1,0 +1,13 @@
+"""``prover suggest``: suggest ranked tactics for a proof state (placeholder until issue 5: generation)."""
+
+from __future__ import annotations
+
+import argparse
+
+from prover.cli.common import add_config_args, placeholder
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("suggest", help="suggest ranked tactics for a proof state")
+    add_config_args(parser)
+    parser.set_defaults(func=placeholder("suggest", "issue 5: generation"))

@@ -1,0 +1,52 @@
+"""Entry point of the ``prover`` command: one module per subcommand under ``prover.cli``.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets ``func``.
+Modules import heavy libraries (torch, transformers, faiss) inside their handlers, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from prover import __version__
+from prover.cli.common import CliError
+from prover.log import setup_logging
+
+#: (subcommand module, in the order shown by --help)
+SUBCOMMANDS = (
+    "prove", "lean", "index", "retrieve", "suggest", "data", "train", "synth", "solve", "serve",
+    "tree", "report",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prover", description="A theorem-proving agent for Lean 4.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"prover {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"prover.cli.cmd_{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"prover {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"prover {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

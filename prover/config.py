@@ -1,0 +1,41 @@
+"""Configuration: hydra config groups under ``configs/``, composed with hydra's compose API.
+
+The CLI composes once per invocation; library code receives plain ``DictConfig`` sections and never
+calls hydra itself, so it stays usable from notebooks and tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_NAME = "prover"
+
+
+def config_dir() -> Path:
+    """Where the config groups live: ``$PROVER_CONFIG_DIR`` or the repository's ``configs/``."""
+    env = os.environ.get("PROVER_CONFIG_DIR")
+    if env:
+        return Path(env).resolve()
+    return (Path(__file__).resolve().parent.parent / "configs").resolve()
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
+    """Compose the configuration with hydra override syntax (``search=mcts search.budget=100``)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    directory = config_dir()
+    if not (directory / f"{config_name}.yaml").is_file():
+        raise FileNotFoundError(f"no {config_name}.yaml in config directory {directory} (set PROVER_CONFIG_DIR)")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(directory), version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=False)

@@ -1,0 +1,1 @@
+"""Benchmarks, resumable parallel runs, results and reports."""

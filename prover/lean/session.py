@@ -1,0 +1,89 @@
+"""The one interface every consumer of Lean uses: :class:`LeanSession`.
+
+Search, formal problem solving, synthesis and the editor companion all talk to Lean through this
+class and nothing else. Backends (REPL, LeanDojo, scripted worlds, ...) subclass it and implement the
+three ``_``-prefixed hooks; the public methods add what every backend must do identically — above all,
+no tactic reaches Lean without passing the static soundness guard first.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from types import TracebackType
+
+from prover.lean.types import StartResult, TacticError, TacticResult, TacticState, Theorem, Verdict
+
+
+class LeanSession(abc.ABC):
+    """A connection to Lean that starts theorems, runs tactics on states and verifies whole proofs."""
+
+    #: A callable ``str -> list[str]`` returning the reasons a tactic is refused (empty: allowed).
+    #: Set by the backend's constructor from the guard configuration; see ``prover.lean.guard``.
+    tactic_guard = None
+
+    # --- public API -------------------------------------------------------------------------------
+    def start(self, theorem: Theorem) -> StartResult:
+        """Elaborate ``theorem`` (with a ``sorry`` proof) and return its root state."""
+        return self._start(theorem)
+
+    def run_tactic(self, state: TacticState, tactic: str) -> TacticResult:
+        """Run one tactic on ``state``. Never raises for Lean-side failures: they are results."""
+        refused = self._refusals(tactic)
+        if refused:
+            return TacticError(tuple(refused), rejected_by_guard=True)
+        return self._run_tactic(state, tactic)
+
+    def run_tactics(self, steps: Sequence[tuple[TacticState, str]]) -> list[TacticResult]:
+        """Run many (state, tactic) steps; pooled backends run them concurrently, in input order."""
+        results: list[TacticResult | None] = [None] * len(steps)
+        allowed: list[int] = []
+        for i, (_, tactic) in enumerate(steps):
+            refused = self._refusals(tactic)
+            if refused:
+                results[i] = TacticError(tuple(refused), rejected_by_guard=True)
+            else:
+                allowed.append(i)
+        for i, res in zip(allowed, self._run_tactics([steps[i] for i in allowed]), strict=True):
+            results[i] = res
+        return [r for r in results if r is not None]
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        """Check that ``proof`` (a tactic script) proves exactly ``theorem`` in plain Lean + Mathlib."""
+        return self._verify(theorem, proof)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release processes and files."""
+
+    def __enter__(self) -> LeanSession:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- backend hooks ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _start(self, theorem: Theorem) -> StartResult: ...
+
+    @abc.abstractmethod
+    def _run_tactic(self, state: TacticState, tactic: str) -> TacticResult: ...
+
+    def _run_tactics(self, steps: Sequence[tuple[TacticState, str]]) -> list[TacticResult]:
+        """Default: one after another. Pooled backends override to run concurrently."""
+        return [self._run_tactic(s, t) for s, t in steps]
+
+    @abc.abstractmethod
+    def _verify(self, theorem: Theorem, proof: str) -> Verdict: ...
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _refusals(self, tactic: str) -> list[str]:
+        if not tactic.strip():
+            return ["empty tactic"]
+        guard = self.tactic_guard
+        if guard is None:
+            from prover.lean.guard import default_tactic_guard
+
+            guard = default_tactic_guard()
+            self.tactic_guard = guard
+        return list(guard(tactic))

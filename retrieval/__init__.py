@@ -1,0 +1,1 @@
+"""Premise corpora, text encoders, and dense / sparse indexes over them."""

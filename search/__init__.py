@@ -1,0 +1,1 @@
+"""Proof search over Lean proof states: best-first, MCTS and multi-perspective search."""
