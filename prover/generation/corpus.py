@@ -1,0 +1,90 @@
+"""(proof state, tactic) corpora in the JSON-lines format of the FPS search proof steps.
+
+One object per line: ``source`` (problem id), ``step``, ``goals`` (list of pretty-printed goals), ``goal_id``
+(the goal the tactic ran on) and ``tactic``. Lines are decoded one by one so that a bad byte or a bad record is
+reported with its line number instead of aborting somewhere deep inside ``json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CorpusError(ValueError):
+    """A corpus file that is missing or malformed (the message names the file and line)."""
+
+
+@dataclass(frozen=True)
+class ProofStep:
+    source: str
+    step: int
+    goals: tuple[str, ...]
+    goal_id: int
+    tactic: str
+
+    @property
+    def state(self) -> str:
+        """The state as ``TacticState.pp`` prints it (what generators receive)."""
+        return "\n\n".join(self.goals)
+
+    @property
+    def focused_goal(self) -> str:
+        return self.goals[self.goal_id] if 0 <= self.goal_id < len(self.goals) else self.goals[0]
+
+
+def _parse(record: object, where: str) -> ProofStep:
+    if not isinstance(record, dict):
+        raise CorpusError(f"{where}: expected a JSON object")
+    goals = record.get("goals")
+    tactic = record.get("tactic")
+    if not isinstance(goals, list) or not goals or not all(isinstance(g, str) for g in goals):
+        raise CorpusError(f"{where}: 'goals' must be a non-empty list of strings")
+    if not isinstance(tactic, str) or not tactic.strip():
+        raise CorpusError(f"{where}: 'tactic' must be a non-empty string")
+    goal_id = record.get("goal_id", 0)
+    if not isinstance(goal_id, int) or not 0 <= goal_id < len(goals):
+        raise CorpusError(f"{where}: 'goal_id' {goal_id!r} is not an index into 'goals'")
+    step = record.get("step", 0)
+    return ProofStep(
+        str(record.get("source", "")),
+        int(step) if isinstance(step, int) else 0,
+        tuple(goals),
+        goal_id,
+        tactic.strip(),
+    )
+
+
+def load_corpus(path: str | Path) -> list[ProofStep]:
+    """All steps of a corpus file; raises :class:`CorpusError` naming the first bad line."""
+    p = Path(path)
+    if not p.is_file():
+        raise CorpusError(f"tactic corpus {p} does not exist")
+    steps: list[ProofStep] = []
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{p}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CorpusError(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
+            steps.append(_parse(record, where))
+    if not steps:
+        raise CorpusError(f"tactic corpus {p} has no steps")
+    return steps
+
+
+def file_checksum(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

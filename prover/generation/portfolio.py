@@ -1,0 +1,158 @@
+"""The automation portfolio: closing tactics proposed by the shape of the goal, with learnable priors.
+
+Most competition-style goals fall to one of a dozen decision procedures; the question is which to try first.
+Priors come from how often each automation tactic (by its head word) closes or advances goals in a corpus
+(``learn_priors``), or from built-in defaults; target-shape rules then shift them (an inequality over ℝ favours
+``linarith``/``nlinarith``/``positivity``, ``%`` or ℕ favours ``omega``/``decide``/``norm_num``). Some
+candidates are instantiated with the local hypotheses (``norm_num [h₀, h₁]``, ``nlinarith [sq_nonneg (a - b)]``).
+The scores are normalised into a distribution, so ``logprob`` is a true log-probability under this model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+
+from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
+from prover.generation.goals import Goal, parse_state
+from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_states
+
+#: Head words of the automation tactics and their default prior weights (relative frequencies).
+DEFAULT_PRIORS: dict[str, float] = {
+    "norm_num": 0.20,
+    "simp": 0.14,
+    "linarith": 0.12,
+    "nlinarith": 0.10,
+    "omega": 0.09,
+    "simp_all": 0.05,
+    "ring_nf": 0.05,
+    "field_simp": 0.04,
+    "positivity": 0.04,
+    "decide": 0.03,
+    "aesop": 0.03,
+    "rfl": 0.03,
+    "intro": 0.03,
+    "constructor": 0.02,
+    "ring": 0.03,
+    "tauto": 0.01,
+    "exact?": 0.0,
+}
+_NEVER = {"exact?", "apply?", "rw?", "hint", "sorry", "admit"}
+_REALISH = ("ℝ", "ℚ", "ℂ", "Real", "√", "π", "Real.sqrt", "Real.log", "Real.exp")
+_NATISH = ("ℕ", "ℤ", "Nat", "Int", "%", "∣", "Finset", "Nat.factorial", "!")
+
+
+def head_word(tactic: str) -> str:
+    """The tactic's name: ``nlinarith [sq_nonneg (a - b)]`` -> ``nlinarith``."""
+    words = tactic.strip().split()
+    return words[0] if words else ""
+
+
+def learn_priors(tactics: Iterable[str], smoothing: float = 1.0) -> dict[str, float]:
+    """Relative frequency of each automation head word among a corpus's tactics (add-``smoothing``)."""
+    counts = Counter(head_word(t) for t in tactics)
+    raw = {name: counts.get(name, 0) + smoothing for name in DEFAULT_PRIORS if name not in _NEVER}
+    total = sum(raw.values())
+    return {name: value / total for name, value in raw.items()}
+
+
+def _shape_bonus(goal: Goal, state: str) -> dict[str, float]:
+    """Multiplicative preferences from the target's shape (log-space additions)."""
+    target = goal.target
+    context = " ".join(h.type for h in goal.hypotheses) + " " + target
+    real = any(tok in context for tok in _REALISH)
+    natish = any(tok in context for tok in _NATISH) and not real
+    ineq = any(op in target for op in ("≤", "<", "≥", ">"))
+    bonus: Counter[str] = Counter()
+    if ineq and real:
+        bonus.update({"nlinarith": 1.2, "linarith": 1.0, "positivity": 0.6})
+    if ineq and natish:
+        bonus.update({"omega": 1.0, "nlinarith": 0.4, "linarith": 0.3})
+    if natish:
+        bonus.update({"omega": 1.0, "decide": 0.6, "norm_num": 0.5, "simp": 0.3})
+    if "%" in target or "∣" in target:
+        bonus.update({"omega": 0.8, "decide": 0.6, "norm_num": 0.6})
+    if "=" in target and not ineq:
+        bonus.update({"ring_nf": 0.5, "ring": 0.5, "norm_num": 0.4, "simp": 0.3, "rfl": 0.2})
+        if "/" in target and real:
+            bonus.update({"field_simp": 1.0})
+    if target.startswith(("0 <", "0 ≤")) and real:
+        bonus.update({"positivity": 1.0})
+    if "∀" in target or "→" in target:
+        bonus.update({"intro": 1.5, "simp": 0.3})
+    if "∧" in target or "↔" in target:
+        bonus.update({"constructor": 1.0, "aesop": 0.5, "tauto": 0.3})
+    if "∃" in target:
+        bonus.update({"aesop": 0.3})
+    if not re.search(r"[A-Za-zα-ω]", target.replace("⊢", "")):  # closed numeric goal
+        bonus.update({"norm_num": 1.5, "decide": 0.8, "rfl": 0.5, "simp": 0.5})
+    if "\n\n" in state.strip():  # several goals: automation that sees them all
+        bonus.update({"simp_all": 0.3, "aesop": 0.2})
+    return dict(bonus)
+
+
+def _instantiated(goal: Goal) -> list[tuple[str, str]]:
+    """Candidates that mention local names: (head word for the prior, tactic text)."""
+    props = [h.name for h in goal.hypotheses if not h.is_variable and "✝" not in h.name]
+    real_vars = [h.name for h in goal.hypotheses if h.is_variable and h.type.strip() in ("ℝ", "ℚ")]
+    out: list[tuple[str, str]] = []
+    if props:
+        listed = ", ".join(props[:6])
+        out += [
+            ("norm_num", f"norm_num [{listed}] at *"),
+            ("linarith", f"linarith [{listed}]"),
+            ("simp", f"simp [{listed}]"),
+            ("nlinarith", f"nlinarith [{listed}]"),
+        ]
+        out.append(("subst", f"subst {props[0]}"))
+    if len(real_vars) >= 2:
+        squares = ", ".join(f"sq_nonneg ({a} - {b})" for a, b in list(combinations(real_vars, 2))[:4])
+        squares += ", " + ", ".join(f"sq_nonneg ({a} + {b})" for a, b in list(combinations(real_vars, 2))[:2])
+        out.append(("nlinarith", f"nlinarith [{squares}]"))
+    elif real_vars:
+        out.append(("nlinarith", f"nlinarith [sq_nonneg {real_vars[0]}, sq_nonneg ({real_vars[0]} - 1)]"))
+    target = goal.target
+    if target.startswith("∀"):
+        binders = re.match(r"∀\s*\(?([^,:]+)", target)
+        if binders:
+            out.append(("intro", "intro " + " ".join(binders.group(1).split())))
+    return out
+
+
+class AutomationPortfolio(TacticGenerator):
+    """Proposes automation tactics for each state, normalised to a distribution per state."""
+
+    def __init__(
+        self,
+        priors: dict[str, float] | None = None,
+        max_state_chars: int = DEFAULT_MAX_STATE_CHARS,
+        instantiated_discount: float = 0.6,
+    ) -> None:
+        self.priors = {k: v for k, v in (priors or DEFAULT_PRIORS).items() if k not in _NEVER and v > 0}
+        self.max_state_chars = max_state_chars
+        self.instantiated_discount = instantiated_discount
+
+    def scored(self, state: str) -> list[Suggestion]:
+        """All candidates for one state with normalised log-probabilities, best first."""
+        goals = parse_state(state)
+        goal = goals[0] if goals else Goal()
+        bonus = _shape_bonus(goal, state)
+        raw: dict[str, float] = {}
+        for name, prior in self.priors.items():
+            if name in ("intro",):  # only meaningful with binder names, see _instantiated
+                continue
+            raw[name] = math.log(prior) + bonus.get(name, 0.0)
+        floor = math.log(min(self.priors.values()) if self.priors else 1e-3)
+        for name, tactic in _instantiated(goal):
+            prior = self.priors.get(name, math.exp(floor))
+            raw[tactic] = math.log(prior * self.instantiated_discount) + bonus.get(name, 0.0)
+        norm = math.log(sum(math.exp(v) for v in raw.values())) if raw else 0.0
+        return sorted((Suggestion(v - norm, t) for t, v in raw.items()), key=lambda s: -s.logprob)
+
+    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
+        states = check_states(states, self.max_state_chars)
+        check_k(k)
+        return [dedupe_best(self.scored(s), k) for s in states]

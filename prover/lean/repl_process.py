@@ -1,0 +1,318 @@
+"""One Lean REPL subprocess with the robustness the REPL itself lacks.
+
+The REPL has no timeout, no memory limit and no recovery: a looping tactic hangs it forever, memory grows
+with every command, and a crash loses every proof state. This class adds our own per-command deadline
+(``selectors`` on the stdout pipe, so there is no reader thread to leak), a resident-memory watch, a restart
+every ``restart_every`` commands, and a restart after any timeout, crash or garbage output. After a restart the
+header is elaborated again on first use; ``generation`` counts restarts so callers can tell that their
+``proofState`` ids died with the old process.
+
+Memory: we watch the resident set size of the whole process tree through ``/proc`` instead of setting
+``RLIMIT_AS``. Lean reserves far more virtual address space than it uses and memory-maps Mathlib's
+``.olean`` files (gigabytes of mostly shared pages), so an address-space limit kills healthy processes,
+while RSS is what actually exhausts a machine. ``lake env`` runs the REPL as a child, so the whole tree is
+summed and killed (the process is a session leader; we signal its process group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_command
+
+log = logging.getLogger(__name__)
+_READ_CHUNK = 1 << 16
+
+
+class ReplFailure(Exception):
+    """A command got no usable answer; the process has been killed and restarts on next use."""
+
+
+class ReplTimeout(ReplFailure):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+class ReplCrash(ReplFailure):
+    """The process exited, answered garbage, or grew past its memory limit."""
+
+
+class ReplStartError(ReplFailure):
+    """The REPL could not be started or its header did not elaborate: not recoverable by retrying."""
+
+
+class ReplProcess:
+    """A restartable REPL process; not thread-safe (the pool gives each process to one thread at a time)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        cwd: str | Path = ".",
+        *,
+        timeout_s: float = 10.0,
+        start_timeout_s: float = 300.0,
+        max_rss_mb: float | None = None,
+        restart_every: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        if isinstance(command, str) or not command:
+            raise ValueError("the REPL command must be a non-empty argv list, not a shell string")
+        self.command = [str(c) for c in command]
+        self.cwd = Path(cwd)
+        self.timeout_s = float(timeout_s)
+        self.start_timeout_s = float(start_timeout_s)
+        self.max_rss_mb = max_rss_mb
+        self.restart_every = restart_every
+        self.env = dict(env) if env is not None else None
+        self.generation = 0  # incremented at every (re)start
+        self.commands_sent = 0  # since the last start
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+        self._frames = FrameBuffer()
+        self._header_envs: dict[str, int] = {}
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        """Start a fresh process (killing any old one)."""
+        self.kill()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        try:
+            self._proc = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=self.env,
+                start_new_session=True,
+                bufsize=0,
+            )
+        except OSError as exc:
+            raise ReplStartError(f"cannot start the REPL {self.command!r} in {self.cwd}: {exc}") from exc
+        os.set_blocking(self._proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        self._frames = FrameBuffer()
+        self._header_envs = {}
+        self.generation += 1
+        self.commands_sent = 0
+
+    def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    proc.kill()
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    if stream:
+                        stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log.warning("REPL process %d did not exit after SIGKILL", proc.pid)
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def shutdown(self, grace_s: float = 2.0) -> int | None:
+        """Close stdin (the REPL exits at end of input) and return the exit code; kill after ``grace_s``."""
+        proc = self._proc
+        if proc is None:
+            return None
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+            code = proc.wait(timeout=grace_s)
+        except (OSError, subprocess.TimeoutExpired):
+            code = None
+        self.kill()
+        return code
+
+    close = kill
+
+    def _restart_due(self) -> bool:
+        return bool(self.restart_every) and self.commands_sent >= int(self.restart_every)  # type: ignore[arg-type]
+
+    def ensure_started(self) -> None:
+        if not self.alive or self._restart_due():
+            if self.generation:
+                self.restarts += 1
+            self.start()
+
+    # --- requests ---------------------------------------------------------------------------------
+    def header_env(self, header: str) -> int | None:
+        """The env id of ``header`` in this process, elaborating it once per process.
+
+        Imports are elaborated once; the rest of a header (``open``, ``set_option`` lines) is elaborated on
+        top of that env, so theorems with different ``open`` lines share one ``import Mathlib``.
+        """
+        self.ensure_started()
+        imports, rest = split_header(header)
+        env: int | None = None
+        for key, text, timeout in (
+            (imports, imports, self.start_timeout_s),
+            (imports + "\n" + rest, rest, None),
+        ):
+            if not text.strip():
+                continue
+            if key in self._header_envs:
+                env = self._header_envs[key]
+                continue
+            cmd: dict[str, Any] = {"cmd": text}
+            if env is not None:
+                cmd["env"] = env
+            resp = self.request(cmd, timeout=timeout)
+            if not resp.ok or resp.env is None:
+                raise ReplStartError(f"the header does not elaborate: {'; '.join(resp.errors) or resp.raw}")
+            env = self._header_envs[key] = resp.env
+        return env
+
+    def request(self, command: Mapping[str, Any], timeout: float | None = None) -> Response:
+        """Send one command, wait for its answer; raise ``ReplTimeout``/``ReplCrash`` after killing the process."""
+        self.ensure_started()
+        limit = self.timeout_s if timeout is None else timeout
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        try:
+            _write_all(proc.stdin, encode_command(command))
+        except (BrokenPipeError, OSError) as exc:
+            self._fail(ReplCrash(f"REPL stdin closed: {exc}{self._stderr_tail()}"))
+        self.commands_sent += 1
+        text = self._read_frame(limit)
+        try:
+            response = Response.parse(text)
+        except ProtocolError as exc:
+            self._fail(ReplCrash(str(exc)))
+        self._check_memory()
+        return response
+
+    def _read_frame(self, limit: float) -> str:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        deadline = time.monotonic() + limit
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._fail(ReplTimeout(limit))
+                if not sel.select(remaining):
+                    continue
+                try:
+                    data = os.read(fd, _READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    # EOF: a complete final answer without its blank line still counts; anything else crashed.
+                    pending = self._frames.pending.decode("utf-8", errors="replace").strip()
+                    if pending and _is_json(pending):
+                        return pending
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=5)
+                    partial = f" after a partial answer {pending[:80]!r}" if pending else ""
+                    self._fail(
+                        ReplCrash(f"REPL exited with code {proc.returncode}{partial}{self._stderr_tail()}")
+                    )
+                frames = self._frames.feed(data)
+                if frames:
+                    if len(frames) > 1:
+                        self._fail(ReplCrash(f"REPL sent {len(frames)} answers to one command"))
+                    return frames[0]
+
+    def _fail(self, exc: ReplFailure) -> None:
+        log.info("REPL %s: %s; killing it (restarts on next use)", self.pid, exc)
+        self.kill()
+        raise exc
+
+    def _stderr_tail(self, limit: int = 400) -> str:
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - limit))
+            tail = self._stderr.read().decode("utf-8", errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f" (stderr: {tail})" if tail else ""
+
+    def _check_memory(self) -> None:
+        if not self.max_rss_mb or self._proc is None:
+            return
+        rss = tree_rss_mb(self._proc.pid)
+        if rss > float(self.max_rss_mb):
+            # The answer already arrived intact; restart before the next command rather than failing this one.
+            log.info("REPL %s uses %.0f MB > %s MB; restarting", self.pid, rss, self.max_rss_mb)
+            self.kill()
+
+
+def _write_all(stream: Any, data: bytes) -> None:
+    """Unbuffered pipe writes may be partial; loop until every byte is out."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        view = view[written or 0 :]
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def split_header(header: str) -> tuple[str, str]:
+    """(import lines, everything else): imports must come first in Lean and are by far the costliest part."""
+    imports, rest = [], []
+    for line in header.splitlines():
+        (imports if line.strip().startswith("import ") and not rest else rest).append(line)
+    return "\n".join(imports).strip(), "\n".join(rest).strip()
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (0 where /proc is unavailable)."""
+    total_kb = 0
+    stack, seen = [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total_kb / 1024.0

@@ -1,0 +1,178 @@
+"""Offline generation: corpus loading, goal reading, name adaptation, automation portfolio, kNN blending."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prover.generation import knn as knn_module
+from prover.generation.corpus import CorpusError, load_corpus
+from prover.generation.goals import parse_goal, parse_state, rename_identifiers
+from prover.generation.inputs import GenerationInputError
+from prover.generation.knn import KnnTacticGenerator, adapt_tactic
+from prover.generation.portfolio import AutomationPortfolio, learn_priors
+
+
+class TrigramEncoder:
+    """Deterministic stand-in for MiniLM: hashed character trigrams, L2-normalised."""
+
+    dim = 256
+    calls = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        TrigramEncoder.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for j in range(len(t) - 2):
+                out[i, hash(t[j : j + 3]) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def _step(source: str, goals: list[str], tactic: str, goal_id: int = 0) -> dict[str, object]:
+    return {"source": source, "step": 0, "goals": goals, "goal_id": goal_id, "tactic": tactic}
+
+
+CORPUS = [
+    _step("p1", ["x y : ℝ\nh₀ : x + y = 10\n⊢ x * y ≤ 25"], "nlinarith [sq_nonneg (x - y), h₀]"),
+    _step("p2", ["n : ℕ\nh₀ : n % 4 = 3\n⊢ n ^ 2 % 4 = 1"], "rw [Nat.pow_mod, h₀]"),
+    _step("p3", ["f : ℝ → ℝ\nh₀ : ∀ (x : ℝ), f x = 3 * x + 2\n⊢ f 4 = 14"], "rw [h₀]"),
+    _step("p4", ["⊢ 2 ^ 10 % 7 = 2"], "norm_num"),
+]
+
+
+@pytest.fixture()
+def corpus_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tactics.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CORPUS), encoding="utf-8")
+    return path
+
+
+def test_parse_goal_reads_hypotheses_cases_and_continuations() -> None:
+    goals = parse_state(
+        "case h\nx y : ℝ\nh₀ : 0 < x\nh₁ : x + y = 10 ∧\n  y > 2\n⊢ x * y ≤ 25\n\nn : ℕ\n⊢ n % 2 = 0"
+    )
+    assert len(goals) == 2
+    g = goals[0]
+    assert g.case == "h" and g.target == "x * y ≤ 25"
+    assert g.names() == ["x", "y", "h₀", "h₁"]
+    assert g.hypotheses[3].type == "x + y = 10 ∧ y > 2"
+    assert [h.is_variable for h in g.hypotheses] == [True, True, False, False]
+
+
+def test_rename_identifiers_whole_names_only() -> None:
+    out = rename_identifiers(
+        "nlinarith [sq_nonneg (x - y), h₀, h₀.le, Nat.h₀, h₀', xy]", {"h₀": "ha", "x": "a", "y": "b"}
+    )
+    assert out == "nlinarith [sq_nonneg (a - b), ha, ha.le, Nat.h₀, h₀', xy]"
+
+
+def test_adapt_tactic_maps_by_type_then_position() -> None:
+    theirs = parse_goal("x y : ℝ\nh₀ : 0 < x\nh₁ : 0 < y\n⊢ x * y ≤ 1")
+    ours = parse_goal("a b : ℝ\nhb : 0 < b\nha : 0 < a\n⊢ a * b ≤ 1")
+    assert (
+        adapt_tactic("nlinarith [sq_nonneg (x - y), h₀, h₁]", theirs, ours)
+        == "nlinarith [sq_nonneg (a - b), ha, hb]"
+    )
+    # No counterpart: names stay as they are.
+    assert adapt_tactic("exact h₀", theirs, parse_goal("⊢ True")) == "exact h₀"
+
+
+def test_corpus_errors_name_the_line(tmp_path: Path) -> None:
+    bad_utf8 = tmp_path / "bad.jsonl"
+    bad_utf8.write_bytes(
+        json.dumps(CORPUS[0]).encode() + b"\n" + b'{"goals": ["\xff\xfe"], "tactic": "simp"}\n'
+    )
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: not UTF-8"):
+        load_corpus(bad_utf8)
+    bad_json = tmp_path / "j.jsonl"
+    bad_json.write_text('{"goals": ["⊢ True"], "tactic": "trivial"}\n{oops\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"j.jsonl:2: invalid JSON"):
+        load_corpus(bad_json)
+    no_goals = tmp_path / "g.jsonl"
+    no_goals.write_text('{"goals": [], "tactic": "simp"}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="goals"):
+        load_corpus(no_goals)
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "missing.jsonl")
+
+
+def test_portfolio_follows_goal_shape() -> None:
+    port = AutomationPortfolio()
+    real_ineq = [s.tactic for s in port.generate(["x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2"], 4)[0]]
+    nat_mod = [s.tactic for s in port.generate(["n : ℕ\nh : n % 4 = 3\n⊢ n ^ 2 % 4 = 1"], 4)[0]]
+    assert "nlinarith" in real_ineq and "omega" not in real_ineq
+    assert "omega" in nat_mod and "nlinarith" not in nat_mod
+    everything = port.scored("x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2")
+    assert math.isclose(sum(math.exp(s.logprob) for s in everything), 1.0, rel_tol=1e-6)
+    tactics = {s.tactic for s in everything}
+    assert "nlinarith [sq_nonneg (x - y), sq_nonneg (x + y)]" in tactics and "linarith [h]" in tactics
+
+
+def test_learned_priors_follow_corpus_frequencies() -> None:
+    priors = learn_priors(["omega"] * 30 + ["simp"] * 2)
+    assert priors["omega"] > priors["simp"] > 0
+    assert math.isclose(sum(priors.values()), 1.0)
+
+
+def test_knn_proposes_adapted_neighbour_tactics_first(corpus_file: Path) -> None:
+    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.3)
+    out = gen.generate(["a b : ℝ\nhab : a + b = 10\n⊢ a * b ≤ 25", "⊢ 2 ^ 10 % 7 = 2"], 5)
+    assert out[0][0].tactic == "nlinarith [sq_nonneg (a - b), hab]"
+    assert out[1][0].tactic == "norm_num"
+    for sugg in out:
+        assert len(sugg) == 5
+        assert [s.logprob for s in sugg] == sorted((s.logprob for s in sugg), reverse=True)
+        assert sum(math.exp(s.logprob) for s in sugg) <= 1.0 + 1e-9
+    # Automation fills in beyond the neighbours.
+    assert {"nlinarith", "linarith"} & {s.tactic for s in out[0]}
+
+
+def test_knn_without_portfolio_is_pure_neighbour_votes(corpus_file: Path) -> None:
+    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0)
+    sugg = gen.generate(["g : ℝ → ℝ\nh : ∀ (x : ℝ), g x = 3 * x + 2\n⊢ g 4 = 14"], 10)[0]
+    assert sugg[0].tactic == "rw [h]"
+    assert len(sugg) <= len(CORPUS)
+
+
+def test_knn_cache_is_written_and_reused(corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import retrieval.encoder
+
+    monkeypatch.setattr(retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
+    TrigramEncoder.calls = 0
+    KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    caches = list((corpus_file.parent / ".cache").glob("*.npy"))
+    assert len(caches) == 1 and "fake" in caches[0].name
+    first_calls = TrigramEncoder.calls
+    gen = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    assert TrigramEncoder.calls == first_calls  # corpus not re-embedded
+    assert gen.generate(["⊢ 2 ^ 10 % 7 = 2"], 1)[0][0].tactic == "norm_num"
+    # Changing the corpus changes the checksum: a new cache entry.
+    corpus_file.write_text(
+        corpus_file.read_text(encoding="utf-8") + json.dumps(CORPUS[0]) + "\n", encoding="utf-8"
+    )
+    KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    assert len(list((corpus_file.parent / ".cache").glob("*.npy"))) == 2
+    assert knn_module._cache_path(corpus_file, "x/y", "ab" * 10, cache_dir="/tmp/c").parent == Path("/tmp/c")
+
+
+def test_knn_bad_input(corpus_file: Path) -> None:
+    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder())
+    with pytest.raises(GenerationInputError, match="empty"):
+        gen.generate([""], 3)
+    with pytest.raises(GenerationInputError, match="over the limit"):
+        gen.generate(["⊢ " + "a" * (1 << 20)], 3)
+    with pytest.raises(GenerationInputError, match="positive"):
+        gen.generate(["⊢ True"], 0)
+    with pytest.raises(ValueError, match="portfolio_weight"):
+        KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=2.0)
+
+
+@pytest.mark.slow
+def test_shipped_sample_corpus_with_minilm(repo_root: Path, tmp_path: Path) -> None:
+    gen = KnnTacticGenerator.from_corpus(repo_root / "datasets/samples/tactics.jsonl", cache_dir=tmp_path)
+    sugg = gen.generate(["c d : ℝ\nhc : 0 < c\nhd : 0 < d\n⊢ 2 * c * d ≤ c ^ 2 + d ^ 2"], 8)[0]
+    assert "nlinarith [sq_nonneg (c - d)]" in [s.tactic for s in sugg[:3]]
