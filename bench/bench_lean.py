@@ -91,34 +91,59 @@ def _delay_world(path: Path, delay_ms: int, width: int) -> None:
     path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
 
 
-def bench_pool(processes: list[int], delay_ms: int, steps: int, rounds: int) -> list[dict[str, float]]:
+def bench_pool(processes: list[int], delay_ms: int, steps: int, rounds: int, server: str = "world"):
+    """Steps/s of ``ReplSession.run_tactics`` on independent slow steps, per pool size.
+
+    ``server="world"``: the scripted world (tactics sleep ``delay_ms``). ``server="double"``: the test double
+    ``tests/doubles/misbehaving_repl.py`` whose ``nap*`` tactics sleep a fixed 200 ms (used while the world
+    server is unavailable).
+    """
     from prover.lean.factory import make_session
+    from prover.lean.repl_backend import ReplSession
     from prover.lean.types import TacticState, Theorem
 
+    if server == "double":
+        delay_ms = 200
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world.json"
         _delay_world(world, delay_ms, steps)
         thm = Theorem("t_bench", "theorem t_bench (x : ℕ) : x = x")
+        prefix = "nap" if server == "double" else "tac"
         for n in processes:
-            session = make_session(
-                {"name": "scripted", "world": str(world), "pool_size": n, "tactic_timeout_s": 30.0}
-            )
+            if server == "double":
+                double = Path(__file__).resolve().parent.parent / "tests" / "doubles" / "misbehaving_repl.py"
+                session = ReplSession(
+                    {"command": [sys.executable, str(double)], "pool_size": n, "tactic_timeout_s": 30.0}
+                )
+            else:
+                session = make_session(
+                    {"name": "scripted", "world": str(world), "pool_size": n, "tactic_timeout_s": 30.0}
+                )
             session.tactic_guard = lambda tactic: []  # measure the pool, not the guard
             with session:
                 root = session.start(thm)
                 assert isinstance(root, TacticState), root
-                session.run_tactics([(root, f"tac{i}") for i in range(n)])  # warm: root known everywhere
+                session.run_tactics([(root, "warm") for _ in range(n)])  # root known in every process
                 t0 = time.perf_counter()
                 for _ in range(rounds):
-                    results = session.run_tactics([(root, f"tac{i}") for i in range(steps)])
+                    results = session.run_tactics([(root, f"{prefix}{i}") for i in range(steps)])
                     assert all(isinstance(r, TacticState) for r in results), results[:3]
                 elapsed = time.perf_counter() - t0
             rate = rounds * steps / elapsed
-            rows.append({"processes": n, "steps": rounds * steps, "seconds": elapsed, "steps_per_s": rate})
+            rows.append(
+                {
+                    "server": server,
+                    "processes": n,
+                    "delay_ms": delay_ms,
+                    "steps": rounds * steps,
+                    "seconds": round(elapsed, 3),
+                    "steps_per_s": round(rate, 2),
+                }
+            )
     base = rows[0]["steps_per_s"]
     for row in rows:
-        row["speedup"] = row["steps_per_s"] / base
+        row["speedup"] = round(row["steps_per_s"] / base, 2)
         row["ideal_steps_per_s"] = row["processes"] * 1000.0 / delay_ms
     return rows
 
@@ -133,11 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delay-ms", type=int, default=100)
     p.add_argument("--steps", type=int, default=64)
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--server", choices=["world", "double"], default="world")
     args = parser.parse_args(argv)
     if args.what == "overhead":
         print(json.dumps(bench_overhead(args.commands)))
     else:
-        for row in bench_pool(args.processes, args.delay_ms, args.steps, args.rounds):
+        for row in bench_pool(args.processes, args.delay_ms, args.steps, args.rounds, args.server):
             print(json.dumps(row))
     return 0
 

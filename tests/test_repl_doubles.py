@@ -220,3 +220,30 @@ def test_run_command_elaborates_on_the_theorem_header():
         assert resp.ok and resp.sorries[0].goal == "⊢ P" and resp.env == 2
         runner = s.command_runner("import Mathlib\nopen Nat")
         assert runner("example : True := trivial").env == 3  # header env reused: no new header commands
+
+
+def test_deep_states_migrate_to_idle_processes_by_replaying_their_path():
+    with _session(pool_size=2, timeout=5.0) as s:
+        root = s.start(THM)
+        deep = s.run_tactic(s.run_tactic(root, "a"), "b")
+        assert isinstance(deep, TacticState) and deep.path == ("a", "b")
+        home = deep.handle.process
+        results = s.run_tactics([(deep, f"nap{i}") for i in range(6)] + [(deep, "done")])
+        assert all(
+            isinstance(r, TacticState) and r.path == ("a", "b", f"nap{i}") for i, r in enumerate(results[:6])
+        )
+        assert isinstance(results[6], ProofFinished) and results[6].path == ("a", "b", "done")
+        used = {r.handle.process for r in results[:6]}
+        assert used == {0, 1} and home in used  # the idle process rebuilt `deep` once and took a share
+        assert [r.goals for r in results[:6]] == [(f"⊢ after nap{i}",) for i in range(6)]
+
+
+def test_repl_config_validation_names_the_field():
+    from prover.lean.repl_backend import ReplConfig, auto_pool_size
+
+    with pytest.raises(ValueError, match="pool_size"):
+        ReplConfig.from_mapping({"command": ["repl"], "pool_size": 0})
+    with pytest.raises(ValueError, match="tactic_timeout_s"):
+        ReplConfig.from_mapping({"command": ["repl"], "tactic_timeout_s": 0})
+    cfg = ReplConfig.from_mapping({"command": ["repl"], "pool_size": "auto", "max_rss_mb": 8000})
+    assert cfg.pool_size == auto_pool_size() >= 1 and cfg.max_rss_mb == 8000.0

@@ -1,13 +1,56 @@
-"""``prover tree``: render a saved search tree (placeholder until issue 4: search)."""
+"""``prover tree render TREE.json -o tree.svg``: draw a saved search graph (``SearchGraph.to_json()``)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-from prover.cli.common import placeholder
+from prover.cli.common import CliError, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tree", help="render a saved search tree")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-    parser.set_defaults(func=placeholder("tree", "issue 4: search"))
+    actions = parser.add_subparsers(dest="tree_command", metavar="ACTION", required=True)
+    render = actions.add_parser("render", help="draw a search-graph JSON as SVG / PNG / PDF")
+    render.add_argument(
+        "tree", type=Path, help="search graph JSON (SearchGraph.to_json(), or a result with 'graph')"
+    )
+    render.add_argument("-o", "--output", type=Path, required=True, help="output file: .svg, .png or .pdf")
+    render.add_argument(
+        "--max-nodes",
+        type=int,
+        default=300,
+        help="draw at most this many nodes (the proof path is always drawn)",
+    )
+    render.set_defaults(func=run_render)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from search.render import render
+
+    if args.max_nodes < 1:
+        raise CliError("--max-nodes must be >= 1")
+    try:
+        text = args.tree.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.tree}: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{args.tree} is not JSON: {exc}") from exc
+    if isinstance(data, dict) and "graph" in data and "nodes" not in data:
+        data = data["graph"]  # a SearchResult.to_json(include_graph=True)
+    try:
+        layout = render(data, args.output, max_nodes=args.max_nodes)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"{args.tree}: {exc}") from exc
+    emit(
+        {
+            "output": str(args.output),
+            "nodes_drawn": len(layout.positions),
+            "nodes_omitted": layout.omitted,
+            "proof_steps": len(layout.proof_edges),
+        }
+    )
+    return 0

@@ -113,6 +113,10 @@ def _available_memory_gb() -> float:
     return 0.0
 
 
+def _lives_in(handle: object, process: int, generation: int) -> bool:
+    return isinstance(handle, ReplHandle) and handle.process == process and handle.generation == generation
+
+
 class _Worker:
     def __init__(self, index: int, process: ReplProcess) -> None:
         self.index = index
@@ -287,7 +291,11 @@ class ReplSession(LeanSession):
             with pending_lock:
                 if not pending:
                     return None
-                best = min(pending, key=lambda i: self._cost(worker, steps[i][0]))
+                gen = worker.process.generation
+                own = (i for i in pending if _lives_in(steps[i][0].handle, worker.index, gen))
+                best = next(own, None)
+                if best is None:
+                    best = min(pending, key=lambda i: self._cost(worker, steps[i][0]))
                 pending.remove(best)
                 return best
 

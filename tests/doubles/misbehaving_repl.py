@@ -8,6 +8,7 @@ Speaks the REPL framing (commands: a block of lines ending with a blank line; an
   garbage -> a non-JSON line                    split    -> the answer in pieces, with pauses
   huge    -> a ~20 MB goal                      badbyte  -> a goal containing the byte 0xFF
   grow    -> allocate ~300 MB, then answer      exit     -> exit 0 silently (EOF)
+  nap*    -> a new state after 0.2 s (a slow tactic)
 Argument ``--crash-on-start`` exits before reading anything.
 """
 
@@ -104,6 +105,8 @@ def handle(cmd):
         hoard.append(bytearray(300 * 1024 * 1024))
         for i in range(0, len(hoard[-1]), 4096):
             hoard[-1][i] = 1
+    if tactic.startswith("nap"):
+        time.sleep(0.2)
     if tactic == "done":
         send({"proofState": new_state(), "goals": [], "proofStatus": "Completed"})
         return

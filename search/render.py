@@ -1,0 +1,198 @@
+"""Drawing a saved search graph: a tidy top-down tree layout computed here, drawn with matplotlib.
+
+graphviz is not available, so the layout is our own: a breadth-first spanning tree from the root (each
+state hangs under the parent that reached it in the fewest steps), leaves placed left to right in
+depth-first order, each parent centred over its children. Edges outside the spanning tree (a state reached
+twice, or a tactic going back to an ancestor) are drawn dashed. The proof path is highlighted in green,
+failed tactics (errors, timeouts, crashes) are grey, failed states pink.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search.graph import GRAPH_FORMAT
+
+MAX_LABEL = 28
+
+
+def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """One line of at most ``limit`` characters (the goal's target is the informative part)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def node_label(node: dict[str, Any]) -> str:
+    kind = node["kind"]
+    if kind == "proof":
+        return "no goals ∎"
+    if kind != "state":
+        return f"{kind}: {shorten(node.get('message', ''), MAX_LABEL - len(kind) - 2)}"
+    goals = node["goals"]
+    target = goals[0].rpartition("⊢")[2] if goals else ""
+    more = f" (+{len(goals) - 1})" if len(goals) > 1 else ""
+    return shorten("⊢ " + target.strip(), MAX_LABEL - len(more)) + more
+
+
+@dataclass
+class Layout:
+    positions: dict[int, tuple[float, float]]
+    tree_edges: set[tuple[int, int]]
+    proof_edges: set[tuple[int, int]]
+    omitted: int
+
+
+def _proof_edges(data: dict[str, Any]) -> set[tuple[int, int]]:
+    kinds = {n["id"]: n["kind"] for n in data["nodes"]}
+    proof = next((i for i, k in kinds.items() if k == "proof"), None)
+    if proof is None:
+        return set()
+    children: dict[int, list[int]] = {}
+    for e in data["edges"]:
+        if not e["cycle"]:
+            children.setdefault(e["source"], []).append(e["target"])
+    parent = {data["root"]: data["root"]}
+    queue = deque([data["root"]])
+    while queue:
+        n = queue.popleft()
+        for c in children.get(n, []):
+            if c not in parent:
+                parent[c] = n
+                queue.append(c)
+    if proof not in parent:
+        return set()
+    edges = set()
+    n = proof
+    while n != data["root"]:
+        edges.add((parent[n], n))
+        n = parent[n]
+    return edges
+
+
+def tidy_layout(data: dict[str, Any], max_nodes: int = 300) -> Layout:
+    """Positions for at most ``max_nodes`` nodes (always keeping the proof path), root at the top."""
+    root = data["root"]
+    proof_edges = _proof_edges(data)
+    on_proof = {n for e in proof_edges for n in e}
+    children: dict[int, list[int]] = {}
+    for e in data["edges"]:
+        children.setdefault(e["source"], []).append(e["target"])
+    # breadth-first spanning tree, proof path first so it is never cut
+    tree_parent: dict[int, int] = {root: root}
+    order = [root]
+    queue = deque([root])
+    while queue:
+        n = queue.popleft()
+        kids = sorted(children.get(n, []), key=lambda c: (c not in on_proof, c))
+        for c in kids:
+            if c in tree_parent:
+                continue
+            if len(order) >= max_nodes and c not in on_proof:
+                continue
+            tree_parent[c] = n
+            order.append(c)
+            queue.append(c)
+    tree_children: dict[int, list[int]] = {}
+    for c, p in tree_parent.items():
+        if c != root:
+            tree_children.setdefault(p, []).append(c)
+    positions: dict[int, tuple[float, float]] = {}
+    next_x = 0.0
+    # iterative post-order: leaves get consecutive slots, parents sit over the middle of their children
+    stack: list[tuple[int, int, bool]] = [(root, 0, False)]
+    while stack:
+        n, depth, done = stack.pop()
+        kids = sorted(tree_children.get(n, []), key=lambda c: (c not in on_proof, c))
+        if not kids:
+            positions[n] = (next_x, -float(depth))
+            next_x += 1.0
+        elif done:
+            xs = [positions[c][0] for c in kids]
+            positions[n] = ((min(xs) + max(xs)) / 2.0, -float(depth))
+        else:
+            stack.append((n, depth, True))
+            for c in reversed(kids):
+                stack.append((c, depth + 1, False))
+    tree_edges = {(p, c) for c, p in tree_parent.items() if c != root}
+    omitted = len(data["nodes"]) - len(positions)
+    return Layout(positions, tree_edges, proof_edges, omitted)
+
+
+def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
+    """Draw the graph JSON ``data`` to ``out`` (.svg, .png or .pdf)."""
+    if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
+        raise ValueError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise ValueError(f"output must end in .svg, .png or .pdf, got {out.name!r}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layout = tidy_layout(data, max_nodes)
+    pos = layout.positions
+    nodes = {n["id"]: n for n in data["nodes"]}
+    width = max(6.0, min(300.0, (max((x for x, _ in pos.values()), default=0) + 1) * 1.9))
+    height = max(3.0, min(300.0, (max((-y for _, y in pos.values()), default=0) + 1) * 1.3))
+    fig, ax = plt.subplots(figsize=(width, height))
+    for e in data["edges"]:
+        u, v = e["source"], e["target"]
+        if u not in pos or v not in pos:
+            continue
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        on_path = (u, v) in layout.proof_edges
+        failed = nodes[v]["kind"] in ("error", "timeout", "crash")
+        style = "-" if (u, v) in layout.tree_edges else ":"
+        color = "#1a9850" if on_path else ("#bbbbbb" if failed else "#555555")
+        ax.plot([x0, x1], [y0, y1], style, color=color, lw=2.5 if on_path else 0.8, zorder=1)
+        ax.text(
+            (x0 + x1) / 2,
+            (y0 + y1) / 2,
+            shorten(e["tactic"], 20),
+            fontsize=6,
+            ha="center",
+            va="center",
+            color="#999999" if failed else "#1f3d7a",
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=2,
+        )
+    for n, (x, y) in pos.items():
+        node = nodes[n]
+        kind, status = node["kind"], node["status"]
+        if kind == "proof":
+            face, text_color = "#a6d96a", "black"
+        elif kind != "state":
+            face, text_color = "#eeeeee", "#999999"
+        elif status == "proved":
+            face, text_color = "#d9f0d3", "black"
+        elif status == "failed":
+            face, text_color = "#fde0dd", "#666666"
+        else:
+            face, text_color = "white", "black"
+        edge = "#1a9850" if any(n in e for e in layout.proof_edges) else "#777777"
+        ax.text(
+            x,
+            y,
+            node_label(node),
+            fontsize=7,
+            ha="center",
+            va="center",
+            color=text_color,
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge},
+        )
+    title = (data.get("theorem") or {}).get("name", "search graph")
+    proof = data.get("proof")
+    title += f" — {'proved in ' + str(len(proof)) + ' steps' if proof else 'no proof'}"
+    if layout.omitted:
+        title += f" ({layout.omitted} nodes not drawn; --max-nodes)"
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    ax.margins(0.05, 0.1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight", dpi=100)
+    plt.close(fig)
+    return layout

@@ -1,0 +1,146 @@
+"""The search graph's rules (de-dup, cycles, status propagation, shortest proof, JSON) and the small seams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prover.generation.fixed import FixedTacticGenerator
+from prover.lean.types import Crash, ProofFinished, TacticError, TacticState, Theorem, Timeout
+from search.api import SearchSettings, make_searcher
+from search.critic import HeuristicCritic, count_goals
+from search.graph import ROOT, SearchGraph, Status
+from search.mcts import softmax_priors
+
+TH = Theorem("t", "theorem t : P")
+
+
+def st(*goals: str, path: tuple[str, ...] = ()) -> TacticState:
+    return TacticState(tuple(goals), TH, path)
+
+
+def test_duplicate_state_is_one_node_and_keeps_best_score() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("⊢ P"))
+    a = g.add_result(ROOT, "t1", -2.0, st("⊢ Q", path=("t1",)))
+    b = g.add_result(ROOT, "t2", -0.5, st("⊢ Q", path=("t2",)))
+    assert a.kind == "new" and b.kind == "duplicate" and a.child == b.child
+    assert g.graph.number_of_nodes() == 2 and g.stats.duplicates == 1
+    assert g.graph.nodes[a.child]["logprob"] == pytest.approx(-0.5)
+    assert g.graph.edges[ROOT, a.child]["tactic"] == "t2"  # the better-scored tactic is kept
+
+
+def test_cycle_to_ancestor_does_not_block_failure() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("⊢ P"))
+    child = g.add_result(ROOT, "a", -1.0, st("⊢ Q", path=("a",))).child
+    back = g.add_result(child, "undo", -1.0, st("⊢ P", path=("a", "undo")))
+    same = g.add_result(child, "noop", -1.0, st("⊢ Q", path=("a", "noop")))
+    assert back.kind == "cycle" and same.kind == "cycle" and g.stats.cycles == 2
+    g.add_result(ROOT, "bad", -1.0, TacticError(("nope",)))
+    g.mark_expanded(child)
+    assert g.status(child) is Status.FAILED
+    assert g.status(ROOT) is Status.OPEN  # not expanded yet
+    g.mark_expanded(ROOT)
+    assert g.status(ROOT) is Status.FAILED
+
+
+def test_proved_propagates_upward_and_shortest_proof_is_extracted() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("⊢ P"))
+    a = g.add_result(ROOT, "a", -0.1, st("⊢ A", path=("a",))).child
+    b = g.add_result(a, "b", -0.1, st("⊢ B", path=("a", "b"))).child
+    g.add_result(b, "c", -0.1, ProofFinished(TH, ("a", "b", "c")))
+    assert g.is_proved and g.status(a) is Status.PROVED
+    assert g.shortest_proof() == ["a", "b", "c"]
+    g.add_result(ROOT, "direct", -5.0, st("⊢ B", path=("direct",)))  # a shortcut into B
+    assert g.shortest_proof() == ["direct", "c"]
+    assert g.observed_proofs == [("a", "b", "c")]
+
+
+def test_failures_are_counted_and_kept_as_failed_nodes() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("⊢ P"))
+    kinds = [
+        g.add_result(ROOT, t, -1.0, r).kind
+        for t, r in [("e", TacticError(("x",))), ("s", Timeout(1.0)), ("c", Crash("died"))]
+    ]
+    assert kinds == ["error", "timeout", "crash"]
+    assert (g.stats.errors, g.stats.timeouts, g.stats.crashes, g.stats.tactic_calls) == (1, 1, 1, 3)
+    g.mark_expanded(ROOT)
+    assert g.is_failed
+
+
+def test_json_round_trip_keeps_structure_and_proof() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("x : ℕ\n⊢ P x"))
+    a = g.add_result(ROOT, "a", -0.3, st("⊢ A", "⊢ A2", path=("a",))).child
+    g.add_result(a, "bad", -0.2, TacticError(("boom",)))
+    g.add_result(a, "b", -0.1, ProofFinished(TH, ("a", "b")))
+    text = json.dumps(g.to_json())
+    h = SearchGraph.loads(text)
+    assert h.shortest_proof() == ["a", "b"] and h.is_proved
+    assert h.graph.number_of_nodes() == g.graph.number_of_nodes()
+    assert h.graph.nodes[a]["goals"] == ["⊢ A", "⊢ A2"]
+    assert h.stats.tactic_calls == 3 and h.stats.errors == 1
+    with pytest.raises(ValueError, match="not a search graph"):
+        SearchGraph.from_json({"nodes": []})
+    with pytest.raises(ValueError, match="malformed"):
+        SearchGraph.from_json({"format": "lean-prover-search-graph", "nodes": [{"id": 0}], "edges": []})
+
+
+def test_fixed_generator_same_list_for_every_state() -> None:
+    gen = FixedTacticGenerator([("simp", -0.5), ("omega", -1.0), ("simp", -2.0), ("ring", -0.1)])
+    out = gen.generate(["⊢ a", "⊢ b"], 2)
+    assert [[s.tactic for s in row] for row in out] == [["ring", "simp"], ["ring", "simp"]]
+    assert out[0][1].logprob == -0.5
+    cfg = FixedTacticGenerator.from_config({"tactics": [{"tactic": "rfl", "logprob": -0.2}]})
+    assert cfg.generate(["⊢ x"], 5)[0][0].tactic == "rfl"
+    with pytest.raises(ValueError, match="empty"):
+        FixedTacticGenerator([])
+    with pytest.raises(ValueError, match="generator.tactics"):
+        FixedTacticGenerator.from_config({"tactics": "simp"})
+    with pytest.raises(ValueError, match="not a number"):
+        FixedTacticGenerator([("simp", "high")])
+
+
+def test_fixed_generator_from_shipped_config() -> None:
+    from prover.config import compose
+    from prover.generation.factory import make_generator
+
+    gen = make_generator(compose(["generator=fixed"]).generator)
+    assert gen.generate(["⊢ x"], 1)[0][0].tactic == "simp"
+
+
+def test_heuristic_critic_prefers_fewer_and_shorter_goals() -> None:
+    c = HeuristicCritic()
+    one, two = "x : ℕ\n⊢ x = x", "x : ℕ\n⊢ x = x\n\ny : ℕ\n⊢ y = y"
+    assert count_goals(two) == 2 and count_goals("") == 0
+    assert c.score("") == 1.0
+    assert 0 < c.score(two) < c.score(one) < 1
+    assert c.score("⊢ " + "a" * 2000) < c.score("⊢ a")
+
+
+def test_softmax_priors_sum_to_one_and_follow_logprobs() -> None:
+    gen = FixedTacticGenerator([("a", -0.1), ("b", -1.0), ("c", -3.0)])
+    priors = softmax_priors(gen.generate(["⊢ x"], 3)[0])
+    assert sum(priors) == pytest.approx(1.0) and priors[0] > priors[1] > priors[2]
+
+
+def test_make_searcher_dispatch_and_config_errors() -> None:
+    from prover.config import compose
+
+    for name in ("bfs", "mcts", "mps"):
+        searcher = make_searcher(compose([f"search={name}"]).search)
+        assert searcher.name == name
+        assert searcher.settings.budget == "1×8×100"
+    with pytest.raises(ValueError, match="unknown search"):
+        make_searcher({"name": "dfs"})
+    with pytest.raises(ValueError, match="max_expansions"):
+        make_searcher({"name": "bfs", "max_expansions": 0})
+    with pytest.raises(ValueError, match="time_limit_s"):
+        make_searcher({"name": "bfs", "time_limit_s": -1})
+    with pytest.raises(ValueError, match="unknown search.rules"):
+        make_searcher({"name": "mps", "rules": {"fewer_goal": True}})
+    assert SearchSettings.from_config({"name": "bfs", "some_other_key": 1}).name == "bfs"
