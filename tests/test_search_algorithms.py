@@ -58,7 +58,14 @@ TACTICS = [
 
 # Unprovable: every path ends in errors after two steps.
 DEAD = {
-    "theorems": [{"name": "t_dead", "statement": "theorem t_dead : False", "goals": ["⊢ False"]}],
+    "theorems": [
+        {
+            "name": "t_dead",
+            "statement": "theorem t_dead : False",
+            "header": "import Mathlib\n",
+            "goals": ["⊢ False"],
+        }
+    ],
     "goals": {
         "⊢ False": {"intro": {"goals": ["h : True\n⊢ False"]}, "simp": {"error": "failed"}},
         "h : True\n⊢ False": {"simp": {"goals": ["h : True\n⊢ False ∧ True"]}},
@@ -73,7 +80,14 @@ def chain_world(length: int, delay_ms: int = 0) -> dict[str, Any]:
         for i in range(length)
     }
     return {
-        "theorems": [{"name": "t_chain", "statement": "theorem t_chain : G", "goals": ["⊢ G0"]}],
+        "theorems": [
+            {
+                "name": "t_chain",
+                "statement": "theorem t_chain : G",
+                "header": "import Mathlib\n",
+                "goals": ["⊢ G0"],
+            }
+        ],
         "goals": goals,
         "default_delay_ms": delay_ms,
     }
@@ -203,7 +217,9 @@ def test_attempts_are_counted_in_budget(name: str, tmp_path: Path) -> None:
 
 def test_bfs_batch_sends_all_steps_in_one_call(tmp_path: Path) -> None:
     world = {
-        "theorems": [{"name": "t", "statement": "theorem t : P", "goals": ["⊢ P"]}],
+        "theorems": [
+            {"name": "t", "statement": "theorem t : P", "header": "import Mathlib\n", "goals": ["⊢ P"]}
+        ],
         "goals": {
             "⊢ P": {"a": {"goals": ["⊢ A"]}, "b": {"goals": ["⊢ B"]}},
             "⊢ A": {"x": {"goals": ["⊢ A2"]}},
@@ -254,7 +270,9 @@ def test_mcts_virtual_loss_spreads_a_batch(tmp_path: Path) -> None:
 def test_mps_perspectives_find_the_few_goals_state_sooner(tmp_path: Path) -> None:
     many = ["⊢ A1", "⊢ A2", "⊢ A3"]
     world = {
-        "theorems": [{"name": "t", "statement": "theorem t : P", "goals": ["⊢ P"]}],
+        "theorems": [
+            {"name": "t", "statement": "theorem t : P", "header": "import Mathlib\n", "goals": ["⊢ P"]}
+        ],
         "goals": {
             "⊢ P": {"split3": {"goals": many}, "easy": {"goals": ["⊢ E"]}},
             "⊢ E": {"done": {"goals": []}},

@@ -1,13 +1,30 @@
-"""``prover report``: write Markdown/HTML reports of a run directory (placeholder until issue 6: reports)."""
+"""``prover report``: Markdown + HTML report, plots and a checkable proofs.lean for a run directory."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from prover.cli.common import placeholder
+from prover.cli.common import CliError, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write Markdown/HTML reports of a run directory")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-    parser.set_defaults(func=placeholder("report", "issue 6: reports"))
+    parser.add_argument("run_dir", type=Path, help="a directory written by `prover prove`")
+    parser.add_argument("--compare", type=Path, metavar="OTHER_RUN", help="another run to compare with")
+    parser.add_argument("--out", type=Path, help="report folder (default: RUN_DIR/report)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from prover.evaluation.report import ReportError, summary_json, load_run, write_report
+    from prover.evaluation.results import RunError
+
+    try:
+        files = write_report(args.run_dir, args.compare, args.out)
+        summary = summary_json(load_run(args.run_dir))
+    except (ReportError, RunError) as exc:
+        raise CliError(str(exc)) from exc
+    emit({**{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget")},
+          "files": {k: str(v) for k, v in files.items()}})
+    return 0

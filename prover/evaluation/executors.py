@@ -1,0 +1,242 @@
+"""Run independent jobs over workers that each own expensive state (a Lean session, a model).
+
+A *worker spec* is ``("module:factory", config)``: every worker process calls the factory once with the
+config and then ``.run(job) -> dict`` for each job it is given, so sessions and generators are built where
+they are used and never pickled. Results stream back in completion order; the caller alone writes them.
+``workers: 0`` runs inline (no process), ``local`` uses a spawn-based process pool, ``ray`` uses Ray actors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import os
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Worker(Protocol):
+    def run(self, job: dict[str, Any]) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """``factory`` is ``"package.module:callable"``; ``config`` must be plain data (picklable, JSON-like)."""
+
+    factory: str
+    config: dict[str, Any]
+
+    def build(self) -> Worker:
+        module_name, _, attr = self.factory.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+        return factory(self.config)
+
+
+@dataclass
+class JobOutcome:
+    """A finished job: its result, or why the worker could not produce one (``error``)."""
+
+    job: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot be set up (bad config, Ray missing or unreachable)."""
+
+
+# --- inline ------------------------------------------------------------------------------------------
+
+
+class InlineExecutor:
+    """Runs every job in this process: no isolation, no start-up cost (debugging, ``workers: 0``)."""
+
+    workers = 1
+
+    def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
+        worker = spec.build()
+        try:
+            for job in jobs:
+                try:
+                    yield JobOutcome(job, worker.run(job))
+                except Exception as exc:
+                    yield JobOutcome(job, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            worker.close()
+
+
+# --- local process pool ---------------------------------------------------------------------------------
+
+_PROCESS_WORKER: Worker | None = None
+
+
+def _init_process(spec: WorkerSpec) -> None:
+    global _PROCESS_WORKER
+    _PROCESS_WORKER = spec.build()
+
+
+def _run_in_process(job: dict[str, Any]) -> dict[str, Any]:
+    if _PROCESS_WORKER is None:
+        raise RuntimeError("worker process was not initialised")
+    try:
+        return _PROCESS_WORKER.run(job)
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}") from None
+
+
+class LocalExecutor:
+    """A pool of ``workers`` spawned processes; a dead process fails only the jobs it held, then the pool restarts."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ExecutorError(f"executor.workers must be >= 1 for a process pool, got {workers}")
+        self.workers = workers
+
+    def _pool(self, spec: WorkerSpec) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_process, initargs=(spec,),
+        )
+
+    def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
+        queue = iter(jobs)
+        pool = self._pool(spec)
+        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+        try:
+            while True:
+                while len(pending) < 2 * self.workers:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    pending[pool.submit(_run_in_process, job)] = job
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    job = pending.pop(future)
+                    try:
+                        yield JobOutcome(job, future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        yield JobOutcome(job, error="worker process died (crash or out of memory)")
+                    except Exception as exc:
+                        yield JobOutcome(job, error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+                if broken:
+                    # the other in-flight jobs were lost with the pool: run them again on a fresh pool
+                    lost = list(pending.values())
+                    pending.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool(spec)
+                    for job in lost:
+                        pending[pool.submit(_run_in_process, job)] = job
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- ray -----------------------------------------------------------------------------------------------
+
+
+class _RayWorker:
+    """The actor body: the same worker as in a local process, built on the node that runs it."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.worker = spec.build()
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        return self.worker.run(job)
+
+
+class RayExecutor:
+    """``workers`` Ray actors (one CPU each), fed one job at a time so fast actors take more work."""
+
+    def __init__(self, workers: int, address: str | None = None, num_cpus: int | None = None,
+                 init_kwargs: Mapping[str, Any] | None = None) -> None:
+        if workers < 1:
+            raise ExecutorError(f"executor.workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.address = address
+        self.num_cpus = num_cpus
+        self.init_kwargs = dict(init_kwargs or {})
+
+    def _init(self) -> bool:
+        try:
+            import ray
+        except ImportError as exc:
+            raise ExecutorError("executor=ray needs the 'ray' package: pip install 'ray>=2.9'") from exc
+        if ray.is_initialized():
+            return False
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False, "log_to_driver": False,
+            "runtime_env": {"env_vars": {"PYTHONPATH": path}},
+        }
+        if self.address:
+            kwargs["address"] = self.address
+        else:
+            kwargs["num_cpus"] = self.num_cpus or self.workers
+        kwargs.update(self.init_kwargs)
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:
+            raise ExecutorError(f"cannot start or reach Ray ({self.address or 'local'}): {exc}") from exc
+        return True
+
+    def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
+        import ray
+
+        started = self._init()
+        actor_cls = ray.remote(num_cpus=1, max_restarts=1)(_RayWorker)
+        actors = [actor_cls.remote(spec) for _ in range(self.workers)]
+        queue = iter(jobs)
+        pending: dict[Any, tuple[Any, dict[str, Any]]] = {}
+        try:
+            for actor in actors:
+                job = next(queue, None)
+                if job is None:
+                    break
+                pending[actor.run.remote(job)] = (actor, job)
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                ref = done[0]
+                actor, job = pending.pop(ref)
+                try:
+                    yield JobOutcome(job, ray.get(ref))
+                except Exception as exc:
+                    message = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+                    yield JobOutcome(job, error=f"ray worker: {message}")
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[actor.run.remote(nxt)] = (actor, nxt)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            if started:
+                ray.shutdown()
+
+
+def make_executor(cfg: Any) -> InlineExecutor | LocalExecutor | RayExecutor:
+    """From ``cfg.executor``: ``name: local`` (``workers``; 0 = inline) or ``name: ray`` (``address``, ``num_cpus``)."""
+    get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)
+    name = get("name", "local")
+    try:
+        workers = int(get("workers", 1))
+    except (TypeError, ValueError) as exc:
+        raise ExecutorError(f"executor.workers must be an integer, got {get('workers')!r}") from exc
+    if name == "local":
+        return InlineExecutor() if workers == 0 else LocalExecutor(workers)
+    if name == "ray":
+        num_cpus = get("num_cpus")
+        return RayExecutor(workers, get("address"), int(num_cpus) if num_cpus else None)
+    raise ExecutorError(f"unknown executor {name!r}; choose local or ray")
