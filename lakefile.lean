@@ -7,6 +7,7 @@ open Lake DSL
 package «lean_prover» where
   leanOptions := #[⟨`autoImplicit, false⟩]
 
+-- mathlib tag v4.24.0 = commit f897ebcf72cd16f89ab4577d0c826cd14afaafc7 (the REPL tag v4.24.0 matches it)
 require mathlib from git
   "https://github.com/leanprover-community/mathlib4" @ "v4.24.0"
 

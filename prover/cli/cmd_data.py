@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     inner = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     p = inner.add_parser("list", help="every manifest entry, and whether it is in the cache")
     p.set_defaults(func=_list)
-    p = inner.add_parser("fetch", help="download NAME at its pinned revision (or copy --from PATH) and check it")
+    p = inner.add_parser(
+        "fetch", help="download NAME at its pinned revision (or copy --from PATH) and check it"
+    )
     p.add_argument("name")
     p.add_argument("--from", dest="from_path", type=Path, help="a local copy to check and cache instead")
     p.add_argument("--force", action="store_true", help="download again even if cached")
@@ -22,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = inner.add_parser("check", help="re-check the cached copy of NAME (checksum and problem count)")
     p.add_argument("name")
     p.set_defaults(func=_check)
-    p = inner.add_parser("show", help="print the problems of a benchmark (manifest NAME or a file) as JSON lines")
+    p = inner.add_parser(
+        "show", help="print the problems of a benchmark (manifest NAME or a file) as JSON lines"
+    )
     p.add_argument("name", help="manifest name, or a .jsonl/.json/.lean file or directory")
     p.add_argument("--split")
     p.add_argument("--limit", type=int)
@@ -47,9 +51,19 @@ def _list(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     for e in manifest.entries:
         path = cached_path(e)
-        emit({"name": e.name, "kind": e.kind, "count": e.expected_count, "revision": e.revision,
-              "licence": e.licence, "download": e.download, "cached": path.is_file(), "path": str(path),
-              "description": e.description})
+        emit(
+            {
+                "name": e.name,
+                "kind": e.kind,
+                "count": e.expected_count,
+                "revision": e.revision,
+                "licence": e.licence,
+                "download": e.download,
+                "cached": path.is_file(),
+                "path": str(path),
+                "description": e.description,
+            }
+        )
     return 0
 
 
@@ -58,7 +72,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
     entry = _entry(args.name)
     try:
-        path = fetch(entry, from_path=args.from_path, force=args.force, progress=_progress_printer(entry.name))
+        path = fetch(
+            entry, from_path=args.from_path, force=args.force, progress=_progress_printer(entry.name)
+        )
     except FetchError as exc:
         raise CliError(str(exc)) from exc
     emit({"name": entry.name, "path": str(path), "sha256_ok": bool(entry.sha256), "revision": entry.revision})

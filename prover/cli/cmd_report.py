@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prover.evaluation.report import ReportError, summary_json, load_run, write_report
+    from prover.evaluation.report import ReportError, load_run, summary_json, write_report
     from prover.evaluation.results import RunError
 
     try:
@@ -25,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
         summary = summary_json(load_run(args.run_dir))
     except (ReportError, RunError) as exc:
         raise CliError(str(exc)) from exc
-    emit({**{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget")},
-          "files": {k: str(v) for k, v in files.items()}})
+    emit(
+        {
+            **{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget")},
+            "files": {k: str(v) for k, v in files.items()},
+        }
+    )
     return 0

@@ -33,8 +33,15 @@ class Problem:
 
     def to_json(self) -> dict[str, Any]:
         t = self.theorem
-        return {"id": self.id, "name": t.name, "header": t.header, "statement": t.statement,
-                "source": t.source, "split": self.split, "category": self.category}
+        return {
+            "id": self.id,
+            "name": t.name,
+            "header": t.header,
+            "statement": t.statement,
+            "source": t.source,
+            "split": self.split,
+            "category": self.category,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Problem:
@@ -60,9 +67,14 @@ class LoadReport:
 # --- categories ---------------------------------------------------------------------------------------
 
 _MINIF2F_CATEGORIES = (
-    ("mathd_algebra", "mathd_algebra"), ("mathd_numbertheory", "mathd_numbertheory"),
-    ("aime", "aime"), ("amc", "amc"), ("imo", "imo"), ("induction", "induction"),
-    ("algebra", "algebra"), ("numbertheory", "numbertheory"),
+    ("mathd_algebra", "mathd_algebra"),
+    ("mathd_numbertheory", "mathd_numbertheory"),
+    ("aime", "aime"),
+    ("amc", "amc"),
+    ("imo", "imo"),
+    ("induction", "induction"),
+    ("algebra", "algebra"),
+    ("numbertheory", "numbertheory"),
 )
 
 
@@ -256,7 +268,9 @@ def load_lean_file(path: Path, source: str, split: str | None = None) -> LoadRep
                 report.skipped.append((f"{path.name}:{decl.text[:40]!r}", "theorem without a name"))
                 continue
             try:
-                theorem = Theorem.from_formal_statement(decl.name, decl.text, _normalise_header(context), source)
+                theorem = Theorem.from_formal_statement(
+                    decl.name, decl.text, _normalise_header(context), source
+                )
             except ValueError as exc:
                 report.skipped.append((decl.name, str(exc)))
                 continue
@@ -299,8 +313,12 @@ def load_path(path: str | Path, fmt: str | None = None, source: str | None = Non
     raise BenchmarkError(f"{path}: cannot load format {fmt or path.suffix!r} as a benchmark of theorems")
 
 
-def select(problems: list[Problem], split: str | None = None, limit: int | None = None,
-           names: Iterable[str] | None = None) -> list[Problem]:
+def select(
+    problems: list[Problem],
+    split: str | None = None,
+    limit: int | None = None,
+    names: Iterable[str] | None = None,
+) -> list[Problem]:
     """Filter by split and names (kept in file order), then keep the first ``limit``."""
     chosen = problems
     if split:
@@ -352,6 +370,10 @@ def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
     report = load_path(resolved, fmt, str(name or resolved.name))
     names = get("names")
     limit = get("limit")
-    problems = select(report.problems, get("split"), int(limit) if limit is not None else None,
-                      list(names) if names else None)
+    problems = select(
+        report.problems,
+        get("split"),
+        int(limit) if limit is not None else None,
+        list(names) if names else None,
+    )
     return problems, report

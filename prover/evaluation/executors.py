@@ -105,8 +105,10 @@ class LocalExecutor:
 
     def _pool(self, spec: WorkerSpec) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_process, initargs=(spec,),
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_process,
+            initargs=(spec,),
         )
 
     def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
@@ -161,8 +163,13 @@ class _RayWorker:
 class RayExecutor:
     """``workers`` Ray actors (one CPU each), fed one job at a time so fast actors take more work."""
 
-    def __init__(self, workers: int, address: str | None = None, num_cpus: int | None = None,
-                 init_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        init_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
         if workers < 1:
             raise ExecutorError(f"executor.workers must be >= 1, got {workers}")
         self.workers = workers
@@ -179,7 +186,8 @@ class RayExecutor:
             return False
         path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
         kwargs: dict[str, Any] = {
-            "include_dashboard": False, "log_to_driver": False,
+            "include_dashboard": False,
+            "log_to_driver": False,
             "runtime_env": {"env_vars": {"PYTHONPATH": path}},
         }
         if self.address:

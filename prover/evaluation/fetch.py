@@ -43,8 +43,13 @@ def check_file(entry: ManifestEntry, path: Path) -> str:
     return actual
 
 
-def fetch(entry: ManifestEntry, from_path: str | Path | None = None, root: Path | None = None,
-          force: bool = False, progress: Callable[[int, int | None], None] | None = None) -> Path:
+def fetch(
+    entry: ManifestEntry,
+    from_path: str | Path | None = None,
+    root: Path | None = None,
+    force: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
     """Make ``entry`` available in the cache and return its path; already-checked copies are reused."""
     target = cached_path(entry, root or cache_root())
     if target.is_file() and not force and from_path is None:
@@ -70,8 +75,12 @@ def fetch(entry: ManifestEntry, from_path: str | Path | None = None, root: Path 
         check_file(entry, staged)
         _check_count(entry, staged)
         staged.replace(target)
-    meta = {"name": entry.name, "revision": entry.revision, "sha256": sha256_of(target),
-            "from": str(from_path) if from_path else entry.url}
+    meta = {
+        "name": entry.name,
+        "revision": entry.revision,
+        "sha256": sha256_of(target),
+        "from": str(from_path) if from_path else entry.url,
+    }
     (target.parent / "fetched.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return target
 
@@ -132,8 +141,14 @@ def convert_lean_archive(archive: Path, entry: ManifestEntry, dest: Path) -> Non
             finally:
                 Path(tmp.name).unlink()
             for p in report.problems:
-                rows.append({"name": p.id, "split": split, "header": p.theorem.header,
-                             "formal_statement": p.theorem.statement + " := by sorry"})
+                rows.append(
+                    {
+                        "name": p.id,
+                        "split": split,
+                        "header": p.theorem.header,
+                        "formal_statement": p.theorem.statement + " := by sorry",
+                    }
+                )
     if not rows:
         raise FetchError(f"{entry.name}: no theorems under {entry.files} in the archive")
     buf = io.StringIO()

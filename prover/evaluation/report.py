@@ -58,8 +58,11 @@ class RunSummary:
 
     def pass_at_k(self) -> list[tuple[int, float]]:
         """Whole-proof runs: unbiased pass@k for k up to the smallest n; search runs: pass@1 = pass rate."""
-        samples = [(int(r.samples["n"]), int(r.samples["c"])) for r in self.records
-                   if r.samples and int(r.samples.get("n", 0)) > 0]
+        samples = [
+            (int(r.samples["n"]), int(r.samples["c"]))
+            for r in self.records
+            if r.samples and int(r.samples.get("n", 0)) > 0
+        ]
         if not samples or len(samples) < len(self.records):
             return [(1, self.pass_rate)]
         n_min = min(n for n, _ in samples)
@@ -90,9 +93,13 @@ def _distribution(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
-    return {"min": ordered[0], "median": statistics.median(ordered),
-            "p90": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], "max": ordered[-1],
-            "mean": statistics.fmean(ordered)}
+    return {
+        "min": ordered[0],
+        "median": statistics.median(ordered),
+        "p90": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
 
 
 # --- plots --------------------------------------------------------------------------------------------
@@ -136,20 +143,28 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
     ax.set_xlabel("problems")
     ax.set_title("solved by category")
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlim(0, 1.15 * max([t for _, _, t in cats] or [1]))
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     paths["categories"] = out / "categories.png"
     fig.savefig(paths["categories"])
     plt.close(fig)
 
-    for key, values, label in (("time", run.times(), "wall time per problem (s)"),
-                               ("expansions", run.expansions(), "expansions (search) / samples (whole proof)")):
+    for key, values, label in (
+        ("time", run.times(), "wall time per problem (s)"),
+        ("expansions", run.expansions(), "expansions (search) / samples (whole proof)"),
+    ):
         fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
         solved_ids = {r.problem for r in run.solved}
         solved_vals = [v for r, v in zip(run.records, values, strict=True) if r.problem in solved_ids]
         other_vals = [v for r, v in zip(run.records, values, strict=True) if r.problem not in solved_ids]
-        ax.hist([solved_vals, other_vals], bins=20, stacked=True, label=["solved", "not solved"],
-                color=["#2a7ab0", "#c8c8c8"])
+        ax.hist(
+            [solved_vals, other_vals],
+            bins=20,
+            stacked=True,
+            label=["solved", "not solved"],
+            color=["#2a7ab0", "#c8c8c8"],
+        )
         ax.set_xlabel(label)
         ax.set_ylabel("problems")
         ax.legend(fontsize=8)
@@ -191,58 +206,102 @@ def proofs_lean(run: RunSummary) -> str:
         section = f"section\n{body}\n\n" if body else "section\n"
         blocks.append(f"-- {r.problem}\n{section}{theorem.with_proof(r.proof)}\n\nend\n")
     top = "\n".join(imports or ["import Mathlib"])
-    return f"{top}\n\n-- Proofs found by lean-prover run {run.name}; check with `lake env lean FILE`.\n\n" + \
-        "\n".join(blocks)
+    return (
+        f"{top}\n\n-- Proofs found by lean-prover run {run.name}; check with `lake env lean FILE`.\n\n"
+        + "\n".join(blocks)
+    )
 
 
 def comparison(a: RunSummary, b: RunSummary) -> dict[str, list[str]]:
     sa, sb = {r.problem for r in a.solved}, {r.problem for r in b.solved}
     common = {r.problem for r in a.records} & {r.problem for r in b.records}
-    return {"both": sorted(sa & sb & common), "only_a": sorted((sa - sb) & common),
-            "only_b": sorted((sb - sa) & common), "neither": sorted(common - sa - sb)}
+    return {
+        "both": sorted(sa & sb & common),
+        "only_a": sorted((sa - sb) & common),
+        "only_b": sorted((sb - sa) & common),
+        "neither": sorted(common - sa - sb),
+    }
 
 
 def summary_json(run: RunSummary) -> dict[str, Any]:
     return {
-        "run": run.name, "total": run.total, "solved": len(run.solved), "pass_rate": run.pass_rate,
-        "budget": run.budget, "statuses": dict(run.statuses()),
+        "run": run.name,
+        "total": run.total,
+        "solved": len(run.solved),
+        "pass_rate": run.pass_rate,
+        "budget": run.budget,
+        "statuses": dict(run.statuses()),
         "pass_at_k": {str(k): v for k, v in run.pass_at_k()},
         "categories": {c: {"solved": s, "total": t} for c, s, t in run.by_category()},
-        "time_s": _distribution(run.times()), "expansions": _distribution([float(x) for x in run.expansions()]),
-        "model": run.meta.get("model"), "lean": run.meta.get("lean"), "mathlib": run.meta.get("mathlib"),
+        "time_s": _distribution(run.times()),
+        "expansions": _distribution([float(x) for x in run.expansions()]),
+        "model": run.meta.get("model"),
+        "lean": run.meta.get("lean"),
+        "mathlib": run.meta.get("mathlib"),
     }
 
 
 def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None = None) -> str:
     s = summary_json(run)
-    lines = [f"# Run {run.name}", "",
-             f"**{s['solved']}/{s['total']} solved ({_fmt_pct(run.pass_rate)})** with budget "
-             f"{run.budget} (N×S×T: attempts × tactics per expansion × expansions; whole-proof: × samples ×).", "",
-             f"Model `{s['model']}`, Lean {s['lean']}, Mathlib {s['mathlib']}. "
-             "Every counted proof passed `session.verify`.", "",
-             "| status | problems |", "|---|---|"]
+    lines = [
+        f"# Run {run.name}",
+        "",
+        f"**{s['solved']}/{s['total']} solved ({_fmt_pct(run.pass_rate)})** with budget "
+        f"{run.budget} (N×S×T: attempts × tactics per expansion × expansions; whole-proof: × samples ×).",
+        "",
+        f"Model `{s['model']}`, Lean {s['lean']}, Mathlib {s['mathlib']}. "
+        "Every counted proof passed `session.verify`.",
+        "",
+        "| status | problems |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in sorted(s["statuses"].items())]
     lines += ["", "## pass@k", "", "| k | pass@k |", "|---|---|"]
     lines += [f"| {k} | {_fmt_pct(v)} |" for k, v in run.pass_at_k()]
-    lines += ["", f"![pass@k]({plots['pass_at_k'].name})", "", "## Solved by category", "",
-              "| category | solved | total | rate |", "|---|---|---|---|"]
+    lines += [
+        "",
+        f"![pass@k]({plots['pass_at_k'].name})",
+        "",
+        "## Solved by category",
+        "",
+        "| category | solved | total | rate |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {c} | {sv} | {t} | {_fmt_pct(sv / t)} |" for c, sv, t in run.by_category()]
-    lines += ["", f"![categories]({plots['categories'].name})", "", "## Time and expansions", "",
-              "| | min | median | p90 | max | mean |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"![categories]({plots['categories'].name})",
+        "",
+        "## Time and expansions",
+        "",
+        "| | min | median | p90 | max | mean |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, label in (("time_s", "time (s)"), ("expansions", "expansions")):
         d = s[key]
         if d:
-            lines.append(f"| {label} | " + " | ".join(f"{d[q]:.2f}" for q in ("min", "median", "p90", "max", "mean"))
-                         + " |")
+            lines.append(
+                f"| {label} | "
+                + " | ".join(f"{d[q]:.2f}" for q in ("min", "median", "p90", "max", "mean"))
+                + " |"
+            )
     lines += ["", f"![time]({plots['time'].name})", f"![expansions]({plots['expansions'].name})", ""]
     if other is not None:
         cmp = comparison(run, other)
-        lines += [f"## Comparison with {other.name}", "",
-                  f"{run.name}: {len(run.solved)}/{run.total} ({_fmt_pct(run.pass_rate)}, {run.budget}); "
-                  f"{other.name}: {len(other.solved)}/{other.total} ({_fmt_pct(other.pass_rate)}, {other.budget}).",
-                  "", "| | problems |", "|---|---|",
-                  f"| solved by both | {len(cmp['both'])} |", f"| only {run.name} | {len(cmp['only_a'])} |",
-                  f"| only {other.name} | {len(cmp['only_b'])} |", f"| neither | {len(cmp['neither'])} |", ""]
+        lines += [
+            f"## Comparison with {other.name}",
+            "",
+            f"{run.name}: {len(run.solved)}/{run.total} ({_fmt_pct(run.pass_rate)}, {run.budget}); "
+            f"{other.name}: {len(other.solved)}/{other.total} ({_fmt_pct(other.pass_rate)}, {other.budget}).",
+            "",
+            "| | problems |",
+            "|---|---|",
+            f"| solved by both | {len(cmp['both'])} |",
+            f"| only {run.name} | {len(cmp['only_a'])} |",
+            f"| only {other.name} | {len(cmp['only_b'])} |",
+            f"| neither | {len(cmp['neither'])} |",
+            "",
+        ]
         for key, label in (("only_a", f"Only {run.name}"), ("only_b", f"Only {other.name}")):
             if cmp[key]:
                 lines += [f"**{label}:** " + ", ".join(f"`{p}`" for p in cmp[key]), ""]
@@ -251,15 +310,19 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
     rejected = [r for r in run.records if r.status == "unverified"]
     if rejected:
         lines += ["", "## Proofs rejected by verification", ""]
-        lines += [f"- `{r.problem}`: {'; '.join((r.verification or {}).get('reasons', []))[:200]}" for r in rejected]
+        lines += [
+            f"- `{r.problem}`: {'; '.join((r.verification or {}).get('reasons', []))[:200]}" for r in rejected
+        ]
     return "\n".join(lines) + "\n"
 
 
 def html_page(md_text: str, title: str) -> str:
     """A self-contained HTML page from our own Markdown subset (headings, tables, images, lists, bold, code)."""
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-           "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}"
-           "td,th{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}</style></head><body>"]
+    out = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}</style></head><body>",
+    ]
     table: list[list[str]] = []
 
     def inline(text: str) -> str:
@@ -306,8 +369,13 @@ def write_report(run_dir: Path, compare: Path | None = None, out: Path | None = 
     out = out or run_dir / "report"
     plots = make_plots(run, out, other)
     md_text = markdown(run, plots, other)
-    files = {"markdown": out / "report.md", "html": out / "report.html", "summary": out / "summary.json",
-             "proofs": out / "proofs.lean", **plots}
+    files = {
+        "markdown": out / "report.md",
+        "html": out / "report.html",
+        "summary": out / "summary.json",
+        "proofs": out / "proofs.lean",
+        **plots,
+    }
     files["markdown"].write_text(md_text, encoding="utf-8")
     files["html"].write_text(html_page(md_text, f"Run {run.name}"), encoding="utf-8")
     data = summary_json(run)
@@ -316,4 +384,3 @@ def write_report(run_dir: Path, compare: Path | None = None, out: Path | None = 
     files["summary"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     files["proofs"].write_text(proofs_lean(run), encoding="utf-8")
     return files
-

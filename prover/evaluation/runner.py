@@ -73,7 +73,9 @@ class ProblemWorker:
         if self._generator is None:
             from prover.generation.factory import make_generator
 
-            self._generator = make_generator(self.config["generator"], retriever_cfg=self.config.get("retriever"))
+            self._generator = make_generator(
+                self.config["generator"], retriever_cfg=self.config.get("retriever")
+            )
         if self._searcher is None and self.mode == "search":
             from search.api import make_searcher
 
@@ -89,9 +91,17 @@ class ProblemWorker:
             log.exception("problem %s failed", problem.id)
             self._reset_session()
             fields = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "budget": self._budget()}
-        return {"problem": problem.id, "theorem": problem.theorem.name, "split": problem.split,
-                "category": problem.category, "mode": self.mode, "time_s": time.monotonic() - started,
-                "header": problem.theorem.header, "statement": problem.theorem.statement, **fields}
+        return {
+            "problem": problem.id,
+            "theorem": problem.theorem.name,
+            "split": problem.split,
+            "category": problem.category,
+            "mode": self.mode,
+            "time_s": time.monotonic() - started,
+            "header": problem.theorem.header,
+            "statement": problem.theorem.statement,
+            **fields,
+        }
 
     def _budget(self) -> str:
         s = self.config["search"]
@@ -113,8 +123,13 @@ class ProblemWorker:
 
     def _search(self, problem: Problem) -> dict[str, Any]:
         result = self._searcher.search(self._session, self._generator, problem.theorem)
-        fields: dict[str, Any] = {"status": result.status, "proof": result.proof, "budget": result.budget,
-                                  "stats": result.stats.to_json(), "attempts": result.attempts}
+        fields: dict[str, Any] = {
+            "status": result.status,
+            "proof": result.proof,
+            "budget": result.budget,
+            "stats": result.stats.to_json(),
+            "attempts": result.attempts,
+        }
         if result.error:
             fields["error"] = result.error
         if result.proved and result.proof is not None:
@@ -142,17 +157,27 @@ class ProblemWorker:
             proof = extract_whole_proof(suggestion.tactic, problem.theorem.statement)
             key = " ".join(proof.split())
             if key not in verdicts:
-                verdicts[key] = (self._verify(problem, proof) if proof.strip()
-                                 else {"accepted": False, "reasons": ["empty proof"]})
+                verdicts[key] = (
+                    self._verify(problem, proof)
+                    if proof.strip()
+                    else {"accepted": False, "reasons": ["empty proof"]}
+                )
             checked += 1
             if verdicts[key]["accepted"]:
                 correct.append(proof)
         status = "proved" if correct else ("timeout" if checked < len(suggestions) else "failed")
         reasons = sorted({r for v in verdicts.values() if not v["accepted"] for r in v["reasons"]})
         return {
-            "status": status, "proof": correct[0] if correct else None, "budget": self._budget(),
-            "samples": {"requested": requested, "n": checked, "c": len(correct), "distinct": len(verdicts),
-                        "rejection_reasons": reasons[:20]},
+            "status": status,
+            "proof": correct[0] if correct else None,
+            "budget": self._budget(),
+            "samples": {
+                "requested": requested,
+                "n": checked,
+                "c": len(correct),
+                "distinct": len(verdicts),
+                "rejection_reasons": reasons[:20],
+            },
             "stats": {"samples": checked},
             "verification": {"accepted": bool(correct), "reasons": [] if correct else reasons[:5]},
         }
@@ -190,9 +215,16 @@ def run_problems(
         data = outcome.result
         if data is None:
             job = outcome.job
-            data = {"problem": job["id"], "theorem": job["name"], "split": job.get("split"),
-                    "category": job.get("category", "other"), "status": "error", "error": outcome.error,
-                    "budget": "?", "time_s": 0.0}
+            data = {
+                "problem": job["id"],
+                "theorem": job["name"],
+                "split": job.get("split"),
+                "category": job.get("category", "other"),
+                "status": "error",
+                "error": outcome.error,
+                "budget": "?",
+                "time_s": 0.0,
+            }
         record = AttemptRecord.model_validate({**run_fields, **data, "finished_at": time.time()})
         store.append(record)
         attempted += 1

@@ -54,8 +54,12 @@ def is_ident_start(ch: str) -> bool:
 
 
 def is_ident_rest(ch: str) -> bool:
-    return is_ident_start(ch) or ch.isdigit() or ch in "'!?" or _is_subscript(ch) or (
-        unicodedata.category(ch) == "Nd"
+    return (
+        is_ident_start(ch)
+        or ch.isdigit()
+        or ch in "'!?"
+        or _is_subscript(ch)
+        or (unicodedata.category(ch) == "Nd")
     )
 
 
@@ -111,8 +115,11 @@ def tokenize(text: str) -> list[Token]:
             continue
         if ch.isdigit():
             j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_" or
-                             (text[j] == "." and j + 1 < n and text[j + 1].isdigit())):
+            while j < n and (
+                text[j].isalnum()
+                or text[j] == "_"
+                or (text[j] == "." and j + 1 < n and text[j + 1].isdigit())
+            ):
                 j += 1
             tokens.append(Token("number", text[start:j], start, j))
             i = j
@@ -283,8 +290,9 @@ def split_statement(statement: str) -> DeclParts:
         elif tok.text in CLOSE_BRACKETS:
             depth -= 1
         elif tok.text == ":" and depth == 0:
-            return DeclParts(kind, name, statement[binders_start : tok.start].strip(),
-                             statement[tok.end :].strip())
+            return DeclParts(
+                kind, name, statement[binders_start : tok.start].strip(), statement[tok.end :].strip()
+            )
     raise ValueError(f"declaration without a type (no top-level ':'): {statement[:60]!r}")
 
 

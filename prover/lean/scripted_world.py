@@ -139,7 +139,9 @@ class World(BaseModel):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise WorldError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+            raise WorldError(
+                f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            ) from None
         return cls.from_data(data, source=str(path))
 
     @classmethod
@@ -193,7 +195,9 @@ def step(world: World, goals: Sequence[str], tactic: str) -> Step:
         return Step(goals=rest, delay_ms=delay, used_sorry=True)
     tr = world.transition(first, tactic)
     if tr is None:
-        return Step(error=f"scripted world: tactic '{normalise_tactic(tactic)}' failed on this goal", delay_ms=delay)
+        return Step(
+            error=f"scripted world: tactic '{normalise_tactic(tactic)}' failed on this goal", delay_ms=delay
+        )
     if tr.delay_ms is not None:
         delay = tr.delay_ms
     if tr.crash:
@@ -258,7 +262,9 @@ class WorldServer:
     """The REPL's state machine over a world: envs, proof states, and the answers the real REPL would give."""
 
     world: World
-    envs: dict[int, frozenset[str]] = field(default_factory=dict)  # env id -> theorems declared in it
+    #: env id -> theorems declared in it, each with whether it was elaborated with errors or sorry (as Lean,
+    #: which still adds such a declaration, with ``sorryAx`` among its axioms)
+    envs: dict[int, dict[str, bool]] = field(default_factory=dict)
     states: dict[int, _ProofState] = field(default_factory=dict)
 
     def handle(self, request: Mapping[str, Any]) -> Reply:
@@ -288,13 +294,23 @@ class WorldServer:
         if out.error is not None:
             new_id = self._new_state(state.goals, state.theorem, state.used_sorry)
             msg = _message("error", out.error, (1, 0), (1, len(tactic)))
-            resp = {"proofStatus": "Error", "proofState": new_id, "goals": list(state.goals), "messages": [msg]}
+            resp = {
+                "proofStatus": "Error",
+                "proofState": new_id,
+                "goals": list(state.goals),
+                "messages": [msg],
+            }
             return Reply(resp, out.delay_ms)
         goals = out.goals or ()
         used_sorry = state.used_sorry or out.used_sorry
         new_id = self._new_state(goals, state.theorem, used_sorry)
-        status = ("Incomplete: open goals remain" if goals
-                  else "Incomplete: contains sorry" if used_sorry else "Completed")
+        status = (
+            "Incomplete: open goals remain"
+            if goals
+            else "Incomplete: contains sorry"
+            if used_sorry
+            else "Completed"
+        )
         return Reply({"proofStatus": status, "proofState": new_id, "goals": list(goals)}, out.delay_ms)
 
     # --- commands -----------------------------------------------------------------------------------
@@ -302,7 +318,7 @@ class WorldServer:
         env_id = request.get("env")
         if env_id is not None and env_id not in self.envs:
             return Reply({"message": "Unknown environment."})
-        declared = set(self.envs.get(env_id, frozenset())) if env_id is not None else set()
+        declared: dict[str, bool] = dict(self.envs[env_id]) if env_id is not None else {}
         messages: list[dict[str, Any]] = []
         sorries: list[dict[str, Any]] = []
         delay = 0
@@ -322,13 +338,19 @@ class WorldServer:
                     return Reply(None, delay, crash=True)
                 messages.extend(result.messages)
                 sorries.extend(result.sorries)
-                if result.name and not any(msg["severity"] == "error" for msg in result.messages):
-                    declared.add(result.name)
+                if result.name:
+                    declared[result.name] = bool(result.messages)  # any error or sorry warning taints it
             else:
-                messages.append(_message("error", f"scripted world: unsupported command: {first[:60]}",
-                                         (line0 + 1, 0), (line0 + 1, len(first))))
+                messages.append(
+                    _message(
+                        "error",
+                        f"scripted world: unsupported command: {first[:60]}",
+                        (line0 + 1, 0),
+                        (line0 + 1, len(first)),
+                    )
+                )
         new_env = len(self.envs)
-        self.envs[new_env] = frozenset(declared)
+        self.envs[new_env] = declared
         resp: dict[str, Any] = {}
         if sorries:
             resp["sorries"] = sorries
@@ -344,11 +366,14 @@ class WorldServer:
         first_line = (line0 + 1, 0), (line0 + 1, len(chunk.split("\n", 1)[0]))
         if spec is None:
             why = "missing ':='" if not has_assign else "the statement is not in the scripted world"
-            return _DeclResult([_message("error", f"scripted world: unknown declaration ({why})", *first_line)])
+            return _DeclResult(
+                [_message("error", f"scripted world: unknown declaration ({why})", *first_line)]
+            )
         stripped = body.lstrip()
         if not stripped.startswith("by"):
-            return _DeclResult([_message("error", "scripted world: only `:= by ...` proofs are supported",
-                                         *first_line)])
+            return _DeclResult(
+                [_message("error", "scripted world: only `:= by ...` proofs are supported", *first_line)]
+            )
         name_col = max(chunk.find(spec.name), 0)
         name_span = (line0 + 1, name_col), (line0 + 1, name_col + len(spec.name))
         by_offset = len(chunk) - len(stripped)
@@ -358,10 +383,15 @@ class WorldServer:
         if normalise_tactic(script) in SORRY_TACTICS:  # ':= by sorry' opens the root state, as in Lean
             root = self._new_state(spec.goals, spec.name)
             col = by_col + 3
-            sorry = {"proofState": root, "pos": {"line": by_line, "column": col},
-                     "goal": "\n\n".join(spec.goals), "endPos": {"line": by_line, "column": col + 5}}
-            return _DeclResult([_message("warning", "declaration uses `sorry`", *name_span)], [sorry],
-                               name=spec.name)
+            sorry = {
+                "proofState": root,
+                "pos": {"line": by_line, "column": col},
+                "goal": "\n\n".join(spec.goals),
+                "endPos": {"line": by_line, "column": col + 5},
+            }
+            return _DeclResult(
+                [_message("warning", "declaration uses `sorry`", *name_span)], [sorry], name=spec.name
+            )
         goals: tuple[str, ...] = tuple(spec.goals)
         delay, used_sorry = 0, False
         for offset, tactic in split_tactic_lines(script):
@@ -382,16 +412,20 @@ class WorldServer:
         warn = [_message("warning", "declaration uses `sorry`", *name_span)] if used_sorry else []
         return _DeclResult(warn, delay_ms=delay, name=spec.name)
 
-    def _print_axioms(self, name: str, declared: set[str], line0: int, width: int) -> dict[str, Any]:
+    def _print_axioms(self, name: str, declared: dict[str, bool], line0: int, width: int) -> dict[str, Any]:
         span = (line0 + 1, 0), (line0 + 1, width)
         if name not in declared:
             return _message("error", f"unknown constant '{name}'", *span)
         axioms = self.world.axioms_of(name)
+        if declared[name] and "sorryAx" not in axioms:
+            axioms = tuple(sorted((*axioms, "sorryAx")))
         if not axioms:
             return _message("info", f"'{name}' does not depend on any axioms", *span)
         return _message("info", f"'{name}' depends on axioms: [{', '.join(axioms)}]", *span)
 
-    def _example_of(self, type_text: str, name: str, declared: set[str], line0: int) -> list[dict[str, Any]]:
+    def _example_of(
+        self, type_text: str, name: str, declared: dict[str, bool], line0: int
+    ) -> list[dict[str, Any]]:
         """``example : T := @NAME`` type-checks when T is NAME's statement as a closed type (``∀ binders, type``)."""
         from prover.lean.lexer import statement_as_type
 
@@ -401,8 +435,14 @@ class WorldServer:
             return [_message("error", f"Unknown identifier `{name}`", *span)]
         expected = statement_as_type(spec.statement)
         if normalise_tactic(type_text) != normalise_tactic(expected):
-            return [_message("error", f"type mismatch\n  @{name}\nhas type\n  {expected} : Prop\nbut is expected "
-                             f"to have type\n  {type_text.strip()} : Prop", *span)]
+            return [
+                _message(
+                    "error",
+                    f"type mismatch\n  @{name}\nhas type\n  {expected} : Prop\nbut is expected "
+                    f"to have type\n  {type_text.strip()} : Prop",
+                    *span,
+                )
+            ]
         return []
 
 
@@ -416,8 +456,12 @@ class _DeclResult:
 
 
 def _message(severity: str, data: str, pos: tuple[int, int], end: tuple[int, int]) -> dict[str, Any]:
-    return {"severity": severity, "pos": {"line": pos[0], "column": pos[1]},
-            "endPos": {"line": end[0], "column": end[1]}, "data": data}
+    return {
+        "severity": severity,
+        "pos": {"line": pos[0], "column": pos[1]},
+        "endPos": {"line": end[0], "column": end[1]},
+        "data": data,
+    }
 
 
 def _split_commands(text: str) -> list[tuple[int, str]]:
@@ -523,8 +567,15 @@ class WorldSession(LeanSession):
     benchmarks can model slow tactics at no wall-clock cost. ``pool_size > 1`` runs batches on threads.
     """
 
-    def __init__(self, world: World | str | os.PathLike[str], *, tactic_timeout_s: float = 2.0,
-                 real_sleep: bool = True, pool_size: int = 1, guard: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        world: World | str | os.PathLike[str],
+        *,
+        tactic_timeout_s: float = 2.0,
+        real_sleep: bool = True,
+        pool_size: int = 1,
+        guard: Mapping[str, Any] | None = None,
+    ) -> None:
         self.world = world if isinstance(world, World) else World.load(world)
         self.tactic_timeout_s = float(tactic_timeout_s)
         self.real_sleep = real_sleep
@@ -593,8 +644,12 @@ class WorldSession(LeanSession):
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
         from prover.lean.verify import verify_proof
 
-        return verify_proof(theorem, proof, run_command=self.command_runner(theorem.header),
-                            options=self.guard_options or None)
+        return verify_proof(
+            theorem,
+            proof,
+            run_command=self.command_runner(theorem.header),
+            options=self.guard_options or None,
+        )
 
     def command_runner(self, header: str) -> Callable[[str], Any]:
         """Elaborate one command in a fresh env on top of ``header`` (as ``ReplSession.command_runner``)."""
@@ -610,7 +665,9 @@ class WorldSession(LeanSession):
                 request["env"] = base["env"]
             reply = server.handle(request)
             if self._wait(reply.delay_ms):
-                return Response.from_json({"message": f"timeout: the command ran past {self.tactic_timeout_s}s"})
+                return Response.from_json(
+                    {"message": f"timeout: the command ran past {self.tactic_timeout_s}s"}
+                )
             if reply.crash or reply.response is None:
                 return Response.from_json({"message": "scripted world: the command crashed the process"})
             return Response.from_json(reply.response)
