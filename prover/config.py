@@ -31,7 +31,9 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
 
     directory = config_dir()
     if not (directory / f"{config_name}.yaml").is_file():
-        raise FileNotFoundError(f"no {config_name}.yaml in config directory {directory} (set PROVER_CONFIG_DIR)")
+        raise FileNotFoundError(
+            f"no {config_name}.yaml in config directory {directory} (set PROVER_CONFIG_DIR)"
+        )
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(directory), version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides))

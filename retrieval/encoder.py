@@ -44,8 +44,9 @@ def resolve_model_path(name_or_path: str) -> str:
 class TextEncoder:
     """Encodes texts into unit vectors; inner product = cosine similarity."""
 
-    def __init__(self, name_or_path: str = "minilm", device: str = "cpu", max_length: int = 256,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, name_or_path: str = "minilm", device: str = "cpu", max_length: int = 256, batch_size: int = 64
+    ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -56,8 +57,14 @@ class TextEncoder:
         except OSError as exc:
             raise EncoderError(f"cannot load encoder '{name_or_path}': {exc}") from exc
         # Seq2seq checkpoints (ByT5 retriever): use the encoder stack only.
-        self.model = model.get_encoder() if hasattr(model, "get_encoder") and model.config.is_encoder_decoder else model
-        self.device = torch.device(device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = (
+            model.get_encoder()
+            if hasattr(model, "get_encoder") and model.config.is_encoder_decoder
+            else model
+        )
+        self.device = torch.device(
+            device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
         self.model.to(self.device).eval()
         self.name = name_or_path
         self.max_length = max_length
@@ -76,9 +83,10 @@ class TextEncoder:
         step = batch_size or self.batch_size
         with torch.inference_mode():
             for start in range(0, len(texts), step):
-                batch = list(texts[start:start + step])
-                enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
-                                     return_tensors="pt").to(self.device)
+                batch = list(texts[start : start + step])
+                enc = self.tokenizer(
+                    batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                ).to(self.device)
                 hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -18,7 +18,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     has_shared = SHARED_DATA.is_dir()
     for item in items:
         if "lean" in item.keywords and not has_lake:
-            item.add_marker(pytest.mark.skip(reason="needs a Lean toolchain: `lake` is not on PATH (see `make lean`)"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs a Lean toolchain: `lake` is not on PATH (see `make lean`)")
+            )
         if "shared" in item.keywords and not has_shared:
             item.add_marker(pytest.mark.skip(reason=f"needs the shared data folder at {SHARED}"))
 

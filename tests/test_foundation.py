@@ -15,12 +15,35 @@ from prover.config import compose
 from prover.lean.types import Theorem
 
 REPO = Path(__file__).resolve().parent.parent
-REQUIRED_SUBCOMMANDS = ["prove", "lean", "index", "retrieve", "suggest", "data", "train", "synth", "solve", "serve"]
+REQUIRED_SUBCOMMANDS = [
+    "prove",
+    "lean",
+    "index",
+    "retrieve",
+    "suggest",
+    "data",
+    "train",
+    "synth",
+    "solve",
+    "serve",
+]
 
 
 def test_layout_exists() -> None:
-    for path in ["prover", "retrieval", "search", "datasets/README.md", "datasets/manifest.json", "lean_project",
-                 "lakefile.lean", "lean-toolchain", "configs/prover.yaml", "tests", "bench", ".ci/run"]:
+    for path in [
+        "prover",
+        "retrieval",
+        "search",
+        "datasets/README.md",
+        "datasets/manifest.json",
+        "lean_project",
+        "lakefile.lean",
+        "lean-toolchain",
+        "configs/prover.yaml",
+        "tests",
+        "bench",
+        ".ci/run",
+    ]:
         assert (REPO / path).exists(), path
     assert not (REPO / "datasets" / "__init__.py").exists(), "datasets/ must not be a Python package"
 
@@ -33,8 +56,12 @@ def test_import_datasets_is_not_ours() -> None:
 
 
 def test_packages_import() -> None:
-    out = subprocess.run([sys.executable, "-c", "import prover, retrieval, search; print('ok')"],
-                         cwd="/", capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import prover, retrieval, search; print('ok')"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "ok", out.stderr
 
 
@@ -58,8 +85,19 @@ def test_console_script_help() -> None:
 
 
 def test_prove_cfg_prints_composed_config(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["prove", "--cfg", "search=mcts", "search.max_expansions=7", "benchmark=minif2f",
-                 "benchmark.split=valid"]) == 0
+    assert (
+        main(
+            [
+                "prove",
+                "--cfg",
+                "search=mcts",
+                "search.max_expansions=7",
+                "benchmark=minif2f",
+                "benchmark.split=valid",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     for group in ["search:", "generator:", "retriever:", "backend:", "benchmark:"]:
         assert group in text, group
@@ -72,15 +110,18 @@ def test_bad_override_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "bad configuration" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("group,options", [
-    ("search", ["bfs", "mcts", "mps", "whole_proof"]),
-    ("backend", ["repl", "dojo", "scripted"]),
-    ("generator", ["knn", "fixed", "hf"]),
-    ("retriever", ["minilm", "bm25"]),
-    ("benchmark", ["samples", "minif2f", "formalmath_lite"]),
-    ("executor", ["local", "ray"]),
-    ("train", ["retriever", "generator"]),
-])
+@pytest.mark.parametrize(
+    "group,options",
+    [
+        ("search", ["bfs", "mcts", "mps", "whole_proof"]),
+        ("backend", ["repl", "dojo", "scripted"]),
+        ("generator", ["knn", "fixed", "hf"]),
+        ("retriever", ["minilm", "bm25"]),
+        ("benchmark", ["samples", "minif2f", "formalmath_lite"]),
+        ("executor", ["local", "ray"]),
+        ("train", ["retriever", "generator"]),
+    ],
+)
 def test_every_group_option_composes(group: str, options: list[str]) -> None:
     for option in options:
         cfg = compose([f"{group}={option}"])
@@ -98,10 +139,14 @@ def test_manifest_is_complete() -> None:
 
 def test_sample_theorems_parse() -> None:
     lines = (REPO / "datasets" / "samples" / "theorems.jsonl").read_text(encoding="utf-8").splitlines()
-    theorems = [Theorem.from_formal_statement(r["name"], r["formal_statement"], r["header"])
-                for r in map(json.loads, lines)]
+    theorems = [
+        Theorem.from_formal_statement(r["name"], r["formal_statement"], r["header"])
+        for r in map(json.loads, lines)
+    ]
     assert len(theorems) >= 8
-    assert all(t.statement.startswith(f"theorem {t.name}") and not t.statement.endswith("sorry") for t in theorems)
+    assert all(
+        t.statement.startswith(f"theorem {t.name}") and not t.statement.endswith("sorry") for t in theorems
+    )
 
 
 def test_theorem_rejects_statement_without_proof_slot() -> None:
@@ -122,7 +167,13 @@ def test_placeholder_subcommand_exits_nonzero(capsys: pytest.CaptureFixture[str]
 
 def test_prover_runs_without_hydra_side_effects(tmp_path: Path) -> None:
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-m", "prover.cli.main", "prove", "--cfg"], cwd=tmp_path,
-                         capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "prover.cli.main", "prove", "--cfg"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "outputs").exists(), "compose API must not create hydra output dirs"

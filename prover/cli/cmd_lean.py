@@ -11,7 +11,9 @@ import importlib
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("lean", help="talk to Lean: run/record/replay REPL transcripts, check proofs, worlds")
+    parser = sub.add_parser(
+        "lean", help="talk to Lean: run/record/replay REPL transcripts, check proofs, worlds"
+    )
     lean_sub = parser.add_subparsers(dest="lean_command", metavar="LEAN_COMMAND", required=True)
     for module in ("prover.cli.lean_session_cmds", "prover.cli.lean_trust_cmds"):
         try:

@@ -21,8 +21,12 @@ class NotYetAvailable(CliError):
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """Hydra overrides after the options, and ``--cfg`` to print the composed config and stop."""
     parser.add_argument("--cfg", action="store_true", help="print the composed hydra config and exit")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="hydra overrides, e.g. search=mcts search.max_expansions=200")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="hydra overrides, e.g. search=mcts search.max_expansions=200",
+    )
 
 
 def load_config(args: argparse.Namespace) -> DictConfig:

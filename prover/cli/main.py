@@ -16,14 +16,25 @@ from prover.log import setup_logging
 
 #: (subcommand module, in the order shown by --help)
 SUBCOMMANDS = (
-    "prove", "lean", "index", "retrieve", "suggest", "data", "train", "synth", "solve", "serve",
-    "tree", "report",
+    "prove",
+    "lean",
+    "index",
+    "retrieve",
+    "suggest",
+    "data",
+    "train",
+    "synth",
+    "solve",
+    "serve",
+    "tree",
+    "report",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="prover", description="A theorem-proving agent for Lean 4.",
+        prog="prover",
+        description="A theorem-proving agent for Lean 4.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"prover {__version__}")

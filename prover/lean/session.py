@@ -58,8 +58,9 @@ class LeanSession(abc.ABC):
     def __enter__(self) -> LeanSession:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # --- backend hooks ----------------------------------------------------------------------------

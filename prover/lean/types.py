@@ -27,8 +27,9 @@ class Theorem:
     source: str = ""
 
     @classmethod
-    def from_formal_statement(cls, name: str, formal_statement: str, header: str = "import Mathlib\n",
-                              source: str = "") -> Theorem:
+    def from_formal_statement(
+        cls, name: str, formal_statement: str, header: str = "import Mathlib\n", source: str = ""
+    ) -> Theorem:
         """Build from a benchmark's ``formal_statement`` (which ends ``:= by sorry`` or ``:= by``)."""
         text = formal_statement.rstrip()
         stripped = _PROOF_TAIL.sub("", text).rstrip()
