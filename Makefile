@@ -35,10 +35,21 @@ lean:
 # The main job: prove the shipped samples, then miniF2F, with the default configuration.
 prove: install lean
 	$(VENV)/bin/prover prove benchmark=samples
+	$(VENV)/bin/prover data fetch minif2f
 	$(VENV)/bin/prover prove benchmark=minif2f benchmark.split=test
 
+# Every benchmark of bench/README.md, with the commands written there (SHARED: the reference data folder).
+SHARED ?= ../shared
 bench: install
-	$(PY) -m bench.run_all
+	$(PY) -m bench.bench_lean overhead --commands 2000
+	$(PY) -m bench.bench_lean pool --server world --processes 1 2 4 8 --delay-ms 100 --steps 64
+	$(PY) -m bench.bench_search solve --theorems 40 --tactics 16 --expansions 25 --noise 0 1 2 3
+	$(PY) -m bench.bench_search overhead
+	$(PY) -m bench.bench_retrieval --size 200000 --centres 1500 --queries 250
+	$(PY) -m bench.bench_generation throughput
+	test ! -f $(SHARED)/data/tactics/fps-search-proof-steps.jsonl || \
+	  $(PY) -m bench.bench_generation accuracy $(SHARED)/data/tactics/fps-search-proof-steps.jsonl
+	$(PY) -m bench.bench_evaluation
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

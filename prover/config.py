@@ -7,8 +7,9 @@ calls hydra itself, so it stays usable from notebooks and tests.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -41,3 +42,21 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
 
 def to_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(cfg, resolve=False)
+
+
+def as_plain_dict(cfg: Any, what: str = "config") -> dict[str, Any]:
+    """A config section (``DictConfig``, mapping or ``None``) as a plain, resolved ``dict``.
+
+    Library factories accept both hydra sections and plain dicts, so tests and notebooks need no hydra.
+    """
+    if cfg is None:
+        return {}
+    if isinstance(cfg, Mapping):
+        return dict(cfg)
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as exc:
+        raise ValueError(f"{what} must be a mapping, got {type(cfg).__name__}") from exc
+    if not isinstance(container, dict):
+        raise ValueError(f"{what} must be a mapping, got {type(container).__name__}")
+    return {str(k): v for k, v in container.items()}

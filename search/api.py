@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from prover.config import as_plain_dict
 from prover.generation.base import Critic, TacticGenerator
 from prover.lean.session import LeanSession
 from prover.lean.types import ProofFinished, TacticState, Theorem
@@ -54,7 +55,7 @@ class SearchSettings:
 
     @classmethod
     def from_config(cls, cfg: Any) -> SearchSettings:
-        data = _plain(cfg)
+        data = as_plain_dict(cfg, "search config")
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         settings = cls(**kwargs)
@@ -238,19 +239,6 @@ def replays(session: LeanSession, root: TacticState, tactics: list[str]) -> bool
             return False
         state = result
     return False
-
-
-def _plain(cfg: Any) -> dict[str, Any]:
-    if cfg is None:
-        return {}
-    if isinstance(cfg, Mapping):
-        return dict(cfg)
-    try:
-        from omegaconf import OmegaConf
-
-        return dict(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
-    except Exception as exc:
-        raise ValueError(f"search config must be a mapping, got {type(cfg).__name__}") from exc
 
 
 def make_searcher(search_cfg: Any) -> Searcher:

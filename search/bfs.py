@@ -31,15 +31,10 @@ class BestFirstSearch(Searcher):
         queue: list[tuple[float, int, int]] = [(-0.0, next(counter), ROOT)]
         queued_priority: dict[int, float] = {ROOT: 0.0}
         while True:
-            if graph.is_proved:
-                return "proved"
-            if graph.is_failed:
-                return "failed"
-            if run.out_of_time():
-                return "timeout"
+            stop = run.stop_status()
+            if stop is not None:
+                return stop
             left = run.expansions_left()
-            if left <= 0:
-                return "budget_exhausted"
             batch: list[int] = []
             while queue and len(batch) < min(self.settings.batch_size, left):
                 neg, _, node = heapq.heappop(queue)

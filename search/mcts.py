@@ -99,19 +99,13 @@ class MonteCarloTreeSearch(Searcher):
 
     def _attempt(self, run: SearchRun) -> str:
         s = self.settings
-        graph = run.graph
         tree = _Tree()
         max_sims = s.max_simulations or s.max_expansions * s.num_sampled_tactics * 2 + 1
         simulations = 0
         while True:
-            if graph.is_proved:
-                return "proved"
-            if graph.is_failed:
-                return "failed"
-            if run.out_of_time():
-                return "timeout"
-            if run.expansions_left() <= 0 or simulations >= max_sims:
-                return "budget_exhausted"
+            stop = run.stop_status() or ("budget_exhausted" if simulations >= max_sims else None)
+            if stop is not None:
+                return stop
             selections: list[_Selection] = []
             for _ in range(s.batch_size):
                 sel = self._select(run, tree)

@@ -121,15 +121,10 @@ class MultiPerspectiveSearch(Searcher):
         push(ROOT)
         turn = 0
         while True:
-            if graph.is_proved:
-                return "proved"
-            if graph.is_failed:
-                return "failed"
-            if run.out_of_time():
-                return "timeout"
+            stop = run.stop_status()
+            if stop is not None:
+                return stop
             left = run.expansions_left()
-            if left <= 0:
-                return "budget_exhausted"
             batch: list[int] = []
             want = min(self.settings.batch_size, left)
             idle = 0

@@ -52,6 +52,18 @@ class SearchRun:
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.budget.deadline
 
+    def stop_status(self) -> str | None:
+        """Why the attempt must stop now (proved, failed, timeout, budget_exhausted), or None to go on."""
+        if self.graph.is_proved:
+            return "proved"
+        if self.graph.is_failed:
+            return "failed"
+        if self.out_of_time():
+            return "timeout"
+        if self.expansions_left() <= 0:
+            return "budget_exhausted"
+        return None
+
     def expansions_left(self) -> int:
         return self.budget.max_expansions - self.stats.expansions
 

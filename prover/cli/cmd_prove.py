@@ -88,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"prover prove: skipped {name}: {reason}", file=sys.stderr)
     if not problems:
         raise CliError("the benchmark selection is empty")
+    from prover.lean.factory import LeanUnavailable, preflight
+
+    try:
+        preflight(cfg.backend)
+    except LeanUnavailable as exc:
+        raise CliError(str(exc)) from exc
     if run_dir is None:
         run_dir = args.out or new_run_dir(
             Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), str(cfg.search.name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,15 +85,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _verify_with_lean(backend: Any, theorem: Theorem, proof_text: str) -> Verdict:
-    from prover.lean.factory import make_session
+    from prover.lean.factory import LeanUnavailable, make_session, preflight
 
-    if backend.name == "repl":
-        exe = str(list(backend.command)[0])
-        if shutil.which(exe) is None:
-            raise CliError(
-                f"backend=repl needs '{exe}' on PATH (no Lean toolchain found); run `make lean`, "
-                "or use --static, or backend=scripted"
-            )
+    try:
+        preflight(backend)
+    except LeanUnavailable as exc:
+        raise CliError(f"{exc} (or check statically with --static)") from exc
     try:
         session = make_session(backend)
     except ValueError as exc:

@@ -6,10 +6,10 @@ happen inside each branch, so choosing the offline generator never imports a mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prover.config import as_plain_dict
 from prover.generation.base import Critic, TacticGenerator
 from prover.generation.hf import ModelLoadError
 
@@ -21,16 +21,10 @@ class GeneratorConfigError(ValueError):
 
 
 def _plain(cfg: Any) -> dict[str, Any]:
-    if cfg is None:
-        return {}
-    if isinstance(cfg, Mapping):
-        return dict(cfg)
     try:
-        from omegaconf import OmegaConf
-
-        return dict(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
-    except Exception as exc:  # pragma: no cover - defensive
-        raise GeneratorConfigError(f"generator config must be a mapping, got {type(cfg).__name__}") from exc
+        return as_plain_dict(cfg, "generator config")
+    except ValueError as exc:
+        raise GeneratorConfigError(str(exc)) from exc
 
 
 def _resolve_path(path: str) -> Path:

@@ -7,30 +7,58 @@ selects the subprocess-free ``WorldSession`` when only the semantics matter.
 
 from __future__ import annotations
 
+import shutil
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prover.config import as_plain_dict
 from prover.lean.session import LeanSession
 
 BACKENDS = ("repl", "scripted", "dojo")
 
 
-def _as_dict(cfg: Any) -> dict[str, Any]:
-    if isinstance(cfg, Mapping):
-        return dict(cfg)
-    try:
-        from omegaconf import OmegaConf
+class LeanUnavailable(RuntimeError):
+    """The configured backend cannot run on this machine; the message says what is missing and how to get it."""
 
-        return dict(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
-    except Exception as exc:
-        raise ValueError(f"backend config must be a mapping, got {type(cfg).__name__}") from exc
+
+def preflight(backend_cfg: Any) -> None:
+    """Fail fast, before a run starts, when the backend's Lean cannot possibly start here.
+
+    A missing toolchain would otherwise surface as one start error per problem; users want one sentence.
+    """
+    cfg = as_plain_dict(backend_cfg, "backend config")
+    name = cfg.get("name")
+    if name == "repl":
+        command = list(cfg.get("command") or [])
+        if not command:
+            raise LeanUnavailable("backend.command is empty; it must be the argv that starts the REPL")
+        exe = str(command[0])
+        project = Path(str(cfg.get("project_dir") or "."))
+        if shutil.which(exe) is None and not (project / exe).is_file():
+            raise LeanUnavailable(
+                f"backend=repl needs '{exe}' on PATH, and no Lean toolchain was found. Run `make lean` "
+                "(installs elan, the Mathlib cache and the REPL; needs network), or use another backend, "
+                "e.g. backend=scripted backend.world=WORLD.json"
+            )
+        if not project.is_dir():
+            raise LeanUnavailable(f"backend.project_dir {project} does not exist")
+    elif name == "dojo":
+        if shutil.which("lake") is None:
+            raise LeanUnavailable("backend=dojo needs a Lean toolchain (`lake` on PATH); run `make lean`")
+    elif name == "scripted":
+        world = cfg.get("world")
+        if not world or not Path(str(world)).is_file():
+            raise LeanUnavailable(
+                f"backend=scripted needs backend.world to be a world JSON file, got {world!r}"
+            )
+    else:
+        raise LeanUnavailable(f"unknown Lean backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
 def make_session(backend_cfg: Any) -> LeanSession:
     """Build the session named by ``backend_cfg.name``; unknown names and missing fields are clear errors."""
-    cfg = _as_dict(backend_cfg)
+    cfg = as_plain_dict(backend_cfg, "backend config")
     name = cfg.get("name")
     if name == "repl":
         from prover.lean.repl_backend import ReplSession
