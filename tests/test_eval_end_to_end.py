@@ -269,3 +269,25 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no config.yaml" in capsys.readouterr().err
     assert main(["data", "fetch", "nope"]) == 2
     assert "no dataset named 'nope'" in capsys.readouterr().err
+
+
+def test_saved_trees_render(tmp_path: Path) -> None:
+    """`--save-trees` leaves one graph per problem that `prover tree render` draws, proof path included."""
+    world, bench = write_world(tmp_path)
+    run = tmp_path / "run"
+    cmd = [
+        "prove",
+        "--out",
+        str(run),
+        "--no-progress",
+        "--save-trees",
+        *overrides(world, bench, "executor.workers=0"),
+    ]
+    assert main(cmd) == 0
+    records = {r.problem: r for r in read_results(run / "results.jsonl").records}
+    tree = Path(records["amc12_and"].tree)
+    assert tree.parent == (run / "trees").resolve() and tree.is_file()
+    assert len(list((run / "trees").glob("*.json"))) == len(records)
+    png = tmp_path / "tree.png"
+    assert main(["tree", "render", str(tree), "-o", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000

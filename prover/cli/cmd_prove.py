@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     parser.add_argument("--limit", type=int, help="only the first N problems (after benchmark.split)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--save-trees",
+        action="store_true",
+        help="write each problem's search graph to RUN_DIR/trees/ (draw with `prover tree render`)",
+    )
     add_config_args(parser)
     parser.set_defaults(func=run)
 
@@ -116,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         store = ResultStore(run_dir)
     except (ExecutorError, RunError) as exc:
         raise CliError(str(exc)) from exc
+    if args.save_trees:
+        container["trees_dir"] = str((run_dir / "trees").resolve())
     spec = WorkerSpec(WORKER_FACTORY, container)
     emit(
         {

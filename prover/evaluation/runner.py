@@ -7,6 +7,7 @@ composed config. A proof counts only after ``session.verify`` accepted it (the s
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -50,6 +51,17 @@ def extract_whole_proof(text: str, theorem_statement: str) -> str:
     indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
     cut = min(indents) if indents else 0
     return "\n".join(line[cut:] for line in lines).strip("\n")
+
+
+def save_tree(trees_dir: Path, problem_id: str, graph_json: Mapping[str, Any]) -> str:
+    """Write one search graph as JSON; the file name is the problem id made safe for any file system."""
+    trees_dir.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", problem_id) or "problem"
+    path = trees_dir / f"{safe}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(graph_json, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
 
 
 @dataclass
@@ -132,6 +144,8 @@ class ProblemWorker:
         }
         if result.error:
             fields["error"] = result.error
+        if self.config.get("trees_dir") and result.graph is not None:
+            fields["tree"] = save_tree(Path(self.config["trees_dir"]), problem.id, result.graph.to_json())
         if result.proved and result.proof is not None:
             verification = self._verify(problem, result.proof)
             fields["verification"] = verification
