@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ class TrigramEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
             for j in range(len(t) - 2):
-                out[i, hash(t[j : j + 3]) % self.dim] += 1.0
+                out[i, zlib.crc32(t[j : j + 3].encode()) % self.dim] += 1.0  # hash() is salted per process
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
