@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from prover.jsonl import BadLine, json_object_lines
+
 #: Lean source position: (line, column), 1-based line as LeanDojo records it.
 Pos = tuple[int, int]
 BadUtf8Policy = Literal["error", "skip"]
@@ -161,27 +163,14 @@ def _json_lines(
         raise ValueError(f"bad_utf8 must be 'error' or 'skip', not {bad_utf8!r}")
     if not path.is_file():
         raise CorpusError(f"corpus file {path} does not exist")
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if bad_utf8 == "skip":
-                    skipped.append(f"{where}: not UTF-8 (byte {exc.start})")
-                    continue
-                raise CorpusError(
-                    f"{where}: not UTF-8 (byte {exc.start}); pass bad_utf8='skip' to skip"
-                ) from exc
-            if not line.strip():
+    for where, item in json_object_lines(path):
+        if isinstance(item, BadLine):
+            if item.kind == "utf8" and bad_utf8 == "skip":
+                skipped.append(item.describe())
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{where}: not JSON: {exc.msg} (column {exc.colno})") from exc
-            if not isinstance(obj, dict):
-                raise CorpusError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-            yield where, obj
+            hint = "; pass bad_utf8='skip' to skip" if item.kind == "utf8" else ""
+            raise CorpusError(item.describe() + hint)
+        yield where, item
 
 
 # --- our format -----------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def test_corpus_errors_name_the_line(tmp_path: Path) -> None:
         load_corpus(bad_utf8)
     bad_json = tmp_path / "j.jsonl"
     bad_json.write_text('{"goals": ["⊢ True"], "tactic": "trivial"}\n{oops\n', encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"j.jsonl:2: invalid JSON"):
+    with pytest.raises(CorpusError, match=r"j.jsonl:2: not JSON"):
         load_corpus(bad_json)
     no_goals = tmp_path / "g.jsonl"
     no_goals.write_text('{"goals": [], "tactic": "simp"}\n', encoding="utf-8")

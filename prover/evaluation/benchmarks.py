@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.jsonl import BadLine, json_object_lines
 from prover.lean.types import Theorem
 
 
@@ -151,20 +152,12 @@ def _normalise_header(header: str) -> str:
 
 
 def _json_lines(path: Path, report: LoadReport) -> Iterable[tuple[str, dict[str, Any]]]:
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            where = f"{path.name}:{lineno}"
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                report.skipped.append((where, f"not a JSON line: {exc}"))
-                continue
-            if not isinstance(obj, dict):
-                report.skipped.append((where, "not a JSON object"))
-                continue
-            yield where, obj
+    """The file's JSON objects; a bad line is reported by ``name:line`` and skipped, never dropped silently."""
+    for where, item in json_object_lines(path, label=path.name):
+        if isinstance(item, BadLine):
+            report.skipped.append((where, item.describe().removeprefix(f"{where}: ")))
+            continue
+        yield where, item
 
 
 def load_theorems_jsonl(path: Path, source: str, category_of=minif2f_category) -> LoadReport:

@@ -8,9 +8,10 @@ reported with its line number instead of aborting somewhere deep inside ``json``
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from prover.jsonl import BadLine, json_object_lines
 
 
 class CorpusError(ValueError):
@@ -63,20 +64,10 @@ def load_corpus(path: str | Path) -> list[ProofStep]:
     if not p.is_file():
         raise CorpusError(f"tactic corpus {p} does not exist")
     steps: list[ProofStep] = []
-    with p.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            where = f"{p}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise CorpusError(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
-            steps.append(_parse(record, where))
+    for where, record in json_object_lines(p):
+        if isinstance(record, BadLine):
+            raise CorpusError(record.describe())
+        steps.append(_parse(record, where))
     if not steps:
         raise CorpusError(f"tactic corpus {p} has no steps")
     return steps
