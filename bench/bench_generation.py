@@ -56,7 +56,7 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
     from prover.generation.corpus import file_checksum, load_corpus
     from prover.generation.knn import KnnTacticGenerator, _cache_path
     from prover.generation.portfolio import AutomationPortfolio, learn_priors
-    from retrieval.encoder import load_encoder
+    from prover.retrieval.encoder import load_encoder
 
     path = Path(args.corpus)
     steps = load_corpus(path)

@@ -40,7 +40,7 @@ def load_texts(path: Path, limit: int) -> list[str]:
 
 
 def encoder_throughput(texts: list[str], batch_size: int) -> tuple[np.ndarray, dict]:
-    from retrieval.encoder import load_encoder
+    from prover.retrieval.encoder import load_encoder
 
     encoder = load_encoder("minilm")
     encoder.encode(texts[:batch_size])  # warm-up
@@ -69,7 +69,7 @@ def synthetic_corpus(centres: np.ndarray, size: int, noise: float, seed: int) ->
 def latency(
     index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[float]]:
-    from retrieval.index import search_faiss
+    from prover.retrieval.index import search_faiss
 
     rows, times = [], []
     for q in queries:
@@ -83,7 +83,7 @@ def latency(
 def main(argv: list[str] | None = None) -> int:
     import faiss
 
-    from retrieval.index import FaissParams, build_faiss
+    from prover.retrieval.index import FaissParams, build_faiss
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

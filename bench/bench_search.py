@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.search_worlds import NoisyOracleGenerator, WorldShape, random_world, wide_world
 from prover.generation.fixed import FixedTacticGenerator
-from search.api import make_searcher
+from prover.search.api import make_searcher
 
 ALGORITHMS = ("bfs", "mcts", "mps")
 

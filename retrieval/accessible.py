@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 
-from retrieval.corpus import Corpus, Pos
+from prover.retrieval.corpus import Corpus, Pos
 
 
 class AccessibilityError(ValueError):

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.corpus import Corpus, file_sha256, read_corpus, write_corpus
+from prover.retrieval.corpus import Corpus, file_sha256, read_corpus, write_corpus
 
 log = logging.getLogger(__name__)
 

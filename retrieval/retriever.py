@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.corpus import Corpus, Premise
-from retrieval.index import PremiseIndex, PremiseIndexError, search_faiss
+from prover.retrieval.corpus import Corpus, Premise
+from prover.retrieval.index import PremiseIndex, PremiseIndexError, search_faiss
 
 #: States longer than this are cut before encoding: the encoder reads at most ``max_length`` tokens anyway,
 #: and tokenizing a megabyte of text just to throw it away costs seconds.
@@ -127,7 +127,7 @@ class BM25Retriever(Retriever):
     """Lean-aware BM25 baseline; exact top-k (all rows are scored)."""
 
     def __init__(self, index: PremiseIndex, max_state_chars: int = DEFAULT_MAX_STATE_CHARS) -> None:
-        from retrieval.bm25 import BM25Index
+        from prover.retrieval.bm25 import BM25Index
 
         super().__init__(index.corpus, max_state_chars)
         self.index = index
@@ -158,7 +158,7 @@ def load_retriever(
     index = PremiseIndex.load(index_dir)
     if index.meta.kind == "bm25":
         return BM25Retriever(index, max_state_chars)
-    from retrieval.encoder import load_encoder
+    from prover.retrieval.encoder import load_encoder
 
     name = encoder or index.meta.encoder
     if name != index.meta.encoder:

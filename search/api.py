@@ -18,8 +18,8 @@ from prover.config import as_plain_dict
 from prover.generation.base import Critic, TacticGenerator
 from prover.lean.session import LeanSession
 from prover.lean.types import ProofFinished, TacticState, Theorem
-from search.graph import SearchGraph, SearchStats
-from search.run import Budget, SearchRun
+from prover.search.graph import SearchGraph, SearchStats
+from prover.search.run import Budget, SearchRun
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class Searcher(abc.ABC):
         if spec in (None, "none", False):
             return None
         if spec == "heuristic":
-            from search.critic import HeuristicCritic
+            from prover.search.critic import HeuristicCritic
 
             return HeuristicCritic()
         if isinstance(spec, Mapping):
@@ -245,15 +245,15 @@ def make_searcher(search_cfg: Any) -> Searcher:
     """Build the searcher named by ``search_cfg.name`` (bfs | mcts | mps) from a DictConfig or dict."""
     settings = SearchSettings.from_config(search_cfg)
     if settings.name == "bfs":
-        from search.bfs import BestFirstSearch
+        from prover.search.bfs import BestFirstSearch
 
         return BestFirstSearch(settings)
     if settings.name == "mcts":
-        from search.mcts import MonteCarloTreeSearch
+        from prover.search.mcts import MonteCarloTreeSearch
 
         return MonteCarloTreeSearch(settings)
     if settings.name == "mps":
-        from search.mps import MultiPerspectiveSearch
+        from prover.search.mps import MultiPerspectiveSearch
 
         return MultiPerspectiveSearch(settings)
     raise ValueError(f"unknown search {settings.name!r}; choose one of: {', '.join(SEARCHERS)}")

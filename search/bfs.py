@@ -11,9 +11,9 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from search.api import Searcher
-from search.graph import ROOT
-from search.run import SearchRun
+from prover.search.api import Searcher
+from prover.search.graph import ROOT
+from prover.search.run import SearchRun
 
 
 class BestFirstSearch(Searcher):

@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass, field
 
 from prover.generation.base import Suggestion
-from search.api import Searcher
-from search.graph import ROOT, Status
-from search.run import SearchRun
+from prover.search.api import Searcher
+from prover.search.graph import ROOT, Status
+from prover.search.run import SearchRun
 
 
 def softmax_priors(suggestions: list[Suggestion]) -> list[float]:

@@ -23,9 +23,9 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from search.api import Searcher
-from search.graph import ROOT
-from search.run import SearchRun
+from prover.search.api import Searcher
+from prover.search.graph import ROOT
+from prover.search.run import SearchRun
 
 DEFAULT_RULES = {
     "fewer_goals": True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.graph import GRAPH_FORMAT
+from prover.search.graph import GRAPH_FORMAT
 
 MAX_LABEL = 28
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from prover.generation.base import Critic, Suggestion, TacticGenerator
 from prover.lean.session import LeanSession
-from search.graph import SearchGraph, StepOutcome
+from prover.search.graph import SearchGraph, StepOutcome
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,13 @@ def test_import_datasets_is_not_ours() -> None:
 
 
 def test_packages_import() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", "import prover, retrieval, search; print('ok')"],
-        cwd="/",
-        capture_output=True,
-        text=True,
+    """retrieval/ and search/ install inside the project's namespace, never as global top-level modules."""
+    code = (
+        "import importlib.util as u, prover.retrieval, prover.search; "
+        "print('ok', u.find_spec('search') is None, u.find_spec('retrieval') is None)"
     )
-    assert out.stdout.strip() == "ok", out.stderr
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True)
+    assert out.stdout.split() == ["ok", "True", "True"], out.stderr
 
 
 def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:

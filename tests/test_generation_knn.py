@@ -140,9 +140,9 @@ def test_knn_without_portfolio_is_pure_neighbour_votes(corpus_file: Path) -> Non
 
 
 def test_knn_cache_is_written_and_reused(corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import retrieval.encoder
+    import prover.retrieval.encoder
 
-    monkeypatch.setattr(retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
+    monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
     TrigramEncoder.calls = 0
     KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     caches = list((corpus_file.parent / ".cache").glob("*.npy"))

@@ -18,9 +18,9 @@ from prover.lean.declarations import (
     parse_listing,
 )
 from prover.lean.protocol import Response
-from retrieval.accessible import Accessibility, AccessibilityError, header_modules
-from retrieval.bm25 import BM25Index, lean_tokenize
-from retrieval.corpus import (
+from prover.retrieval.accessible import Accessibility, AccessibilityError, header_modules
+from prover.retrieval.bm25 import BM25Index, lean_tokenize
+from prover.retrieval.corpus import (
     Corpus,
     CorpusError,
     Premise,

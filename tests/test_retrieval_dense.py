@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from prover.cli.main import main
-from retrieval.corpus import Corpus, Premise, SourceFile, write_corpus
-from retrieval.encoder import EncoderError, load_encoder
-from retrieval.index import (
+from prover.retrieval.corpus import Corpus, Premise, SourceFile, write_corpus
+from prover.retrieval.encoder import EncoderError, load_encoder
+from prover.retrieval.index import (
     CORPUS,
     META,
     FaissParams,
@@ -22,7 +22,13 @@ from retrieval.index import (
     build_faiss,
     search_faiss,
 )
-from retrieval.retriever import BM25Retriever, DenseRetriever, RetrievalError, load_retriever, make_retriever
+from prover.retrieval.retriever import (
+    BM25Retriever,
+    DenseRetriever,
+    RetrievalError,
+    load_retriever,
+    make_retriever,
+)
 
 STATEMENTS = {
     "mul_comm": "theorem mul_comm (a b : G) : a * b = b * a",
@@ -135,7 +141,9 @@ def test_index_directory_refuses_mismatched_pairs(flat_dir: Path, tmp_path: Path
     with pytest.raises(PremiseIndexError, match="does not match the corpus"):
         PremiseIndex.load(tampered)
     meta = json.loads((tampered / META).read_text())
-    meta["corpus_sha256"] = __import__("retrieval.corpus", fromlist=["x"]).file_sha256(tampered / CORPUS)
+    meta["corpus_sha256"] = __import__("prover.retrieval.corpus", fromlist=["x"]).file_sha256(
+        tampered / CORPUS
+    )
     meta["count"] = len(corpus)
     (tampered / META).write_text(json.dumps(meta))
     with pytest.raises(PremiseIndexError, match="holds 10 vectors"):

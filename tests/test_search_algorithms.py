@@ -13,7 +13,7 @@ import pytest
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.session import LeanSession
 from prover.lean.types import ProofFinished, TacticState, Theorem
-from search.api import make_searcher, replays
+from prover.search.api import make_searcher, replays
 
 pytest.importorskip("prover.lean.scripted_world", reason="the scripted world (Lean layer) is not available")
 

@@ -8,10 +8,10 @@ import pytest
 
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticState, Theorem, Timeout
-from search.api import SearchSettings, make_searcher
-from search.critic import HeuristicCritic, count_goals
-from search.graph import ROOT, SearchGraph, Status
-from search.mcts import softmax_priors
+from prover.search.api import SearchSettings, make_searcher
+from prover.search.critic import HeuristicCritic, count_goals
+from prover.search.graph import ROOT, SearchGraph, Status
+from prover.search.mcts import softmax_priors
 
 TH = Theorem("t", "theorem t : P")
 

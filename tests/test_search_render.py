@@ -9,8 +9,8 @@ import pytest
 
 from prover.cli.main import main
 from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem
-from search.graph import ROOT, SearchGraph
-from search.render import node_label, shorten, tidy_layout
+from prover.search.graph import ROOT, SearchGraph
+from prover.search.render import node_label, shorten, tidy_layout
 
 TH = Theorem("t_demo", "theorem t_demo : P")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prover.generation.fixed import FixedTacticGenerator
-from search.api import make_searcher
+from prover.search.api import make_searcher
 
 pytest.importorskip("prover.lean.scripted_world", reason="the scripted world (Lean layer) is not available")
 

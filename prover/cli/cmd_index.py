@@ -59,7 +59,7 @@ def _corpus_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from retrieval.corpus import (
+    from prover.retrieval.corpus import (
         CorpusError,
         corpus_from_traced_repo,
         load_traced_repo,
@@ -94,8 +94,8 @@ def run_build(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
-    from retrieval.encoder import EncoderError, load_encoder
-    from retrieval.index import FaissParams, PremiseIndexError, build_bm25_index, build_dense_index
+    from prover.retrieval.encoder import EncoderError, load_encoder
+    from prover.retrieval.index import FaissParams, PremiseIndexError, build_bm25_index, build_dense_index
 
     rcfg = cfg.retriever
     corpus = _read(args)
@@ -130,7 +130,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from retrieval.corpus import write_corpus
+    from prover.retrieval.corpus import write_corpus
 
     corpus = _read(args)
     digest = write_corpus(corpus, args.out)
@@ -147,8 +147,8 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from retrieval.corpus import CorpusError
-    from retrieval.index import PremiseIndex, PremiseIndexError
+    from prover.retrieval.corpus import CorpusError
+    from prover.retrieval.index import PremiseIndex, PremiseIndexError
 
     try:
         index = PremiseIndex.load(args.index)

@@ -57,11 +57,11 @@ def _states(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from retrieval.accessible import Accessibility, AccessibilityError
-    from retrieval.corpus import CorpusError
-    from retrieval.encoder import EncoderError
-    from retrieval.index import PremiseIndexError
-    from retrieval.retriever import RetrievalError, load_retriever
+    from prover.retrieval.accessible import Accessibility, AccessibilityError
+    from prover.retrieval.corpus import CorpusError
+    from prover.retrieval.encoder import EncoderError
+    from prover.retrieval.index import PremiseIndexError
+    from prover.retrieval.retriever import RetrievalError, load_retriever
 
     if args.k < 1:
         raise CliError(f"-k must be at least 1, got {args.k}")

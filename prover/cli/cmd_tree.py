@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from search.render import render
+    from prover.search.render import render
 
     if args.max_nodes < 1:
         raise CliError("--max-nodes must be >= 1")

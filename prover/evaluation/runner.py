@@ -89,7 +89,7 @@ class ProblemWorker:
                 self.config["generator"], retriever_cfg=self.config.get("retriever")
             )
         if self._searcher is None and self.mode == "search":
-            from search.api import make_searcher
+            from prover.search.api import make_searcher
 
             self._searcher = make_searcher(self.config["search"])
 

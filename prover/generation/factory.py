@@ -39,7 +39,7 @@ def _resolve_path(path: str) -> Path:
 def make_retriever(retriever_cfg: Any) -> Any:
     """The retrieval engineer's retriever, built from ``cfg.retriever`` (for retrieval augmentation)."""
     try:
-        from retrieval import retriever as module
+        from prover.retrieval import retriever as module
     except ImportError as exc:
         raise GeneratorConfigError(
             "retrieval augmentation needs retrieval.retriever, which is not available"
@@ -144,7 +144,7 @@ def make_critic(critic_cfg: Any) -> Critic | None:
             raise
     if name == "heuristic":
         try:
-            from search.critic import HeuristicCritic  # type: ignore[import-not-found]
+            from prover.search.critic import HeuristicCritic  # type: ignore[import-not-found]
         except ImportError as exc:
             raise GeneratorConfigError("critic=heuristic needs search.critic.HeuristicCritic") from exc
         return HeuristicCritic()

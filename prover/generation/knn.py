@@ -131,7 +131,7 @@ class KnnTacticGenerator(TacticGenerator):
         **kwargs: Any,
     ) -> KnnTacticGenerator:
         """Load a corpus file, embedding it (or reading the cached embedding)."""
-        from retrieval.encoder import load_encoder
+        from prover.retrieval.encoder import load_encoder
 
         path = Path(corpus).expanduser()
         steps = load_corpus(path)
