@@ -8,21 +8,42 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 PYTEST_ARGS ?=
 LEAN_DIR ?= .
+# Exact versions of every dependency that `make test` installs (what CI tested); pyproject.toml keeps loose
+# bounds for library users. `make lock` regenerates it on purpose; a changed lock file re-installs the venv.
+LOCK ?= requirements/constraints.txt
 
-.PHONY: test install lint prove lean bench clean
+.PHONY: test install lint prove lean bench clean lock
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 test'"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(TORCH_INDEX) "$(TORCH_SPEC)"
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q $(TORCH_INDEX) -c $(LOCK) "$(TORCH_SPEC)"
+	$(PIP) install -q -c $(LOCK) -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
 
+# Upgrade the pinned versions deliberately: resolve pyproject.toml's bounds afresh in a temporary venv (no
+# constraints), then write every installed version to $(LOCK). Review the diff, run `make test`, commit.
+lock:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found"; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install -q --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install -q $(TORCH_INDEX) "$(TORCH_SPEC)"; \
+	"$$tmp/venv/bin/python" -m pip install -q -e ".[dev]"; \
+	{ echo "# Exact versions that \`make test\` installs with (pip -c): what CI tested. Regenerate deliberately with"; \
+	  echo "# \`make lock\` (fresh temporary venv, newest versions allowed by pyproject.toml); never edit by hand."; \
+	  echo "# torch is pinned without its local build tag so the CPU and CUDA wheels both satisfy it."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable | grep -v '^#' | grep -iv '^lean-prover' \
+	    | sed -E 's/^torch==([^+]+)\+.*/torch==\1/' | LC_ALL=C sort -f; } > "$$tmp/lock.txt"; \
+	mv "$$tmp/lock.txt" $(LOCK); echo "wrote $(LOCK); review 'git diff $(LOCK)', then make test"
+
+# pytest's exit 5 means it collected no test (a bad PYTEST_ARGS, a broken tests folder): a failure, said clearly.
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(PY) -m pytest -q $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || \
+	  echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS='$(PYTEST_ARGS)'" >&2; exit $$rc; }
 
 lint: install
 	$(VENV)/bin/ruff check prover retrieval search tests bench
@@ -43,6 +64,8 @@ SHARED ?= ../shared
 bench: install
 	$(PY) -m bench.bench_lean overhead --commands 2000
 	$(PY) -m bench.bench_lean pool --server world --processes 1 2 4 8 --delay-ms 100 --steps 64
+	$(PY) -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 1024
+	$(PY) -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 128 --rounds 8
 	$(PY) -m bench.bench_search solve --theorems 40 --tactics 16 --expansions 25 --noise 0 1 2 3
 	$(PY) -m bench.bench_search overhead
 	$(PY) -m bench.bench_retrieval --size 200000 --centres 1500 --queries 250

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from prover.generation.base import GenerationRequest, requests_from_texts
+
 
 def _norm(t: str) -> str:
     return " ".join(t.split())
@@ -36,13 +38,16 @@ def split_by_problem(steps: Sequence, test_fraction: float, seed: int) -> tuple[
 
 
 def topk_accuracy(
-    predict: Callable[[list[str], int], list[list[str]]], test: Sequence, ks: Sequence[int], batch: int = 64
+    predict: Callable[[list[GenerationRequest], int], list[list[str]]],
+    test: Sequence,
+    ks: Sequence[int],
+    batch: int = 64,
 ) -> dict[str, float]:
     hits = dict.fromkeys(ks, 0)
     kmax = max(ks)
     for start in range(0, len(test), batch):
         chunk = test[start : start + batch]
-        preds = predict([s.state for s in chunk], kmax)
+        preds = predict([GenerationRequest(goals=s.goals) for s in chunk], kmax)
         for step, pred in zip(chunk, preds, strict=True):
             normed = [_norm(p) for p in pred]
             for k in ks:
@@ -82,8 +87,8 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
         "seed": args.seed,
     }
 
-    def gen_predict(gen: object) -> Callable[[list[str], int], list[list[str]]]:
-        return lambda states, k: [[s.tactic for s in row] for row in gen.generate(states, k)]  # type: ignore[attr-defined]
+    def gen_predict(gen: object) -> Callable[[list[GenerationRequest], int], list[list[str]]]:
+        return lambda requests, k: [[s.tactic for s in row] for row in gen.generate(requests, k)]  # type: ignore[attr-defined]
 
     t0 = time.perf_counter()
     for w in args.portfolio_weights:
@@ -101,11 +106,10 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
     tokenized = [s.focused_goal.split() for s in train]
     bm25 = BM25Okapi(tokenized)
 
-    def bm25_predict(states: list[str], k: int) -> list[list[str]]:
+    def bm25_predict(requests: list[GenerationRequest], k: int) -> list[list[str]]:
         out = []
-        for state in states:
-            first = state.split("\n\n")[0]
-            scores = bm25.get_scores(first.split())
+        for request in requests:
+            scores = bm25.get_scores(request.first_goal.split())
             ranked: list[str] = []
             for i in np.argsort(-scores):
                 t = _norm(train[int(i)].tactic)
@@ -129,10 +133,12 @@ def run_throughput(args: argparse.Namespace) -> dict[str, object]:
     from prover.generation.hf import HFGenerationSettings, HFTacticGenerator
 
     torch.set_num_threads(args.threads)
-    states = [
-        f"x y : ℝ\nh₀ : 0 < x + {i}\nh₁ : x * y = {i}\n⊢ x ^ 2 + y ^ 2 ≥ 2 * x * y + {i % 3}"
-        for i in range(args.states)
-    ]
+    states = requests_from_texts(
+        [
+            f"x y : ℝ\nh₀ : 0 < x + {i}\nh₁ : x * y = {i}\n⊢ x ^ 2 + y ^ 2 ≥ 2 * x * y + {i % 3}"
+            for i in range(args.states)
+        ]
+    )
     results: dict[str, object] = {
         "states": args.states,
         "k": args.k,
@@ -175,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     acc.add_argument("--test-fraction", type=float, default=0.2)
     acc.add_argument("--seed", type=int, default=0)
     acc.add_argument("--portfolio-weights", type=float, nargs="+", default=[0.0, 0.2, 0.5])
-    acc.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "lean-prover" / "knn"))
+    acc.add_argument("--cache-dir", default=None, help="embedding cache (default: the user cache directory)")
     thr = sub.add_parser("throughput")
     thr.add_argument("--states", type=int, default=32)
     thr.add_argument("--k", type=int, default=4)

@@ -2,12 +2,16 @@
 
     .venv/bin/python -m bench.bench_lean overhead --commands 2000
     .venv/bin/python -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 100 --steps 64
+    .venv/bin/python -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 1024
 
 ``overhead`` replays a synthetic recording (typical tactic answers, one multi-goal state each) through
-``prover.lean.replay`` and times the client's ``request`` round trip; the replay server's own cost is
-included, so the figure is an upper bound on the client's share. ``pool`` builds a scripted world whose
-tactics each sleep ``delay_ms`` and runs batches of independent steps through ``ReplSession`` with
-1..N processes, reporting steps/s and the speed-up over one process.
+``prover.lean.replay`` and times the client's ``request`` round trip. The server's start-up (interpreter,
+imports) is paid by one untimed warm-up command and reported apart as ``startup_ms``; the replay server's
+per-command cost is included, so ``mean_ms`` is an upper bound on the client's share. ``pool`` builds a
+scripted world whose tactics each sleep ``delay_ms`` and runs batches of independent steps through
+``ReplSession`` with 1..N processes (servers started and the root state known in every process before the
+clock starts), reporting steps/s and the speed-up over one process; with 1 ms steps it measures the
+scheduler's own cost per step.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from prover.lean.repl_process import ReplProcess
 def _synthetic_recording(folder: Path, n: int) -> tuple[Path, Path]:
     commands, responses = [], []
     goal = "x y : ℕ\nh₀ : x + y = 10\nh₁ : x - y = 2\n⊢ x = 6"
-    for i in range(n):
+    for i in range(-1, n):  # command -1: the untimed warm-up that pays the server's start-up
         commands.append(json.dumps({"tactic": f"have h{i} : x ≤ 10 := by omega", "proofState": i}))
         responses.append(
             json.dumps(
@@ -51,6 +55,10 @@ def bench_overhead(n: int) -> dict[str, float]:
         proc = ReplProcess(
             [sys.executable, "-m", "prover.lean.replay", str(cin), str(cout)], tmp, timeout_s=30
         )
+        t0 = time.perf_counter()
+        warm = proc.request({"tactic": "have h-1 : x ≤ 10 := by omega", "proofState": -1})
+        startup_ms = (time.perf_counter() - t0) * 1000
+        assert warm.proof_state == 0
         times = []
         for i in range(n):
             cmd = {"tactic": f"have h{i} : x ≤ 10 := by omega", "proofState": i}
@@ -63,6 +71,7 @@ def bench_overhead(n: int) -> dict[str, float]:
     times_ms = sorted(t * 1000 for t in times)
     return {
         "commands": n,
+        "startup_ms": round(startup_ms, 1),
         "mean_ms": statistics.fmean(times_ms),
         "p50_ms": times_ms[len(times_ms) // 2],
         "p99_ms": times_ms[int(len(times_ms) * 0.99) - 1],
@@ -136,6 +145,7 @@ def bench_pool(processes: list[int], delay_ms: int, steps: int, rounds: int, ser
                     "server": server,
                     "processes": n,
                     "delay_ms": delay_ms,
+                    "batch": steps,
                     "steps": rounds * steps,
                     "seconds": round(elapsed, 3),
                     "steps_per_s": round(rate, 2),

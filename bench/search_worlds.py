@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prover.generation.base import Suggestion, TacticGenerator
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator
 from prover.lean.types import Theorem
 
 VOCABULARY = (
@@ -177,13 +177,12 @@ class NoisyOracleGenerator(TacticGenerator):
         self.seed = seed
         self.vocabulary = tuple(vocabulary)
 
-    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
-        return [self._one(state, k) for state in states]
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        return [self._one(request, k) for request in requests]
 
-    def _one(self, state: str, k: int) -> list[Suggestion]:
-        first_goal = state.split("\n\n")[0]
-        right = self.correct.get(first_goal)
-        rng = random.Random(f"{self.seed}|{state}")
+    def _one(self, request: GenerationRequest, k: int) -> list[Suggestion]:
+        right = self.correct.get(request.first_goal)
+        rng = random.Random(f"{self.seed}|{request.text}")
         logits = [
             (self.signal if t == right else 0.0) + rng.gauss(0.0, self.noise)
             if self.noise

@@ -14,6 +14,18 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 CONFIG_NAME = "prover"
+#: The project root (the folder holding ``configs/`` and ``datasets/``); ``${repo:PATH}`` in a config means PATH here.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def repo_path(relative: str) -> str:
+    """``${repo:datasets/samples/theorems.jsonl}``: shipped data resolved from the project root, never from cwd."""
+    return str((REPO_ROOT / str(relative)).resolve())
+
+
+# Registered at import: every code path that resolves a config (compose, resume, factories) imports this module.
+if not OmegaConf.has_resolver("repo"):
+    OmegaConf.register_new_resolver("repo", repo_path)
 
 
 def config_dir() -> Path:
@@ -51,7 +63,7 @@ def as_plain_dict(cfg: Any, what: str = "config") -> dict[str, Any]:
     """
     if cfg is None:
         return {}
-    if isinstance(cfg, Mapping):
+    if isinstance(cfg, Mapping) and not OmegaConf.is_config(cfg):  # a DictConfig is a Mapping too
         return dict(cfg)
     try:
         container = OmegaConf.to_container(cfg, resolve=True)

@@ -132,7 +132,7 @@ class Searcher(abc.ABC):
         if spec in (None, "none", False):
             return None
         if spec == "heuristic":
-            from prover.search.critic import HeuristicCritic
+            from prover.generation.critic import HeuristicCritic
 
             return HeuristicCritic()
         if isinstance(spec, Mapping):

@@ -5,6 +5,10 @@ state hangs under the parent that reached it in the fewest steps), leaves placed
 depth-first order, each parent centred over its children. Edges outside the spanning tree (a state reached
 twice, or a tactic going back to an ancestor) are drawn dashed. The proof path is highlighted in green,
 failed tactics (errors, timeouts, crashes) are grey, failed states pink.
+
+Large searches (hundreds of nodes) stay readable: a state's failed tactics are collapsed into one
+"N failed tactics" leaf, labels are kept only where they carry information (root, first level, proof path)
+beyond :data:`LABEL_ALL_LIMIT` drawn nodes, and the figure grows with the number of leaves up to a cap.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ from typing import Any
 from prover.search.graph import GRAPH_FORMAT
 
 MAX_LABEL = 28
+#: Up to this many drawn nodes every node and edge is labelled; beyond it only the informative ones.
+LABEL_ALL_LIMIT = 80
+#: Above this many nodes, failed-tactic leaves are collapsed per state (unless told otherwise).
+COLLAPSE_FAILED_ABOVE = 40
+#: The largest figure side in inches, and the most pixels a PNG side may have.
+MAX_INCHES = 120.0
+MAX_PIXELS = 12000
+FAILED_KINDS = ("error", "timeout", "crash")
 
 
 def shorten(text: str, limit: int = MAX_LABEL) -> str:
@@ -43,6 +55,53 @@ class Layout:
     tree_edges: set[tuple[int, int]]
     proof_edges: set[tuple[int, int]]
     omitted: int
+    #: failed-tactic leaves merged into "N failed tactics" nodes
+    collapsed: int = 0
+
+
+def collapse_failed_leaves(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """A copy of ``data`` where each state's failed-tactic leaves (2 or more) become one summary leaf.
+
+    Failed tactics are most of a large search graph and carry little to look at one by one; the count, the
+    distinct kinds and the first tactics stay visible in the summary. Returns the new graph and how many
+    leaves were merged away.
+    """
+    nodes = {n["id"]: n for n in data["nodes"]}
+    failed_by_parent: dict[int, list[dict[str, Any]]] = {}
+    for e in data["edges"]:
+        if nodes.get(e["target"], {}).get("kind") in FAILED_KINDS:
+            failed_by_parent.setdefault(e["source"], []).append(e)
+    drop_nodes: set[int] = set()
+    drop_edges: set[int] = set()
+    new_nodes: list[dict[str, Any]] = []
+    new_edges: list[dict[str, Any]] = []
+    next_id = max(nodes, default=0) + 1
+    for parent, edges in failed_by_parent.items():
+        if len(edges) < 2:
+            continue
+        kinds = sorted({nodes[e["target"]]["kind"] for e in edges})
+        new_nodes.append(
+            {
+                "id": next_id,
+                "kind": "error",
+                "status": "failed",
+                "goals": [],
+                "depth": nodes[parent].get("depth", 0) + 1,
+                "message": f"{len(edges)} failed ({'/'.join(kinds)})",
+                "collapsed": len(edges),
+            }
+        )
+        tactics = ", ".join(e["tactic"] for e in edges[:3])
+        new_edges.append(
+            {"source": parent, "target": next_id, "tactic": tactics, "logprob": None, "cycle": False}
+        )
+        drop_nodes.update(e["target"] for e in edges)
+        drop_edges.update(id(e) for e in edges)
+        next_id += 1
+    out = dict(data)
+    out["nodes"] = [n for n in data["nodes"] if n["id"] not in drop_nodes] + new_nodes
+    out["edges"] = [e for e in data["edges"] if id(e) not in drop_edges] + new_edges
+    return out, len(drop_nodes) - len(new_nodes)
 
 
 def _proof_edges(data: dict[str, Any]) -> set[tuple[int, int]]:
@@ -121,8 +180,14 @@ def tidy_layout(data: dict[str, Any], max_nodes: int = 300) -> Layout:
     return Layout(positions, tree_edges, proof_edges, omitted)
 
 
-def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
-    """Draw the graph JSON ``data`` to ``out`` (.svg, .png or .pdf)."""
+def render(
+    data: dict[str, Any], out: Path, max_nodes: int = 300, collapse_failed: bool | None = None
+) -> Layout:
+    """Draw the graph JSON ``data`` to ``out`` (.svg, .png or .pdf).
+
+    ``collapse_failed``: merge each state's failed tactics into one leaf; ``None`` = when the graph has more
+    than :data:`COLLAPSE_FAILED_ABOVE` nodes.
+    """
     if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
         raise ValueError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
@@ -132,11 +197,26 @@ def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    total_nodes = len(data["nodes"])
+    collapsed = 0
+    if collapse_failed or (collapse_failed is None and total_nodes > COLLAPSE_FAILED_ABOVE):
+        data, collapsed = collapse_failed_leaves(data)
     layout = tidy_layout(data, max_nodes)
+    layout.collapsed = collapsed
+    layout.omitted = total_nodes - collapsed - len(layout.positions)
     pos = layout.positions
     nodes = {n["id"]: n for n in data["nodes"]}
-    width = max(6.0, min(300.0, (max((x for x, _ in pos.values()), default=0) + 1) * 1.9))
-    height = max(3.0, min(300.0, (max((-y for _, y in pos.values()), default=0) + 1) * 1.3))
+    label_all = len(pos) <= LABEL_ALL_LIMIT
+    on_proof = {n for e in layout.proof_edges for n in e}
+
+    def labelled(n: int) -> bool:
+        return label_all or n in on_proof or n == data["root"] or -pos[n][1] <= 1
+
+    slot = 1.9 if label_all else 0.45  # inches per leaf: room for a label, or for a dot
+    width = max(6.0, min(MAX_INCHES, (max((x for x, _ in pos.values()), default=0) + 1) * slot))
+    height = max(3.0, min(MAX_INCHES, (max((-y for _, y in pos.values()), default=0) + 1) * 1.3))
+    height = max(height, min(MAX_INCHES, width / 4))  # a wide, shallow tree must not become a thin strip
+    dpi = max(20.0, min(100.0, MAX_PIXELS / max(width, height)))
     fig, ax = plt.subplots(figsize=(width, height))
     for e in data["edges"]:
         u, v = e["source"], e["target"]
@@ -148,6 +228,8 @@ def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
         style = "-" if (u, v) in layout.tree_edges else ":"
         color = "#1a9850" if on_path else ("#bbbbbb" if failed else "#555555")
         ax.plot([x0, x1], [y0, y1], style, color=color, lw=2.5 if on_path else 0.8, zorder=1)
+        if not (label_all or on_path):
+            continue
         ax.text(
             (x0 + x1) / 2,
             (y0 + y1) / 2,
@@ -172,7 +254,10 @@ def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
             face, text_color = "#fde0dd", "#666666"
         else:
             face, text_color = "white", "black"
-        edge = "#1a9850" if any(n in e for e in layout.proof_edges) else "#777777"
+        edge = "#1a9850" if n in on_proof else "#777777"
+        if not labelled(n):
+            ax.scatter([x], [y], s=30, c=face, edgecolors=edge, linewidths=0.8, zorder=3)
+            continue
         ax.text(
             x,
             y,
@@ -187,12 +272,17 @@ def render(data: dict[str, Any], out: Path, max_nodes: int = 300) -> Layout:
     title = (data.get("theorem") or {}).get("name", "search graph")
     proof = data.get("proof")
     title += f" — {'proved in ' + str(len(proof)) + ' steps' if proof else 'no proof'}"
+    title += f" — {total_nodes} nodes"
+    if collapsed:
+        title += f", {collapsed} failed tactics merged"
     if layout.omitted:
-        title += f" ({layout.omitted} nodes not drawn; --max-nodes)"
-    ax.set_title(title, fontsize=9)
+        title += f", {layout.omitted} not drawn (--max-nodes)"
+    if not label_all:
+        title += "; dots: unlabelled states (labels on the root, first level and proof path)"
+    ax.set_title(title, fontsize=9 if label_all else 14)
     ax.axis("off")
     ax.margins(0.05, 0.1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, bbox_inches="tight", dpi=100)
+    fig.savefig(out, bbox_inches="tight", dpi=dpi)
     plt.close(fig)
     return layout

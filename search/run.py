@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prover.generation.base import Critic, Suggestion, TacticGenerator
+from prover.generation.base import Critic, GenerationRequest, Suggestion, TacticGenerator
 from prover.lean.session import LeanSession
 from prover.search.graph import SearchGraph, StepOutcome
 
@@ -45,6 +45,10 @@ class SearchRun:
         self.num_tactics = num_tactics
         self._critic_cache: dict[int, float] = {}
 
+    def request(self, node: int) -> GenerationRequest:
+        """What the generator and critic see of ``node``: its goal list, theorem and tactic path."""
+        return GenerationRequest.from_state(self.graph.state(node))
+
     @property
     def stats(self):
         return self.graph.stats
@@ -71,10 +75,10 @@ class SearchRun:
         """One generator call for all ``nodes``; counts one expansion per node."""
         if not nodes:
             return []
-        texts = [self.graph.state(n).pp for n in nodes]
+        requests = [self.request(n) for n in nodes]
         t0 = time.perf_counter()
         try:
-            suggestions = self.generator.generate(texts, self.num_tactics)
+            suggestions = self.generator.generate(requests, self.num_tactics)
         finally:
             self.stats.model_time_s += time.perf_counter() - t0
         if len(suggestions) != len(nodes):
@@ -112,7 +116,7 @@ class SearchRun:
         if missing:
             t0 = time.perf_counter()
             try:
-                scores = self.critic.score_batch([self.graph.state(n).pp for n in missing])
+                scores = self.critic.score_batch([self.request(n) for n in missing])
             finally:
                 self.stats.model_time_s += time.perf_counter() - t0
             for n, v in zip(missing, scores, strict=True):

@@ -81,7 +81,7 @@ def overrides(world: Path, bench: Path, *more: str) -> list[str]:
         f"benchmark.path={bench}",
         "backend=scripted",
         f"backend.world={world}",
-        "+backend.in_process=true",
+        "++backend.in_process=true",
         "generator=fixed",
         TACTICS,
         "search.max_expansions=10",
@@ -111,7 +111,7 @@ def test_prove_runs_to_completion_verifies_and_reports(
     records = read_results(run / "results.jsonl").records
     proved = [r for r in records if r.proved]
     assert all(r.verification and r.verification["accepted"] for r in proved)
-    assert {r.budget for r in records} == {"1×8×10"} and records[0].lean == "v4.24.0"
+    assert {r.budget for r in records} == {"1×8×10"} and records[0].lean is None  # no Lean ran
     assert (run / "config.yaml").is_file() and "in_process: true" in (run / "config.yaml").read_text(
         encoding="utf-8"
     )
@@ -123,8 +123,9 @@ def test_prove_runs_to_completion_verifies_and_reports(
     assert summary["solved"] == 2 and summary["pass_rate"] == 0.5 and summary["budget"] == "1×8×10"
     assert summary["categories"]["amc"] == {"solved": 1, "total": 1}
     assert summary["statuses"]["unverified"] == 1
-    for name in ("report.md", "report.html", "pass_at_k.png", "categories.png", "time.png", "expansions.png"):
+    for name in ("report.md", "report.html", "categories.png", "time.png", "expansions.png"):
         assert (run / "report" / name).stat().st_size > 0
+    assert not (run / "report" / "pass_at_k.png").exists()  # one point (pass@1) is a number, not a plot
     lean = (run / "report" / "proofs.lean").read_text(encoding="utf-8")
     assert (
         "theorem amc12_and (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  assumption" in lean

@@ -42,6 +42,8 @@ def test_suggest_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: py
         (["--state", "⊢ True", "-k", "0"], "-k must be"),
         (["--state", "⊢ True", "generator=hf", "generator.model=/nonexistent/model"], "does not exist"),
         (["--state", "⊢ True", "generator.corpus=/nonexistent/tactics.jsonl"], "does not exist"),
+        (["--state", "⊢ True", "+generator.portfolio_wieght=0.3"], "unknown key generator.portfolio_wieght"),
+        (["--state", "⊢ True", "generator.portfolio_weight=2"], "generator.portfolio_weight"),
     ],
 )
 def test_suggest_bad_input_is_one_line_exit_2(

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_generation_tiny_models import PAIRS, make_causal, make_classifier, make_seq2seq
 
+from prover.generation.base import GenerationRequest, requests_from_texts
 from prover.generation.critic import ModelCritic
 from prover.generation.factory import make_generator
 from prover.generation.hf import HFGenerationSettings, HFTacticGenerator, ModelLoadError
@@ -23,6 +24,8 @@ STATES = [s for s, _ in PAIRS]
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
     return {
+        # Briefly trained so that decoding is not degenerate. What a few steps on one CPU make the model emit
+        # varies by machine (150-250 steps gave "posivity" on some), so no test asserts an exact sample.
         "seq2seq": make_seq2seq(root / "s2s", train_steps=150, d_model=64),
         "causal": make_causal(root / "lm", train_steps=120),
         "critic": make_classifier(root / "critic"),
@@ -44,24 +47,35 @@ def _gen(models: dict[str, Path], kind: str, decoding: str = "beam", **kw: objec
 
 
 @pytest.mark.parametrize("kind", ["seq2seq", "causal"])
-def test_beam_search_learns_tactics_and_reports_true_logprobs(models: dict[str, Path], kind: str) -> None:
+def test_tiny_models_are_trained_enough_to_be_meaningful(models: dict[str, Path], kind: str) -> None:
+    """Guards the other tests against a vacuous (untrained) model, without asking for an exact sample."""
     gen = _gen(models, kind)
-    out = gen.generate(STATES, 4)
-    assert [r[0].tactic for r in out] == [t for _, t in PAIRS]
+    for state, tactic in PAIRS:
+        taught, scrambled = gen.score_tactics(requests_from_texts([state, state]), [tactic, tactic[::-1]])
+        assert taught > scrambled + 1.0
+
+
+@pytest.mark.parametrize("kind", ["seq2seq", "causal"])
+def test_beam_search_ranks_k_distinct_tactics_by_true_logprob(models: dict[str, Path], kind: str) -> None:
+    gen = _gen(models, kind)
+    out = gen.generate(requests_from_texts(STATES), 4)
+    assert len(out) == len(STATES)
     for state, sugg in zip(STATES, out, strict=True):
-        lps = [s.logprob for s in sugg]
-        assert lps == sorted(lps, reverse=True) and all(lp <= 0 for lp in lps)
+        assert 1 <= len(sugg) <= 4 and all(s.tactic.strip() for s in sugg)
         assert len({s.tactic for s in sugg}) == len(sugg)
-        # The reported score is the teacher-forced log-probability of the tactic (+ EOS).
-        forced = gen.score_tactics([state], [sugg[0].tactic])[0]
+        lps = [s.logprob for s in sugg]
+        assert lps == sorted(lps, reverse=True) and all(math.isfinite(lp) and lp <= 0 for lp in lps)
+        # The reported score is the teacher-forced log-probability of the tactic (+ EOS): score_tactics
+        # must agree with what generate reported, whatever the tactic is.
+        forced = gen.score_tactics(requests_from_texts([state]), [sugg[0].tactic])[0]
         assert math.isclose(sugg[0].logprob, forced, abs_tol=1e-3)
 
 
 @pytest.mark.parametrize("kind", ["seq2seq", "causal"])
 def test_batched_equals_one_at_a_time(models: dict[str, Path], kind: str) -> None:
     gen = _gen(models, kind, batch_size=8)
-    batched = gen.generate(STATES, 3)
-    single = [gen.generate([s], 3)[0] for s in STATES]
+    batched = gen.generate(requests_from_texts(STATES), 3)
+    single = [gen.generate(requests_from_texts([s]), 3)[0] for s in STATES]
     for b, s in zip(batched, single, strict=True):
         assert [x.tactic for x in b] == [x.tactic for x in s]
         for x, y in zip(b, s, strict=True):
@@ -73,7 +87,7 @@ def test_sampling_is_deduplicated_and_bounded(models: dict[str, Path]) -> None:
 
     torch.manual_seed(1)
     gen = _gen(models, "seq2seq", decoding="sample", num_samples=12)
-    out = gen.generate(STATES[:1], 5)[0]
+    out = gen.generate(requests_from_texts(STATES[:1]), 5)[0]
     assert 1 <= len(out) <= 5
     keys = [" ".join(s.tactic.split()) for s in out]
     assert len(keys) == len(set(keys))
@@ -97,9 +111,9 @@ def test_bad_settings_and_states(models: dict[str, Path]) -> None:
         HFTacticGenerator(str(models["seq2seq"]), HFGenerationSettings(prompt_template="nope"))
     gen = _gen(models, "seq2seq")
     with pytest.raises(GenerationInputError, match="empty"):
-        gen.generate(["  \n"], 2)
+        gen.generate(requests_from_texts(["  \n"]), 2)
     with pytest.raises(GenerationInputError, match="over the limit"):
-        gen.generate(["⊢ " + "x" * 1_000_000], 2)
+        gen.generate(requests_from_texts(["⊢ " + "x" * 1_000_000]), 2)
 
 
 def test_factory_builds_hf_generator(models: dict[str, Path]) -> None:
@@ -114,15 +128,19 @@ def test_factory_builds_hf_generator(models: dict[str, Path]) -> None:
             "device": "cpu",
         }
     )
-    assert gen.generate(STATES[:1], 2)[0][0].tactic == "simp"
+    assert isinstance(gen, HFTacticGenerator)
+    out = gen.generate(requests_from_texts(STATES[:1]), 2)[0]
+    assert 1 <= len(out) <= 2 and len({s.tactic for s in out}) == len(out)
+    forced = gen.score_tactics(requests_from_texts(STATES[:1]), [out[0].tactic])[0]
+    assert math.isclose(out[0].logprob, forced, abs_tol=1e-3)
 
 
 def test_critic_scores_in_unit_interval(models: dict[str, Path]) -> None:
     critic = ModelCritic(str(models["critic"]), device="cpu")
     states = ["⊢ True", "x y : ℝ\nh : x < y\n⊢ x ^ 3 < y ^ 3", "n : ℕ\n⊢ n + 0 = n"]
-    batch = critic.score_batch(states)
+    batch = critic.score_batch(requests_from_texts(states))
     assert all(0.0 <= s <= 1.0 for s in batch)
     assert len(set(batch)) > 1  # depends on the state
-    assert [critic.score(s) for s in states] == pytest.approx(batch, abs=1e-5)
+    assert [critic.score(GenerationRequest.from_text(s)) for s in states] == pytest.approx(batch, abs=1e-5)
     with pytest.raises(ModelLoadError, match="template"):
         ModelCritic(str(models["critic"]), template="nope")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from prover.generation import knn as knn_module
+from prover.generation.base import GenerationRequest, requests_from_texts
 from prover.generation.corpus import CorpusError, load_corpus
 from prover.generation.goals import parse_goal, parse_state, rename_identifiers
 from prover.generation.inputs import GenerationInputError
@@ -103,11 +104,16 @@ def test_corpus_errors_name_the_line(tmp_path: Path) -> None:
 
 def test_portfolio_follows_goal_shape() -> None:
     port = AutomationPortfolio()
-    real_ineq = [s.tactic for s in port.generate(["x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2"], 4)[0]]
-    nat_mod = [s.tactic for s in port.generate(["n : ℕ\nh : n % 4 = 3\n⊢ n ^ 2 % 4 = 1"], 4)[0]]
+    real_ineq = [
+        s.tactic
+        for s in port.generate(requests_from_texts(["x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2"]), 4)[0]
+    ]
+    nat_mod = [
+        s.tactic for s in port.generate(requests_from_texts(["n : ℕ\nh : n % 4 = 3\n⊢ n ^ 2 % 4 = 1"]), 4)[0]
+    ]
     assert "nlinarith" in real_ineq and "omega" not in real_ineq
     assert "omega" in nat_mod and "nlinarith" not in nat_mod
-    everything = port.scored("x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2")
+    everything = port.scored(GenerationRequest.from_text("x y : ℝ\nh : 0 < x\n⊢ x * y ≤ x ^ 2 + y ^ 2"))
     assert math.isclose(sum(math.exp(s.logprob) for s in everything), 1.0, rel_tol=1e-6)
     tactics = {s.tactic for s in everything}
     assert "nlinarith [sq_nonneg (x - y), sq_nonneg (x + y)]" in tactics and "linarith [h]" in tactics
@@ -121,7 +127,9 @@ def test_learned_priors_follow_corpus_frequencies() -> None:
 
 def test_knn_proposes_adapted_neighbour_tactics_first(corpus_file: Path) -> None:
     gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.3)
-    out = gen.generate(["a b : ℝ\nhab : a + b = 10\n⊢ a * b ≤ 25", "⊢ 2 ^ 10 % 7 = 2"], 5)
+    out = gen.generate(
+        requests_from_texts(["a b : ℝ\nhab : a + b = 10\n⊢ a * b ≤ 25", "⊢ 2 ^ 10 % 7 = 2"]), 5
+    )
     assert out[0][0].tactic == "nlinarith [sq_nonneg (a - b), hab]"
     assert out[1][0].tactic == "norm_num"
     for sugg in out:
@@ -134,40 +142,44 @@ def test_knn_proposes_adapted_neighbour_tactics_first(corpus_file: Path) -> None
 
 def test_knn_without_portfolio_is_pure_neighbour_votes(corpus_file: Path) -> None:
     gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0)
-    sugg = gen.generate(["g : ℝ → ℝ\nh : ∀ (x : ℝ), g x = 3 * x + 2\n⊢ g 4 = 14"], 10)[0]
+    sugg = gen.generate(requests_from_texts(["g : ℝ → ℝ\nh : ∀ (x : ℝ), g x = 3 * x + 2\n⊢ g 4 = 14"]), 10)[0]
     assert sugg[0].tactic == "rw [h]"
     assert len(sugg) <= len(CORPUS)
 
 
-def test_knn_cache_is_written_and_reused(corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_knn_cache_is_written_and_reused(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import prover.retrieval.encoder
 
     monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
+    cache_dir = tmp_path / "xdg" / "lean-prover" / "knn"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     TrigramEncoder.calls = 0
     KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
-    caches = list((corpus_file.parent / ".cache").glob("*.npy"))
+    caches = list(cache_dir.glob("*.npy"))
     assert len(caches) == 1 and "fake" in caches[0].name
     first_calls = TrigramEncoder.calls
     gen = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     assert TrigramEncoder.calls == first_calls  # corpus not re-embedded
-    assert gen.generate(["⊢ 2 ^ 10 % 7 = 2"], 1)[0][0].tactic == "norm_num"
+    assert gen.generate(requests_from_texts(["⊢ 2 ^ 10 % 7 = 2"]), 1)[0][0].tactic == "norm_num"
     # Changing the corpus changes the checksum: a new cache entry.
     corpus_file.write_text(
         corpus_file.read_text(encoding="utf-8") + json.dumps(CORPUS[0]) + "\n", encoding="utf-8"
     )
     KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
-    assert len(list((corpus_file.parent / ".cache").glob("*.npy"))) == 2
+    assert len(list(cache_dir.glob("*.npy"))) == 2
     assert knn_module._cache_path(corpus_file, "x/y", "ab" * 10, cache_dir="/tmp/c").parent == Path("/tmp/c")
 
 
 def test_knn_bad_input(corpus_file: Path) -> None:
     gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder())
     with pytest.raises(GenerationInputError, match="empty"):
-        gen.generate([""], 3)
+        gen.generate(requests_from_texts([""]), 3)
     with pytest.raises(GenerationInputError, match="over the limit"):
-        gen.generate(["⊢ " + "a" * (1 << 20)], 3)
+        gen.generate(requests_from_texts(["⊢ " + "a" * (1 << 20)]), 3)
     with pytest.raises(GenerationInputError, match="positive"):
-        gen.generate(["⊢ True"], 0)
+        gen.generate(requests_from_texts(["⊢ True"]), 0)
     with pytest.raises(ValueError, match="portfolio_weight"):
         KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=2.0)
 
@@ -175,5 +187,7 @@ def test_knn_bad_input(corpus_file: Path) -> None:
 @pytest.mark.slow
 def test_shipped_sample_corpus_with_minilm(repo_root: Path, tmp_path: Path) -> None:
     gen = KnnTacticGenerator.from_corpus(repo_root / "datasets/samples/tactics.jsonl", cache_dir=tmp_path)
-    sugg = gen.generate(["c d : ℝ\nhc : 0 < c\nhd : 0 < d\n⊢ 2 * c * d ≤ c ^ 2 + d ^ 2"], 8)[0]
+    sugg = gen.generate(
+        requests_from_texts(["c d : ℝ\nhc : 0 < c\nhd : 0 < d\n⊢ 2 * c * d ≤ c ^ 2 + d ^ 2"]), 8
+    )[0]
     assert "nlinarith [sq_nonneg (c - d)]" in [s.tactic for s in sugg[:3]]

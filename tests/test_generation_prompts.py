@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import pytest
 
 from prover.generation.augment import RetrievalAugmenter, premises_prefix, serialize_premise
-from prover.generation.prompts import PromptContext, get_template
+from prover.generation.base import GenerationRequest
+from prover.generation.prompts import get_template
 
 STATE = "n : ℕ\n⊢ n + 0 = n"
+REQUEST = GenerationRequest.from_text(STATE)
 
 
 @dataclass(frozen=True)
@@ -22,19 +24,25 @@ class FakeRetriever:
     def __init__(self, premises: list[Premise]) -> None:
         self.premises = premises
         self.calls: list[tuple[str, int]] = []
+        self.filters: list[object] = []
 
-    def retrieve(self, state: str, k: int, accessible: object = None) -> list[tuple[Premise, float]]:
-        self.calls.append((state, k))
-        return [(p, 1.0 - i / 10) for i, p in enumerate(self.premises[:k])]
+    def retrieve_batch(
+        self, states: list[str], k: int, accessible: object = None
+    ) -> list[list[tuple[Premise, float]]]:
+        self.calls.extend((state, k) for state in states)
+        self.filters.append(accessible)
+        return [[(p, 1.0 - i / 10) for i, p in enumerate(self.premises[:k])] for _ in states]
 
 
 def test_templates_render_documented_formats() -> None:
-    assert get_template("reprover").format(STATE) == STATE
-    assert get_template("bfs_prover").format(STATE) == STATE + ":::"
-    internlm = get_template("internlm_stepprover").format(STATE, PromptContext("foo", "intro n"))
+    assert get_template("reprover").format(REQUEST) == STATE
+    assert get_template("bfs_prover").format(REQUEST) == STATE + ":::"
+    internlm = get_template("internlm_stepprover").format(
+        GenerationRequest.from_text(STATE, theorem_name="foo", path=("intro n",))
+    )
     assert internlm.startswith("---\nNAME: foo\n\n---\nPROOF_BEFORE: intro n\n\n---\nSTATE_BEFORE: n : ℕ")
     assert internlm.endswith("---\nTACTIC: ")
-    deepseek = get_template("deepseek_prover").format(STATE)
+    deepseek = get_template("deepseek_prover").format(REQUEST)
     assert deepseek.startswith("Complete the following Lean 4 code:\n\n```lean4\n")
     assert "/- tactic state:\nn : ℕ\n⊢ n + 0 = n\n  -/" in deepseek
     with pytest.raises(ValueError, match="unknown prompt_template"):
@@ -70,11 +78,11 @@ def test_augmentation_budget_and_order() -> None:
     assert len((prefix + STATE).encode()) <= budget
     retriever = FakeRetriever(premises)
     aug = RetrievalAugmenter(retriever, k=2, max_bytes=4096)
-    text = aug.augment(STATE)
+    text = aug.augment(REQUEST)
     assert text.endswith(STATE) and "Nat.big" in text and "zero_add" not in text
     assert retriever.calls == [(STATE, 2)]
 
 
 def test_augmented_reprover_prompt_puts_premises_first() -> None:
-    ctx = PromptContext(premises_text="<a>Nat.add_zero</a> theorem ...\n\n")
-    assert get_template("reprover").format(STATE, ctx) == "<a>Nat.add_zero</a> theorem ...\n\n" + STATE
+    premises = "<a>Nat.add_zero</a> theorem ...\n\n"
+    assert get_template("reprover").format(REQUEST, premises) == "<a>Nat.add_zero</a> theorem ...\n\n" + STATE

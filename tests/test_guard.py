@@ -1,12 +1,26 @@
-"""The static soundness guard: a table of cheating proofs (each refused) and honest ones (each allowed)."""
+"""The static soundness guard: cheating proofs (each refused) and honest ones (each allowed).
+
+Besides the inline tables, ``tests/data/guard/{cheats,honest}.jsonl`` is a growing red-team corpus: one case a
+line with the class it covers and why. Every cheat there was accepted by the guard before the lexer followed
+Lean's own rules (checked when the case was added).
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from prover.lean.guard import GuardOptions, check_proof, check_tactic, default_tactic_guard, make_tactic_guard
-from prover.lean.lexer import LexError, code_tokens, split_statement, statement_as_type
+from prover.lean.lexer import LexError, code_tokens, is_ident_rest, is_ident_start, tokenize
+from prover.lean.statement import split_statement, statement_as_type
 from prover.lean.types import Theorem
+
+DATA = Path(__file__).parent / "data" / "guard"
+REAL_TACTICS = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "tactics" / "fps-search-proof-steps.jsonl"
+)
 
 THM = Theorem("t", "theorem t (n : ℕ) (h : 0 < n) : n + 0 = n")
 
@@ -63,6 +77,7 @@ CHEATS = [
     "simp\nimport Mathlib",
     "/- unterminated comment\nsimp",
     'exact "unterminated',
+    "exact ``(foo)",
 ]
 
 HONEST = [
@@ -112,7 +127,6 @@ HONEST = [
     "show n + 0 = n\n  exact rfl",
     "exact (by simp : n + 0 = n)",
     "rcases h with ⟨a, b⟩",
-    "exact ``(foo)",
 ]
 
 
@@ -195,6 +209,121 @@ def test_lexer_tokens() -> None:
         code_tokens("/- /- -/")
 
 
+def _corpus(name: str) -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").split("\n") if line]
+    assert all(row["text"] and row["class"] for row in rows)
+    return rows
+
+
+CORPUS_CHEATS = _corpus("cheats.jsonl")
+CORPUS_HONEST = _corpus("honest.jsonl")
+
+
+@pytest.mark.parametrize("case", CORPUS_CHEATS, ids=lambda c: f"{c['class']}:{c['text'][:30]!r}")
+def test_red_team_corpus_cheats_are_refused(case: dict[str, str]) -> None:
+    assert check_proof(THM, case["text"]), f"accepted a cheat ({case['class']}: {case['why']})"
+    assert check_tactic(case["text"])
+
+
+@pytest.mark.parametrize("case", CORPUS_HONEST, ids=lambda c: f"{c['class']}:{c['text'][:30]!r}")
+def test_red_team_corpus_honest_proofs_are_allowed(case: dict[str, str]) -> None:
+    assert check_proof(THM, case["text"]) == []
+
+
+def test_corpus_covers_every_class() -> None:
+    classes = {c["class"] for c in CORPUS_CHEATS}
+    for needed in (
+        "block-comment",
+        "char-literal",
+        "interpolated-string",
+        "identifier-chars",
+        "line-break",
+        "native",
+        "aliasing",
+        "search",
+        "message",
+        "scope",
+    ):
+        assert needed in classes
+    assert len(CORPUS_CHEATS) >= 40 and len(CORPUS_HONEST) >= 40
+
+
+def test_block_comments_skip_the_character_after_the_opener_as_lean_does() -> None:
+    # '/-/-' is ONE level for Lean: the first '-/' closes it
+    assert [t.text for t in code_tokens("/-/- -/ x -- -/")] == ["x"]
+    assert [t.kind for t in tokenize("/--/ doc -/ y")] == ["comment", "ident"]
+    assert [t.text for t in code_tokens("/- a /- b -/ c -/ z")] == ["z"]
+    for bad in ("/- /- -/", "/-", "/-/", "/--/"):
+        with pytest.raises(LexError):
+            tokenize(bad)
+
+
+def test_char_literals_and_primes() -> None:
+    toks = code_tokens("h' x'' '\\'' '\\'' '\\x41' '\"' 'a'")
+    assert [t.kind for t in toks] == ["ident", "ident", "char", "char", "char", "char", "char"]
+    assert [t.text for t in toks][:2] == ["h'", "x''"]
+    for bad in ("'ab'", "'\\q'", "'\\u{41}'", "'"):
+        with pytest.raises(LexError):
+            tokenize(bad)
+    # after a notation symbol a quote may belong to the notation (f ⁻¹' s): refused when a char could start
+    assert [t.text for t in code_tokens("f ⁻¹' s")][-2:] == ["'", "s"]
+    with pytest.raises(LexError, match="ambiguous"):
+        tokenize("f ⁻¹'\"'")
+
+
+def test_interpolated_strings_expose_their_code() -> None:
+    toks = code_tokens('s!"a {x + "}"} b"')
+    assert [t.text for t in toks] == ["s!", '"a {', "x", "+", '"}"', '} b"']
+    reasons = check_tactic('exact s!"{sorry}"')
+    assert any("sorry" in r for r in reasons) and any("interpolated" in r for r in reasons)
+    assert check_tactic('exact (fun _ => rfl) s!"no braces \\\\ here"') == []
+    with pytest.raises(LexError, match="ambiguous"):
+        tokenize('"a {" x "}"')  # plain and interpolated readings differ: refuse
+
+
+def test_identifier_characters_follow_lean_not_python() -> None:
+    assert [t.text for t in code_tokens("sorryᶜ")] == ["sorry", "ᶜ"]
+    assert [t.text for t in code_tokens("2sorry")] == ["2", "sorry"]
+    assert [t.text for t in code_tokens('x.r"a" 2r"b"')] == ["x.r", '"a"', "2", 'r"b"']
+    assert is_ident_start("ℝ") and is_ident_start("α") and not is_ident_start("λ") and not is_ident_start("ᶜ")
+    assert is_ident_rest("₁") and is_ident_rest("?") and not is_ident_rest("٣") and not is_ident_rest("²")
+    with pytest.raises(LexError, match="some Lean versions"):
+        tokenize("exact café")
+
+
+@pytest.mark.parametrize(
+    "char", ["\t", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\u00a0", "\u200b", "\u202e"]
+)
+def test_characters_lean_reads_differently_from_python_are_refused_anywhere(char: str) -> None:
+    reasons = check_tactic(f"simp -- comment{char}sorry")
+    assert len(reasons) == 1 and "cannot be read safely" in reasons[0] and "line 1, column 16" in reasons[0]
+
+
+def test_reasons_name_the_token_and_its_position() -> None:
+    assert check_tactic("simp\n  exact sorry") == ["'sorry' (line 2, column 9) leaves a hole in the proof"]
+    assert "line 3, column 1" in check_tactic("simp\nsimp\n#check n")[0]
+
+
+def test_scoped_forms_must_scope_something_and_open_only_namespaces() -> None:
+    assert check_tactic("open Real in") and check_tactic("set_option maxHeartbeats 0 in")
+    assert check_tactic("open Nat renaming add → plus in simp")
+    assert check_tactic("open Nat in simp") == []
+    assert check_proof(THM, "set_option maxHeartbeats 400000 in\n" + FULL) == []
+
+
+@pytest.mark.shared
+def test_every_real_search_tactic_is_allowed(shared_data: Path) -> None:
+    """2,403 tactics from real successful searches (Lean 4.15 + Mathlib): none is a search tactic or a cheat."""
+    path = shared_data / "tactics" / "fps-search-proof-steps.jsonl"
+    if not path.exists():
+        pytest.skip(f"missing {path}")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+    assert len(rows) >= 2000
+    refused = {row["tactic"]: check_tactic(row["tactic"]) for row in rows}
+    refused = {tactic: reasons for tactic, reasons in refused.items() if reasons}
+    assert refused == {}
+
+
 def test_statement_splitting_and_closed_type() -> None:
     parts = split_statement("theorem foo {α : Type*} [Group α] (a : α) : a * 1 = a")
     assert (parts.kind, parts.name, parts.binders) == ("theorem", "foo", "{α : Type*} [Group α] (a : α)")
@@ -202,3 +331,9 @@ def test_statement_splitting_and_closed_type() -> None:
     assert statement_as_type("theorem foo : (fun x : ℕ => x) 1 = 1") == "(fun x : ℕ => x) 1 = 1"
     with pytest.raises(ValueError):
         split_statement("def")
+
+
+def test_a_let_in_the_statement_is_not_the_proofs_assignment() -> None:
+    thm = Theorem("x", "theorem x (a : ℕ) :\n    let m := a\n    m = a")
+    assert check_proof(thm, f"{thm.statement} := by\n  intro m\n  rfl") == []
+    assert check_proof(thm, "theorem x (a : ℕ) :\n    let m := a\n    m = a + 0 := by\n  simp")

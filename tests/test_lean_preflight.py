@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from prover.cli.main import main
+from prover.errors import ConfigError
 from prover.lean.factory import LeanUnavailable, preflight
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ def test_scripted_world_must_exist(tmp_path: Path) -> None:
 
 
 def test_unknown_backend_named() -> None:
-    with pytest.raises(LeanUnavailable, match="unknown Lean backend 'nope'"):
+    with pytest.raises(ConfigError, match="unknown Lean backend 'nope'"):  # a config mistake: exit 2
         preflight({"name": "nope"})
 
 
@@ -43,6 +44,6 @@ def test_prove_without_lean_stops_before_any_work(tmp_path: Path, capsys: pytest
         ]
     )
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 1  # the environment, not the command line, is wrong (exit 2 is for bad config/input)
     assert "make lean" in err and "Traceback" not in err and err.count("\n") == 1
     assert not (out / "results.jsonl").exists()

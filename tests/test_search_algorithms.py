@@ -304,6 +304,36 @@ def test_mps_perspectives_find_the_few_goals_state_sooner(tmp_path: Path) -> Non
     assert same_as_bfs.stats.expansions == bfs.stats.expansions
 
 
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_generator_and_critic_receive_goal_lists_and_the_theorem(name: str, tmp_path: Path) -> None:
+    from prover.generation.base import Critic, GenerationRequest
+
+    class SpyGenerator(FixedTacticGenerator):
+        def generate(self, requests, k):
+            seen.extend(requests)
+            return super().generate(requests, k)
+
+    class SpyCritic(Critic):
+        def score(self, request: GenerationRequest) -> float:
+            scored.append(request)
+            return 0.5
+
+    seen: list[GenerationRequest] = []
+    scored: list[GenerationRequest] = []
+    session = session_for(ADD_ZERO, tmp_path)
+    gen = SpyGenerator([("induction n", -0.1), ("rfl", -0.5), ("simp", -0.7), ("omega", -0.9)])
+    result = make_searcher(cfg(name)).search(session, gen, theorem_of(ADD_ZERO), critic=SpyCritic())
+    assert result.proved
+    assert seen[0].goals == (ROOT,) and seen[0].path == ()
+    split = [r for r in seen if len(r.goals) == 2]
+    assert split and split[0].goals == (ZERO, SUCC) and split[0].path == ("induction n",)
+    assert {r.theorem_name for r in seen} == {"t_add"}
+    assert {r.statement for r in seen} == {"theorem t_add (n : ℕ) : n + 0 = n"}
+    assert {r.header for r in seen} == {"import Mathlib\n"}
+    if name != "bfs":  # the critic sees the same requests (bfs uses no critic)
+        assert any(r.goals == (ZERO, SUCC) for r in scored)
+
+
 def test_generator_failure_is_an_error_result(tmp_path: Path) -> None:
     class Broken(FixedTacticGenerator):
         def generate(self, states, k):

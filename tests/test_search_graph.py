@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from prover.generation.base import GenerationRequest, requests_from_texts
+from prover.generation.critic import HeuristicCritic
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticState, Theorem, Timeout
 from prover.search.api import SearchSettings, make_searcher
-from prover.search.critic import HeuristicCritic, count_goals
 from prover.search.graph import ROOT, SearchGraph, Status
 from prover.search.mcts import softmax_priors
 
@@ -92,11 +93,11 @@ def test_json_round_trip_keeps_structure_and_proof() -> None:
 
 def test_fixed_generator_same_list_for_every_state() -> None:
     gen = FixedTacticGenerator([("simp", -0.5), ("omega", -1.0), ("simp", -2.0), ("ring", -0.1)])
-    out = gen.generate(["⊢ a", "⊢ b"], 2)
+    out = gen.generate(requests_from_texts(["⊢ a", "⊢ b"]), 2)
     assert [[s.tactic for s in row] for row in out] == [["ring", "simp"], ["ring", "simp"]]
     assert out[0][1].logprob == -0.5
     cfg = FixedTacticGenerator.from_config({"tactics": [{"tactic": "rfl", "logprob": -0.2}]})
-    assert cfg.generate(["⊢ x"], 5)[0][0].tactic == "rfl"
+    assert cfg.generate(requests_from_texts(["⊢ x"]), 5)[0][0].tactic == "rfl"
     with pytest.raises(ValueError, match="empty"):
         FixedTacticGenerator([])
     with pytest.raises(ValueError, match="generator.tactics"):
@@ -110,21 +111,23 @@ def test_fixed_generator_from_shipped_config() -> None:
     from prover.generation.factory import make_generator
 
     gen = make_generator(compose(["generator=fixed"]).generator)
-    assert gen.generate(["⊢ x"], 1)[0][0].tactic == "simp"
+    assert gen.generate(requests_from_texts(["⊢ x"]), 1)[0][0].tactic == "simp"
 
 
 def test_heuristic_critic_prefers_fewer_and_shorter_goals() -> None:
     c = HeuristicCritic()
     one, two = "x : ℕ\n⊢ x = x", "x : ℕ\n⊢ x = x\n\ny : ℕ\n⊢ y = y"
-    assert count_goals(two) == 2 and count_goals("") == 0
-    assert c.score("") == 1.0
-    assert 0 < c.score(two) < c.score(one) < 1
-    assert c.score("⊢ " + "a" * 2000) < c.score("⊢ a")
+    assert len(GenerationRequest.from_text(two).goals) == 2 and not GenerationRequest.from_text("").goals
+    assert c.score(GenerationRequest.from_text("")) == 1.0
+    assert 0 < c.score(GenerationRequest.from_text(two)) < c.score(GenerationRequest.from_text(one)) < 1
+    assert c.score(GenerationRequest.from_text("⊢ " + "a" * 2000)) < c.score(
+        GenerationRequest.from_text("⊢ a")
+    )
 
 
 def test_softmax_priors_sum_to_one_and_follow_logprobs() -> None:
     gen = FixedTacticGenerator([("a", -0.1), ("b", -1.0), ("c", -3.0)])
-    priors = softmax_priors(gen.generate(["⊢ x"], 3)[0])
+    priors = softmax_priors(gen.generate(requests_from_texts(["⊢ x"]), 3)[0])
     assert sum(priors) == pytest.approx(1.0) and priors[0] > priors[1] > priors[2]
 
 

@@ -1,16 +1,27 @@
-"""``prover prove``: prove a benchmark with search or whole-proof sampling; resumable, parallel, verified."""
+"""``prover prove``: prove a benchmark with search or whole-proof sampling; resumable, parallel, verified.
+
+Parsing and printing only: the run lifecycle (preflight, run directory, lock, resume) is
+``prover.evaluation.run_dir``. Exit codes: 0 done (unsolved and per-problem ``error`` results included),
+2 bad config or input (nothing written), 1 broken environment (Lean/REPL/model cannot start, run directory
+locked by another process; nothing written), 130 interrupted (finished results kept).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
 
-#: Overrides allowed together with --resume: they change how, not what, is run.
-_RESUME_SAFE = ("executor", "executor.")
+
+class EnvironmentFailure(CliError):
+    """The machine, not the command line, is wrong: one line, exit code 1."""
+
+    exit_code = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="prove a benchmark with search or whole-proof sampling",
         description="Run every problem of a benchmark with a per-problem budget over a pool of workers. "
         "Results are appended to RUN_DIR/results.jsonl (one line per problem); --resume RUN_DIR "
-        "continues a killed run without repeating finished problems.",
+        "continues a killed run without repeating finished problems. A setup error (bad config, "
+        "missing model/corpus/world, Lean that cannot start) stops before anything is written: exit 2 "
+        "for bad config or input, 1 for the environment or a run directory in use.",
     )
     parser.add_argument(
         "--out", type=Path, help="run directory to create (default: runs_dir/<bench>-<search>-<time>)"
     )
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="with --resume: run again the problems whose result is `error` (skipped otherwise)",
+    )
     parser.add_argument("--limit", type=int, help="only the first N problems (after benchmark.split)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
@@ -36,121 +54,108 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _compose(args: argparse.Namespace):
-    from omegaconf import OmegaConf
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C: executors stop their workers, finished results stay."""
 
-    if args.resume is None:
-        return load_config(args), None
-    run_dir = args.resume
-    saved = run_dir / "config.yaml"
-    if not saved.is_file():
-        raise CliError(f"--resume {run_dir}: no config.yaml there (not a run directory)")
-    unsafe = [o for o in args.overrides if not o.lstrip("+~").startswith(_RESUME_SAFE)]
-    if unsafe:
-        raise CliError(
-            f"--resume uses the run's saved config; only executor overrides are allowed, got: {' '.join(unsafe)}"
-        )
-    cfg = OmegaConf.load(saved)
-    for override in args.overrides:
-        key, _, value = override.partition("=")
-        OmegaConf.update(
-            cfg, key.lstrip("+"), OmegaConf.create({"v": value})["v"] if value else None, merge=True
-        )
-    return cfg, run_dir
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load_config(args: argparse.Namespace):
+    """The composed config; hydra's multi-line messages folded into the one line a user gets."""
+    try:
+        return load_config(args)
+    except CliError as exc:
+        raise CliError(" ".join(line.strip() for line in str(exc).splitlines() if line.strip())) from None
 
 
 def run(args: argparse.Namespace) -> int:
+    with _sigterm_interrupts():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from prover.evaluation.benchmarks import BenchmarkError, load_benchmark
-    from prover.evaluation.executors import ExecutorError, WorkerSpec, make_executor
-    from prover.evaluation.manifest import REPO_ROOT
-    from prover.evaluation.results import (
-        CONFIG,
-        ResultStore,
-        RunError,
-        lean_versions,
-        new_run_dir,
-        package_version,
-        write_run_meta,
-    )
-    from prover.evaluation.runner import WORKER_FACTORY, model_name, run_problems
+    from prover.evaluation.executors import ExecutorError
+    from prover.evaluation.run_dir import EvaluationRun, RunLocked, SetupError, resume_config
 
     if args.resume is not None and args.out is not None:
         raise CliError("give either --out (new run) or --resume (existing run), not both")
-    cfg, run_dir = _compose(args)
-    if print_config_if_asked(args, cfg):
-        return 0
-    if args.limit is not None:
-        if args.limit < 1:
-            raise CliError(f"--limit must be >= 1, got {args.limit}")
-        OmegaConf.update(cfg, "benchmark.limit", args.limit, force_add=True)
+    if args.retry_errors and args.resume is None:
+        raise CliError("--retry-errors needs --resume RUN_DIR")
+    if args.limit is not None and args.limit < 1:
+        raise CliError(f"--limit must be >= 1, got {args.limit}")
     try:
-        problems, report = load_benchmark(cfg.benchmark)
-    except BenchmarkError as exc:
-        raise CliError(str(exc)) from exc
-    for name, reason in report.skipped:
-        print(f"prover prove: skipped {name}: {reason}", file=sys.stderr)
-    if not problems:
-        raise CliError("the benchmark selection is empty")
-    from prover.lean.factory import LeanUnavailable, preflight
-
-    try:
-        preflight(cfg.backend)
-    except LeanUnavailable as exc:
-        raise CliError(str(exc)) from exc
-    if run_dir is None:
-        run_dir = args.out or new_run_dir(
-            Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), str(cfg.search.name)
+        cfg = _load_config(args) if args.resume is None else resume_config(args.resume, args.overrides)
+        if print_config_if_asked(args, cfg):
+            return 0
+        if args.limit is not None:
+            OmegaConf.update(cfg, "benchmark.limit", args.limit, force_add=True)
+        prepared = EvaluationRun.prepare(
+            cfg,
+            args.resume if args.resume is not None else args.out,
+            resume=args.resume is not None,
+            retry_errors=args.retry_errors,
+            save_trees=args.save_trees,
+            command=sys.argv,
+            on_skip=lambda name, reason: print(f"prover prove: skipped {name}: {reason}", file=sys.stderr),
         )
-        if (run_dir / "results.jsonl").exists():
-            raise CliError(f"{run_dir} already holds results; use --resume {run_dir} to continue it")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / CONFIG).write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
-    project = Path(str(cfg.backend.get("project_dir") or REPO_ROOT))
-    versions = lean_versions(project if (project / "lean-toolchain").is_file() else REPO_ROOT)
-    run_fields = {"model": model_name(container["generator"]), "package": package_version(), **versions}
-    write_run_meta(
-        run_dir,
-        {**run_fields, "benchmark": container["benchmark"], "created": time.time(), "command": sys.argv},
-    )
-    try:
-        executor = make_executor(cfg.executor)
-        store = ResultStore(run_dir)
-    except (ExecutorError, RunError) as exc:
-        raise CliError(str(exc)) from exc
-    if args.save_trees:
-        container["trees_dir"] = str((run_dir / "trees").resolve())
-    spec = WorkerSpec(WORKER_FACTORY, container)
-    emit(
-        {
-            "event": "start",
-            "run_dir": str(run_dir),
-            "problems": len(problems),
-            "already_finished": sum(p.id in store.finished for p in problems),
-        }
-    )
-    with store, _progress(len(problems), store, problems, args.no_progress) as tick:
-        try:
-            summary = run_problems(problems, store, spec, executor, run_fields, on_record=tick)
-        except ExecutorError as exc:
-            raise CliError(str(exc)) from exc
-    done = [r for r in store.records if r.problem in {p.id for p in problems}]
+    except SetupError as exc:
+        raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
+    except RunLocked as exc:
+        raise EnvironmentFailure(str(exc)) from None
+    with prepared:
+        problems, store = prepared.problems, prepared.store
+        emit(
+            {
+                "event": "start",
+                "run_dir": str(prepared.run_dir),
+                "problems": len(problems),
+                "already_finished": sum(p.id in store.finished for p in problems),
+                "retrying": prepared.retried,
+                "load_s": round(prepared.load_s, 3),
+            }
+        )
+        with _progress(len(problems), store, problems, args.no_progress) as tick:
+            try:
+                summary = prepared.execute(on_record=tick)
+            except ExecutorError as exc:
+                raise EnvironmentFailure(str(exc)) from None
+        ids = {p.id for p in problems}
+        done = [r for r in store.records if r.problem in ids]
     solved = sum(r.proved for r in done)
+    errors = [r.problem for r in done if r.status == "error"]
     emit(
         {
             "event": "done",
-            "run_dir": str(run_dir),
+            "run_dir": str(prepared.run_dir),
             "solved": solved,
             "finished": len(done),
             "total": len(problems),
             "pass_rate": solved / len(problems),
             "attempted_now": summary.attempted,
+            "errors": errors,
             "budget": done[0].budget if done else None,
         }
     )
+    if errors:
+        print(
+            f"prover prove: {len(errors)} problem(s) ended in error (see results.jsonl); "
+            f"rerun them with: prover prove --resume {prepared.run_dir} --retry-errors",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     emit(
         {
-            **{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget")},
+            **{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget", "backend")},
+            "not_solved": len(summary["not_solved"]),
+            **({"warning": summary["benchmark_warning"]} if summary["benchmark_warning"] else {}),
             "files": {k: str(v) for k, v in files.items()},
         }
     )

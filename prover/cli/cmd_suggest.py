@@ -37,14 +37,18 @@ def run(args: argparse.Namespace) -> int:
     state = sys.stdin.read() if args.state == "-" else args.state
     if args.k < 1:
         raise CliError(f"-k must be >= 1, got {args.k}")
+    from prover.generation.base import GenerationRequest
     from prover.generation.factory import GeneratorConfigError, make_generator
     from prover.generation.hf import ModelLoadError
-    from prover.generation.inputs import GenerationInputError, check_states
+    from prover.generation.inputs import GenerationInputError, check_requests
+    from prover.generation.settings import generator_settings
 
     try:
-        check_states([state], int(cfg.generator.get("max_state_chars", 100_000)))
-        generator = make_generator(cfg.generator, retriever_cfg=cfg.get("retriever"))
-        suggestions = generator.generate([state], args.k)[0]
+        settings = generator_settings(cfg.generator)
+        request = GenerationRequest.from_text(state)
+        check_requests([request], settings.max_state_chars)
+        generator = make_generator(settings, retriever_cfg=cfg.get("retriever"))
+        suggestions = generator.generate([request], args.k)[0]
     except (GenerationInputError, GeneratorConfigError, ModelLoadError) as exc:
         raise CliError(str(exc)) from exc
     guard = _guard()

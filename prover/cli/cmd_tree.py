@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=300,
         help="draw at most this many nodes (the proof path is always drawn)",
     )
+    render.add_argument(
+        "--all-failed",
+        action="store_true",
+        help="draw every failed tactic (default: merged into one leaf per state above 40 nodes)",
+    )
     render.set_defaults(func=run_render)
 
 
@@ -42,7 +47,9 @@ def run_render(args: argparse.Namespace) -> int:
     if isinstance(data, dict) and "graph" in data and "nodes" not in data:
         data = data["graph"]  # a SearchResult.to_json(include_graph=True)
     try:
-        layout = render(data, args.output, max_nodes=args.max_nodes)
+        layout = render(
+            data, args.output, max_nodes=args.max_nodes, collapse_failed=False if args.all_failed else None
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise CliError(f"{args.tree}: {exc}") from exc
     emit(
@@ -51,6 +58,7 @@ def run_render(args: argparse.Namespace) -> int:
             "nodes_drawn": len(layout.positions),
             "nodes_omitted": layout.omitted,
             "proof_steps": len(layout.proof_edges),
+            "failed_merged": layout.collapsed,
         }
     )
     return 0

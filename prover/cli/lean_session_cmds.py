@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prover.cli.common import CliError, emit
+
+#: The most a file of commands or a proof given on the command line may hold (real ones are kilobytes).
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 def register(lean_sub: argparse._SubParsersAction) -> None:
@@ -64,7 +69,12 @@ def _repl_command(args: argparse.Namespace) -> tuple[list[str], str]:
         from prover.config import compose
 
         backend = compose(["backend=repl"]).backend
-        command = command or [str(c) for c in backend.command]
+        configured = backend.command
+        if isinstance(configured, str) or not configured:
+            raise CliError(
+                "backend.command must be a non-empty argv list, e.g. [lake,env,repl]; or use --repl-cmd"
+            )
+        command = command or [str(c) for c in configured]
         cwd = cwd or str(backend.project_dir)
     if not Path(cwd).is_dir():
         raise CliError(f"--cwd: not a directory: {cwd}")
@@ -76,12 +86,15 @@ def _run(args: argparse.Namespace) -> int:
     from prover.lean.repl_process import ReplFailure, ReplProcess, ReplStartError
 
     path = Path(args.file)
-    if not path.is_file():
-        raise CliError(f"no such file: {path}")
+    text = read_user_text(path, "FILE.in")
     try:
-        commands = parse_commands(path.read_text(encoding="utf-8"), source=str(path))
-    except (ProtocolError, UnicodeDecodeError) as exc:
+        commands = parse_commands(text, source=str(path))
+    except ProtocolError as exc:
         raise CliError(str(exc)) from exc
+    for index, cmd in enumerate(commands):
+        problem = _command_problem(cmd)
+        if problem:
+            raise CliError(f"{path}: command {index + 1}: {problem}")
     if args.timeout is not None and args.timeout <= 0:
         raise CliError("--timeout must be positive")
     command, cwd = _repl_command(args)
@@ -118,6 +131,71 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         process.kill()
     return 1 if failures else 0
+
+
+def read_user_text(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """A file named on the command line, as UTF-8 text; every problem is one :class:`CliError` line.
+
+    Only regular files are opened (a FIFO or ``/dev/zero`` would block or never end), at most ``limit``
+    bytes are read, and a non-UTF-8 byte is named by line and byte offset.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CliError(f"{what}: no such file: {path}") from None
+    except OSError as exc:
+        raise CliError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CliError(f"{what}: {path} is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise CliError(f"{what}: {path} is not a regular file (a FIFO or device); give a file")
+    if info.st_size > limit:
+        raise CliError(f"{what}: {path} is larger than {limit // 2**20} MiB")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise CliError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise CliError(f"{what}: {path} is larger than {limit // 2**20} MiB")
+    return decode_user_bytes(data, f"{what} {path}")
+
+
+def decode_user_bytes(data: bytes, label: str) -> str:
+    """UTF-8 text, or one :class:`CliError` naming ``label``, the line and the byte offset of the bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CliError(f"{label}: not UTF-8 at byte {exc.start} (line {line}: {exc.reason})") from None
+
+
+_PICKLE_KEYS = ("pickleTo", "unpickleEnvFrom", "unpickleProofStateFrom")
+
+
+def _command_problem(cmd: Mapping[str, Any]) -> str:
+    """What is wrong with a transcript command's shape (``""`` when it is a REPL command)."""
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if "tactic" in cmd:
+        if not isinstance(cmd["tactic"], str) or not is_int(cmd.get("proofState")):
+            return "a tactic command needs 'tactic' (text) and 'proofState' (an integer)"
+    elif "cmd" in cmd:
+        if not isinstance(cmd["cmd"], str) or ("env" in cmd and not is_int(cmd["env"])):
+            return "'cmd' must be text and 'env', when given, an integer"
+    elif any(k in cmd for k in _PICKLE_KEYS):
+        if not all(isinstance(cmd[k], str) for k in _PICKLE_KEYS if k in cmd):
+            return "pickle file names must be text"
+    elif "path" in cmd:
+        if not isinstance(cmd["path"], str):
+            return "'path' must be text"
+    else:
+        keys = ", ".join(sorted(cmd)) or "none"
+        return f"not a REPL command (needs 'cmd', 'tactic', 'path' or a pickle key; has {keys})"
+    return ""
 
 
 def _response_record(index: int, kind: str, resp: Any) -> dict[str, Any]:

@@ -46,62 +46,115 @@ def register(lean_sub: argparse._SubParsersAction) -> None:
 
 
 def _read_proof(args: argparse.Namespace) -> str:
+    from prover.cli.lean_session_cmds import MAX_INPUT_BYTES, decode_user_bytes, read_user_text
+
     if args.proof is not None:
-        return str(args.proof)
-    if args.proof_file == "-":
-        return sys.stdin.read()
-    path = Path(args.proof_file)
-    if not path.is_file():
-        raise CliError(f"--proof-file: no such file: {path}")
-    return path.read_text(encoding="utf-8")
+        text = _utf8("--proof", str(args.proof))
+        where = "--proof"
+    elif args.proof_file == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise CliError(f"--proof-file -: more than {MAX_INPUT_BYTES // 2**20} MiB on stdin")
+        text = decode_user_bytes(data, "--proof-file - (stdin)")
+        where = "--proof-file -"
+    else:
+        text = read_user_text(Path(args.proof_file), "--proof-file")
+        where = f"--proof-file {args.proof_file}"
+    if not text.strip():
+        raise CliError(f"{where}: the proof is empty")
+    return text
+
+
+def _utf8(option: str, text: str) -> str:
+    """Command-line text as Lean will get it: bytes that are not UTF-8 arrive as surrogates and are refused."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CliError(f"{option}: not UTF-8 (at character {exc.start})") from None
+    return text
+
+
+def _statement(raw: str) -> tuple[str, str]:
+    """``(statement, name)`` from ``--statement``: a declaration head, optionally ending ``:= by sorry``."""
+    from prover.lean.source import SourceError, split_proof
+    from prover.lean.statement import split_statement
+
+    statement = _utf8("--statement", raw).strip()
+    if not statement:
+        raise CliError("--statement is empty; give a declaration such as 'theorem t : 1 = 1'")
+    try:
+        split = split_proof(statement)
+    except SourceError as exc:
+        raise CliError(f"--statement: {exc}") from None
+    if split is not None:
+        if not split.is_open:
+            raise CliError(
+                "--statement must be the declaration without its proof; give the proof with --proof"
+            )
+        statement = split.statement
+        if not statement:
+            raise CliError(
+                "--statement has nothing before ':='; give a declaration such as 'theorem t : 1 = 1'"
+            )
+    try:
+        parts = split_statement(statement)
+    except ValueError as exc:  # LexError is a ValueError
+        raise CliError(f"--statement: {exc}") from None
+    return statement, parts.name
 
 
 def _check(args: argparse.Namespace) -> int:
-    from prover.lean.lexer import LexError, split_statement
+    from prover.lean.factory import check_backend_config
     from prover.lean.types import Theorem
     from prover.lean.verify import verify_proof
 
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
-    statement = args.statement.strip()
-    if statement.endswith(":= by sorry") or statement.endswith(":= by") or statement.endswith(":="):
-        statement = Theorem.from_formal_statement("statement", statement).statement
-    try:
-        parts = split_statement(statement)
-    except (ValueError, LexError) as exc:
-        raise CliError(f"--statement: {exc}") from exc
+    statement, name = _statement(args.statement)
     backend = cfg.backend
-    header = args.header if args.header is not None else str(backend.get("header", "import Mathlib\n"))
-    theorem = Theorem(parts.name or "example", statement, header, source="cli")
+    try:
+        backend_cfg = check_backend_config(backend)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    header = args.header if args.header is not None else str(backend_cfg.get("header", "import Mathlib\n"))
+    theorem = Theorem(name or "example", statement, _utf8("--header", header), source="cli")
     proof_text = _read_proof(args)
-    guard = dict(backend.get("guard") or {})
+    guard = dict(backend_cfg.get("guard") or {})
     if args.static:
-        verdict = verify_proof(theorem, proof_text, options=guard)
+        try:
+            verdict = verify_proof(theorem, proof_text, options=guard)
+        except ValueError as exc:  # e.g. an unknown backend.guard option
+            raise CliError(str(exc)) from None
     else:
-        verdict = _verify_with_lean(backend, theorem, proof_text)
-    emit({**verdict.to_json(), "mode": "static" if args.static else f"lean:{backend.name}"})
+        verdict = _verify_with_lean(backend_cfg, theorem, proof_text)
+    emit({**verdict.to_json(), "mode": "static" if args.static else f"lean:{backend_cfg['name']}"})
     return 0 if verdict.accepted else 1
 
 
 def _verify_with_lean(backend: Any, theorem: Theorem, proof_text: str) -> Verdict:
+    from prover.errors import ProverError
     from prover.lean.factory import LeanUnavailable, make_session, preflight
 
     try:
         preflight(backend)
     except LeanUnavailable as exc:
         raise CliError(f"{exc} (or check statically with --static)") from exc
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     try:
         session = make_session(backend)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
+    except (ValueError, ProverError) as exc:
+        raise CliError(str(exc)) from None
     with session:
         return session.verify(theorem, proof_text)
 
 
 def _world(args: argparse.Namespace) -> int:
+    from prover.cli.lean_session_cmds import read_user_text
     from prover.lean.scripted_world import World, WorldError, serve
 
+    read_user_text(Path(args.world), "WORLD.json")  # a FIFO, device or directory is refused before loading
     try:
         world = World.load(args.world)
     except WorldError as exc:

@@ -47,13 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse stops collecting KEY=VALUE overrides at the first option; later overrides come back here
+        options = [e for e in extra if e.startswith("-") or "=" not in e]
+        if options or not hasattr(args, "overrides"):
+            parser.error(f"unrecognized arguments: {' '.join(options or extra)}")
+        args.overrides = [*args.overrides, *extra]
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"prover {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print(f"prover {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -4,22 +4,40 @@ Malformed entries are never dropped silently: each is reported by name with the 
 ``LoadReport.skipped`` (the CLI prints them). Supported: miniF2F JSONL (v4.24 line and the DeepSeek-Prover
 variant), FormalMATH JSON (whole Lean files ending ``:= by``), our local JSONL, a ``.lean`` file, or a
 directory of ``.lean`` files.
+
+A benchmark path is user input: only regular files up to :data:`MAX_BENCHMARK_BYTES` are read (``/dev/zero``,
+a FIFO or a device is refused before it is opened), and a file with nothing usable in it is one error naming
+the file, never a list of thousands of skipped lines. Lean text is split with the lexer
+(``prover.lean.source``), not with regexes.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import PositiveInt, field_validator
+
+from prover.errors import ConfigError, ProverError
 from prover.jsonl import BadLine, json_object_lines
+from prover.lean.source import THEOREMS, Command, SourceError, split_commands, split_proof
 from prover.lean.types import Theorem
+from prover.settings import Settings, load_settings
+
+#: The largest benchmark file read (FormalMATH-All, the largest we know, is a few MB): a larger one is
+#: almost certainly the wrong file, and reading it whole would only exhaust memory.
+MAX_BENCHMARK_BYTES = 64 * 1024 * 1024
 
 
-class BenchmarkError(ValueError):
+_PROBLEM_DECLS = frozenset({"theorem", "lemma", "def", "abbrev"})
+
+
+class BenchmarkError(ProverError, ValueError):
     """A benchmark cannot be read at all (missing file, wrong format, nothing usable)."""
 
 
@@ -98,14 +116,6 @@ def formalmath_category(domain: str) -> str:
 
 # --- splitting Lean text ------------------------------------------------------------------------------
 
-_DECL = re.compile(
-    r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
-    r"(theorem|lemma|example|def|abbrev|instance|structure|inductive|class)\b\s*([^\s(:{\[]*)",
-    re.MULTILINE,
-)
-_OPEN_PROOF = re.compile(r":=\s*(by\s*(sorry)?\s*)?$", re.DOTALL)
-_DOC_BEFORE = re.compile(r"(/--(?:(?!-/).)*-/\s*)$", re.DOTALL)
-
 
 @dataclass(frozen=True)
 class LeanDecl:
@@ -115,32 +125,21 @@ class LeanDecl:
 
 
 def split_lean_file(text: str) -> tuple[str, list[LeanDecl]]:
-    """Cut Lean source into the preamble before the first declaration and its top-level declarations.
+    """The text before the first command, and every command as ``(keyword, full name, text)``.
 
-    A declaration starts at a line beginning with a declaration keyword (after attributes/modifiers);
-    a doc comment right above it belongs to it.
+    Kept for callers of the older API; the loaders use :func:`prover.lean.source.split_commands`.
     """
-    starts = [m.start() for m in _DECL.finditer(text)]
-    if not starts:
-        return text, []
-    cut = []
-    for s in starts:
-        doc = _DOC_BEFORE.search(text[:s])
-        cut.append(doc.start() if doc else s)
-    preamble = text[: cut[0]]
-    decls = []
-    for i, s in enumerate(cut):
-        end = cut[i + 1] if i + 1 < len(cut) else len(text)
-        chunk = text[s:end]
-        m = _DECL.search(chunk)
-        assert m is not None
-        decls.append(LeanDecl(m.group(1), m.group(2), chunk.rstrip() + "\n"))
-    return preamble, decls
+    preamble, commands = split_commands(text)
+    return preamble, [LeanDecl(c.keyword, c.full_name, c.text) for c in commands]
 
 
 def is_open_goal(decl_text: str) -> bool:
-    """Does the declaration end with ``:=``, ``:= by`` or ``:= by sorry`` (a problem, not a proved lemma)?"""
-    return bool(_OPEN_PROOF.search(decl_text.rstrip()))
+    """Does the declaration's proof read ``:=``, ``:= by``, ``:= by sorry`` or ``:= sorry`` (comments aside)?"""
+    try:
+        split = split_proof(decl_text)
+    except SourceError:
+        return False
+    return split is not None and split.is_open
 
 
 def _normalise_header(header: str) -> str:
@@ -148,16 +147,100 @@ def _normalise_header(header: str) -> str:
     return header + "\n" if header else "import Mathlib\n"
 
 
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+# --- reading files (user input) -----------------------------------------------------------------------
+
+
+def _check_regular_file(path: Path) -> os.stat_result:
+    """Refuse, before opening it, anything but a regular file of sensible size (``/dev/zero``, a FIFO...)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise BenchmarkError(f"benchmark file not found: {path}") from None
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise BenchmarkError(f"{path}: is a directory, expected a benchmark file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a character device"
+            if stat.S_ISCHR(info.st_mode)
+            else "a block device"
+            if stat.S_ISBLK(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "not a regular file"
+        )
+        raise BenchmarkError(f"{path}: is {kind}, not a regular file; give a benchmark file")
+    if info.st_size > MAX_BENCHMARK_BYTES:
+        raise BenchmarkError(
+            f"{path}: {info.st_size / 2**20:.0f} MiB is more than a benchmark file may hold "
+            f"({MAX_BENCHMARK_BYTES // 2**20} MiB); is this the right file?"
+        )
+    return info
+
+
+def _read_text(path: Path) -> str:
+    """The whole file as UTF-8, after :func:`_check_regular_file`; a bad byte is named by line and offset."""
+    _check_regular_file(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks, even if swapped for a FIFO meanwhile
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise BenchmarkError(f"{path}: is not a regular file; give a benchmark file")
+        data = handle.read(MAX_BENCHMARK_BYTES + 1)
+    if len(data) > MAX_BENCHMARK_BYTES:
+        raise BenchmarkError(
+            f"{path}: larger than {MAX_BENCHMARK_BYTES // 2**20} MiB; is this the right file?"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BenchmarkError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _nothing_usable(path: Path, report: LoadReport, what: str) -> BenchmarkError:
+    """One error for a file in which no entry could be read (the wrong file, or the wrong format)."""
+    if report.skipped:
+        where, reason = report.skipped[0]
+        return BenchmarkError(
+            f"{path}: no {what} could be read ({len(report.skipped)} skipped; the first, {where}: {reason})"
+        )
+    return BenchmarkError(f"{path}: no {what} in this file")
+
+
 # --- loaders ------------------------------------------------------------------------------------------
 
 
 def _json_lines(path: Path, report: LoadReport) -> Iterable[tuple[str, dict[str, Any]]]:
     """The file's JSON objects; a bad line is reported by ``name:line`` and skipped, never dropped silently."""
+    _check_regular_file(path)
     for where, item in json_object_lines(path, label=path.name):
         if isinstance(item, BadLine):
             report.skipped.append((where, item.describe().removeprefix(f"{where}: ")))
             continue
         yield where, item
+
+
+def _statement_of(name: str, formal_statement: str) -> str:
+    """The statement of a ``formal_statement`` that ends with an open proof (``:= by sorry`` ...)."""
+    try:
+        split = split_proof(formal_statement)
+    except SourceError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if split is None or not split.is_open:
+        raise ValueError(f"{name}: formal statement does not end with ':=', ':= by' or ':= by sorry'")
+    if not split.statement.strip():
+        raise ValueError(f"{name}: empty statement")
+    return split.statement
 
 
 def load_theorems_jsonl(path: Path, source: str, category_of=minif2f_category) -> LoadReport:
@@ -176,13 +259,17 @@ def load_theorems_jsonl(path: Path, source: str, category_of=minif2f_category) -
         if "statement" in obj and "formal_statement" not in obj and not is_open_goal(statement):
             statement = statement.rstrip() + " := by sorry"
         try:
-            theorem = Theorem.from_formal_statement(name, statement, _normalise_header(header), source)
+            theorem = Theorem(name, _statement_of(name, statement), _normalise_header(header), source)
         except ValueError as exc:
-            report.skipped.append((name, str(exc)))
+            report.skipped.append((name, str(exc).removeprefix(f"{name}: ")))
             continue
         category = obj.get("category") or category_of(name)
         split = obj.get("split")
         report.add(Problem(name, theorem, str(split) if split is not None else None, str(category)))
+    if not report.problems:
+        raise _nothing_usable(
+            path, report, "benchmark problem (JSON lines with name, header, formal_statement)"
+        )
     return report
 
 
@@ -190,18 +277,21 @@ def load_formalmath_json(path: Path, source: str) -> LoadReport:
     """FormalMATH: each ``autoformalization`` is a whole Lean file ending ``:= by``.
 
     The header is everything before the theorem (imports, ``open``, helper ``def``s); the theorem is the
-    declaration named by ``theorem_names`` when it occurs, else the last open declaration of the file.
+    declaration named by ``theorem_names`` when it occurs, else the last open theorem of the file.
     The problem id is ``theorem_names`` (unique in the dataset); the Lean name is the declared one.
     """
     report = LoadReport()
+    text = _read_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BenchmarkError(f"{path}: not a FormalMATH JSON list: {exc}") from exc
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchmarkError(f"{path}:{exc.lineno}: not JSON: {exc.msg} (column {exc.colno})") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list):
-        raise BenchmarkError(f"{path}: expected a JSON list of FormalMATH problems")
+        raise BenchmarkError(
+            f"{path}: expected a JSON list of FormalMATH problems, got a JSON {type(data).__name__}"
+        )
     for i, obj in enumerate(data):
         ident = obj.get("theorem_names") if isinstance(obj, dict) else None
         if isinstance(ident, list):
@@ -215,68 +305,103 @@ def load_formalmath_json(path: Path, source: str) -> LoadReport:
             report.skipped.append((label, problem))
         else:
             report.add(problem)
+    if not report.problems:
+        raise _nothing_usable(path, report, "FormalMATH problem (objects with 'autoformalization')")
     return report
+
+
+def _open_statement(command: Command, keywords: frozenset[str] = THEOREMS) -> str | None:
+    """The statement of a named declaration (by default a theorem/lemma) whose proof is open, else None."""
+    if command.keyword not in keywords or not command.name:
+        return None
+    split = split_proof(command.declaration)
+    return split.statement if split is not None and split.is_open and split.statement else None
 
 
 def formalmath_problem(ident: str, lean_file: str, domain: str, source: str) -> Problem | str:
     """One FormalMATH entry as a problem, or the reason it cannot be one."""
-    preamble, decls = split_lean_file(lean_file)
-    if not decls:
-        return "no declaration in 'autoformalization'"
-    target = next((d for d in decls if d.name == ident and is_open_goal(d.text)), None)
-    if target is None:
-        open_decls = [d for d in decls if is_open_goal(d.text) and d.keyword != "example"]
-        if not open_decls:
-            return "no declaration ending ':= by' in 'autoformalization'"
-        target = open_decls[-1]
-    index = decls.index(target)
-    header = preamble + "".join(d.text + "\n" for d in decls[:index])
     try:
-        theorem = Theorem.from_formal_statement(
-            target.name or ident, target.text, _normalise_header(header), source
-        )
-    except ValueError as exc:
-        return str(exc)
-    if index + 1 < len(decls):
-        return f"text after the theorem ({decls[index + 1].keyword} {decls[index + 1].name})"
+        preamble, commands = split_commands(lean_file)
+        statements = [_open_statement(c) for c in commands]
+        if not any(statements):  # a few entries state the problem as `def problem … : P := by`
+            statements = [_open_statement(c, _PROBLEM_DECLS) for c in commands]
+    except SourceError as exc:
+        return f"'autoformalization' is not readable Lean: {exc}"
+    if not commands:
+        return "no declaration in 'autoformalization'"
+    candidates = [i for i, st in enumerate(statements) if st is not None]
+    if not candidates:
+        return "no theorem ending ':= by' in 'autoformalization'"
+    named = [i for i in candidates if commands[i].name == ident or commands[i].full_name == ident]
+    index = (named or candidates)[-1]
+    target = commands[index]
+    later = [c for c in commands[index + 1 :] if c.keyword != "comment"]
+    if later:
+        what = f"{later[0].keyword} {later[0].full_name}".strip()
+        return f"text after the theorem ({what})"
+    header = preamble + "".join(c.text for c in commands[:index]) + "".join(p + "\n" for p in target.prefixes)
+    theorem = Theorem(target.full_name or ident, str(statements[index]), _normalise_header(header), source)
     return Problem(ident, theorem, None, formalmath_category(domain))
 
 
 def load_lean_file(path: Path, source: str, split: str | None = None) -> LoadReport:
-    """Every ``theorem``/``lemma`` ending ``:= by sorry`` (or ``:= by``) in a ``.lean`` file is a problem.
+    """Every ``theorem``/``lemma`` whose proof is open (``:=``, ``:= by``, ``:= by sorry``) is a problem.
 
+    Its id and Lean name carry the enclosing namespaces (``namespace Foo … theorem bar`` is ``Foo.bar``).
     Its header is the file's text before it, with earlier problems left out (they are stated, not proved),
-    so helper definitions and proved lemmas stay visible.
+    so helper definitions, proved lemmas, ``namespace``/``section``/``variable``/``open`` lines stay in
+    effect; an ``open … in``/``set_option … in`` prefix becomes a header line of that problem only.
+    Every theorem that is not loaded is reported in ``skipped`` by name: already proved (kept in later
+    headers as a helper), a partial proof using ``sorry`` (left out), an ``example`` (no name to prove).
     """
-    report = LoadReport()
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BenchmarkError(f"{path}: not UTF-8: {exc}") from exc
-    preamble, decls = split_lean_file(text)
-    context = preamble
-    for decl in decls:
-        if decl.keyword in ("theorem", "lemma") and is_open_goal(decl.text):
-            if not decl.name:
-                report.skipped.append((f"{path.name}:{decl.text[:40]!r}", "theorem without a name"))
-                continue
-            try:
-                theorem = Theorem.from_formal_statement(
-                    decl.name, decl.text, _normalise_header(context), source
+        preamble, commands = split_commands(text)
+    except SourceError as exc:
+        raise BenchmarkError(f"{path}: cannot be read as Lean: {exc}") from None
+    report = LoadReport()
+    context = [preamble]
+    for command in commands:
+        where = f"{path.name}:{_line_of(text, command.decl_start)}"
+        if command.keyword not in ("theorem", "lemma", "example"):
+            context.append(command.text)
+            continue
+        try:
+            proof = split_proof(command.declaration)
+        except SourceError as exc:  # cannot happen once the whole file lexed; kept for safety
+            report.skipped.append((where, str(exc)))
+            continue
+        open_goal = proof is not None and proof.is_open
+        label = command.full_name or where
+        if command.keyword == "example":
+            if open_goal or (proof is not None and proof.uses_sorry):
+                report.skipped.append(
+                    (where, "an `example` has no name to prove it under; state it as a theorem")
                 )
-            except ValueError as exc:
-                report.skipped.append((decl.name, str(exc)))
-                continue
-            report.add(Problem(decl.name, theorem, split, minif2f_category(decl.name)))
-        else:
-            context += decl.text + "\n"
+            else:
+                context.append(command.text)
+            continue
+        if not command.name:
+            report.skipped.append((where, "theorem without a name"))
+            continue
+        if not open_goal:
+            if proof is not None and proof.uses_sorry:
+                report.skipped.append((label, "its proof is partial (uses sorry); left out of later headers"))
+            else:
+                report.skipped.append((label, "already proved; kept as a helper in later problems' headers"))
+                context.append(command.text)
+            continue
+        assert proof is not None
+        header = "".join(context) + "".join(p + "\n" for p in command.prefixes)
+        theorem = Theorem(label, proof.statement, _normalise_header(header), source)
+        report.add(Problem(label, theorem, split, minif2f_category(command.name)))
     return report
 
 
 def load_lean_dir(path: Path, source: str) -> LoadReport:
     """All ``.lean`` files below ``path``; a sub-folder named like a split (``Valid/``, ``test/``) sets it."""
     report = LoadReport()
-    files = sorted(path.rglob("*.lean"))
+    files = sorted(f for f in path.rglob("*.lean") if f.is_file())
     if not files:
         raise BenchmarkError(f"{path}: no .lean files in this directory")
     for file in files:
@@ -290,20 +415,51 @@ def load_lean_dir(path: Path, source: str) -> LoadReport:
 
 
 def load_path(path: str | Path, fmt: str | None = None, source: str | None = None) -> LoadReport:
-    """Load any supported benchmark file or directory; ``fmt`` from the manifest, else sniffed."""
+    """Load any supported benchmark file or directory; ``fmt`` from the manifest, else sniffed.
+
+    Raises :class:`BenchmarkError` (one line naming the file) when nothing can be read: a missing file,
+    a directory where a file is expected, a FIFO or device, a huge or binary file, the wrong JSON shape.
+    """
     path = Path(path).expanduser()
-    if not path.exists():
-        raise BenchmarkError(f"benchmark file not found: {path}")
     source = source or path.name
-    if path.is_dir():
-        return load_lean_dir(path, source)
-    if fmt == "formalmath_json" or (fmt is None and path.suffix == ".json"):
-        return load_formalmath_json(path, source)
-    if path.suffix == ".lean":
-        return load_lean_file(path, source)
-    if fmt in (None, "minif2f_jsonl", "theorems_jsonl") and path.suffix in (".jsonl", ".json", ""):
-        return load_theorems_jsonl(path, source)
-    raise BenchmarkError(f"{path}: cannot load format {fmt or path.suffix!r} as a benchmark of theorems")
+    if path.is_dir() and fmt is None and path.suffix not in (".json", ".jsonl"):
+        report = load_lean_dir(path, source)
+    else:
+        _check_regular_file(path)
+        if fmt == "formalmath_json" or (fmt is None and path.suffix == ".json"):
+            report = load_formalmath_json(path, source)
+        elif path.suffix == ".lean":
+            report = load_lean_file(path, source)
+        elif fmt in (None, "minif2f_jsonl", "theorems_jsonl") and path.suffix in (".jsonl", ".json", ""):
+            report = load_theorems_jsonl(path, source)
+        else:
+            raise BenchmarkError(
+                f"{path}: cannot load format {fmt or path.suffix!r} as a benchmark of theorems "
+                "(.jsonl, FormalMATH .json, .lean, or a directory of .lean files)"
+            )
+    if not report.problems:
+        raise _nothing_usable(path, report, "open theorem (ending ':= by sorry')")
+    return report
+
+
+class BenchmarkSettings(Settings):
+    """``cfg.benchmark`` (configs/benchmark/*.yaml). ``names`` is a list; one name may be given bare."""
+
+    name: str | None = None
+    path: str | None = None
+    split: str | None = None
+    limit: PositiveInt | None = None
+    names: list[str] | None = None
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("name", "path", "split", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def select(
@@ -311,8 +467,13 @@ def select(
     split: str | None = None,
     limit: int | None = None,
     names: Iterable[str] | None = None,
+    skipped: Iterable[tuple[str, str]] = (),
 ) -> list[Problem]:
-    """Filter by split and names (kept in file order), then keep the first ``limit``."""
+    """Filter by split and names (kept in file order), then keep the first ``limit``.
+
+    An explicit name that matches no problem is an error naming it (and why, when the loader skipped an
+    entry of that name, or it lives in another split): a run must not silently do less than asked.
+    """
     chosen = problems
     if split:
         splits = {p.split for p in problems}
@@ -320,29 +481,53 @@ def select(
             known = ", ".join(sorted(str(s) for s in splits))
             raise BenchmarkError(f"no problem in split {split!r}; splits here: {known}")
         chosen = [p for p in chosen if p.split == split]
-    if names:
-        wanted = set(names)
+    if names is not None:
+        wanted = list(dict.fromkeys(str(n) for n in names))
+        if not wanted:
+            raise BenchmarkError("benchmark.names is an empty list; leave it null to run every problem")
+        unknown = [n for n in wanted if not any(n in (p.id, p.theorem.name) for p in chosen)]
+        if unknown:
+            raise BenchmarkError(
+                "benchmark.names: " + "; ".join(_why_missing(n, problems, split, skipped) for n in unknown)
+            )
         chosen = [p for p in chosen if p.id in wanted or p.theorem.name in wanted]
     if limit is not None:
-        if limit < 1:
-            raise BenchmarkError(f"limit must be >= 1, got {limit}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise BenchmarkError(f"benchmark.limit must be a positive integer, got {limit!r}")
         chosen = chosen[:limit]
     return chosen
+
+
+def _why_missing(
+    name: str, problems: list[Problem], split: str | None, skipped: Iterable[tuple[str, str]]
+) -> str:
+    for entry, reason in skipped:
+        if entry == name:
+            return f"{name!r} was skipped while loading ({reason})"
+    other = next((p for p in problems if name in (p.id, p.theorem.name)), None)
+    if other is not None:
+        return f"{name!r} is in split {other.split!r}, not {split!r}"
+    return f"no problem named {name!r} (list them with `prover data show BENCHMARK`)"
 
 
 def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
     """The problems named by ``cfg.benchmark`` (``name``, optional ``path``, ``split``, ``limit``, ``names``).
 
     ``path`` wins; otherwise ``name`` is looked up in the manifest and read from the cache filled by
-    ``prover data fetch NAME``.
+    ``prover data fetch NAME``. Every problem is a :class:`BenchmarkError` (a ``ValueError``) of one line.
     """
-    from prover.evaluation.manifest import ManifestError, cached_path, load_manifest
+    from prover.evaluation.manifest import ManifestError, cached_path, load_manifest, warn_version_mismatch
 
-    get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)
-    name, path = get("name"), get("path")
+    try:
+        settings = load_settings(BenchmarkSettings, cfg, "benchmark")
+    except ConfigError as exc:
+        raise BenchmarkError(str(exc)) from None
+    name, path = settings.name, settings.path
     fmt = None
+    if path == "???":
+        raise BenchmarkError(f"benchmark={name} needs benchmark.path=FILE (a .jsonl, .json or .lean file)")
     if path:
-        resolved = Path(str(path)).expanduser()
+        resolved = Path(path).expanduser()
         if not resolved.is_absolute() and not resolved.exists():
             from prover.evaluation.manifest import REPO_ROOT
 
@@ -354,6 +539,7 @@ def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
             raise BenchmarkError(f"{exc}; or set benchmark.path=FILE") from exc
         if entry.kind != "benchmark":
             raise BenchmarkError(f"{name!r} is a {entry.kind}, not a benchmark of theorems")
+        warn_version_mismatch(entry)  # once per process: another Lean/Mathlib era than the pinned one
         resolved, fmt = cached_path(entry), entry.format
         if not resolved.is_file():
             raise BenchmarkError(
@@ -361,12 +547,5 @@ def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
                 f"(or `prover data fetch {name} --from FILE`), or set benchmark.path=FILE"
             )
     report = load_path(resolved, fmt, str(name or resolved.name))
-    names = get("names")
-    limit = get("limit")
-    problems = select(
-        report.problems,
-        get("split"),
-        int(limit) if limit is not None else None,
-        list(names) if names else None,
-    )
+    problems = select(report.problems, settings.split, settings.limit, settings.names, report.skipped)
     return problems, report

@@ -4,14 +4,25 @@ A *worker spec* is ``("module:factory", config)``: every worker process calls th
 config and then ``.run(job) -> dict`` for each job it is given, so sessions and generators are built where
 they are used and never pickled. Results stream back in completion order; the caller alone writes them.
 ``workers: 0`` runs inline (no process), ``local`` uses a spawn-based process pool, ``ray`` uses Ray actors.
+
+Workers die with their driver: a pool process asks Linux for SIGTERM when its parent dies
+(``PR_SET_PDEATHSIG``) and also watches its parent pid from a daemon thread (the death signal fires when
+the *thread* that forked exits, and is not available off Linux); either way it closes its worker (sessions,
+REPL processes) and exits. A driver that stops early (exception, SIGTERM, Ctrl-C) terminates its pool.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -63,9 +74,13 @@ class InlineExecutor:
     """Runs every job in this process: no isolation, no start-up cost (debugging, ``workers: 0``)."""
 
     workers = 1
+    #: ``run`` takes an already built worker (the preflight's), so a model is not loaded twice
+    accepts_worker = True
 
-    def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
-        worker = spec.build()
+    def run(
+        self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]], worker: Worker | None = None
+    ) -> Iterator[JobOutcome]:
+        worker = worker if worker is not None else spec.build()
         try:
             for job in jobs:
                 try:
@@ -79,11 +94,49 @@ class InlineExecutor:
 # --- local process pool ---------------------------------------------------------------------------------
 
 _PROCESS_WORKER: Worker | None = None
+_PR_SET_PDEATHSIG = 1
+#: how often a pool process checks that its driver is still alive
+WATCHDOG_INTERVAL_S = 0.5
 
 
-def _init_process(spec: WorkerSpec) -> None:
+def _exit_worker(*_: object) -> None:
+    """Close this process's worker (its sessions and REPL children) and exit at once."""
+    worker = _PROCESS_WORKER
+    if worker is not None:
+        with contextlib.suppress(Exception):
+            worker.close()
+    os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_INTERVAL_S)
+        if os.getppid() != parent:
+            _exit_worker()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this pool process exit when the driver ``parent`` dies, however it dies (``kill -9`` included)."""
+    if os.getppid() != parent:  # the driver died while this process was starting
+        os._exit(0)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable; relying on the watchdog thread")
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
+
+
+def _init_process(spec: WorkerSpec, parent: int) -> None:
     global _PROCESS_WORKER
+    signal.signal(signal.SIGTERM, _exit_worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the driver decides
+    _die_with_parent(parent)
     _PROCESS_WORKER = spec.build()
+    prepare = getattr(_PROCESS_WORKER, "prepare", None)
+    if prepare is not None:  # load the model here, not inside the first job's time
+        prepare()
 
 
 def _run_in_process(job: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +161,27 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_process,
-            initargs=(spec,),
+            initargs=(spec, os.getpid()),
         )
+
+    @staticmethod
+    def _terminate(pool: ProcessPoolExecutor) -> None:
+        """Stop every pool process now (SIGTERM: each closes its worker), then release the pool."""
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
         queue = iter(jobs)
         pool = self._pool(spec)
         pending: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+        finished = False
         try:
             while True:
                 while len(pending) < 2 * self.workers:
@@ -123,6 +190,7 @@ class LocalExecutor:
                         break
                     pending[pool.submit(_run_in_process, job)] = job
                 if not pending:
+                    finished = True
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 broken = False
@@ -144,7 +212,10 @@ class LocalExecutor:
                     for job in lost:
                         pending[pool.submit(_run_in_process, job)] = job
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if finished:
+                pool.shutdown(wait=True, cancel_futures=True)
+            else:  # stopped early (signal, exception, caller closed the generator): do not wait for jobs
+                self._terminate(pool)
 
 
 # --- ray -----------------------------------------------------------------------------------------------

@@ -106,9 +106,12 @@ def _check_count(entry: ManifestEntry, path: Path) -> None:
     """Benchmarks must load with exactly the expected number of problems and nothing skipped."""
     if entry.kind != "benchmark" or entry.expected_count is None:
         return
-    from prover.evaluation.benchmarks import load_path
+    from prover.evaluation.benchmarks import BenchmarkError, load_path
 
-    report = load_path(path, entry.format, entry.name)
+    try:
+        report = load_path(path, entry.format, entry.name)
+    except BenchmarkError as exc:
+        raise FetchError(f"{entry.name}: {exc}") from None
     if report.skipped or len(report.problems) != entry.expected_count:
         raise FetchError(
             f"{entry.name}: {len(report.problems)} problems read, {len(report.skipped)} skipped; "

@@ -7,6 +7,7 @@ inputs are reproducible and a tampered or truncated download is caught before it
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
+log = logging.getLogger(__name__)
 
 #: How ``prover data fetch`` gets an entry: one file at a pinned URL, or a repository archive to convert.
 DownloadKind = Literal["file", "github_archive", "none"]
@@ -49,6 +51,24 @@ class ManifestEntry(BaseModel):
     url: str | None = None
     filename: str | None = None
     note: str | None = None
+    #: the Lean / Mathlib the statements were written for (``v4.9.0``); ``None``: not known
+    lean_version: str | None = None
+    mathlib_version: str | None = None
+
+    def version_warning(self, lean: str | None) -> str | None:
+        """One sentence when this benchmark was written for another Lean than ``lean`` (e.g. the pinned one).
+
+        Statements of another Lean/Mathlib era may not elaborate, or mean something else, after renames.
+        """
+        if not self.lean_version or not lean or lean in ("unknown",):
+            return None
+        if _plain_version(self.lean_version) == _plain_version(lean):
+            return None
+        mathlib = f", Mathlib {self.mathlib_version}" if self.mathlib_version else ""
+        return (
+            f"benchmark {self.name!r} was written for Lean {self.lean_version}{mathlib}, not the Lean {lean} "
+            "used here: some statements may not elaborate or may use renamed lemmas"
+        )
 
     @property
     def cache_filename(self) -> str:
@@ -105,3 +125,25 @@ def cache_root() -> Path:
 def cached_path(entry: ManifestEntry, root: Path | None = None) -> Path:
     """Where ``prover data fetch`` puts ``entry`` (whether or not it is there yet)."""
     return (root or cache_root()) / "data" / entry.name / entry.cache_filename
+
+
+def _plain_version(version: str) -> str:
+    """``leanprover/lean4:v4.24.0`` and ``4.24.0`` compare equal."""
+    return version.split(":")[-1].strip().lstrip("v")
+
+
+_WARNED: set[str] = set()
+
+
+def warn_version_mismatch(entry: ManifestEntry, lean: str | None = None) -> str | None:
+    """Log :meth:`ManifestEntry.version_warning` against ``lean`` (default: the pinned ``lean-toolchain``),
+    once per benchmark per process; returns the sentence (also when already logged)."""
+    if lean is None:
+        from prover.evaluation.versions import pinned_versions
+
+        lean = pinned_versions().get("lean")
+    message = entry.version_warning(lean)
+    if message and entry.name not in _WARNED:
+        _WARNED.add(entry.name)
+        log.warning("%s", message)
+    return message

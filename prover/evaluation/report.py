@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from prover.evaluation.passk import k_values, mean_pass_at_k
-from prover.evaluation.results import RESULTS, RUN_META, AttemptRecord, read_results
+from prover.evaluation.results import CONFIG, RESULTS, RUN_META, AttemptRecord, read_results
+from prover.evaluation.versions import describe_versions
 
 
 class ReportError(ValueError):
@@ -29,6 +30,7 @@ class RunSummary:
     name: str
     records: list[AttemptRecord]
     meta: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -68,6 +70,17 @@ class RunSummary:
         n_min = min(n for n, _ in samples)
         return [(k, mean_pass_at_k(samples, k)) for k in k_values(n_min)]
 
+    def not_solved(self) -> list[AttemptRecord]:
+        """Every problem without a verified proof, errors first, then by id."""
+        rest = [r for r in self.records if not r.proved]
+        return sorted(rest, key=lambda r: (r.status != "error", r.status, r.problem))
+
+    @property
+    def load_s(self) -> float | None:
+        """Set-up time (session start + model load), kept out of every problem's ``time_s`` (run.json)."""
+        value = self.meta.get("load_s")
+        return float(value) if isinstance(value, int | float) else None
+
     def times(self) -> list[float]:
         return [r.time_s for r in self.records]
 
@@ -81,8 +94,67 @@ def load_run(run_dir: Path) -> RunSummary:
         raise ReportError(f"{run_dir}: no {RESULTS} (not a run directory)")
     records = read_results(path).records
     meta_path = run_dir / RUN_META
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    return RunSummary(run_dir.name, records, meta)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{meta_path} is corrupt: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ReportError(f"{meta_path} is not a JSON object")
+    return RunSummary(run_dir.name, records, meta, load_config_dict(run_dir))
+
+
+def load_config_dict(run_dir: Path) -> dict[str, Any]:
+    """The run's saved ``config.yaml`` as a plain dict (interpolations kept as written); {} when absent."""
+    from omegaconf import OmegaConf
+
+    path = run_dir / CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except Exception as exc:  # yaml / OmegaConf errors all mean "unreadable"
+        raise ReportError(f"{path} is corrupt ({type(exc).__name__})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"search": {"name": "bfs"}}`` -> ``{"search.name": "bfs"}`` (lists kept whole)."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def config_diff(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any]]:
+    """``(key, value in a, value in b)`` for every config key that differs (missing keys: ``None``)."""
+    fa, fb = flatten(a.config), flatten(b.config)
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def benchmark_warning(run: RunSummary) -> str | None:
+    """The manifest's warning when the run's benchmark was written for another Lean than the one that ran
+    (or, when no Lean ran or its version is unknown, than the pinned one)."""
+    from prover.evaluation.manifest import ManifestError, load_manifest
+    from prover.evaluation.versions import pinned_versions
+
+    bench = run.meta.get("benchmark") or run.config.get("benchmark") or {}
+    name = bench.get("name") if isinstance(bench, dict) else None
+    if not name:
+        return None
+    try:
+        entry = load_manifest().get(str(name))
+    except ManifestError:
+        return None
+    lean = run.meta.get("lean")
+    if not lean or lean == "unknown" or run.meta.get("backend") is None:
+        lean = pinned_versions().get("lean")
+    return entry.version_warning(lean)
 
 
 def _fmt_pct(x: float) -> str:
@@ -105,6 +177,11 @@ def _distribution(values: list[float]) -> dict[str, float]:
 # --- plots --------------------------------------------------------------------------------------------
 
 
+def has_pass_at_k_curve(run: RunSummary, other: RunSummary | None = None) -> bool:
+    """A curve needs two k values; a single pass@1 is reported as a number, not as a one-point plot."""
+    return any(len(r.pass_at_k()) > 1 for r in (run, other) if r is not None)
+
+
 def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> dict[str, Path]:
     """PNG plots (Agg backend): pass@k curve, category bars, time and expansion histograms."""
     import matplotlib
@@ -115,23 +192,26 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
-    for summary in (run, other):
-        if summary is None:
-            continue
-        points = summary.pass_at_k()
-        ax.plot([k for k, _ in points], [100 * v for _, v in points], marker="o", label=summary.name)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("k (samples / attempts)")
-    ax.set_ylabel("pass@k (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(f"pass@k — budget {run.budget}")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths["pass_at_k"] = out / "pass_at_k.png"
-    fig.savefig(paths["pass_at_k"])
-    plt.close(fig)
+    if has_pass_at_k_curve(run, other):
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+        for summary in (run, other):
+            if summary is None:
+                continue
+            points = summary.pass_at_k()
+            ax.plot([k for k, _ in points], [100 * v for _, v in points], marker="o", label=summary.name)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("k (samples / attempts)")
+        ax.set_ylabel("pass@k (%)")
+        ax.set_ylim(-2, 102)  # points at 0 % and 100 % stay visible
+        ax.set_title(f"pass@k — budget {run.budget}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        paths["pass_at_k"] = out / "pass_at_k.png"
+        fig.savefig(paths["pass_at_k"])
+        plt.close(fig)
+    else:
+        (out / "pass_at_k.png").unlink(missing_ok=True)  # a stale plot of an earlier report would mislead
 
     cats = run.by_category()
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(cats) + 1)), dpi=110)
@@ -223,6 +303,22 @@ def comparison(a: RunSummary, b: RunSummary) -> dict[str, list[str]]:
     }
 
 
+def _detail(record: AttemptRecord) -> str:
+    """Why a problem is not solved, in one line: the error, the verifier's reasons, or the status."""
+    if record.error:
+        text = record.error
+    elif record.verification and record.verification.get("reasons"):
+        text = "; ".join(str(x) for x in record.verification["reasons"])
+    else:
+        text = {
+            "failed": "search space exhausted without a proof",
+            "budget_exhausted": "expansion budget used up",
+            "timeout": "time limit reached",
+        }.get(record.status, record.status)
+    line = " ".join(str(text).split())
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 def summary_json(run: RunSummary) -> dict[str, Any]:
     return {
         "run": run.name,
@@ -234,11 +330,28 @@ def summary_json(run: RunSummary) -> dict[str, Any]:
         "pass_at_k": {str(k): v for k, v in run.pass_at_k()},
         "categories": {c: {"solved": s, "total": t} for c, s, t in run.by_category()},
         "time_s": _distribution(run.times()),
+        "load_s": run.load_s,
         "expansions": _distribution([float(x) for x in run.expansions()]),
         "model": run.meta.get("model"),
+        "backend": run.meta.get("backend"),
         "lean": run.meta.get("lean"),
         "mathlib": run.meta.get("mathlib"),
+        "benchmark_warning": benchmark_warning(run),
+        "not_solved": [
+            {"problem": r.problem, "status": r.status, "detail": _detail(r)} for r in run.not_solved()
+        ],
     }
+
+
+def _cell(value: Any) -> str:
+    text = (
+        "—"
+        if value is None
+        else json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, str)
+        else value
+    )
+    return "`" + text.replace("|", "/").replace("`", "'")[:80] + "`"
 
 
 def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None = None) -> str:
@@ -249,18 +362,33 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
         f"**{s['solved']}/{s['total']} solved ({_fmt_pct(run.pass_rate)})** with budget "
         f"{run.budget} (N×S×T: attempts × tactics per expansion × expansions; whole-proof: × samples ×).",
         "",
-        f"Model `{s['model']}`, Lean {s['lean']}, Mathlib {s['mathlib']}. "
-        "Every counted proof passed `session.verify`.",
+        f"Model `{s['model']}`; {describe_versions(run.meta)}. Every counted proof passed `session.verify`"
+        + (" of that simulation, not of Lean." if run.meta.get("backend") and s["lean"] is None else "."),
         "",
-        "| status | problems |",
-        "|---|---|",
     ]
+    if s["benchmark_warning"]:
+        lines += [f"**Warning:** {s['benchmark_warning']}.", ""]
+    if run.load_s is not None:
+        lines += [
+            f"Set-up (Lean session start and model load): {run.load_s:.2f} s, not counted in any problem's time.",
+            "",
+        ]
+    lines += ["| status | problems |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(s["statuses"].items())]
-    lines += ["", "## pass@k", "", "| k | pass@k |", "|---|---|"]
-    lines += [f"| {k} | {_fmt_pct(v)} |" for k, v in run.pass_at_k()]
+    points = run.pass_at_k()
+    if "pass_at_k" in plots:
+        lines += ["", "## pass@k", "", "| k | pass@k |", "|---|---|"]
+        lines += [f"| {k} | {_fmt_pct(v)} |" for k, v in points]
+        lines += ["", f"![pass@k]({plots['pass_at_k'].name})"]
+    else:
+        k, v = points[0]
+        lines += [
+            "",
+            "## pass@k",
+            "",
+            f"**pass@{k} = {_fmt_pct(v)}** (one attempt per problem: no curve to plot).",
+        ]
     lines += [
-        "",
-        f"![pass@k]({plots['pass_at_k'].name})",
         "",
         "## Solved by category",
         "",
@@ -305,14 +433,28 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
         for key, label in (("only_a", f"Only {run.name}"), ("only_b", f"Only {other.name}")):
             if cmp[key]:
                 lines += [f"**{label}:** " + ", ".join(f"`{p}`" for p in cmp[key]), ""]
+        diff = config_diff(run, other)
+        lines += ["### How the configurations differ", ""]
+        if not run.config or not other.config:
+            lines += ["(a run has no config.yaml: nothing to compare)", ""]
+        elif not diff:
+            lines += ["The two runs used the same configuration.", ""]
+        else:
+            lines += [f"| key | {run.name} | {other.name} |", "|---|---|---|"]
+            lines += [f"| `{k}` | {_cell(a)} | {_cell(b)} |" for k, a, b in diff]
+            lines += [""]
     lines += ["## Solved problems", ""]
     lines += [f"- `{r.problem}` ({r.time_s:.2f} s)" for r in sorted(run.solved, key=lambda r: r.problem)]
-    rejected = [r for r in run.records if r.status == "unverified"]
-    if rejected:
-        lines += ["", "## Proofs rejected by verification", ""]
+    unsolved = run.not_solved()
+    if unsolved:
         lines += [
-            f"- `{r.problem}`: {'; '.join((r.verification or {}).get('reasons', []))[:200]}" for r in rejected
+            "",
+            "## Not solved (failed, errors, rejected proofs)",
+            "",
+            "| problem | status | why |",
+            "|---|---|---|",
         ]
+        lines += [f"| `{r.problem}` | {r.status} | {_detail(r).replace('|', '/')} |" for r in unsolved]
     return "\n".join(lines) + "\n"
 
 
@@ -380,7 +522,11 @@ def write_report(run_dir: Path, compare: Path | None = None, out: Path | None = 
     files["html"].write_text(html_page(md_text, f"Run {run.name}"), encoding="utf-8")
     data = summary_json(run)
     if other is not None:
-        data["comparison"] = {"other": other.name, **comparison(run, other)}
+        data["comparison"] = {
+            "other": other.name,
+            **comparison(run, other),
+            "config_diff": [{"key": k, run.name: a, other.name: b} for k, a, b in config_diff(run, other)],
+        }
     files["summary"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     files["proofs"].write_text(proofs_lean(run), encoding="utf-8")
     return files

@@ -1,4 +1,6 @@
-"""The run directory: ``config.yaml`` (saved once), ``run.json`` (versions) and the append-only ``results.jsonl``.
+"""The run directory's files: ``config.yaml``, ``run.json`` (versions) and the append-only ``results.jsonl``.
+
+The lifecycle (preflight, creation, lock, resume rules) is :mod:`prover.evaluation.run_dir`.
 
 One JSON line per finished problem, fsync'ed before the next, so a killed run loses at most the line it
 was writing; a torn last line is cut off when the run resumes, and finished problems are never repeated.
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 RESULTS = "results.jsonl"
 CONFIG = "config.yaml"
@@ -46,8 +48,11 @@ class AttemptRecord(BaseModel):
     time_s: float
     verification: dict[str, Any] | None = None
     samples: dict[str, Any] | None = None
+    #: one line saying why, for ``error`` results (listed by the report; rerun with ``--retry-errors``)
     error: str | None = None
     mode: str = "search"
+    #: with ``--save-trees``: the path of this problem's search graph (file names are sanitised + hashed ids)
+    tree: str | None = None
     model: str | None = None
     lean: str | None = None
     mathlib: str | None = None
@@ -79,8 +84,11 @@ def read_results(path: Path) -> ReadResult:
             continue
         try:
             records.append(AttemptRecord.model_validate_json(raw))
+        except ValidationError as exc:
+            reason = "; ".join(str(e.get("msg", "invalid")) for e in exc.errors()[:3])
+            raise RunError(f"{path}:{i}: corrupt result line: {reason}") from None
         except ValueError as exc:
-            raise RunError(f"{path}:{i}: corrupt result line: {exc}") from exc
+            raise RunError(f"{path}:{i}: corrupt result line: {str(exc).splitlines()[0]}") from None
     return ReadResult(records, bool(tail.strip()))
 
 
@@ -167,6 +175,26 @@ def iter_records(run_dir: Path) -> Iterator[AttemptRecord]:
 
 
 def write_run_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+    """Write ``run.json`` once (the first invocation's versions, model and load time)."""
     path = run_dir / RUN_META
     if not path.exists():
-        path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write_json_atomically(path, meta)
+
+
+def note_resume(run_dir: Path, entry: dict[str, Any]) -> None:
+    """Append one entry (when, command, load time) to ``run.json``'s ``resumes`` list; a torn file is rewritten."""
+    path = run_dir / RUN_META
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    meta.setdefault("resumes", []).append(entry)
+    _write_json_atomically(path, meta)
+
+
+def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -7,6 +7,8 @@ composed config. A proof counts only after ``session.verify`` accepted it (the s
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -16,9 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import PositiveFloat, PositiveInt
+
+from prover.config import as_plain_dict
+from prover.errors import ConfigError, ProverError
 from prover.evaluation.benchmarks import Problem
 from prover.evaluation.executors import WorkerSpec
 from prover.evaluation.results import AttemptRecord, ResultStore
+from prover.search.api import SearchSettings
+from prover.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 WORKER_FACTORY = "prover.evaluation.runner:ProblemWorker"
@@ -53,15 +61,91 @@ def extract_whole_proof(text: str, theorem_statement: str) -> str:
     return "\n".join(line[cut:] for line in lines).strip("\n")
 
 
+class WholeProofSettings(Settings):
+    """``configs/search/whole_proof.yaml``: N sampled whole proofs per attempt, each verified."""
+
+    name: str = "whole_proof"
+    num_samples: PositiveInt = 32
+    attempts: PositiveInt = 1
+    num_sampled_tactics: PositiveInt = 1
+    max_expansions: PositiveInt = 1
+    time_limit_s: PositiveFloat = 600.0
+
+    @property
+    def budget(self) -> str:
+        return f"{self.attempts}×{self.num_samples}×1"
+
+
+def search_settings(search_cfg: Any) -> SearchSettings | WholeProofSettings:
+    """The validated ``search`` group: the one source of the budget string and of every search limit.
+
+    Unknown keys are errors (a typo such as ``search.max_expantions`` must not be silently dropped).
+    """
+    data = as_plain_dict(search_cfg, "search config")
+    if data.get("name") == "whole_proof":
+        return load_settings(WholeProofSettings, data, "search")
+    if hasattr(SearchSettings, "model_fields"):  # a pydantic settings model validates keys itself
+        known = set(SearchSettings.model_fields)
+    else:
+        known = {f.name for f in dataclasses.fields(SearchSettings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown key search.{unknown[0]} (known keys: {', '.join(sorted(known))})")
+    if hasattr(SearchSettings, "from_config"):
+        return SearchSettings.from_config(data)
+    return load_settings(SearchSettings, data, "search")
+
+
+#: The longest file name stem written under ``trees/`` (file systems allow 255 bytes per name).
+_TREE_STEM_BYTES = 80
+
+
+def tree_file_name(problem_id: str) -> str:
+    """A file name for ``problem_id`` that is safe everywhere: sanitised, length-capped, and unique.
+
+    Sanitising alone maps ``a/b`` and ``a_b`` to one name and cannot shorten a 300-character id, so a short
+    hash of the exact id is always appended.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", problem_id).strip(".") or "problem"
+    safe = safe.encode("ascii")[:_TREE_STEM_BYTES].decode("ascii")
+    digest = hashlib.sha256(problem_id.encode("utf-8")).hexdigest()[:10]
+    return f"{safe}-{digest}.json"
+
+
 def save_tree(trees_dir: Path, problem_id: str, graph_json: Mapping[str, Any]) -> str:
-    """Write one search graph as JSON; the file name is the problem id made safe for any file system."""
+    """Write one search graph as JSON under :func:`tree_file_name`; the record keeps the path (the mapping)."""
     trees_dir.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", problem_id) or "problem"
-    path = trees_dir / f"{safe}.json"
+    path = trees_dir / tree_file_name(problem_id)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(graph_json, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return str(path)
+
+
+class SetupError(ProverError):
+    """The run cannot start at all (bad config or input: ``exit_code`` 2; broken environment: 1).
+
+    Raised before any result is written, so a corrected retry starts from a clean run directory.
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _setup_exit_code(exc: BaseException) -> int:
+    """2 when the user's config or input is wrong (fix the command line), 1 when the machine is (fix the setup)."""
+    if isinstance(exc, ValueError | TypeError | KeyError | FileNotFoundError | IsADirectoryError):
+        return 2
+    return 1
+
+
+def _backend_alive(session: Any) -> bool:
+    """Did the backend start any process at all? (Sessions without processes count as started.)"""
+    workers = getattr(session, "workers", None)
+    if not workers:
+        return True
+    return any(getattr(getattr(w, "process", None), "alive", True) for w in workers)
 
 
 @dataclass
@@ -72,16 +156,19 @@ class ProblemWorker:
     _session: Any = field(default=None, init=False)
     _generator: Any = field(default=None, init=False)
     _searcher: Any = field(default=None, init=False)
+    #: seconds spent building the session, generator and searcher (kept out of every problem's ``time_s``)
+    load_s: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.settings = search_settings(self.config["search"])
 
     @property
     def mode(self) -> str:
-        return "whole_proof" if self.config["search"].get("name") == "whole_proof" else "search"
+        return "whole_proof" if isinstance(self.settings, WholeProofSettings) else "search"
 
-    def _ensure(self) -> None:
-        if self._session is None:
-            from prover.lean.factory import make_session
-
-            self._session = make_session(self.config["backend"])
+    def prepare(self) -> None:
+        """Build whatever is missing (model load, session, searcher); idempotent, timed into ``load_s``."""
+        t0 = time.monotonic()
         if self._generator is None:
             from prover.generation.factory import make_generator
 
@@ -92,17 +179,49 @@ class ProblemWorker:
             from prover.search.api import make_searcher
 
             self._searcher = make_searcher(self.config["search"])
+        if self._session is None:
+            from prover.lean.factory import make_session
+
+            self._session = make_session(self.config["backend"])
+        self.load_s += time.monotonic() - t0
+
+    def preflight(self, job: dict[str, Any]) -> float:
+        """Build everything and start one session on ``job``'s theorem; raise :class:`SetupError` if that fails.
+
+        A Lean-side failure of that one theorem (an error value from ``start``) is that problem's result, not
+        a setup error, unless the backend has no live process at all. Returns the load time in seconds.
+        """
+        try:
+            self.prepare()
+        except Exception as exc:
+            raise SetupError(_one_line(exc), _setup_exit_code(exc)) from exc
+        problem = Problem.from_json(job)
+        t0 = time.monotonic()
+        try:
+            root = self._session.start(problem.theorem)
+        except Exception as exc:
+            raise SetupError(
+                f"the Lean backend failed on the first problem ({problem.id}): {_one_line(exc)}", 1
+            ) from exc
+        from prover.lean.types import TacticState
+
+        if not isinstance(root, TacticState) and not _backend_alive(self._session):
+            raise SetupError(f"the Lean backend did not start: {_one_line(root)}", 1)
+        self.load_s += time.monotonic() - t0
+        return self.load_s
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         problem = Problem.from_json(job)
         started = time.monotonic()
         try:
-            self._ensure()
+            self.prepare()  # a no-op once built: the model load never counts as the first problem's time
+            started = time.monotonic()
             fields = self._whole_proof(problem) if self.mode == "whole_proof" else self._search(problem)
-        except Exception as exc:
-            log.exception("problem %s failed", problem.id)
+        except Exception as exc:  # this problem's result; the run goes on (one line, traceback at -vv)
+            log.error("problem %s failed: %s", problem.id, _one_line(exc))
+            log.debug("problem %s failed", problem.id, exc_info=True)
             self._reset_session()
-            fields = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "budget": self._budget()}
+            fields = {"status": "error", "error": _one_line(exc), "budget": self.settings.budget}
         return {
             "problem": problem.id,
             "theorem": problem.theorem.name,
@@ -114,12 +233,6 @@ class ProblemWorker:
             "statement": problem.theorem.statement,
             **fields,
         }
-
-    def _budget(self) -> str:
-        s = self.config["search"]
-        if self.mode == "whole_proof":
-            return f"{s.get('attempts', 1)}×{s.get('num_samples', 1)}×1"
-        return f"{s.get('attempts', 1)}×{s.get('num_sampled_tactics', 8)}×{s.get('max_expansions', 100)}"
 
     def _reset_session(self) -> None:
         if self._session is not None:
@@ -138,7 +251,7 @@ class ProblemWorker:
         fields: dict[str, Any] = {
             "status": result.status,
             "proof": result.proof,
-            "budget": result.budget,
+            "budget": self.settings.budget,
             "stats": result.stats.to_json(),
             "attempts": result.attempts,
         }
@@ -157,11 +270,14 @@ class ProblemWorker:
 
     def _whole_proof(self, problem: Problem) -> dict[str, Any]:
         """Sample ``num_samples`` whole proofs (state = the statement), verify each, keep (n, c) for pass@k."""
-        s = self.config["search"]
-        requested = int(s.get("num_samples", 32))
-        deadline = time.monotonic() + float(s.get("time_limit_s", 600))
+        s = self.settings
+        assert isinstance(s, WholeProofSettings)
+        requested = s.num_samples
+        deadline = time.monotonic() + s.time_limit_s
         state = f"{problem.theorem.statement} := by"
-        suggestions = self._generator.generate([state], requested)[0]
+        from prover.generation.base import GenerationRequest
+
+        suggestions = self._generator.generate([GenerationRequest(goals=(state,))], requested)[0]
         verdicts: dict[str, dict[str, Any]] = {}
         correct: list[str] = []
         checked = 0
@@ -184,7 +300,7 @@ class ProblemWorker:
         return {
             "status": status,
             "proof": correct[0] if correct else None,
-            "budget": self._budget(),
+            "budget": s.budget,
             "samples": {
                 "requested": requested,
                 "n": checked,
@@ -197,12 +313,24 @@ class ProblemWorker:
         }
 
     def close(self) -> None:
-        for obj in (self._generator, self._session):
+        """Close the generator and the session (idempotent)."""
+        objs, self._generator, self._session = (self._generator, self._session), None, None
+        for obj in objs:
             if obj is not None:
                 try:
                     obj.close()
                 except Exception:
                     log.debug("close failed", exc_info=True)
+
+
+def _one_line(value: object) -> str:
+    """An exception or error value as one line: ``Type: first line of the message``."""
+    if isinstance(value, BaseException):
+        text = str(value).strip().splitlines()[0] if str(value).strip() else ""
+        return f"{type(value).__name__}: {text}" if text else type(value).__name__
+    detail = getattr(value, "reason", None) or " ".join(getattr(value, "messages", ()) or ())
+    text = str(detail or value).strip()
+    return (text.splitlines() or [repr(value)])[0]
 
 
 @dataclass
@@ -221,11 +349,22 @@ def run_problems(
     executor: Any,
     run_fields: Mapping[str, Any],
     on_record: Callable[[AttemptRecord], None] | None = None,
+    worker: ProblemWorker | None = None,
 ) -> RunSummary:
-    """Run the unfinished ``problems`` and append one record each; returns the counts of this invocation."""
+    """Run the unfinished ``problems`` and append one record each; returns the counts of this invocation.
+
+    ``worker`` (the preflight's, already loaded) is used by an inline executor, so the model loads once; other
+    executors build their own workers and this one is closed first to free its memory.
+    """
     todo = [p for p in problems if p.id not in store.finished]
+    budget = search_settings(spec.config["search"]).budget
     attempted = solved = 0
-    for outcome in executor.run(spec, (p.to_json() for p in todo)):
+    if worker is not None and not getattr(executor, "accepts_worker", False):
+        worker.close()
+        worker = None
+    jobs = (p.to_json() for p in todo)
+    outcomes = executor.run(spec, jobs, worker=worker) if worker is not None else executor.run(spec, jobs)
+    for outcome in outcomes:
         data = outcome.result
         if data is None:
             job = outcome.job
@@ -236,7 +375,7 @@ def run_problems(
                 "category": job.get("category", "other"),
                 "status": "error",
                 "error": outcome.error,
-                "budget": "?",
+                "budget": budget,
                 "time_s": 0.0,
             }
         record = AttemptRecord.model_validate({**run_fields, **data, "finished_at": time.time()})

@@ -1,5 +1,5 @@
 """Tactic generators and critics (see ``prover.generation.base`` for the seams)."""
 
-from prover.generation.base import Critic, Suggestion, TacticGenerator, dedupe_best
+from prover.generation.base import Critic, GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 
-__all__ = ["Critic", "Suggestion", "TacticGenerator", "dedupe_best"]
+__all__ = ["Critic", "GenerationRequest", "Suggestion", "TacticGenerator", "dedupe_best"]

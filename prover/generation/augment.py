@@ -4,18 +4,30 @@ Each premise is written as ``<a>full_name</a> code`` followed by a blank line; t
 ends up closest to the state, and premises that do not fit the remaining budget are skipped (a shorter,
 less relevant one may still fit). The budget is in UTF-8 bytes because ReProver's ByT5 reads bytes; the
 state itself is never truncated here (the model's tokenizer limit does that).
+
+Only premises the theorem may use are retrieved (ReProver's accessible premises): the request's explicit
+``accessible`` set, else the premises accessible at its file position, else those under its header's
+imports, computed on the retriever's corpus. A request with none of these, or whose file or modules the
+corpus does not know, is searched unfiltered (logged once per file/header).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
+
+from prover.generation.base import GenerationRequest
+
+log = logging.getLogger(__name__)
 
 
 class PremiseRetriever(Protocol):
-    """What augmentation needs from ``retrieval.retriever.Retriever``."""
+    """What augmentation needs from ``prover.retrieval.retriever.Retriever``."""
 
-    def retrieve(self, state: str, k: int, accessible: Any = None) -> list[tuple[Any, float]]: ...
+    def retrieve_batch(
+        self, states: Sequence[str], k: int, accessible: Sequence[Collection[str] | None] | None = None
+    ) -> list[list[tuple[Any, float]]]: ...
 
 
 def serialize_premise(premise: Any) -> str:
@@ -42,7 +54,7 @@ def premises_prefix(premises: Sequence[Any], state: str, max_bytes: int) -> str:
 
 
 class RetrievalAugmenter:
-    """Retrieves ``k`` premises for a state and formats them as a prefix."""
+    """Retrieves ``k`` accessible premises per request (one batched call) and formats them as a prefix."""
 
     def __init__(self, retriever: PremiseRetriever, k: int = 16, max_bytes: int = 2048) -> None:
         if k < 1 or max_bytes < 1:
@@ -50,10 +62,59 @@ class RetrievalAugmenter:
         self.retriever = retriever
         self.k = k
         self.max_bytes = max_bytes
+        self._accessibility: Any = None
+        self._derived: dict[tuple[Any, ...], frozenset[str] | None] = {}
 
-    def prefix(self, state: str, accessible: Any = None) -> str:
-        hits = self.retriever.retrieve(state, self.k, accessible=accessible)
-        return premises_prefix([premise for premise, _score in hits], state, self.max_bytes)
+    def accessible(self, request: GenerationRequest) -> frozenset[str] | None:
+        """The accessible-premise filter for ``request`` (``None``: unfiltered)."""
+        if request.accessible is not None:
+            return request.accessible
+        if request.file_path:
+            key: tuple[Any, ...] = ("file", request.file_path, request.position)
+        elif request.header.strip():
+            key = ("header", request.header)
+        else:
+            return None
+        if key not in self._derived:
+            self._derived[key] = self._derive(request)
+        return self._derived[key]
 
-    def augment(self, state: str, accessible: Any = None) -> str:
-        return self.prefix(state, accessible) + state
+    def _derive(self, request: GenerationRequest) -> frozenset[str] | None:
+        corpus = getattr(self.retriever, "corpus", None)
+        if corpus is None:  # a retriever without a premise corpus cannot be filtered by position/imports
+            return None
+        from prover.retrieval.accessible import Accessibility, AccessibilityError, header_modules
+
+        if self._accessibility is None:
+            self._accessibility = Accessibility(corpus)
+        try:
+            if request.file_path:
+                return frozenset(self._accessibility.accessible(request.file_path, request.position))
+            modules = header_modules(request.header)
+            if not modules:
+                return None
+            return frozenset(self._accessibility.accessible_from_modules(modules))
+        except AccessibilityError as exc:
+            where = request.file_path or "the header's imports"
+            log.warning("retrieval for %s is unfiltered: %s", where, exc)
+            return None
+
+    def prefixes(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        """One prefix per request; the retriever gets each request's accessible-premise filter."""
+        if not requests:
+            return []
+        texts = [r.text for r in requests]
+        filters = [self.accessible(r) for r in requests]
+        hits = self.retriever.retrieve_batch(
+            texts, self.k, filters if any(f is not None for f in filters) else None
+        )
+        return [
+            premises_prefix([premise for premise, _score in found], text, self.max_bytes)
+            for found, text in zip(hits, texts, strict=True)
+        ]
+
+    def prefix(self, request: GenerationRequest) -> str:
+        return self.prefixes([request])[0]
+
+    def augment(self, request: GenerationRequest) -> str:
+        return self.prefix(request) + request.text

@@ -28,7 +28,7 @@ class ProofStep:
 
     @property
     def state(self) -> str:
-        """The state as ``TacticState.pp`` prints it (what generators receive)."""
+        """The state as ``TacticState.pp`` prints it (what text-only models read of a request)."""
         return "\n\n".join(self.goals)
 
     @property

@@ -1,4 +1,9 @@
-"""Model critic: a transformers classifier scoring how close a state is to "no goals", in [0, 1].
+"""Critics: how close a state is to "no goals", in [0, 1] — a model-free heuristic and a model classifier.
+
+The heuristic critic needs no model, so MCTS and multi-perspective search have a value signal out of the
+box. Fewer goals and shorter goal text mean "closer to done": each extra goal halves the value and the text
+length discounts it smoothly (``scale`` characters halve it). A request with no goals is worth 1. Goals are
+counted on the request's goal list, never by reading the pretty-printed text.
 
 InternLM2.5-StepProver's critic is a reward model read on a chat where the user asks which state is closer to
 "no goals" and the assistant turn is the state; here the same idea runs on any sequence-classification
@@ -11,9 +16,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prover.generation.base import Critic
+from prover.generation.base import Critic, GenerationRequest
 from prover.generation.hf import ModelLoadError, pick_device, resolve_model
-from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_states
+from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_requests
+from prover.generation.settings import CriticSettings
+
+_DEFAULTS = CriticSettings()
+
+
+class HeuristicCritic(Critic):
+    """``value = goal_decay^(goals - 1) * scale / (scale + chars)``; 1.0 for a state with no goals."""
+
+    def __init__(self, goal_decay: float = _DEFAULTS.goal_decay, scale: float = _DEFAULTS.scale) -> None:
+        if not 0 < goal_decay <= 1 or scale <= 0:
+            raise ValueError("HeuristicCritic needs 0 < goal_decay <= 1 and scale > 0")
+        self.goal_decay = goal_decay
+        self.scale = scale
+
+    def score(self, request: GenerationRequest) -> float:
+        goals = len(request.goals)
+        if goals == 0:
+            return 1.0
+        return self.goal_decay ** (goals - 1) * self.scale / (self.scale + len(request.text))
+
 
 CRITIC_TEMPLATES = {
     "raw": "{state}",
@@ -23,16 +48,16 @@ CRITIC_TEMPLATES = {
 
 
 class ModelCritic(Critic):
-    """Scores states with a sequence-classification model; batched."""
+    """Scores states (their goals as one text) with a sequence-classification model; batched."""
 
     def __init__(
         self,
         model: str,
-        template: str = "raw",
-        device: str = "auto",
-        positive_label: int = 1,
-        max_input_tokens: int = 2048,
-        batch_size: int = 16,
+        template: str = _DEFAULTS.template,
+        device: str = _DEFAULTS.device,
+        positive_label: int = _DEFAULTS.positive_label,
+        max_input_tokens: int = _DEFAULTS.max_input_tokens,
+        batch_size: int = _DEFAULTS.batch_size,
         max_state_chars: int = DEFAULT_MAX_STATE_CHARS,
     ) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -62,13 +87,13 @@ class ModelCritic(Critic):
         if labels > 1 and not 0 <= positive_label < labels:
             raise ModelLoadError(f"positive_label {positive_label} out of range for {labels} labels")
 
-    def score(self, state: str) -> float:
-        return self.score_batch([state])[0]
+    def score(self, request: GenerationRequest) -> float:
+        return self.score_batch([request])[0]
 
-    def score_batch(self, states: Sequence[str]) -> list[float]:
+    def score_batch(self, requests: Sequence[GenerationRequest]) -> list[float]:
         import torch
 
-        states = check_states(states, self.max_state_chars)
+        states = [r.text for r in check_requests(requests, self.max_state_chars)]
         out: list[float] = []
         with torch.inference_mode():
             for start in range(0, len(states), self.batch_size):

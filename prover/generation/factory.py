@@ -1,7 +1,8 @@
 """Config -> generator / critic objects: the only place that knows every generator kind.
 
-``make_generator(cfg.generator)`` dispatches on ``name`` (knn | fixed | hf | vllm | portfolio); heavy imports
-happen inside each branch, so choosing the offline generator never imports a model class it does not use.
+``make_generator(cfg.generator)`` reads the typed settings of ``name`` (knn | fixed | hf | vllm | portfolio;
+``prover.generation.settings``) and builds that generator; heavy imports happen inside each branch, so choosing
+the offline generator never imports a model class it does not use.
 """
 
 from __future__ import annotations
@@ -9,22 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prover.config import as_plain_dict
 from prover.generation.base import Critic, TacticGenerator
-from prover.generation.hf import ModelLoadError
+from prover.generation.settings import (
+    GENERATOR_SETTINGS,
+    CriticSettings,
+    FixedSettings,
+    GeneratorConfigError,
+    HFGenerationSettings,
+    KnnSettings,
+    VllmSettings,
+    generator_settings,
+    load,
+)
 
-GENERATOR_NAMES = ("knn", "fixed", "hf", "vllm", "portfolio")
+GENERATOR_NAMES = tuple(GENERATOR_SETTINGS)
 
-
-class GeneratorConfigError(ValueError):
-    """A generator / critic configuration that cannot be turned into an object."""
-
-
-def _plain(cfg: Any) -> dict[str, Any]:
-    try:
-        return as_plain_dict(cfg, "generator config")
-    except ValueError as exc:
-        raise GeneratorConfigError(str(exc)) from exc
+__all__ = ["GENERATOR_NAMES", "GeneratorConfigError", "make_critic", "make_generator", "make_retriever"]
 
 
 def _resolve_path(path: str) -> Path:
@@ -37,115 +38,111 @@ def _resolve_path(path: str) -> Path:
 
 
 def make_retriever(retriever_cfg: Any) -> Any:
-    """The retrieval engineer's retriever, built from ``cfg.retriever`` (for retrieval augmentation)."""
+    """The premise retriever built from ``cfg.retriever`` (for retrieval augmentation).
+
+    The config is checked against ``prover.retrieval.settings`` first, so a typo is named, not ignored.
+    """
+    from prover.errors import ConfigError
+    from prover.retrieval.retriever import make_retriever as build
+    from prover.retrieval.settings import retriever_settings
+
     try:
-        from prover.retrieval import retriever as module
-    except ImportError as exc:
-        raise GeneratorConfigError(
-            "retrieval augmentation needs retrieval.retriever, which is not available"
-        ) from exc
-    for factory in ("make_retriever", "load_retriever"):
-        if hasattr(module, factory):
-            return getattr(module, factory)(retriever_cfg)
-    if hasattr(module, "Retriever") and hasattr(module.Retriever, "from_config"):
-        return module.Retriever.from_config(retriever_cfg)
-    raise GeneratorConfigError(
-        "retrieval.retriever offers no make_retriever(cfg) / Retriever.from_config(cfg)"
-    )
+        settings = retriever_settings(retriever_cfg if retriever_cfg is not None else {})
+        return build(settings.model_dump())
+    except ConfigError as exc:
+        raise GeneratorConfigError(str(exc)) from None
+    except ValueError as exc:  # RetrievalError / PremiseIndexError: a missing or inconsistent index
+        raise GeneratorConfigError(f"retrieval augmentation: {exc}") from exc
 
 
 def make_generator(generator_cfg: Any, retriever: Any = None, retriever_cfg: Any = None) -> TacticGenerator:
-    """Build the configured generator. ``retriever`` (or ``retriever_cfg``) serves retrieval augmentation."""
-    cfg = _plain(generator_cfg)
-    name = cfg.get("name")
-    if name not in GENERATOR_NAMES:
-        raise GeneratorConfigError(f"unknown generator '{name}'; choose one of {', '.join(GENERATOR_NAMES)}")
-    from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS
+    """Build the configured generator. ``retriever`` (or ``retriever_cfg``) serves retrieval augmentation.
 
-    max_chars = int(cfg.get("max_state_chars", DEFAULT_MAX_STATE_CHARS))
-    if name == "fixed":
+    ``generator_cfg`` is a hydra node, a dict or a settings object (``prover.generation.settings``); unknown
+    keys are a :class:`GeneratorConfigError` naming the known ones.
+    """
+    settings = generator_settings(generator_cfg)
+    if isinstance(settings, FixedSettings):
         from prover.generation.fixed import FixedTacticGenerator
 
-        return FixedTacticGenerator.from_config(generator_cfg)
-    if name == "portfolio":
+        return FixedTacticGenerator([(t.tactic, t.logprob) for t in settings.tactics])
+    if settings.name == "portfolio":
         from prover.generation.portfolio import AutomationPortfolio
 
-        return AutomationPortfolio(max_state_chars=max_chars)
-    if name == "knn":
+        return AutomationPortfolio(max_state_chars=settings.max_state_chars)
+    if isinstance(settings, KnnSettings):
         from prover.generation.corpus import CorpusError
         from prover.generation.knn import KnnTacticGenerator
 
-        corpus = cfg.get("corpus")
-        if not corpus:
+        if not settings.corpus:
             raise GeneratorConfigError("generator=knn needs generator.corpus (a JSON-lines tactic corpus)")
         try:
             return KnnTacticGenerator.from_corpus(
-                _resolve_path(str(corpus)),
-                encoder=str(cfg.get("encoder", "minilm")),
-                device=str(cfg.get("device", "cpu")),
-                cache=bool(cfg.get("cache", True)),
-                cache_dir=cfg.get("cache_dir"),
-                neighbours=int(cfg.get("neighbours", 32)),
-                portfolio_weight=float(cfg.get("portfolio_weight", 0.5)),
-                temperature=float(cfg.get("temperature", 0.05)),
-                adapt_names=bool(cfg.get("adapt_names", True)),
-                max_state_chars=max_chars,
+                _resolve_path(settings.corpus),
+                encoder=settings.encoder,
+                device=settings.device,
+                cache=settings.cache,
+                cache_dir=settings.cache_dir,
+                neighbours=settings.neighbours,
+                portfolio_weight=settings.portfolio_weight,
+                temperature=settings.temperature,
+                adapt_names=settings.adapt_names,
+                max_state_chars=settings.max_state_chars,
             )
         except CorpusError as exc:
             raise GeneratorConfigError(str(exc)) from exc
-    model = cfg.get("model")
-    if not model:
-        raise GeneratorConfigError(f"generator={name} needs generator.model (a local path or hub id)")
-    if name == "vllm":
+    if isinstance(settings, VllmSettings):
         from prover.generation.vllm_gen import VllmTacticGenerator
 
+        _need_model(settings.model, "vllm")
         return VllmTacticGenerator(
-            str(model),
-            prompt_template=str(cfg.get("prompt_template", "bfs_prover")),
-            temperature=float(cfg.get("temperature", 1.0)),
-            top_p=float(cfg.get("top_p", 1.0)),
-            max_new_tokens=int(cfg.get("max_new_tokens", 128)),
-            num_samples=int(cfg.get("num_samples", 0)),
-            max_state_chars=max_chars,
+            settings.model,
+            prompt_template=settings.prompt_template,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
+            num_samples=settings.num_samples,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            max_state_chars=settings.max_state_chars,
         )
+    assert isinstance(settings, HFGenerationSettings)
     from prover.generation.augment import RetrievalAugmenter
-    from prover.generation.hf import HFGenerationSettings, HFTacticGenerator
+    from prover.generation.hf import HFTacticGenerator
 
-    fields = HFGenerationSettings.__dataclass_fields__
-    settings = HFGenerationSettings(**{k: v for k, v in cfg.items() if k in fields})
+    _need_model(settings.model, "hf")
     augmenter = None
-    if cfg.get("retrieval_augmented"):
+    if settings.retrieval_augmented:
         retriever = retriever if retriever is not None else make_retriever(retriever_cfg)
         augmenter = RetrievalAugmenter(
-            retriever, k=int(cfg.get("num_premises", 16)), max_bytes=int(cfg.get("augment_max_bytes", 2048))
+            retriever, k=settings.num_premises, max_bytes=settings.augment_max_bytes
         )
-    return HFTacticGenerator(str(model), settings, augmenter=augmenter)
+    return HFTacticGenerator(settings.model, settings, augmenter=augmenter)
+
+
+def _need_model(model: str, name: str) -> None:
+    if not model or not model.strip():
+        raise GeneratorConfigError(f"generator={name} needs generator.model (a local path or hub id)")
 
 
 def make_critic(critic_cfg: Any) -> Critic | None:
-    """``name: none`` -> None; ``model`` -> :class:`ModelCritic`; ``heuristic`` -> search's heuristic critic."""
-    cfg = _plain(critic_cfg)
-    name = cfg.get("name", "none")
-    if name in (None, "none"):
+    """``name: none`` -> None; ``heuristic`` -> :class:`HeuristicCritic`; ``model`` -> :class:`ModelCritic`."""
+    settings = load(CriticSettings, critic_cfg, "critic")
+    if settings.name == "none":
         return None
-    if name == "model":
-        from prover.generation.critic import ModelCritic
+    if settings.name == "heuristic":
+        from prover.generation.critic import HeuristicCritic
 
-        if not cfg.get("model"):
-            raise GeneratorConfigError("critic=model needs critic.model (a local path or hub id)")
-        try:
-            return ModelCritic(
-                str(cfg["model"]),
-                template=str(cfg.get("template", "raw")),
-                device=str(cfg.get("device", "auto")),
-                positive_label=int(cfg.get("positive_label", 1)),
-            )
-        except ModelLoadError:
-            raise
-    if name == "heuristic":
-        try:
-            from prover.search.critic import HeuristicCritic  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise GeneratorConfigError("critic=heuristic needs search.critic.HeuristicCritic") from exc
-        return HeuristicCritic()
-    raise GeneratorConfigError(f"unknown critic '{name}'; choose none, model or heuristic")
+        return HeuristicCritic(goal_decay=settings.goal_decay, scale=settings.scale)
+    from prover.generation.critic import ModelCritic
+
+    if not settings.model:
+        raise GeneratorConfigError("critic=model needs critic.model (a local path or hub id)")
+    return ModelCritic(
+        settings.model,
+        template=settings.template,
+        device=settings.device,
+        positive_label=settings.positive_label,
+        max_input_tokens=settings.max_input_tokens,
+        batch_size=settings.batch_size,
+        max_state_chars=settings.max_state_chars,
+    )

@@ -7,10 +7,11 @@ studied with the model taken out of the picture.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
+from prover.generation.inputs import check_k, check_requests
 
 
 class FixedTacticGenerator(TacticGenerator):
@@ -40,23 +41,15 @@ class FixedTacticGenerator(TacticGenerator):
     @classmethod
     def from_config(cls, cfg: Any) -> FixedTacticGenerator:
         """From ``configs/generator/fixed.yaml``: ``tactics: [{tactic: ..., logprob: ...}]``."""
-        from omegaconf import DictConfig, OmegaConf
+        from prover.config import as_plain_dict
+        from prover.generation.settings import FixedSettings, load
 
-        if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_container(cfg, resolve=True)
-        items = cfg.get("tactics") if isinstance(cfg, Mapping) else None
-        if not isinstance(items, list):
-            raise ValueError("generator=fixed needs generator.tactics: a list of {tactic, logprob}")
-        pairs = []
-        for i, item in enumerate(items):
-            if not isinstance(item, Mapping) or "tactic" not in item:
-                raise ValueError(f"generator.tactics[{i}] must be a mapping with 'tactic' (and 'logprob')")
-            pairs.append((item["tactic"], item.get("logprob", 0.0)))
-        return cls(pairs)
+        data = as_plain_dict(cfg, "generator config")
+        data.setdefault("name", "fixed")
+        settings = load(FixedSettings, data, "generator")
+        return cls([(t.tactic, t.logprob) for t in settings.tactics])
 
-    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
-        if isinstance(states, str):
-            raise TypeError("generate() takes a list of states, not one string")
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        return [list(self.suggestions[:k]) for _ in states]
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        requests = check_requests(requests)
+        check_k(k)
+        return [list(self.suggestions[:k]) for _ in requests]

@@ -1,8 +1,9 @@
 """Light reading of Lean's pretty-printed goals: hypotheses (names and types) and the target.
 
 Generators need this to adapt a neighbour's tactic to the local names and to pick automation by the
-target's shape. It is a reading of the text the seam already carries (``TacticState.pp``), not a parser
-of Lean output: nothing here talks to Lean.
+target's shape. It reads one goal of a request's goal list (``GenerationRequest.goals``), text the seam
+already carries; nothing here talks to Lean. ``parse_state`` (joined text -> goals) is only for corpora and
+tests that hold joined text; generators never re-split a request.
 """
 
 from __future__ import annotations

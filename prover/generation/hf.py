@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prover.generation.augment import RetrievalAugmenter
-from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
-from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_states
-from prover.generation.prompts import PromptContext, get_template
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
+from prover.generation.inputs import check_k, check_requests
+from prover.generation.prompts import get_template
+from prover.generation.settings import HFGenerationSettings
+
+__all__ = ["HFGenerationSettings", "HFTacticGenerator", "ModelLoadError", "pick_device", "resolve_model"]
 
 log = logging.getLogger(__name__)
 
@@ -55,32 +57,13 @@ def pick_device(device: str) -> str:
     return device
 
 
-@dataclass
-class HFGenerationSettings:
-    """Decoding settings; see configs/generator/hf.yaml."""
-
-    kind: str = "seq2seq"  # seq2seq | causal
-    prompt_template: str = "reprover"
-    decoding: str = "beam"  # beam | sample
-    num_beams: int = 8
-    num_samples: int = 0  # sampling: sequences drawn per state (0: use k)
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 128
-    max_input_tokens: int = 2048
-    batch_size: int = 8
-    device: str = "auto"
-    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
-    max_state_chars: int = DEFAULT_MAX_STATE_CHARS
-
-    def validate(self) -> None:
-        if self.kind not in ("seq2seq", "causal"):
-            raise ModelLoadError(f"generator.kind must be 'seq2seq' or 'causal', got '{self.kind}'")
-        if self.decoding not in ("beam", "sample"):
-            raise ModelLoadError(f"generator.decoding must be 'beam' or 'sample', got '{self.decoding}'")
-        if self.max_new_tokens < 1 or self.batch_size < 1 or self.max_input_tokens < 1:
-            raise ModelLoadError("max_new_tokens, batch_size and max_input_tokens must be >= 1")
-        get_template(self.prompt_template)
+def check_settings(settings: HFGenerationSettings) -> None:
+    """Choices that depend on what transformers can build (checked before any model loads)."""
+    if settings.kind not in ("seq2seq", "causal"):
+        raise ModelLoadError(f"generator.kind must be 'seq2seq' or 'causal', got '{settings.kind}'")
+    if settings.decoding not in ("beam", "sample"):
+        raise ModelLoadError(f"generator.decoding must be 'beam' or 'sample', got '{settings.decoding}'")
+    get_template(settings.prompt_template)
 
 
 class HFTacticGenerator(TacticGenerator):
@@ -96,7 +79,7 @@ class HFTacticGenerator(TacticGenerator):
         from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.settings = settings or HFGenerationSettings()
-        self.settings.validate()
+        check_settings(self.settings)
         self.template = get_template(self.settings.prompt_template)
         self.augmenter = augmenter
         path = resolve_model(model)
@@ -127,20 +110,15 @@ class HFTacticGenerator(TacticGenerator):
             ) from None
 
     # ------------------------------------------------------------------------------------------------
-    def prompt(self, state: str, context: PromptContext | None = None) -> str:
-        ctx = context or PromptContext()
-        if self.augmenter is not None:
-            ctx = PromptContext(ctx.theorem_name, ctx.proof_before, self.augmenter.prefix(state))
-        return self.template.format(state, ctx)
+    def prompts(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        """Model inputs for ``requests``: the template with each request's context (+ retrieved premises)."""
+        premises = self.augmenter.prefixes(requests) if self.augmenter is not None else [""] * len(requests)
+        return [self.template.format(r, p) for r, p in zip(requests, premises, strict=True)]
 
-    def generate(
-        self, states: Sequence[str], k: int, contexts: Sequence[PromptContext] | None = None
-    ) -> list[list[Suggestion]]:
-        states = check_states(states, self.settings.max_state_chars)
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        requests = check_requests(requests, self.settings.max_state_chars)
         check_k(k)
-        if contexts is not None and len(contexts) != len(states):
-            raise ValueError("contexts must have one entry per state")
-        prompts = [self.prompt(s, contexts[i] if contexts else None) for i, s in enumerate(states)]
+        prompts = self.prompts(requests)
         results: list[list[Suggestion]] = []
         step = self.settings.batch_size
         for start in range(0, len(prompts), step):
@@ -226,17 +204,17 @@ class HFTacticGenerator(TacticGenerator):
         scores = torch.where(after_eos | ~torch.isfinite(scores), torch.zeros_like(scores), scores)
         return scores.sum(dim=1).float().cpu().numpy()
 
-    def score_tactics(self, states: Sequence[str], tactics: Sequence[str]) -> list[float]:
-        """Teacher-forced log-probability of each ``tactics[i]`` (plus EOS) given ``states[i]``.
+    def score_tactics(self, requests: Sequence[GenerationRequest], tactics: Sequence[str]) -> list[float]:
+        """Teacher-forced log-probability of each ``tactics[i]`` (plus EOS) given ``requests[i]``.
 
         Used to re-rank externally proposed tactics, and to check that ``generate`` reports true scores.
         """
         import torch
 
-        states = check_states(states, self.settings.max_state_chars)
-        if len(states) != len(tactics):
-            raise ValueError("score_tactics needs one tactic per state")
-        prompts = [self.prompt(s) for s in states]
+        requests = check_requests(requests, self.settings.max_state_chars)
+        if len(requests) != len(tactics):
+            raise ValueError("score_tactics needs one tactic per request")
+        prompts = self.prompts(requests)
         eos = self.tokenizer.eos_token or ""
         out: list[float] = []
         with torch.inference_mode():

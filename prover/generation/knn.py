@@ -7,9 +7,9 @@ assumptions to ours with the same type (after the variable renaming), else in or
 is mixed with the automation portfolio's, ``p = (1 - w) p_knn + w p_portfolio``, so logprobs stay true
 log-probabilities of one distribution.
 
-The corpus embedding is cached on disk next to the corpus, in its ``.cache/`` folder (or under ``~/.cache/lean-prover/knn`` when that
-folder is read-only), keyed by the corpus checksum and the encoder name, so start-up after the first run costs
-one file read.
+The corpus embedding is cached in the user's cache directory (``$XDG_CACHE_HOME/lean-prover/knn``, by default
+``~/.cache/lean-prover/knn``, or ``cache_dir``), never beside the corpus, which may be read-only or shared; it is
+keyed by the corpus name, checksum and encoder, so start-up after the first run costs one file read.
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.corpus import ProofStep, file_checksum, load_corpus
-from prover.generation.goals import Goal, parse_goal, parse_state, rename_identifiers
-from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_states
+from prover.generation.goals import Goal, parse_goal, rename_identifiers
+from prover.generation.inputs import check_k, check_requests
 from prover.generation.portfolio import AutomationPortfolio, learn_priors
+from prover.generation.settings import KnnSettings
+
+_DEFAULTS = KnnSettings()
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +71,20 @@ def adapt_tactic(tactic: str, neighbour_goal: Goal, goal: Goal) -> str:
     return rename_identifiers(tactic, safe)
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/lean-prover/knn`` (an absolute XDG_CACHE_HOME only, as the spec says), else
+    ``~/.cache/lean-prover/knn``."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "lean-prover" / "knn"
+
+
 def _cache_path(corpus: Path, encoder: str, checksum: str, cache_dir: str | Path | None = None) -> Path:
+    """Where the embedding of ``corpus`` is cached: ``cache_dir`` or the user cache, never the corpus folder."""
     tag = re.sub(r"[^A-Za-z0-9_.-]", "_", encoder)[-40:]
-    name = f".{corpus.name}.{tag}.{checksum[:16]}.npy"
-    if cache_dir:
-        return Path(cache_dir).expanduser() / name.lstrip(".")
-    if os.access(corpus.parent, os.W_OK):  # .cache/ is git-ignored
-        return corpus.parent / ".cache" / name.lstrip(".")
-    return Path.home() / ".cache" / "lean-prover" / "knn" / name
+    name = f"{corpus.name}.{tag}.{checksum[:16]}.npy"
+    folder = Path(cache_dir).expanduser() if cache_dir else user_cache_dir()
+    return folder / name
 
 
 class KnnTacticGenerator(TacticGenerator):
@@ -86,12 +95,12 @@ class KnnTacticGenerator(TacticGenerator):
         steps: Sequence[ProofStep],
         encoder: Any,
         embeddings: np.ndarray | None = None,
-        neighbours: int = 32,
-        portfolio_weight: float = 0.5,
-        temperature: float = 0.05,
-        adapt_names: bool = True,
+        neighbours: int = _DEFAULTS.neighbours,
+        portfolio_weight: float = _DEFAULTS.portfolio_weight,
+        temperature: float = _DEFAULTS.temperature,
+        adapt_names: bool = _DEFAULTS.adapt_names,
         learn_portfolio_priors: bool = True,
-        max_state_chars: int = DEFAULT_MAX_STATE_CHARS,
+        max_state_chars: int = _DEFAULTS.max_state_chars,
     ) -> None:
         import faiss
 
@@ -124,10 +133,10 @@ class KnnTacticGenerator(TacticGenerator):
     def from_corpus(
         cls,
         corpus: str | Path,
-        encoder: str = "minilm",
-        device: str = "cpu",
-        cache: bool = True,
-        cache_dir: str | Path | None = None,
+        encoder: str = _DEFAULTS.encoder,
+        device: str = _DEFAULTS.device,
+        cache: bool = _DEFAULTS.cache,
+        cache_dir: str | Path | None = _DEFAULTS.cache_dir,
         **kwargs: Any,
     ) -> KnnTacticGenerator:
         """Load a corpus file, embedding it (or reading the cached embedding)."""
@@ -159,9 +168,11 @@ class KnnTacticGenerator(TacticGenerator):
         return cls(steps, enc, embeddings=embeddings, **kwargs)
 
     # ------------------------------------------------------------------------------------------------
-    def neighbours_of(self, states: Sequence[str], n: int | None = None) -> list[list[tuple[int, float]]]:
-        """(corpus index, cosine similarity) of the nearest corpus goals to each state's first goal."""
-        firsts = [re.split(r"\n\s*\n", s.strip())[0] for s in states]
+    def neighbours_of(
+        self, requests: Sequence[GenerationRequest], n: int | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """(corpus index, cosine similarity) of the nearest corpus goals to each request's first goal."""
+        firsts = [r.first_goal for r in requests]
         queries = np.ascontiguousarray(self.encoder.encode(firsts), dtype=np.float32)
         sims, ids = self.index.search(queries, min(n or self.neighbours, len(self.steps)))
         return [
@@ -169,9 +180,10 @@ class KnnTacticGenerator(TacticGenerator):
             for row_i, row_s in zip(ids, sims, strict=True)
         ]
 
-    def _knn_distribution(self, state: str, hits: list[tuple[int, float]]) -> dict[str, float]:
-        goals = parse_state(state)
-        goal = goals[0] if goals else Goal()
+    def _knn_distribution(
+        self, request: GenerationRequest, hits: list[tuple[int, float]]
+    ) -> dict[str, float]:
+        goal = parse_goal(request.first_goal) if request.goals else Goal()
         weights: dict[str, float] = defaultdict(float)
         if not hits:
             return {}
@@ -184,20 +196,20 @@ class KnnTacticGenerator(TacticGenerator):
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()}
 
-    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
-        states = check_states(states, self.max_state_chars)
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        requests = check_requests(requests, self.max_state_chars)
         check_k(k)
-        if not states:
+        if not requests:
             return []
-        all_hits = self.neighbours_of(states)
+        all_hits = self.neighbours_of(requests)
         out: list[list[Suggestion]] = []
         w = self.portfolio_weight
-        for state, hits in zip(states, all_hits, strict=True):
+        for request, hits in zip(requests, all_hits, strict=True):
             mix: dict[str, float] = defaultdict(float)
-            for tactic, p in self._knn_distribution(state, hits).items():
+            for tactic, p in self._knn_distribution(request, hits).items():
                 mix[tactic] += (1 - w) * p
             if w > 0:
-                for s in self.portfolio.scored(state):
+                for s in self.portfolio.scored(request):
                     mix[" ".join(s.tactic.split())] += w * math.exp(s.logprob)
             cands = [Suggestion(math.log(p), t) for t, p in mix.items() if p > 0]
             out.append(dedupe_best(cands, k))

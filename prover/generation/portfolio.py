@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 
-from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
-from prover.generation.goals import Goal, parse_state
-from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_states
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
+from prover.generation.goals import Goal, parse_goal
+from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_requests
 
 #: Head words of the automation tactics and their default prior weights (relative frequencies).
 DEFAULT_PRIORS: dict[str, float] = {
@@ -59,7 +59,7 @@ def learn_priors(tactics: Iterable[str], smoothing: float = 1.0) -> dict[str, fl
     return {name: value / total for name, value in raw.items()}
 
 
-def _shape_bonus(goal: Goal, state: str) -> dict[str, float]:
+def _shape_bonus(goal: Goal, goal_count: int) -> dict[str, float]:
     """Multiplicative preferences from the target's shape (log-space additions)."""
     target = goal.target
     context = " ".join(h.type for h in goal.hypotheses) + " " + target
@@ -89,7 +89,7 @@ def _shape_bonus(goal: Goal, state: str) -> dict[str, float]:
         bonus.update({"aesop": 0.3})
     if not re.search(r"[A-Za-zα-ω]", target.replace("⊢", "")):  # closed numeric goal
         bonus.update({"norm_num": 1.5, "decide": 0.8, "rfl": 0.5, "simp": 0.5})
-    if "\n\n" in state.strip():  # several goals: automation that sees them all
+    if goal_count > 1:  # several goals: automation that sees them all
         bonus.update({"simp_all": 0.3, "aesop": 0.2})
     return dict(bonus)
 
@@ -135,11 +135,13 @@ class AutomationPortfolio(TacticGenerator):
         self.max_state_chars = max_state_chars
         self.instantiated_discount = instantiated_discount
 
-    def scored(self, state: str) -> list[Suggestion]:
-        """All candidates for one state with normalised log-probabilities, best first."""
-        goals = parse_state(state)
-        goal = goals[0] if goals else Goal()
-        bonus = _shape_bonus(goal, state)
+    def scored(self, request: GenerationRequest) -> list[Suggestion]:
+        """All candidates for one request with normalised log-probabilities, best first.
+
+        The shape rules read the first goal (the one a tactic acts on) and the number of goals.
+        """
+        goal = parse_goal(request.first_goal) if request.goals else Goal()
+        bonus = _shape_bonus(goal, len(request.goals))
         raw: dict[str, float] = {}
         for name, prior in self.priors.items():
             if name in ("intro",):  # only meaningful with binder names, see _instantiated
@@ -152,7 +154,7 @@ class AutomationPortfolio(TacticGenerator):
         norm = math.log(sum(math.exp(v) for v in raw.values())) if raw else 0.0
         return sorted((Suggestion(v - norm, t) for t, v in raw.items()), key=lambda s: -s.logprob)
 
-    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
-        states = check_states(states, self.max_state_chars)
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        requests = check_requests(requests, self.max_state_chars)
         check_k(k)
-        return [dedupe_best(self.scored(s), k) for s in states]
+        return [dedupe_best(self.scored(r), k) for r in requests]

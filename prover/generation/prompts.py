@@ -4,11 +4,13 @@ The formats follow the models' documentation (facts, re-implemented here):
 
 * ``reprover`` (LeanDojo ReProver, ByT5 seq2seq): the raw pretty-printed state is the whole input; with
   retrieval augmentation the retrieved premises come first (see ``prover.generation.augment``).
-* ``internlm_stepprover`` (InternLM2.5-StepProver, causal): ``NAME`` / ``PROOF_BEFORE`` / ``STATE_BEFORE``
-  sections separated by ``---`` lines, ending with ``TACTIC:`` for the model to complete.
+* ``internlm_stepprover`` (InternLM2.5-StepProver, causal): ``NAME`` (the theorem's name) / ``PROOF_BEFORE``
+  (the tactics so far, one per line) / ``STATE_BEFORE`` sections separated by ``---`` lines, ending with
+  ``TACTIC:`` for the model to complete.
 * ``bfs_prover`` (BFS-Prover, causal): the state followed by the ``:::`` marker.
-* ``deepseek_prover`` (DeepSeek-Prover-V1.5 style, causal): a Lean 4 code block whose last line is a
-  ``tactic state`` comment, so the model continues with the next tactic line.
+* ``deepseek_prover`` (DeepSeek-Prover-V1.5 style, causal): a Lean 4 code block with the header, the real
+  statement and the proof so far, whose last line is a ``tactic state`` comment, so the model continues with
+  the next tactic line.
 
 Only the generated continuation is used: every template says how to cut the tactic out of it.
 """
@@ -18,30 +20,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class PromptContext:
-    """Optional information some formats use besides the state (unknown values are left empty)."""
-
-    theorem_name: str = ""
-    proof_before: str = ""
-    premises_text: str = ""
+from prover.generation.base import GenerationRequest
 
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """Formats a state into a model input and extracts the tactic from the model's continuation."""
+    """Formats a request into a model input and extracts the tactic from the model's continuation.
+
+    ``render(request, premises_text)`` reads what the format wants from the request (goals, theorem name,
+    statement, header, proof so far); ``premises_text`` is retrieval augmentation's prefix ('' without it).
+    """
 
     name: str
-    render: Callable[[str, PromptContext], str]
+    render: Callable[[GenerationRequest, str], str]
     #: Continuations are cut at the first of these markers (end of the tactic in this format).
     stop_markers: tuple[str, ...] = ()
     #: Keep only the first line of the continuation (one tactic per step).
     first_line_only: bool = False
 
-    def format(self, state: str, context: PromptContext | None = None) -> str:
-        ctx = context or PromptContext()
-        return self.render(state, ctx)
+    def format(self, request: GenerationRequest, premises_text: str = "") -> str:
+        if not isinstance(request, GenerationRequest):
+            raise TypeError(f"format() takes a GenerationRequest, got {type(request).__name__}")
+        return self.render(request, premises_text)
 
     def extract_tactic(self, continuation: str) -> str:
         text = continuation
@@ -56,32 +56,33 @@ class PromptTemplate:
         return text.strip()
 
 
-def _reprover(state: str, ctx: PromptContext) -> str:
-    return f"{ctx.premises_text}{state}"
+def _reprover(request: GenerationRequest, premises: str) -> str:
+    return f"{premises}{request.text}"
 
 
-def _internlm(state: str, ctx: PromptContext) -> str:
+def _internlm(request: GenerationRequest, premises: str) -> str:
     return (
-        f"---\nNAME: {ctx.theorem_name}\n\n"
-        f"---\nPROOF_BEFORE: {ctx.proof_before}\n\n"
-        f"---\nSTATE_BEFORE: {ctx.premises_text}{state}\n\n"
+        f"---\nNAME: {request.theorem_name}\n\n"
+        f"---\nPROOF_BEFORE: {request.proof_before}\n\n"
+        f"---\nSTATE_BEFORE: {premises}{request.text}\n\n"
         f"---\nTACTIC: "
     )
 
 
-def _bfs(state: str, ctx: PromptContext) -> str:
-    return f"{ctx.premises_text}{state}:::"
+def _bfs(request: GenerationRequest, premises: str) -> str:
+    return f"{premises}{request.text}:::"
 
 
-def _deepseek(state: str, ctx: PromptContext) -> str:
-    before = "".join(f"  {line}\n" for line in ctx.proof_before.splitlines() if line.strip())
-    name = ctx.theorem_name or "current_goal"
-    commented = "\n".join(state.splitlines())
+def _deepseek(request: GenerationRequest, premises: str) -> str:
+    """The theorem as a Lean file (header, statement, proof so far) ending in a tactic-state comment."""
+    before = "".join(f"  {line}\n" for line in request.path if line.strip())
+    declaration = request.statement or f"theorem {request.theorem_name or 'current_goal'}"
+    header = request.header.strip("\n") + "\n\n" if request.header.strip() else ""
     return (
         "Complete the following Lean 4 code:\n\n```lean4\n"
-        f"{ctx.premises_text}"
-        f"theorem {name} := by\n{before}"
-        f"  /- tactic state:\n{commented}\n  -/\n  "
+        f"{header}{premises}"
+        f"{declaration} := by\n{before}"
+        f"  /- tactic state:\n{request.text}\n  -/\n  "
     )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prover.generation.base import Suggestion, TacticGenerator, dedupe_best
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.hf import ModelLoadError, resolve_model
-from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_states
+from prover.generation.inputs import check_k, check_requests
 from prover.generation.prompts import get_template
+from prover.generation.settings import VllmSettings
+
+_DEFAULTS = VllmSettings()
 
 
 def vllm_available() -> bool:
@@ -29,13 +32,13 @@ class VllmTacticGenerator(TacticGenerator):
     def __init__(
         self,
         model: str,
-        prompt_template: str = "bfs_prover",
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        max_new_tokens: int = 128,
-        num_samples: int = 0,
-        gpu_memory_utilization: float = 0.85,
-        max_state_chars: int = DEFAULT_MAX_STATE_CHARS,
+        prompt_template: str = _DEFAULTS.prompt_template,
+        temperature: float = _DEFAULTS.temperature,
+        top_p: float = _DEFAULTS.top_p,
+        max_new_tokens: int = _DEFAULTS.max_new_tokens,
+        num_samples: int = _DEFAULTS.num_samples,
+        gpu_memory_utilization: float = _DEFAULTS.gpu_memory_utilization,
+        max_state_chars: int = _DEFAULTS.max_state_chars,
         **engine_args: Any,
     ) -> None:
         if not vllm_available():
@@ -55,10 +58,10 @@ class VllmTacticGenerator(TacticGenerator):
         self.num_samples = num_samples
         self.max_state_chars = max_state_chars
 
-    def generate(self, states: Sequence[str], k: int) -> list[list[Suggestion]]:
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
         from vllm import SamplingParams
 
-        states = check_states(states, self.max_state_chars)
+        requests = check_requests(requests, self.max_state_chars)
         check_k(k)
         params = SamplingParams(
             n=self.num_samples or k,
@@ -67,7 +70,7 @@ class VllmTacticGenerator(TacticGenerator):
             max_tokens=self.max_new_tokens,
             logprobs=0,
         )
-        outputs = self.llm.generate([self.template.format(s) for s in states], params, use_tqdm=False)
+        outputs = self.llm.generate([self.template.format(r) for r in requests], params, use_tqdm=False)
         results = []
         for out in outputs:
             cands = []

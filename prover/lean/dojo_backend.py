@@ -69,9 +69,10 @@ class DojoSession(LeanSession):
         self._generations = 0
         guard = cfg.get("guard")
         self.guard_options = dict(guard or {})
-        if self.guard_options:
-            from prover.lean.guard import make_tactic_guard
+        from prover.lean.guard import GuardOptions, make_tactic_guard
 
+        GuardOptions.from_config(self.guard_options)  # a bad key is a config error now, not at verify time
+        if self.guard_options:
             self.tactic_guard = make_tactic_guard(self.guard_options)
 
     # --- Dojo lifecycle ---------------------------------------------------------------------------
@@ -91,6 +92,23 @@ class DojoSession(LeanSession):
         if entry is not None:
             with contextlib.suppress(Exception):  # the process may already be gone
                 entry.dojo.__exit__(None, None, None)
+
+    def describe(self) -> dict[str, Any]:
+        """LeanDojo's package version and the traced repository at its pinned commit."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            dojo = version("lean-dojo")
+        except PackageNotFoundError:
+            dojo = "unknown"
+        return {
+            "backend": f"dojo (LeanDojo {dojo}) {self.repo_url}@{self.commit}",
+            "lean": "unknown",
+            "mathlib": "unknown",
+            "lean_dojo": dojo,
+            "repo_url": self.repo_url,
+            "commit": self.commit,
+        }
 
     def close(self) -> None:
         for name in list(self._entries):
@@ -149,25 +167,33 @@ class DojoSession(LeanSession):
         return current
 
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
-        """Static guard, then the whole script as one tactic block in a fresh Dojo (LeanDojo has no commands)."""
+        """Static guard (with this backend's guard options), then the proof's ``by`` block as one tactic
+        block in a fresh Dojo (LeanDojo runs no commands, so there is no statement or axiom check)."""
+        from prover.lean.lexer import code_tokens
+        from prover.lean.statement import proof_assign_index
         from prover.lean.verify import build_declaration, verify_proof
 
         static = verify_proof(theorem, proof, options=self.guard_options or None)
         if not static.accepted:
             return static
-        declaration = build_declaration(theorem, proof)
-        _, _, body = declaration.partition(":= by")
-        if not body.strip():
-            return Verdict(False, ("LeanDojo backend verifies tactic proofs (':= by ...') only",))
+        try:
+            declaration, _ = build_declaration(theorem, proof)
+            toks = code_tokens(declaration)
+            assign = proof_assign_index(toks)
+        except ValueError as exc:
+            return Verdict(False, (f"cannot build the declaration: {exc}",), "guard")
+        if assign is None or assign + 1 >= len(toks) or toks[assign + 1].text != "by":
+            return Verdict(False, ("LeanDojo backend verifies tactic proofs (':= by ...') only",), "compile")
+        body = declaration[toks[assign + 1].end :]
         root = self._start(theorem)
         if not isinstance(root, TacticState):
-            return Verdict(False, (f"cannot start the theorem: {root}",))
+            return Verdict(False, (f"cannot start the theorem: {root}",), "compile")
         result = self.run_tactic(root, textwrap.dedent(body.strip("\n")).strip())
         if isinstance(result, ProofFinished):
             return Verdict(True, (DOJO_VERIFY_NOTE,))
         if isinstance(result, TacticState):
-            return Verdict(False, ("unsolved goals\n" + result.pp,))
-        return Verdict(False, (f"LeanDojo rejected the proof: {result}",))
+            return Verdict(False, ("unsolved goals\n" + result.pp,), "compile")
+        return Verdict(False, (f"LeanDojo rejected the proof: {result}",), "compile")
 
 
 def _goals(dojo_state: Any) -> tuple[str, ...]:

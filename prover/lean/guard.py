@@ -1,24 +1,28 @@
 """Static soundness guard: refuse tactics and proofs that could make Lean accept something unproved.
 
-Runs before Lean sees any text (no Lean needed) and works on tokens from ``prover.lean.lexer``, so comments,
-strings and identifiers that merely contain a banned word are not refused, while layout tricks are caught.
-Lean stays the judge of correctness; this guard removes the ways to *skip* judgement:
+Runs before Lean sees any text (no Lean needed) on tokens from ``prover.lean.lexer``, which reads text as
+Lean's parser does and raises on anything it cannot be sure of (then the text is refused). Lean stays the
+judge of correctness; this guard removes the ways to *skip* judgement or to act outside the proof:
 
-* proof holes: ``sorry``, ``admit``, ``sorryAx``, ``stop``, ``slim_check``/``plausible`` (they admit goals),
-  compiler internals (``lcProof`` ...), and ``native_decide`` / ``ofReduceBool`` (trusts the compiler;
-  opt-in with ``allow_native_decide``);
+* token kinds: identifiers, numbers, plain strings, chars and symbols are allowed; ``#`` commands (``#eval``,
+  ``#check``, ``#guard_msgs`` ... their output could forge the verifier's report), name literals and syntax
+  quotations (metaprogramming) and interpolated strings (``s!"{..}"``: a parse error inside the braces makes
+  Lean re-read the rest of the string as commands) are refused;
+* proof holes: ``sorry``, ``admit``, ``sorryAx``, ``stop``, ``slim_check``/``plausible``, compiler internals;
+* trusting the compiler: ``native_decide``, ``native`` (``decide +native``, ``native := true``),
+  ``ofReduceBool``, ``bv_decide``/``bv_check`` (opt-in with ``allow_native_decide``);
 * new trust: ``axiom``, ``opaque``, ``unsafe``, ``implemented_by``, ``extern``, ``csimp``;
-* code that runs at elaboration time or changes syntax (``#eval``, ``run_tac``, ``elab``, ``macro``,
-  ``notation``, ``syntax``, ``initialize`` ...) and any new command (``theorem``, ``instance``,
-  ``attribute``, ``open`` without ``in``, ``import`` ...): a proof must not leave its ``by`` block;
-* options: only an allow-list of resource and display options (``maxHeartbeats``, ``maxRecDepth``,
-  ``synthInstance.*`` limits, ``pp.*``, ``trace.*``, ``linter.*``) may be set, and only as ``set_option .. in``;
-  everything else (``debug.skipKernelTC``, ``debug.byAsSorry``, ``autoImplicit`` ...) may weaken checking
-  or change what a statement means;
-* search tactics that leave ``Try this`` suggestions instead of proofs (``exact?``, ``apply?``, ``hint`` ...;
-  opt-in with ``allow_search_tactics``).
+* code that runs or changes syntax (``run_tac``, ``elab``, ``macro``, ``notation`` ...), messages on purpose
+  (``trace``, ``trace_state``, ``dbg_trace``, ``extract_goal``, ``set_option trace.*``), external services
+  (``polyrith``), and any command keyword: a proof must not leave its declaration;
+* ``open``/``set_option`` only as ``... in`` followed by more proof (never last: it would wrap the verifier's
+  next command); ``open`` only of plain namespaces (no ``renaming``/``hiding``/explicit lists);
+  options only from an allow-list of resource and display options;
+* search tactics (``exact?``, ``observe``, ``try?``, ``simp?`` ...: they print suggestions; opt-in with
+  ``allow_search_tactics``).
 
-For whole proofs the statement must be the given one (token-equal up to whitespace and comments).
+Reasons name the offending token and its line and column. For whole proofs the statement must be the given
+one (token-equal up to whitespace and comments).
 """
 
 from __future__ import annotations
@@ -29,14 +33,17 @@ from typing import Any
 
 from prover.lean.lexer import (
     CLOSE_BRACKETS,
-    DECL_KEYWORDS,
     OPEN_BRACKETS,
     LexError,
     Token,
     code_tokens,
     name_parts,
+    position,
 )
+from prover.lean.statement import proof_assign_index
 
+#: Keywords that start a declaration (``lemma`` is Mathlib's ``theorem``).
+DECL_WORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
 #: Words that put holes in a proof or reach compiler internals (includes the FPS reference list).
 HOLE_WORDS = frozenset(
     {
@@ -52,11 +59,25 @@ HOLE_WORDS = frozenset(
         "lcUnreachable",
         "Quot.lcInv",
         "lcInv",
+        "lcAny",
+        "admitGoal",
+        "mkSorry",
     }
 )
 #: Trusting the compiler: ``native_decide`` and the axiom behind it.
 NATIVE_WORDS = frozenset(
-    {"native_decide", "ofReduceBool", "reduceBool", "trustCompiler", "ofReduceNat", "reduceNat"}
+    {
+        "native_decide",
+        "native",
+        "ofReduceBool",
+        "reduceBool",
+        "trustCompiler",
+        "ofReduceNat",
+        "reduceNat",
+        "bv_decide",
+        "bv_decide?",
+        "bv_check",
+    }
 )
 #: Declarations and attributes that add trust or replace code the kernel does not see.
 TRUST_WORDS = frozenset({"axiom", "opaque", "unsafe", "implemented_by", "extern", "csimp", "partial"})
@@ -90,9 +111,35 @@ META_WORDS = frozenset(
         "declare_simp_like_tactic",
         "binder_predicate",
         "register_option",
+        "register_builtin_option",
         "import",
+        "notation3",
+        "declare_config_elab",
+        "register_simp_attr",
+        "register_label_attr",
+        "unif_hint",
+        "grind_pattern",
+        "eval%",
     }
 )
+#: Output on purpose: messages could imitate the verifier's ``#print axioms`` report.
+MESSAGE_WORDS = frozenset(
+    {
+        "trace_state",
+        "dbg_trace",
+        "dbgTrace",
+        "dbgTraceIfShared",
+        "logInfo",
+        "logWarning",
+        "logError",
+        "logInfoAt",
+        "throwError",
+        "throwErrorAt",
+        "extract_goal",
+    }
+)
+#: Tactics that call services outside Lean.
+EXTERNAL_WORDS = frozenset({"polyrith", "llmstep"})
 #: Search tactics that print suggestions instead of (or besides) proving (FPS list included).
 SEARCH_WORDS = frozenset(
     {
@@ -127,12 +174,28 @@ SEARCH_WORDS = frozenset(
         "bound?",
         "norm_cast?",
         "constructor?",
+        "rw??",
+        "observe",
+        "try?",
+        "exact?%",
+        "positivity?",
+        "fun_prop?",
+        "apply_rules?",
+        "decide?",
+        "grind?",
+        "omega?",
+        "simp_arith?!",
+        "simpa?",
+        "simpa?!",
+        "norm_num1?",
+        "field_simp?!",
+        "by?",
     }
 )
 #: Keywords that start a new command; in a proof they would escape the ``by`` block.
 COMMAND_WORDS = frozenset(
     {
-        *DECL_KEYWORDS,
+        *DECL_WORDS,
         "axiom",
         "opaque",
         "structure",
@@ -160,12 +223,30 @@ COMMAND_WORDS = frozenset(
         "compile_inductive",
         "irreducible_def",
         "alias",
+        "local",
+        "scoped",
+        "nonrec",
+        "public",
+        "meta",
+        "module",
+        "prelude",
+        "unseal",
+        "seal",
+        "proof_wanted",
+        "recall",
+        "suppress_compilation",
+        "unsuppress_compilation",
+        "declare_aesop_rule_sets",
+        "add_aesop_rules",
+        "erase_aesop_rules",
+        "initialize_simps_projections",
+        "mk_iff_of_inductive_prop",
+        "assert_not_imported",
+        "builtin_initialize",
     }
 )
 #: Commands allowed only in their scoped ``... in`` form.
 SCOPED_WORDS = frozenset({"open", "set_option"})
-#: ``#`` commands with no effect on the environment (inspection inside a proof is harmless).
-HARMLESS_HASH = frozenset({"#check", "#guard_target", "#guard_hyp", "#guard_expr", "#guard_msgs"})
 #: Options that only bound resources or change printing; everything else is refused.
 RESOURCE_OPTIONS = frozenset(
     {
@@ -177,7 +258,7 @@ RESOURCE_OPTIONS = frozenset(
         "maxSteps",
     }
 )
-OPTION_PREFIXES = ("pp.", "trace.", "linter.")
+OPTION_PREFIXES = ("pp.", "linter.")
 
 
 @dataclass(frozen=True)
@@ -218,37 +299,54 @@ class GuardOptions:
 
 
 # --- token checks -------------------------------------------------------------------------------------
-def _word_reasons(tok: Token, options: GuardOptions) -> list[str]:
-    """Reasons an identifier (or #command) token is refused."""
-    text = tok.text
+def _at(text: str, tok: Token) -> str:
+    return f"'{tok.text[:40]}' ({position(text, tok.start)})"
+
+
+def _word_reasons(text: str, tok: Token, options: GuardOptions) -> list[str]:
+    """Reasons a token is refused on its own (kind and word checks)."""
+    where = _at(text, tok)
     if tok.kind == "hash":
-        return [] if text in HARMLESS_HASH else [f"command '{text}' is not allowed in a proof"]
+        return [f"command {where} is not allowed in a proof (its output could forge the verifier's report)"]
+    if tok.kind == "name" or (tok.kind == "symbol" and "`" in tok.text):
+        return [f"{where}: name literals and syntax quotations are metaprogramming"]
+    if tok.kind == "string" and tok.text.endswith("{"):
+        return [f"interpolated string {where}: a parse error in its braces makes Lean re-read it as commands"]
     if tok.kind != "ident":
         return []
-    parts = name_parts(text)
-    candidates = {text, parts[-1], parts[0]}
+    word = tok.text
+    parts = name_parts(word)
+    candidates = {word, *parts}
     reasons = []
-    if candidates & HOLE_WORDS or text in HOLE_WORDS:
-        reasons.append(f"'{text}' leaves a hole in the proof")
+    if candidates & HOLE_WORDS:
+        reasons.append(f"{where} leaves a hole in the proof")
     if candidates & NATIVE_WORDS and not options.allow_native_decide:
-        reasons.append(f"'{text}' trusts the compiler (native_decide is off; guard.allow_native_decide)")
-    if text in TRUST_WORDS:
-        reasons.append(f"'{text}' adds trusted code or axioms")
-    if text in META_WORDS:
-        reasons.append(f"'{text}' runs code or changes syntax")
-    if text in SEARCH_WORDS and not options.allow_search_tactics:
-        reasons.append(f"'{text}' is a search tactic that leaves suggestions (guard.allow_search_tactics)")
-    if text in options.extra_banned or parts[-1] in options.extra_banned:
-        reasons.append(f"'{text}' is banned by configuration")
+        reasons.append(f"{where} trusts the compiler (native code is off; guard.allow_native_decide)")
+    if word in TRUST_WORDS:
+        reasons.append(f"{where} adds trusted code or axioms")
+    if word in META_WORDS:
+        reasons.append(f"{where} runs code or changes syntax")
+    if word in MESSAGE_WORDS:
+        reasons.append(f"{where} prints messages on purpose (they could imitate the verifier's report)")
+    if word in EXTERNAL_WORDS:
+        reasons.append(f"{word!r} ({position(text, tok.start)}) calls a service outside Lean")
+    if word in SEARCH_WORDS and not options.allow_search_tactics:
+        reasons.append(f"{where} is a search tactic that leaves suggestions (guard.allow_search_tactics)")
+    if word in options.extra_banned or parts[-1] in options.extra_banned:
+        reasons.append(f"{where} is banned by configuration")
     return reasons
 
 
-def _scoped_reasons(toks: list[Token], k: int, options: GuardOptions) -> tuple[list[str], int]:
-    """Check ``open ... in`` / ``set_option NAME VALUE in`` starting at ``toks[k]``; returns (reasons, next k)."""
+def _scoped_reasons(text: str, toks: list[Token], k: int, options: GuardOptions) -> tuple[list[str], int]:
+    """Check ``open NS.. in`` / ``set_option NAME VALUE in`` at ``toks[k]``; returns (reasons, next k).
+
+    Something of the proof must follow ``in``: a trailing ``... in`` would wrap the verifier's next command.
+    """
     word = toks[k].text
+    where = position(text, toks[k].start)
     if word == "set_option":
         if k + 2 >= len(toks) or toks[k + 1].kind != "ident":
-            return ["malformed set_option"], k + 1
+            return [f"malformed set_option ({where})"], k + 1
         name = toks[k + 1].text
         allowed = (
             name in RESOURCE_OPTIONS or name in options.extra_options or name.startswith(OPTION_PREFIXES)
@@ -257,66 +355,75 @@ def _scoped_reasons(toks: list[Token], k: int, options: GuardOptions) -> tuple[l
             []
             if allowed
             else [
-                f"option '{name}' may weaken checking or change meaning (only resource "
-                "and display options may be set)"
+                f"option '{name}' ({where}) may weaken checking, change meaning or print messages "
+                "(only resource and display options may be set)"
             ]
         )
         j = k + 3
         if j >= len(toks) or toks[j].text != "in":
-            reasons.append("set_option must be scoped with 'in'")
-        return reasons, j + 1
-    # open A B (hiding x) (renaming a → b) in
-    j = k + 1
-    while j < len(toks) and toks[j].text != "in":
-        t = toks[j]
-        if (
-            t.kind == "ident"
-            and t.text not in COMMAND_WORDS
-            and t.text not in SCOPED_WORDS
-            or t.text in ("(", ")", "→", "hiding", "renaming", "scoped")
-        ):
+            return [*reasons, f"set_option ({where}) must be scoped with 'in'"], j
+    else:
+        # open [scoped] A B.C in -- plain namespaces only: renaming/hiding/explicit lists create aliases
+        j = k + 1
+        if j < len(toks) and toks[j].text == "scoped":
             j += 1
-        else:
-            break
-    if j >= len(toks) or toks[j].text != "in":
-        return ["'open' must be scoped with 'in'"], j
-    return [], j + 1
+        names = 0
+        while j < len(toks) and toks[j].kind == "ident" and toks[j].text not in ("in", "renaming", "hiding"):
+            j += 1
+            names += 1
+        if j >= len(toks) or toks[j].text != "in" or not names:
+            bad = toks[j] if j < len(toks) else toks[k]
+            return [
+                f"'open' ({where}) may only open namespaces, scoped with 'in' "
+                f"(no renaming/hiding/explicit names; found {_at(text, bad)})"
+            ], j + 1
+        reasons = []
+    if j + 1 >= len(toks):
+        reasons.append(f"'{word} ... in' ({where}) must be followed by the proof it scopes")
+    return reasons, j + 1
 
 
-def _scan(toks: list[Token], options: GuardOptions) -> list[str]:
+def _scan(text: str, toks: list[Token], options: GuardOptions) -> list[str]:
     """All reasons to refuse a token stream that should stay inside one proof term/tactic block."""
     reasons: list[str] = []
     depth = 0
     k = 0
     while k < len(toks):
         tok = toks[k]
-        if tok.text in OPEN_BRACKETS or tok.text in ("@[", "%["):
+        if tok.kind == "symbol" and (tok.text in OPEN_BRACKETS or tok.text in ("@[", "%[", "#[")):
             depth += 1
-        elif tok.text in CLOSE_BRACKETS:
+        elif tok.kind == "symbol" and tok.text in CLOSE_BRACKETS:
             depth -= 1
             if depth < 0:
-                reasons.append(f"unbalanced '{tok.text}': it would close a bracket the proof did not open")
+                reasons.append(
+                    f"unbalanced {_at(text, tok)}: it would close a bracket the proof did not open"
+                )
                 depth = 0
         if tok.kind == "ident" and tok.text in SCOPED_WORDS:
-            more, k = _scoped_reasons(toks, k, options)
+            more, k = _scoped_reasons(text, toks, k, options)
             reasons.extend(more)
             continue
         if tok.text == "@[":
-            reasons.append("attributes are not allowed in a proof")
+            reasons.append(f"attributes are not allowed in a proof: {_at(text, tok)}")
         if tok.kind == "ident" and tok.text in COMMAND_WORDS:
-            reasons.append(f"'{tok.text}' starts a new command: a proof must stay inside its declaration")
+            reasons.append(f"{_at(text, tok)} starts a new command: a proof must stay inside its declaration")
+        reasons.extend(_word_reasons(text, tok, options))
+        # the `trace "msg"` tactic / `trace[cls]`; a plain `trace` is also `Matrix.trace` after `open Matrix`
+        following = toks[k + 1] if k + 1 < len(toks) else None
         if (
             tok.kind == "ident"
-            and tok.text == "native"
-            and k
-            and toks[k - 1].text in ("+", "(", "{")
-            and not options.allow_native_decide
+            and tok.text == "trace"
+            and following is not None
+            and (following.kind == "string" or (following.text == "[" and following.start == tok.end))
         ):
-            reasons.append("'decide +native' trusts the compiler (guard.allow_native_decide)")
-        reasons.extend(_word_reasons(tok, options))
+            reasons.append(f"{_at(text, tok)} prints messages on purpose (they could imitate the report)")
         k += 1
     if depth > 0:
         reasons.append("unbalanced brackets: an opening bracket is never closed")
+    if toks and toks[-1].text == "in":
+        reasons.append(
+            f"the proof ends with {_at(text, toks[-1])}: it would scope the verifier's next command"
+        )
     return _dedupe(reasons)
 
 
@@ -328,7 +435,7 @@ def _tokens_or_reason(text: str) -> tuple[list[Token], list[str]]:
     try:
         return code_tokens(text), []
     except LexError as exc:
-        return [], [f"cannot be lexed: {exc}"]
+        return [], [f"cannot be read safely: {exc}"]
 
 
 # --- public API ---------------------------------------------------------------------------------------
@@ -342,7 +449,7 @@ def check_tactic(tactic: str, options: GuardOptions | Mapping[str, Any] | None =
         return reasons
     if not toks:
         return ["the tactic is only a comment"]
-    return _scan(toks, opts)
+    return _scan(tactic, toks, opts)
 
 
 def check_proof(
@@ -368,26 +475,27 @@ def check_proof(
         return [f"the theorem statement {stmt_reasons[0]}"]
     start = 0
     while start < len(toks) and toks[start].text == "set_option":
-        start = _scoped_reasons(toks, start, opts)[1]
+        start = _scoped_reasons(proof, toks, start, opts)[1]
     head_word = toks[start].text if start < len(toks) else ""
     if (
-        head_word in DECL_KEYWORDS
+        head_word in DECL_WORDS
         or head_word in ("@[", "private", "protected", "noncomputable")
         or (stmt_toks and head_word == stmt_toks[0].text)
     ):
         if start and not opts.allow_option_prefix:
             return ["'set_option ... in' before the declaration is not allowed (guard.allow_option_prefix)"]
-        prefix = _scan(toks[:start], opts) if start else []
-        return prefix or _check_declaration(toks[start:], stmt_toks, opts)
+        prefix = _scan(proof, toks[:start], opts) if start else []
+        prefix = [r for r in prefix if "verifier's next command" not in r and "must be followed" not in r]
+        return prefix or _check_declaration(proof, toks[start:], stmt_toks, opts)
     # a tactic script (possibly starting with 'set_option ... in <tactic>')
     body = toks[1:] if toks[0].text == "by" else toks
     if not body:
         return ["empty proof"]
-    return _scan(body, opts)
+    return _scan(proof, body, opts)
 
 
-def _check_declaration(toks: list[Token], stmt_toks: list[Token], opts: GuardOptions) -> list[str]:
-    assign = _top_level_assign(toks)
+def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opts: GuardOptions) -> list[str]:
+    assign = proof_assign_index(toks)  # a `let x := v` in the statement is not the proof's `:=`
     if assign is None:
         return ["the declaration has no ':=' proof"]
     head = [_canonical(t.text) for t in toks[:assign]]
@@ -397,7 +505,7 @@ def _check_declaration(toks: list[Token], stmt_toks: list[Token], opts: GuardOpt
     body = toks[assign + 1 :]
     if not body:
         return ["empty proof after ':='"]
-    return _scan(body, opts)
+    return _scan(text, body, opts)
 
 
 def _canonical(word: str) -> str:
@@ -411,18 +519,6 @@ def _first_difference(got: list[str], want: list[str]) -> str:
     if len(got) > len(want):
         return f"extra text {' '.join(got[len(want) :])[:60]!r}"
     return f"missing {' '.join(want[len(got) :])[:60]!r}"
-
-
-def _top_level_assign(toks: list[Token]) -> int | None:
-    depth = 0
-    for i, tok in enumerate(toks):
-        if tok.text in OPEN_BRACKETS or tok.text in ("@[", "%["):
-            depth += 1
-        elif tok.text in CLOSE_BRACKETS:
-            depth -= 1
-        elif tok.text == ":=" and depth == 0:
-            return i
-    return None
 
 
 def make_tactic_guard(options: GuardOptions | Mapping[str, Any] | None = None) -> Callable[[str], list[str]]:

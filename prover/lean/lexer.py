@@ -1,25 +1,40 @@
-"""A small Lean 4 lexer: enough of Lean's token rules to reason about proofs without running Lean.
+"""A Lean 4 lexer that reads text the way Lean's own parser does, and refuses what it cannot be sure of.
 
-The soundness guard must not be fooled by text that merely *looks* like a banned word (``-- no sorry here``,
-``"sorry"``, ``foo_sorry_bar``, ``«sorry»``) nor miss one hidden by layout. So it works on tokens: comments
-(line, nested block, doc), string and char literals, identifiers (unicode, dotted, ``«quoted»``, with Lean's
-``?``/``!``/``'`` suffix characters), numbers, ``#commands`` and symbols. Also: splitting a declaration into
-its parts and turning a statement into a closed type (``∀ binders, type``) for the Lean-side statement check.
+The soundness guard must never see text differently from Lean: a comment, string or identifier boundary in
+the wrong place lets ``sorry`` or a command through (``/-/- -/ sorry``, ``sorryᶜ``, ``2sorry``,
+``s!"{sorry}"``). So the rules below follow ``Lean.Parser.Basic`` (``whitespace``, ``finishCommentBlock``,
+``identFnAux``, ``strLitFnAux``, ``charLitFnAux``, ``quotedCharCoreFn``, raw strings, number literals) and
+``Init.Meta`` (``isLetterLike``, ``isSubScriptAlnum``, ``isIdFirst``, ``isIdRest``): Lean's ``isAlpha`` and
+``isDigit`` are ASCII, only space and ``\\n`` are whitespace, only ``\\n`` ends a line comment, and the
+character after ``/-`` is skipped before nesting is counted.
+
+What Lean's token table decides (notation tokens from Mathlib) cannot be known statically, so where it could
+change the reading -- a quote, backtick or comment marker glued to a notation symbol -- or where Lean
+versions differ (Latin-1 letters), or where a character is invisible or a line break only for Python (tabs,
+CR, U+2028, U+0085, bidi and zero-width characters), ``LexError`` is raised: refuse rather than guess.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OPEN_BRACKETS = "([{⦃⟨"
 CLOSE_BRACKETS = ")]}⦄⟩"
-_MULTI_SYMBOLS = (":=", "=>", "<;>", "..", "@[", "%[")
-_GREEK_NOT_LETTERS = {"λ", "Π", "Σ"}
+_MULTI_SYMBOLS = (":=", "=>", "<;>", "..", "@[", "%[", "#[", "''")
+#: Tokens after which Lean parses an interpolated string (``interpolatedStr``), not a plain one.
+INTERPOLATION_KEYWORDS = frozenset({"s!", "m!", "f!", "throwError", "throwErrorAt", "dbg_trace"})
+#: Symbols after which a glued quote/comment marker cannot be part of a longer notation token.
+_SAFE_BEFORE_SPECIAL = set(OPEN_BRACKETS + CLOSE_BRACKETS + ",")
 
 
 class LexError(ValueError):
-    """Text that Lean would not lex either (unterminated comment or string)."""
+    """Text that Lean would not lex, or would lex in a way this lexer cannot be sure of."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 @dataclass(frozen=True)
@@ -34,196 +49,396 @@ class Token:
         return self.kind != "comment"
 
 
-def _is_letter_like(ch: str) -> bool:
-    if ch in _GREEK_NOT_LETTERS:
-        return False
-    if ch.isalpha():
-        return True
-    cp = ord(ch)
-    # Lean's isLetterLike: Greek, Coptic, letterlike symbols (ℕ ℝ ...), Latin-1 supplement letters
-    return 0x2100 <= cp <= 0x214F or 0x1D49C <= cp <= 0x1D59F
-
-
-def _is_subscript(ch: str) -> bool:
-    cp = ord(ch)
-    return 0x2080 <= cp <= 0x208C or 0x2090 <= cp <= 0x209C or 0x1D62 <= cp <= 0x1D6A or cp == 0x2C7C
-
-
-def is_ident_start(ch: str) -> bool:
-    return ch == "_" or _is_letter_like(ch)
-
-
-def is_ident_rest(ch: str) -> bool:
+# --- Lean's character classes (Init/Meta) ------------------------------------------------------------
+def _is_letter_like(cp: int) -> bool:
     return (
-        is_ident_start(ch)
-        or ch.isdigit()
-        or ch in "'!?"
-        or _is_subscript(ch)
-        or (unicodedata.category(ch) == "Nd")
+        (0x3B1 <= cp <= 0x3C9 and cp != 0x3BB)
+        or (0x391 <= cp <= 0x3A9 and cp not in (0x3A0, 0x3A3))
+        or 0x3CA <= cp <= 0x3FB
+        or 0x1F00 <= cp <= 0x1FFE
+        or 0x2100 <= cp <= 0x214F
+        or 0x1D49C <= cp <= 0x1D59F
     )
 
 
-def tokenize(text: str) -> list[Token]:
-    """All tokens of ``text`` including comments (``kind == "comment"``); whitespace is dropped."""
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        start = i
-        if text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j == -1 else j
-            tokens.append(Token("comment", text[start:i], start, i))
-            continue
-        if text.startswith("/-", i):
-            i = _skip_block_comment(text, i)
-            tokens.append(Token("comment", text[start:i], start, i))
-            continue
-        if ch == '"':
-            i = _skip_string(text, i)
-            tokens.append(Token("string", text[start:i], start, i))
-            continue
-        if ch == "r" and _raw_string_at(text, i):
-            i = _skip_raw_string(text, i)
-            tokens.append(Token("string", text[start:i], start, i))
-            continue
-        if ch == "'" and _char_literal_end(text, i):
-            i = _char_literal_end(text, i)
-            tokens.append(Token("char", text[start:i], start, i))
-            continue
-        if ch == "`" and i + 1 < n and text[i + 1] != "(":
-            j = i + 1
-            while j < n and text[j] == "`":
-                j += 1
-            end = _ident_end(text, j)
-            if end > j:
-                tokens.append(Token("name", text[start:end], start, end))
+def _is_subscript_alnum(cp: int) -> bool:
+    return 0x2080 <= cp <= 0x2089 or 0x2090 <= cp <= 0x209C or 0x1D62 <= cp <= 0x1D6A
+
+
+def is_uncertain_ident_char(ch: str) -> bool:
+    """Letters whose identifier status differs between Lean versions (Latin-1/Latin Extended-A, ⱼ, ⁿ)."""
+    cp = ord(ch)
+    return (0xC0 <= cp <= 0x17F and cp not in (0xD7, 0xF7)) or cp in (0x2C7C, 0x207F)
+
+
+def _is_ascii_alpha(ch: str) -> bool:
+    return ("a" <= ch <= "z") or ("A" <= ch <= "Z")
+
+
+def is_ident_start(ch: str) -> bool:
+    """Lean's ``isIdFirst``: ASCII letters, ``_`` and letter-like symbols (Greek but λΠΣ, ℕ, 𝔽 ...)."""
+    return len(ch) == 1 and (_is_ascii_alpha(ch) or ch == "_" or _is_letter_like(ord(ch)))
+
+
+def is_ident_rest(ch: str) -> bool:
+    """Lean's ``isIdRest``: also ASCII digits, ``'``, ``!``, ``?`` and subscripts (not Python's isalnum)."""
+    return len(ch) == 1 and (
+        is_ident_start(ch) or ("0" <= ch <= "9") or ch in "'!?" or _is_subscript_alnum(ord(ch))
+    )
+
+
+def _is_hex(ch: str) -> bool:
+    return ("0" <= ch <= "9") or ("a" <= ch <= "f") or ("A" <= ch <= "F")
+
+
+def forbidden_char_reason(ch: str) -> str | None:
+    """Why a character may not appear anywhere in text sent to Lean (None when it may)."""
+    if ch == "\n" or (" " <= ch <= "~"):
+        return None
+    cp = ord(ch)
+    name = f"U+{cp:04X}"
+    if ch == "\t":
+        return "a tab (Lean refuses tabs)"
+    if ch == "\r":
+        return "a carriage return (Lean refuses lone CR; only \\n ends a line)"
+    category = unicodedata.category(ch)
+    if category in ("Zl", "Zp") or cp == 0x85 or ch in "\x0b\x0c":
+        return f"{name}, a line break for Python but not for Lean"
+    if category == "Cc":
+        return f"control character {name}"
+    if category == "Zs":
+        return f"{name}, a space that is not whitespace for Lean"
+    if category == "Cf":
+        return f"invisible format character {name} (bidi/zero-width)"
+    if category in ("Cs", "Co", "Cn"):
+        return f"unassigned or private-use character {name}"
+    if category.startswith("M"):
+        return f"combining mark {name}"
+    return None
+
+
+# --- the lexer ---------------------------------------------------------------------------------------
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.n = len(text)
+        self.tokens: list[Token] = []
+
+    def fail(self, message: str, offset: int) -> LexError:
+        return LexError(f"{message} at {position(self.text, offset)}", offset)
+
+    def at(self, i: int) -> str:
+        return self.text[i] if i < self.n else ""
+
+    def emit(self, kind: str, start: int, end: int) -> None:
+        self.tokens.append(Token(kind, self.text[start:end], start, end))
+
+    def glued_to_symbol(self, i: int, floor: int) -> bool:
+        """Whether the code token before ``i`` is a symbol that touches it (a notation could extend it)."""
+        if not self.tokens:
+            return False
+        prev = self.tokens[-1]
+        return (
+            prev.start >= floor
+            and prev.kind == "symbol"
+            and prev.end == i
+            and prev.text[-1] not in _SAFE_BEFORE_SPECIAL
+        )
+
+    # whitespace and comments (Lean's ``whitespace``)
+    def skip_space(self, i: int, floor: int) -> int:
+        while i < self.n:
+            ch = self.text[i]
+            if ch in " \n":
+                i += 1
+            elif self.text.startswith("--", i) or self.text.startswith("/-", i):
+                if self.glued_to_symbol(i, floor):
+                    raise self.fail("comment marker glued to a notation symbol (ambiguous)", i)
+                end = self.text.find("\n", i) if ch == "-" else self.block_comment_end(i)
+                end = self.n if end == -1 else end
+                self.emit("comment", i, end)
                 i = end
-                continue
-        if ch == "#" and i + 1 < n and is_ident_start(text[i + 1]):
-            end = _ident_end(text, i + 1)
-            tokens.append(Token("hash", text[start:end], start, end))
-            i = end
-            continue
-        if is_ident_start(ch) or ch == "«":
-            end = _ident_end(text, i)
-            tokens.append(Token("ident", text[start:end], start, end))
-            i = end
-            continue
-        if ch.isdigit():
-            j = i + 1
-            while j < n and (
-                text[j].isalnum()
-                or text[j] == "_"
-                or (text[j] == "." and j + 1 < n and text[j + 1].isdigit())
-            ):
+            else:
+                return i
+        return i
+
+    def block_comment_end(self, i: int) -> int:
+        # Lean looks at the character after "/-" only to tell doc comments apart, then skips it.
+        j, depth = i + 3, 1
+        if i + 2 >= self.n:
+            raise self.fail("unterminated comment", i)
+        while j < self.n:
+            if self.text.startswith("-/", j):
+                depth -= 1
+                j += 2
+                if depth == 0:
+                    return j
+            elif self.text.startswith("/-", j):
+                depth += 1
+                j += 2
+            else:
                 j += 1
-            tokens.append(Token("number", text[start:j], start, j))
-            i = j
-            continue
+        raise self.fail("unterminated comment", i)
+
+    # code
+    def code(self, i: int, closing: bool) -> int:
+        """Lex code from ``i``; with ``closing``, stop at the ``}`` ending an interpolation (returned)."""
+        floor = i
+        depth = 0
+        while True:
+            i = self.skip_space(i, floor)
+            if i >= self.n:
+                if closing:
+                    raise self.fail("unterminated interpolation in a string", i)
+                return i
+            ch = self.text[i]
+            if closing and depth == 0 and ch == "}":
+                return i
+            if ch in OPEN_BRACKETS:
+                depth += 1
+            elif ch in CLOSE_BRACKETS:
+                depth -= 1
+                if closing and depth < 0:
+                    raise self.fail(f"unbalanced '{ch}' in a string interpolation", i)
+            i = self.token(i, floor)
+
+    def token(self, i: int, floor: int) -> int:
+        text, ch, nxt = self.text, self.text[i], self.at(i + 1)
+        glued = self.glued_to_symbol(i, floor)
+        if ch == '"':
+            if glued:
+                raise self.fail("string literal glued to a notation symbol (ambiguous)", i)
+            return self.string(i)
+        if ch == "'" and nxt != "'":
+            end = self.char_literal(i)
+            if glued:
+                if end is not None:
+                    raise self.fail("quote after a notation symbol: char literal or notation? (ambiguous)", i)
+                self.emit("symbol", i, i + 1)
+                return i + 1
+            if end is None:
+                raise self.fail("invalid character literal", i)
+            self.emit("char", i, end)
+            return end
+        if "0" <= ch <= "9":
+            return self.number(i)
+        if ch == "`":
+            if glued:
+                raise self.fail("backtick glued to a notation symbol (ambiguous)", i)
+            if is_ident_start(nxt) or nxt == "«":
+                end = self.ident(i + 1)
+                self.emit("name", i, end)
+                return end
+            self.emit("symbol", i, i + 1)
+            return i + 1
+        if ch == "r" and self.raw_string_start(i + 1):
+            return self.raw_string(i)
+        if ch == "«" or is_ident_start(ch):
+            if ch == "«" and glued:
+                raise self.fail("'«' glued to a notation symbol (ambiguous)", i)
+            end = self.ident(i)
+            self.emit("ident", i, end)
+            return end
+        if ch == "#" and (is_ident_start(nxt) or nxt == "«"):
+            end = self.ident(i + 1)
+            self.emit("hash", i, end)
+            return end
+        if is_uncertain_ident_char(ch):
+            raise self.fail(f"'{ch}' is an identifier character only in some Lean versions", i)
         sym = next((s for s in _MULTI_SYMBOLS if text.startswith(s, i)), ch)
-        i += len(sym)
-        tokens.append(Token("symbol", sym, start, i))
-    return tokens
+        self.emit("symbol", i, i + len(sym))
+        return i + len(sym)
+
+    def ident(self, i: int) -> int:
+        """End of a (dotted) identifier at ``i`` (Lean's ``identFnAux``)."""
+        j = i
+        while True:
+            if self.at(j) == "«":
+                close = self.text.find("»", j + 1)
+                if close == -1:
+                    raise self.fail("unterminated «escaped name»", j)
+                j = close + 1
+            elif j < self.n and is_ident_start(self.text[j]):
+                j += 1
+                while j < self.n and is_ident_rest(self.text[j]):
+                    j += 1
+            else:
+                raise self.fail("expected an identifier", j)
+            if self.at(j) == "." and (is_ident_start(self.at(j + 1)) or self.at(j + 1) == "«"):
+                j += 1
+                continue
+            if j < self.n and is_uncertain_ident_char(self.text[j]):
+                raise self.fail(f"'{self.text[j]}' is an identifier character only in some Lean versions", j)
+            return j
+
+    def number(self, i: int) -> int:
+        """Lean's ``numberFnAux``: 0b/0o/0x literals, decimals with ``_``, optional ``.digits`` and exponent."""
+        text = self.text
+        if text[i] == "0" and self.at(i + 1) in ("b", "B", "o", "O", "x", "X") and self.at(i + 1):
+            base = self.at(i + 1).lower()
+            ok = {"b": lambda c: c in "01", "o": lambda c: "0" <= c <= "7", "x": _is_hex}[base]
+            end = self.digits(i + 2, ok, need=True)
+        else:
+            end = self.digits(i, lambda c: "0" <= c <= "9", need=False)
+            if self.at(end) == ".":
+                end += 1
+                if "0" <= self.at(end) <= "9":
+                    end = self.digits(end, lambda c: "0" <= c <= "9", need=False)
+            if self.at(end) in ("e", "E"):
+                end += 1
+                if self.at(end) in ("+", "-"):
+                    end += 1
+                if not ("0" <= self.at(end) <= "9"):
+                    raise self.fail("missing exponent digits in a number", end)
+                end = self.digits(end, lambda c: "0" <= c <= "9", need=False)
+        self.emit("number", i, end)
+        return end
+
+    def digits(self, j: int, ok: Callable[[str], bool], need: bool) -> int:
+        while j < self.n:
+            c = self.text[j]
+            if c == "_":
+                need = True
+            elif ok(c):
+                need = False
+            else:
+                break
+            j += 1
+        if need:
+            raise self.fail("malformed number literal", j)
+        return j
+
+    def char_literal(self, i: int) -> int | None:
+        """End of the char literal at ``i`` (Lean's ``charLitFnAux``), or None when it is not one."""
+        j = i + 1
+        if j >= self.n:
+            return None
+        if self.text[j] == "\\":
+            j = self.escape(j + 1, in_string=False, interpolated=False)
+            if j is None:
+                return None
+        else:
+            j += 1
+        return j + 1 if self.at(j) == "'" else None
+
+    def escape(self, j: int, in_string: bool, interpolated: bool) -> int | None:
+        """Position after the escape whose character is at ``j`` (after the backslash); None when invalid."""
+        c = self.at(j)
+        if c and c in "\\\"'rnt" or (interpolated and c == "{"):
+            return j + 1
+        if c in ("x", "u") and c:
+            count = 2 if c == "x" else 4
+            if all(_is_hex(self.at(j + 1 + k)) for k in range(count)):
+                return j + 1 + count
+            return None
+        if in_string and c == "\n":
+            k, newlines = j, 0
+            while self.at(k) in (" ", "\n") and self.at(k):
+                newlines += self.at(k) == "\n"
+                k += 1
+            return k if newlines == 1 else None
+        return None
+
+    def string_end(self, i: int, interpolated: bool) -> tuple[int | None, list[tuple[int, int]]]:
+        """End of the string at ``i`` read plain or interpolated, and the ``{...}`` code spans found."""
+        j, spans = i + 1, []
+        while j < self.n:
+            c = self.text[j]
+            if c == '"':
+                return j + 1, spans
+            if c == "\\":
+                after = self.escape(j + 1, in_string=True, interpolated=interpolated)
+                if after is None:
+                    return None, spans
+                j = after
+            elif c == "{" and interpolated:
+                sub = _Lexer(self.text)
+                try:
+                    close = sub.code(j + 1, closing=True)
+                except LexError:
+                    return None, spans
+                spans.append((j + 1, close))
+                j = close + 1
+            else:
+                j += 1
+        return None, spans
+
+    def string(self, i: int) -> int:
+        prev = self.tokens[-1].text if self.tokens else ""
+        plain, _ = self.string_end(i, interpolated=False)
+        if plain is not None and "{" not in self.text[i:plain]:
+            self.emit("string", i, plain)
+            return plain
+        interp, spans = self.string_end(i, interpolated=True)
+        if interp is None or (plain != interp and prev not in INTERPOLATION_KEYWORDS):
+            what = (
+                "invalid or unterminated string literal"
+                if interp is None and plain is None
+                else ("string literal that reads differently plain and interpolated (ambiguous)")
+            )
+            raise self.fail(what, i)
+        if not spans:
+            self.emit("string", i, interp)
+            return interp
+        # the literal pieces and the code between them, in order (Lean's interpolatedStrLit chunks)
+        piece_start = i
+        for open_at, close in spans:
+            self.emit("string", piece_start, open_at)
+            self.code(open_at, closing=True)
+            piece_start = close
+        self.emit("string", piece_start, interp)
+        return interp
+
+    def raw_string_start(self, j: int) -> bool:
+        while self.at(j) == "#":
+            j += 1
+        return self.at(j) == '"'
+
+    def raw_string(self, i: int) -> int:
+        j, hashes = i + 1, 0
+        while self.text[j] == "#":
+            hashes += 1
+            j += 1
+        close = '"' + "#" * hashes
+        end = self.text.find(close, j + 1)
+        if end == -1:
+            raise self.fail("unterminated raw string literal", i)
+        self.emit("string", i, end + len(close))
+        return end + len(close)
+
+
+def position(text: str, offset: int) -> str:
+    """``line L, column C`` (1-based; lines end at ``\\n`` only, as in Lean) of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def tokenize(text: str) -> list[Token]:
+    """All tokens of ``text`` including comments (``kind == "comment"``); whitespace is dropped.
+
+    Raises ``LexError`` (naming the position) for text Lean would not lex or that could be read two ways.
+    """
+    for offset, ch in enumerate(text):
+        reason = forbidden_char_reason(ch)
+        if reason:
+            raise LexError(f"{reason} at {position(text, offset)}", offset)
+    lexer = _Lexer(text)
+    lexer.code(0, closing=False)
+    return lexer.tokens
 
 
 def code_tokens(text: str) -> list[Token]:
     return [t for t in tokenize(text) if t.is_code]
 
 
-def _skip_block_comment(text: str, i: int) -> int:
-    depth, j, n = 0, i, len(text)
-    while j < n:
-        if text.startswith("/-", j):
-            depth += 1
-            j += 2
-        elif text.startswith("-/", j):
-            depth -= 1
-            j += 2
-            if depth == 0:
-                return j
-        else:
-            j += 1
-    raise LexError(f"unterminated comment starting at offset {i}")
-
-
-def _skip_string(text: str, i: int) -> int:
-    j, n = i + 1, len(text)
-    while j < n:
-        if text[j] == "\\":
-            j += 2
-            continue
-        if text[j] == '"':
-            return j + 1
-        j += 1
-    raise LexError(f"unterminated string literal starting at offset {i}")
-
-
-def _raw_string_at(text: str, i: int) -> bool:
-    if i > 0 and is_ident_rest(text[i - 1]):
-        return False
-    j = i + 1
-    while j < len(text) and text[j] == "#":
-        j += 1
-    return j < len(text) and text[j] == '"'
-
-
-def _skip_raw_string(text: str, i: int) -> int:
-    j = i + 1
-    hashes = 0
-    while text[j] == "#":
-        hashes += 1
-        j += 1
-    close = '"' + "#" * hashes
-    end = text.find(close, j + 1)
-    if end == -1:
-        raise LexError(f"unterminated raw string literal starting at offset {i}")
-    return end + len(close)
-
-
-def _char_literal_end(text: str, i: int) -> int:
-    """End of a char literal starting at ``i`` ('a', '\\n', '\\x41', '\\u{1F600}'), or 0 when it is not one."""
-    n = len(text)
-    if i + 2 >= n:
-        return 0
-    if text[i + 1] == "\\":
-        close = text.find("'", i + 2)
-        return close + 1 if 0 < close <= i + 12 else 0
-    return i + 3 if text[i + 2] == "'" and text[i + 1] != "'" else 0
-
-
-def _ident_end(text: str, i: int) -> int:
-    """End of a (possibly dotted) identifier starting at ``i``; 0-length when none starts there."""
-    n = len(text)
-    j = i
-    while True:
-        if j < n and text[j] == "«":
-            close = text.find("»", j + 1)
-            if close == -1:
-                raise LexError(f"unterminated «quoted name» starting at offset {j}")
-            j = close + 1
-        elif j < n and is_ident_start(text[j]):
-            j += 1
-            while j < n and is_ident_rest(text[j]):
-                j += 1
-        else:
-            return j
-        if j + 1 < n and text[j] == "." and (is_ident_start(text[j + 1]) or text[j + 1] == "«"):
-            j += 1
-            continue
-        return j
-
-
 def name_parts(ident: str) -> list[str]:
     """Components of a dotted name, with «» quotes removed (``«a.b».c`` -> ``['a.b', 'c']``)."""
     parts, cur, quoted = [], [], False
     for ch in ident:
-        if ch == "«":
+        if ch == "«" and not quoted:
             quoted = True
-        elif ch == "»":
+        elif ch == "»" and quoted:
             quoted = False
         elif ch == "." and not quoted:
             parts.append("".join(cur))
@@ -242,63 +457,3 @@ def normalised_code(text: str) -> tuple[str, ...]:
 # --- declarations -----------------------------------------------------------------------------------
 DECL_KEYWORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
 MODIFIERS = ("private", "protected", "noncomputable", "nonrec", "partial", "unsafe")
-
-
-@dataclass(frozen=True)
-class DeclParts:
-    """A declaration head: ``kind name binders : type`` (texts, comments dropped from the edges)."""
-
-    kind: str
-    name: str
-    binders: str
-    type: str
-
-
-def split_statement(statement: str) -> DeclParts:
-    """Split ``theorem foo (n : ℕ) {m} : P n`` into kind, name, binders and type.
-
-    The type starts after the first ``:`` outside brackets that follows the name; raises ``ValueError``
-    when the text is not a declaration head.
-    """
-    toks = code_tokens(statement)
-    k = 0
-    while k < len(toks) and (toks[k].text == "@[" or toks[k].text in MODIFIERS):
-        if toks[k].text == "@[":
-            depth = 1
-            k += 1
-            while k < len(toks) and depth:
-                depth += toks[k].text in ("[", "@[") and 1 or 0
-                depth -= toks[k].text == "]" and 1 or 0
-                k += 1
-        else:
-            k += 1
-    if k >= len(toks) or toks[k].text not in DECL_KEYWORDS:
-        raise ValueError(f"not a declaration: {statement[:60]!r}")
-    kind = toks[k].text
-    k += 1
-    name = ""
-    if kind != "example":
-        if k >= len(toks) or toks[k].kind != "ident":
-            raise ValueError(f"declaration without a name: {statement[:60]!r}")
-        name = toks[k].text
-        k += 1
-    binders_start = toks[k].start if k < len(toks) else len(statement)
-    depth = 0
-    for tok in toks[k:]:
-        if tok.text in OPEN_BRACKETS or tok.text in ("@[", "%["):
-            depth += 1
-        elif tok.text in CLOSE_BRACKETS:
-            depth -= 1
-        elif tok.text == ":" and depth == 0:
-            return DeclParts(
-                kind, name, statement[binders_start : tok.start].strip(), statement[tok.end :].strip()
-            )
-    raise ValueError(f"declaration without a type (no top-level ':'): {statement[:60]!r}")
-
-
-def statement_as_type(statement: str) -> str:
-    """The closed type a statement declares: ``∀ binders, type`` (just ``type`` without binders)."""
-    parts = split_statement(statement)
-    if not parts.binders:
-        return parts.type
-    return f"∀ {parts.binders}, {parts.type}"

@@ -5,26 +5,31 @@ home process, that process's generation and the id; when the home process has re
 memory, ``restart_every``) the state is rebuilt by replaying ``state.path`` from the theorem's root, reusing
 the longest prefix already known in that process.
 
-Batches are run by one thread per process pulling steps from a shared list: each process takes the step
+Batches are run by one thread per process pulling steps from a ``_StepQueue``: each process takes the step
 that is cheapest for it, where cost is 1 on a process that holds the state and ``1 + replay length``
-elsewhere. A process therefore works on its own states first and then steals the others' (a stolen step
-replays its path once; the rebuilt prefix is remembered, so its siblings and children are cheap there). A
-search on a single theorem spreads over all processes, and a slow or hanging tactic delays only itself: the
-other processes drain the rest of the batch meanwhile.
+elsewhere (a FIFO of its own states, then a heap per process for stealing: linear in the batch, not a rescan
+of every pending step per take). A process therefore works on its own states first and then steals the others'
+(a stolen step replays its path once; the rebuilt prefix is remembered, so its siblings and children are cheap
+there). A search on a single theorem spreads over all processes, and a slow or hanging tactic delays only
+itself: the other processes drain the rest of the batch meanwhile.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
+
+from prover.errors import ConfigError
 from prover.lean.protocol import Response
 from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess, ReplStartError, ReplTimeout
 from prover.lean.session import LeanSession
@@ -39,6 +44,7 @@ from prover.lean.types import (
     Timeout,
     Verdict,
 )
+from prover.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 _CACHE_LIMIT = 200_000
@@ -52,6 +58,30 @@ class ReplHandle:
     process: int
     generation: int
     proof_state: int
+
+
+class ReplSettings(Settings):
+    """What ``backend=repl`` accepts (configs/backend/repl.yaml): unknown keys and bad values are errors."""
+
+    command: list[str] = Field(min_length=1)
+    project_dir: str = "."
+    header: str = "import Mathlib\n"
+    tactic_timeout_s: PositiveFloat = 10.0
+    start_timeout_s: PositiveFloat = 300.0
+    max_rss_mb: NonNegativeFloat | None = None  # 0 or null: no memory watch
+    restart_every: NonNegativeInt | None = None  # 0 or null: never restart on count
+    pool_size: PositiveInt | None = 1  # null or "auto": from cores and memory
+    env: dict[str, str] | None = None  # extra environment variables for the REPL processes
+    guard: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("pool_size", mode="before")
+    @classmethod
+    def _auto(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().isdigit():
+            if value.strip() != "auto":
+                raise ValueError("expected a positive integer or 'auto'")
+            return None
+        return value
 
 
 @dataclass
@@ -70,27 +100,31 @@ class ReplConfig:
     guard: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, cfg: Mapping[str, Any]) -> ReplConfig:
-        command = cfg.get("command")
-        if isinstance(command, str) or not command:
-            raise ValueError("backend.command must be a non-empty list (argv), e.g. [lake, env, repl]")
-        size = cfg.get("pool_size", 1)
-        pool_size = auto_pool_size() if size in (None, "auto") else int(size)
-        if pool_size < 1:
-            raise ValueError(f"backend.pool_size must be >= 1 or 'auto', got {size!r}")
-        timeout = float(cfg.get("tactic_timeout_s", 10.0))
-        if timeout <= 0:
-            raise ValueError("backend.tactic_timeout_s must be positive")
+    def from_mapping(cls, cfg: Mapping[str, Any], group: str = "backend") -> ReplConfig:
+        """Validate ``cfg``; raises :class:`ConfigError` (a ``ValueError``) with one line naming the key.
+
+        ``command`` must be an argv list: a string is refused (never split, never given to a shell), with
+        the list form to write instead.
+        """
+        command = cfg.get("command") if isinstance(cfg, Mapping) else None
+        if isinstance(command, str):
+            example = "[" + ",".join(command.split()) + "]" if command.strip() else "[lake,env,repl]"
+            raise ConfigError(
+                f"{group}.command must be a list (argv), not the string {command!r}: write it as a list, "
+                f"e.g. {group}.command='{example}' (it is never run through a shell)"
+            )
+        s = load_settings(ReplSettings, cfg, group, ignore=("name",))
         return cls(
-            command=[str(c) for c in command],
-            project_dir=Path(str(cfg.get("project_dir", "."))),
-            header=str(cfg.get("header", "import Mathlib\n")),
-            tactic_timeout_s=timeout,
-            start_timeout_s=float(cfg.get("start_timeout_s", 300.0)),
-            max_rss_mb=float(cfg["max_rss_mb"]) if cfg.get("max_rss_mb") else None,
-            restart_every=int(cfg["restart_every"]) if cfg.get("restart_every") else None,
-            pool_size=pool_size,
-            guard=dict(cfg.get("guard") or {}),
+            command=list(s.command),
+            project_dir=Path(s.project_dir),
+            header=s.header,
+            tactic_timeout_s=s.tactic_timeout_s,
+            start_timeout_s=s.start_timeout_s,
+            max_rss_mb=s.max_rss_mb or None,
+            restart_every=s.restart_every or None,
+            pool_size=auto_pool_size() if s.pool_size is None else s.pool_size,
+            env={**os.environ, **s.env} if s.env else None,  # extra variables, not a whole environment
+            guard=dict(s.guard),
         )
 
 
@@ -124,6 +158,68 @@ class _Worker:
         self.lock = threading.Lock()
 
 
+class _StepQueue:
+    """Hands the steps of one batch to processes in O(n log n) total, whatever the number of takes.
+
+    Each process has a FIFO of the steps whose state it holds (``owner``) and takes those first. A process
+    with none left steals from its own heap of every step still pending, keyed by ``cost(process, step)``;
+    the heap is built once, the first time that process steals, so ``cost`` is evaluated at most once per
+    (process, step) at build time plus once per pop. Taken steps are skipped lazily. A popped step whose cost
+    grew since it was keyed (its process restarted, a cached prefix was evicted) is re-keyed and pushed back.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        owner: Callable[[int], int | None],
+        cost: Callable[[int, int], int],
+        owns: Callable[[int, int], bool],
+    ) -> None:
+        self._n = n
+        self._cost = cost
+        self._owns = owns
+        self._taken = [False] * n
+        self._left = n
+        self._own: dict[int, deque[int]] = {}
+        for i in range(n):
+            home = owner(i)
+            if home is not None:
+                self._own.setdefault(home, deque()).append(i)
+        self._heaps: dict[int, list[tuple[int, int]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, process: int) -> int | None:
+        """The next step for ``process``: its own states in input order, then the cheapest pending step."""
+        with self._lock:
+            if not self._left:
+                return None
+            own = self._own.get(process)
+            while own:
+                i = own.popleft()
+                if not self._taken[i] and self._owns(process, i):
+                    return self._mark(i)
+            heap = self._heaps.get(process)
+            if heap is None:
+                heap = [(self._cost(process, i), i) for i in range(self._n) if not self._taken[i]]
+                heapq.heapify(heap)
+                self._heaps[process] = heap
+            while heap:
+                key, i = heapq.heappop(heap)
+                if self._taken[i]:
+                    continue
+                now = self._cost(process, i)
+                if now > key:
+                    heapq.heappush(heap, (now, i))
+                    continue
+                return self._mark(i)
+            return None
+
+    def _mark(self, i: int) -> int:
+        self._taken[i] = True
+        self._left -= 1
+        return i
+
+
 class ReplSession(LeanSession):
     """A ``LeanSession`` over ``pool_size`` REPL processes, each reused for many theorems."""
 
@@ -154,6 +250,7 @@ class ReplSession(LeanSession):
         self._pool = ThreadPoolExecutor(max_workers=cfg.pool_size, thread_name_prefix="repl")
         self._warmed = False
         self._install_guard()
+        self.guard_options()  # a bad guard key is a config error at construction, never at verify time
 
     def _install_guard(self) -> None:
         try:
@@ -283,25 +380,23 @@ class ReplSession(LeanSession):
             return []
         self.warm_up()
         results: list[TacticResult | None] = [None] * len(steps)
-        pending = list(range(len(steps)))
-        pending_lock = threading.Lock()
+        by_index = {w.index: w for w in self.workers}
 
-        def take(worker: _Worker) -> int | None:
-            """The pending step cheapest for ``worker`` (its own states first, then the cheapest to steal)."""
-            with pending_lock:
-                if not pending:
-                    return None
-                gen = worker.process.generation
-                own = (i for i in pending if _lives_in(steps[i][0].handle, worker.index, gen))
-                best = next(own, None)
-                if best is None:
-                    best = min(pending, key=lambda i: self._cost(worker, steps[i][0]))
-                pending.remove(best)
-                return best
+        def home(i: int) -> int | None:
+            handle = steps[i][0].handle
+            return handle.process if isinstance(handle, ReplHandle) else None
+
+        def owns(process: int, i: int) -> bool:
+            worker = by_index[process]
+            return _lives_in(steps[i][0].handle, process, worker.process.generation)
+
+        queue = _StepQueue(
+            len(steps), home, lambda process, i: self._cost(by_index[process], steps[i][0]), owns
+        )
 
         def drain(worker: _Worker) -> None:
             with worker.lock:
-                while (i := take(worker)) is not None:
+                while (i := queue.take(worker.index)) is not None:
                     results[i] = self._step_on(worker, *steps[i])
 
         workers = self.workers
@@ -370,23 +465,99 @@ class ReplSession(LeanSession):
         """Elaborate ``command`` in a fresh env on top of ``header``; raises ``ReplFailure`` on timeout/crash.
 
         Every call starts from the header's env (envs are immutable), so commands cannot see each other.
+        To chain commands (``env`` of one answer into the next), use :meth:`command_runner`.
         """
-        self.warm_up()
-        worker = self._pick_worker()
-        with worker.lock:
-            env = worker.process.header_env(self.config.header if header is None else header)
-            cmd: dict[str, Any] = {"cmd": command}
-            if env is not None:
-                cmd["env"] = env
-            limit = timeout if timeout is not None else max(self.config.tactic_timeout_s, 60.0)
-            return worker.process.request(cmd, timeout=limit)
+        return self.command_runner(self.config.header if header is None else header, timeout)(command)
 
-    def command_runner(self, header: str) -> Callable[[str], Response]:
-        return lambda command: self.run_command(command, header=header)
+    def command_runner(self, header: str, timeout: float | None = None) -> CommandRunner:
+        """A runner pinned to one process: ``runner(cmd)`` on the header's env, ``runner(cmd, env=N)`` on
+        an env an earlier call of the same runner returned (env ids live in one process)."""
+        self.warm_up()
+        return CommandRunner(self, header, timeout)
+
+    def describe(self) -> dict[str, Any]:
+        """Ask the running Lean its version (our own trusted command, not a tactic: no guard); Mathlib is read
+        by callers from ``project_dir``'s lake manifest."""
+        from prover.lean.session import LEAN_VERSION_COMMAND, lean_version_from
+
+        try:
+            lean = lean_version_from(self.run_command(LEAN_VERSION_COMMAND, header="", timeout=60.0))
+        except Exception:  # a REPL that cannot answer: say so, never guess
+            lean = "unknown"
+        return {"backend": "repl", "lean": lean, "project_dir": str(self.config.project_dir)}
+
+    def guard_options(self) -> Any:
+        """The ``guard:`` options (config, then ``verify_options``) that ``verify`` applies, validated."""
+        from prover.lean.guard import GuardOptions
+
+        return GuardOptions.from_config({**self.config.guard, **self.verify_options})
 
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
         from prover.lean.verify import verify_proof
 
-        return verify_proof(
-            theorem, proof, run_command=self.command_runner(theorem.header), options=self.verify_options
-        )
+        options = self.guard_options()
+        # once more when the process restarted (memory cap, restart_every) in the middle of a verification
+        for _ in range(2):
+            runner = self.command_runner(theorem.header)
+            verdict = verify_proof(theorem, proof, run_command=runner, options=options)
+            if verdict.accepted or not runner.lost_env:
+                break
+        return verdict
+
+
+class CommandRunner:
+    """Elaborates commands on ONE process of a ``ReplSession``, so one answer's ``env`` is valid in the next.
+
+    A restart of that process (timeout, crash, memory, ``restart_every``) between two calls kills its envs;
+    a later call on such an env raises ``ReplCrash`` instead of elaborating on whatever env has that number in
+    the new process.
+    """
+
+    def __init__(self, session: ReplSession, header: str, timeout: float | None = None) -> None:
+        self.session = session
+        self.header = header
+        self.timeout = timeout if timeout is not None else max(session.config.tactic_timeout_s, 60.0)
+        self._worker: _Worker | None = None
+        self._generation: int | None = None
+        self._envs: set[int] = set()
+        #: True once a call named an env that died with a restart (the caller may start over).
+        self.lost_env = False
+
+    def __call__(self, command: str, env: int | None = None) -> Response:
+        try:
+            return self._run(command, env)
+        except _Restarted:
+            if env is not None:
+                raise
+            return self._run(command, env)  # a scheduled restart (restart_every) hit this command: once more
+
+    def _run(self, command: str, env: int | None) -> Response:
+        if self._worker is None:
+            self._worker = self.session._pick_worker()
+        worker = self._worker
+        with worker.lock:
+            process = worker.process
+            if env is None:
+                base = process.header_env(self.header)
+                if self._generation != process.generation:
+                    self._generation, self._envs = process.generation, set()
+            else:
+                if env not in self._envs or self._generation != process.generation or not process.alive:
+                    self.lost_env = True
+                    raise ReplCrash(f"env {env} is gone: the REPL process restarted since it was made")
+                base = env
+            generation = process.generation
+            cmd: dict[str, Any] = {"cmd": command}
+            if base is not None:
+                cmd["env"] = base
+            response = process.request(cmd, timeout=self.timeout)
+            if process.generation != generation:
+                self.lost_env = env is not None
+                raise _Restarted("the REPL process restarted before elaborating the command")
+            if response.env is not None:
+                self._envs.add(response.env)
+            return response
+
+
+class _Restarted(ReplCrash):
+    """The process restarted between choosing an env and elaborating on it."""

@@ -12,6 +12,10 @@ Memory: we watch the resident set size of the whole process tree through ``/proc
 ``.olean`` files (gigabytes of mostly shared pages), so an address-space limit kills healthy processes,
 while RSS is what actually exhausts a machine. ``lake env`` runs the REPL as a child, so the whole tree is
 summed and killed (the process is a session leader; we signal its process group).
+
+Parent death: each REPL runs under ``prover.lean.reaper`` (a tiny single-threaded launcher that leads the
+process group and kills it when this process dies, even by ``kill -9``). The REPL gets our pipes as its own
+stdin/stdout, so the launcher adds nothing per command.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -33,6 +38,7 @@ from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_co
 
 log = logging.getLogger(__name__)
 _READ_CHUNK = 1 << 16
+_REAPER = Path(__file__).with_name("reaper.py")
 
 
 class ReplFailure(Exception):
@@ -80,6 +86,7 @@ class ReplProcess:
         self.commands_sent = 0  # since the last start
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._watch_w: int | None = None
         self._stderr: Any = None
         self._frames = FrameBuffer()
         self._header_envs: dict[str, int] = {}
@@ -94,22 +101,35 @@ class ReplProcess:
         return self._proc.pid if self._proc else None
 
     def start(self) -> None:
-        """Start a fresh process (killing any old one)."""
+        """Start a fresh process (killing any old one), under the reaper that ties it to this process."""
         self.kill()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        watch_r, self._watch_w = os.pipe()  # the write end never leaves this process (O_CLOEXEC)
+        status_r, status_w = os.pipe()
+        argv = [sys.executable, "-I", "-S", str(_REAPER), str(watch_r), str(status_w), "--", *self.command]
         try:
             self._proc = subprocess.Popen(
-                self.command,
+                argv,
                 cwd=self.cwd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 env=self.env,
                 start_new_session=True,
+                pass_fds=(watch_r, status_w),
                 bufsize=0,
             )
         except OSError as exc:
+            os.close(status_r)
+            self.kill()
             raise ReplStartError(f"cannot start the REPL {self.command!r} in {self.cwd}: {exc}") from exc
+        finally:
+            os.close(watch_r)
+            os.close(status_w)
+        failure = _exec_failure(status_r, self.start_timeout_s)
+        if failure:
+            self.kill()
+            raise ReplStartError(f"cannot start the REPL {self.command!r} in {self.cwd}: {failure}")
         os.set_blocking(self._proc.stdout.fileno(), False)  # type: ignore[union-attr]
         self._frames = FrameBuffer()
         self._header_envs = {}
@@ -117,6 +137,7 @@ class ReplProcess:
         self.commands_sent = 0
 
     def kill(self) -> None:
+        """Kill the whole process group (reaper, REPL, ``lake env``'s children) and release its pipes."""
         proc, self._proc = self._proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -134,6 +155,9 @@ class ReplProcess:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 log.warning("REPL process %d did not exit after SIGKILL", proc.pid)
+        if self._watch_w is not None:
+            os.close(self._watch_w)  # the reaper (if still alive) kills its group on this EOF
+            self._watch_w = None
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
@@ -269,6 +293,27 @@ class ReplProcess:
             # The answer already arrived intact; restart before the next command rather than failing this one.
             log.info("REPL %s uses %.0f MB > %s MB; restarting", self.pid, rss, self.max_rss_mb)
             self.kill()
+
+
+def _exec_failure(fd: int, limit_s: float) -> str:
+    """Read the reaper's status pipe to EOF (closed by a successful ``exec``): the exec error, or ``""``."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + max(limit_s, 5.0)
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "the REPL's launcher did not start it in time"
+                if not sel.select(remaining):
+                    continue
+                data = os.read(fd, 4096)
+                if not data:
+                    return b"".join(chunks).decode("utf-8", errors="replace")
+                chunks.append(data)
+    finally:
+        os.close(fd)
 
 
 def _write_all(stream: Any, data: bytes) -> None:

@@ -47,11 +47,15 @@ DEFAULT_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
 SORRY_TACTICS = ("sorry", "admit")
 _WS = re.compile(r"\s+")
 _PRINT_AXIOMS = re.compile(r"^#print\s+axioms\s+(\S+)\s*$")
-_EXAMPLE_OF = re.compile(r"^example\s*:(?P<type>.*):=\s*@?(?P<name>[^\s()]+)\s*$", re.DOTALL)
+_EXAMPLE_OF = re.compile(
+    r"^(?:universe(?:\s+[^\s]+)+\s+in\s+)?example\s*:(?P<type>.*):=\s*@?(?P<name>[^\s(){}]+?)(?:\.\{[^}]*\})?\s*$",
+    re.DOTALL,
+)
 _HEADER_LINE = re.compile(
     r"^(import|open|set_option|namespace|section|end|universe|variable|noncomputable\s+section)\b"
 )
 _DECL_START = re.compile(r"^(theorem|lemma|example)\b")
+_SCOPED_OPTION = re.compile(r"^set_option\s+\S+\s+\S+\s+in$")
 _BULLETS = ("·", ". ")
 
 
@@ -332,7 +336,7 @@ class WorldServer:
             elif m := _EXAMPLE_OF.match(text):
                 messages.extend(self._example_of(m.group("type"), m.group("name"), declared, line0))
             elif _DECL_START.match(first):
-                result = self._declaration(chunk, line0)
+                result = self._declaration(chunk, line0, declared)
                 delay += result.delay_ms
                 if result.crash:
                     return Reply(None, delay, crash=True)
@@ -359,8 +363,11 @@ class WorldServer:
         resp["env"] = new_env
         return Reply(resp, delay)
 
-    def _declaration(self, chunk: str, line0: int) -> _DeclResult:
-        """Elaborate ``statement := by ...``: open the root state for ``by sorry``, else replay the script."""
+    def _declaration(self, chunk: str, line0: int, declared: Mapping[str, bool]) -> _DeclResult:
+        """Elaborate ``statement := by ...``: open the root state for ``by sorry``, else replay the script.
+
+        As Lean: a name already in the env is an error (and the env keeps the old constant).
+        """
         head, has_assign, body = _split_assign(chunk)
         spec = self.world.find_theorem(statement=head) if has_assign else None
         first_line = (line0 + 1, 0), (line0 + 1, len(chunk.split("\n", 1)[0]))
@@ -369,6 +376,8 @@ class WorldServer:
             return _DeclResult(
                 [_message("error", f"scripted world: unknown declaration ({why})", *first_line)]
             )
+        if spec.name in declared:
+            return _DeclResult([_message("error", f"'{spec.name}' has already been declared", *first_line)])
         stripped = body.lstrip()
         if not stripped.startswith("by"):
             return _DeclResult(
@@ -395,6 +404,8 @@ class WorldServer:
         goals: tuple[str, ...] = tuple(spec.goals)
         delay, used_sorry = 0, False
         for offset, tactic in split_tactic_lines(script):
+            if _SCOPED_OPTION.match(tactic):
+                continue  # `set_option NAME VALUE in` scopes the next tactic; the world has no options
             out = step(self.world, goals, tactic)
             delay += out.delay_ms
             line = by_line + offset
@@ -413,7 +424,8 @@ class WorldServer:
         return _DeclResult(warn, delay_ms=delay, name=spec.name)
 
     def _print_axioms(self, name: str, declared: dict[str, bool], line0: int, width: int) -> dict[str, Any]:
-        span = (line0 + 1, 0), (line0 + 1, width)
+        """Lean reports at the ``#print`` token (``withRef tk``): line 1, columns 0..6 of the command."""
+        span = (line0 + 1, 0), (line0 + 1, min(width, len("#print")))
         if name not in declared:
             return _message("error", f"unknown constant '{name}'", *span)
         axioms = self.world.axioms_of(name)
@@ -427,7 +439,7 @@ class WorldServer:
         self, type_text: str, name: str, declared: dict[str, bool], line0: int
     ) -> list[dict[str, Any]]:
         """``example : T := @NAME`` type-checks when T is NAME's statement as a closed type (``∀ binders, type``)."""
-        from prover.lean.lexer import statement_as_type
+        from prover.lean.statement import statement_as_type
 
         span = (line0 + 1, 0), (line0 + 1, 7)
         spec = self.world.find_theorem(name=name)
@@ -479,16 +491,18 @@ def _split_commands(text: str) -> list[tuple[int, str]]:
 
 
 def _split_assign(chunk: str) -> tuple[str, bool, str]:
-    """Split a declaration at its first ``:=`` outside brackets: (head, found, body)."""
-    depth = 0
-    for i, ch in enumerate(chunk):
-        if ch in "([{⦃⟨":
-            depth += 1
-        elif ch in ")]}⦄⟩":
-            depth -= 1
-        elif ch == ":" and depth == 0 and chunk[i + 1 : i + 2] == "=":
-            return chunk[:i].rstrip(), True, chunk[i + 2 :]
-    return chunk, False, ""
+    """Split a declaration at its proof's ``:=`` (not a ``let``/``have`` one): (head, found, body)."""
+    from prover.lean.lexer import code_tokens
+    from prover.lean.statement import proof_assign_index
+
+    try:
+        toks = code_tokens(chunk)
+    except ValueError:
+        return chunk, False, ""
+    k = proof_assign_index(toks)
+    if k is None:
+        return chunk, False, ""
+    return chunk[: toks[k].start].rstrip(), True, chunk[toks[k].end :]
 
 
 # --- the process ------------------------------------------------------------------------------------------
@@ -577,6 +591,7 @@ class WorldSession(LeanSession):
         guard: Mapping[str, Any] | None = None,
     ) -> None:
         self.world = world if isinstance(world, World) else World.load(world)
+        self.source = "<in-memory world>" if isinstance(world, World) else str(world)
         self.tactic_timeout_s = float(tactic_timeout_s)
         self.real_sleep = real_sleep
         self.pool_size = max(1, int(pool_size))
@@ -584,9 +599,10 @@ class WorldSession(LeanSession):
         self.tactics_run = 0
         self.guard_options = dict(guard or {})
         self._executor: ThreadPoolExecutor | None = None
-        if self.guard_options:
-            from prover.lean.guard import make_tactic_guard
+        from prover.lean.guard import GuardOptions, make_tactic_guard
 
+        self._verify_options = GuardOptions.from_config(self.guard_options)  # a bad key fails here, not later
+        if self.guard_options:
             self.tactic_guard = make_tactic_guard(self.guard_options)
 
     @classmethod
@@ -645,34 +661,39 @@ class WorldSession(LeanSession):
         from prover.lean.verify import verify_proof
 
         return verify_proof(
-            theorem,
-            proof,
-            run_command=self.command_runner(theorem.header),
-            options=self.guard_options or None,
+            theorem, proof, run_command=self.command_runner(theorem.header), options=self._verify_options
         )
 
-    def command_runner(self, header: str) -> Callable[[str], Any]:
-        """Elaborate one command in a fresh env on top of ``header`` (as ``ReplSession.command_runner``)."""
+    def command_runner(self, header: str) -> Callable[..., Any]:
+        """As ``ReplSession.command_runner``: ``run(cmd)`` on ``header``'s env, ``run(cmd, env=N)`` on an env
+        an earlier call returned (one world server per runner, so its env ids stay meaningful)."""
         from prover.lean.protocol import Response
 
         server = WorldServer(self.world)
+        header_env: list[int] = []
 
-        def run(command: str) -> Response:
+        def run(command: str, env: int | None = None) -> Response:
             request: dict[str, Any] = {"cmd": command}
-            if header.strip():
-                base = server.handle({"cmd": header}).response
-                assert base is not None
-                request["env"] = base["env"]
+            if env is None and header.strip():
+                if not header_env:
+                    base = server.handle({"cmd": header}).response
+                    assert base is not None
+                    header_env.append(int(base["env"]))
+                env = header_env[0]
+            if env is not None:
+                request["env"] = env
             reply = server.handle(request)
             if self._wait(reply.delay_ms):
-                return Response.from_json(
-                    {"message": f"timeout: the command ran past {self.tactic_timeout_s}s"}
-                )
+                raise TimeoutError(f"the command ran past {self.tactic_timeout_s}s")
             if reply.crash or reply.response is None:
-                return Response.from_json({"message": "scripted world: the command crashed the process"})
+                raise RuntimeError("scripted world: the command crashed the process")
             return Response.from_json(reply.response)
 
         return run
+
+    def describe(self) -> dict[str, Any]:
+        """A scripted world is a simulation: it names its file and claims no Lean or Mathlib version."""
+        return {"backend": f"scripted world {self.source}", "lean": None, "mathlib": None}
 
     def close(self) -> None:
         if self._executor is not None:

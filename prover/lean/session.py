@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from prover.lean.types import StartResult, TacticError, TacticResult, TacticState, Theorem, Verdict
 
@@ -29,6 +30,7 @@ class LeanSession(abc.ABC):
 
     def run_tactic(self, state: TacticState, tactic: str) -> TacticResult:
         """Run one tactic on ``state``. Never raises for Lean-side failures: they are results."""
+        _check_step(state, tactic)
         refused = self._refusals(tactic)
         if refused:
             return TacticError(tuple(refused), rejected_by_guard=True)
@@ -38,6 +40,10 @@ class LeanSession(abc.ABC):
         """Run many (state, tactic) steps; pooled backends run them concurrently, in input order."""
         results: list[TacticResult | None] = [None] * len(steps)
         allowed: list[int] = []
+        for step in steps:
+            if not isinstance(step, tuple | list) or len(step) != 2:
+                raise TypeError(f"run_tactics takes (TacticState, tactic) pairs, got {_describe_value(step)}")
+            _check_step(*step)
         for i, (_, tactic) in enumerate(steps):
             refused = self._refusals(tactic)
             if refused:
@@ -51,6 +57,14 @@ class LeanSession(abc.ABC):
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
         """Check that ``proof`` (a tactic script) proves exactly ``theorem`` in plain Lean + Mathlib."""
         return self._verify(theorem, proof)
+
+    def describe(self) -> dict[str, Any]:
+        """What actually runs behind this session, for run records and reports: ``backend``, ``lean``, ...
+
+        Backends override it (the REPL asks Lean, a scripted world names its file); the default admits it
+        does not know rather than repeating the pinned ``lean-toolchain``.
+        """
+        return {"backend": type(self).__name__, "lean": "unknown", "mathlib": "unknown"}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release processes and files."""
@@ -88,3 +102,37 @@ class LeanSession(abc.ABC):
             guard = default_tactic_guard()
             self.tactic_guard = guard
         return list(guard(tactic))
+
+
+def _describe_value(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:120]}{'...' if len(text) > 120 else ''}"
+
+
+def _check_step(state: object, tactic: object) -> None:
+    """Reject a non-state early: ``start`` returns ``TacticError``/``Timeout``/``Crash`` values, not exceptions,
+    and passing one on would otherwise fail deep inside a backend with an unrelated ``AttributeError``."""
+    if not isinstance(state, TacticState):
+        hint = (
+            " (start() failed: check its result with isinstance(root, TacticState))"
+            if not isinstance(state, str)
+            else ""
+        )
+        raise TypeError(f"expected a TacticState, got {_describe_value(state)}{hint}")
+    if not isinstance(tactic, str):
+        raise TypeError(f"expected the tactic as a str, got {_describe_value(tactic)}")
+
+
+#: A trusted command of ours (never model text): sent with ``run_command``, not through the tactic guard.
+LEAN_VERSION_COMMAND = "#eval Lean.versionString"
+
+
+def lean_version_from(response: Any) -> str:
+    """Lean's answer to :data:`LEAN_VERSION_COMMAND` (an info message ``"4.24.0"``), or ``"unknown"``."""
+    if getattr(response, "message", None) or any(m.is_error for m in getattr(response, "messages", ())):
+        return "unknown"
+    for message in getattr(response, "messages", ()):
+        text = message.data.strip().strip('"').strip()
+        if message.severity == "info" and text and len(text) < 80 and text[0].isdigit():
+            return text
+    return "unknown"

@@ -70,6 +70,15 @@ class TacticState:
         return self.pp
 
 
+def split_goals(pp: str) -> tuple[str, ...]:
+    """The inverse of :attr:`TacticState.pp`: goals of a pretty-printed state separated by blank lines.
+
+    For text that arrives without a goal list (a user's ``--state``, an editor request); states from a
+    session already carry ``goals``.
+    """
+    return tuple(g.strip("\n") for g in re.split(r"\n[ \t]*\n", pp.strip("\n")) if g.strip())
+
+
 @dataclass(frozen=True)
 class ProofFinished:
     """No goals left and no error: the path from the root is a proof (subject to verification)."""
@@ -111,6 +120,11 @@ class Verdict:
 
     accepted: bool
     reasons: tuple[str, ...] = ()
+    #: The check that rejected the proof: ``guard``, ``compile``, ``statement`` or ``axioms`` ("" if accepted).
+    check: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"accepted": self.accepted, "reasons": list(self.reasons)}
+        out: dict[str, object] = {"accepted": self.accepted, "reasons": list(self.reasons)}
+        if self.check:
+            out["check"] = self.check
+        return out

@@ -1,23 +1,27 @@
 """Whole-proof verification: the only check whose "yes" counts as a proved theorem.
 
-Order matters: the static guard first (cheap, and it keeps cheating text away from Lean), then ONE Lean
-command elaborated in a fresh environment on top of the theorem's header::
+Four checks, in order; the verdict names the first that failed (``Verdict.check``):
 
-    <the declaration with the candidate proof>
+1. ``guard``: the static soundness guard (cheap, and it keeps cheating text away from Lean);
+2. ``compile``: the declaration with the candidate proof, elaborated as ONE REPL command on the header's env,
+   must have no error and no ``sorry``. A tactic script (anything that is not a full declaration, including
+   a script starting with ``set_option … in``) is ALWAYS compiled as ``<statement> := by <script>``; a full
+   declaration must declare the theorem's own name (so a header that already declares NAME is an
+   "already declared" error, never a free pass);
+3. ``statement``: ``example : ∀ <binders of the ORIGINAL statement>, <its type> := @NAME`` as a SEPARATE
+   REPL command on the env the declaration returned (``{"cmd": …, "env": N}``);
+4. ``axioms``: ``#print axioms NAME``, again a separate command on that env; its report is the info message
+   that lies inside that command's own text (by position), and it must list only ``allowed_axioms``.
 
-    example : ∀ <binders of the ORIGINAL statement>, <its type> := @NAME
+Why separate commands: text after the proof in the same command could be wrapped or silenced by the proof
+(``#guard_msgs in`` at its end, an unclosed comment, ``end``), and messages printed by the proof (``trace``,
+``#check``, ``logInfo``) could forge an axiom report. A separate command is parsed on its own, and its
+answer carries only its own messages. Why the ``example``: the guard requires the statement text to be the
+original one, but text is not meaning; the kernel accepting ``@NAME`` at the re-elaborated original type
+means the original statement is proved, whatever the candidate declaration elaborated to.
 
-    #print axioms NAME
-
-Accepted only when that command has no error, no ``sorry`` (neither a warning nor a ``sorries`` entry), the
-``example`` type-checks, and the axioms are a subset of ``allowed_axioms`` (propext, Classical.choice,
-Quot.sound by default).
-
-Why the ``example``: the guard already requires the statement text to be the original one, but text is not
-meaning. The ``example`` re-elaborates the original statement, as a closed ``∀`` type, in the same environment
-and asks the kernel to accept ``@NAME`` as its proof. If it does, the original statement is proved, whatever
-the candidate declaration elaborated to (definitionally equal propositions are the same to the kernel), so
-no elaboration trick in the candidate's text can change what is being certified.
+``verify_proof`` never raises for anything about the proof or Lean (timeouts and crashes of the backend are
+rejections with the reason); only malformed guard *options* (a configuration error) raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -25,63 +29,151 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from prover.lean.guard import GuardOptions, check_proof
-from prover.lean.lexer import DECL_KEYWORDS, code_tokens, split_statement, statement_as_type
+from prover.lean.lexer import code_tokens
 from prover.lean.protocol import Message, ProtocolError, Response
+from prover.lean.statement import DECL_KEYWORDS, MODIFIERS, DeclParts, split_declaration, split_statement
 from prover.lean.types import Theorem, Verdict
 
-#: ``run_command(command) -> Response | dict``: elaborate one command in a fresh env on the theorem's header.
-RunCommand = Callable[[str], Any]
-
-_AXIOMS_LIST = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]", re.DOTALL)
-_NO_AXIOMS = "does not depend on any axioms"
 STATIC_ONLY_NOTE = "static checks only: Lean did not check this proof"
+_AXIOMS_REPORT = re.compile(
+    r"'(?P<name>[^']+)' (?:depends on axioms: \[(?P<list>[^\]]*)\]|(?P<none>does not depend on any axioms))",
+    re.DOTALL,
+)
+#: The checks, in the order they run; ``Verdict.check`` names the one that failed.
+CHECKS = ("guard", "compile", "statement", "axioms")
 
 
-def is_declaration(proof: str) -> bool:
-    """Whether ``proof`` is a full declaration (or ``set_option .. in`` + one) rather than a tactic script."""
-    try:
-        toks = code_tokens(proof)
-    except ValueError:
-        return False
-    return bool(toks) and (toks[0].text in DECL_KEYWORDS or toks[0].text in ("set_option", "@["))
+class RunCommand(Protocol):
+    """``run(command, env=None) -> Response | dict``: elaborate one REPL command.
+
+    ``env=None``: on the theorem's header env (a fresh env each time); ``env=N``: on env ``N`` returned by an
+    earlier call of the SAME runner (``ReplSession.command_runner`` pins one process for that). Raises on
+    timeout / crash (any exception is a rejection).
+    """
+
+    def __call__(self, command: str, env: int | None = None) -> Any: ...
 
 
-def declaration_name(theorem: Theorem) -> str:
-    """The constant the verification command declares: the statement's name (``example`` gets a fresh one)."""
-    parts = split_statement(theorem.statement)
+@dataclass(frozen=True)
+class VerificationPlan:
+    """What is sent to Lean: the declaration, then two commands on its env."""
+
+    name: str
+    declaration: str
+    statement_check: str
+    axioms_query: str
+
+
+def declaration_name(theorem: Theorem, parts: DeclParts | None = None) -> str:
+    """The constant the verification declares: the statement's name (``example`` gets a fresh one)."""
+    parts = parts or split_statement(theorem.statement)
     if parts.name:
         return parts.name
     digest = hashlib.sha256(theorem.statement.encode()).hexdigest()[:12]
     return f"verify_example_{digest}"
 
 
-def build_declaration(theorem: Theorem, proof: str) -> str:
-    """The full declaration to compile: the candidate's own, or ``statement := by <script>``."""
-    if is_declaration(proof):
-        text = proof.strip("\n")
-    else:
+def _declaration_start(proof: str) -> int | None:
+    """Token index of the declaration keyword when ``proof`` is a full declaration (after ``set_option/open …
+    in`` prefixes, attributes and modifiers), else None (a tactic script)."""
+    toks = code_tokens(proof)
+    k = 0
+    while k < len(toks) and toks[k].kind == "ident" and toks[k].text in ("set_option", "open"):
+        j = k + 1
+        while j < len(toks) and not (toks[j].kind == "ident" and toks[j].text == "in"):
+            if toks[j].kind == "ident" and toks[j].text in DECL_KEYWORDS:
+                return None
+            j += 1
+        if j >= len(toks):
+            return None
+        k = j + 1
+    j = k
+    while j < len(toks):
+        tok = toks[j]
+        if tok.text == "@[":
+            depth, j = 1, j + 1
+            while j < len(toks) and depth:
+                depth += (toks[j].text in ("[", "@[")) - (toks[j].text == "]")
+                j += 1
+        elif tok.kind == "ident" and tok.text in MODIFIERS:
+            j += 1
+        else:
+            break
+    return k if j < len(toks) and toks[j].kind == "ident" and toks[j].text in DECL_KEYWORDS else None
+
+
+def is_declaration(proof: str) -> bool:
+    """Whether ``proof`` is a full declaration (possibly after ``set_option/open … in``), not a script."""
+    try:
+        return _declaration_start(proof) is not None
+    except ValueError:
+        return False
+
+
+def _indent(script: str) -> str:
+    """Two spaces before every line; lines are split on ``\\n`` only, as Lean splits them (never
+    ``str.splitlines``, which also breaks at U+2028/U+0085 that Lean keeps inside a comment)."""
+    return "\n".join("  " + line if line.strip() else line for line in script.split("\n"))
+
+
+def build_declaration(theorem: Theorem, proof: str) -> tuple[str, str]:
+    """``(declaration text, NAME)``: the candidate's own declaration, or ``statement := by <script>``.
+
+    Raises ``ValueError`` when a full declaration declares another name or universes than the theorem.
+    """
+    stmt = split_statement(theorem.statement)
+    if stmt.kind == "instance" and not stmt.name:
+        raise ValueError("an anonymous instance has no name to check; name it (instance foo : …)")
+    name = declaration_name(theorem, stmt)
+    start = _declaration_start(proof)
+    if start is None:
         script = proof.strip("\n")
         toks = code_tokens(script)
         if toks and toks[0].text == "by":
-            script = script[toks[0].end :].lstrip(" ").lstrip("\n")
-        text = theorem.with_proof(textwrap.dedent(script))
-    if split_statement(theorem.statement).kind == "example":
-        first = next(t for t in code_tokens(text) if t.text == "example")
-        text = f"{text[: first.start]}theorem {declaration_name(theorem)}{text[first.end :]}"
-    return text
+            script = script[toks[0].end :].lstrip(" \t").lstrip("\n")
+        script = textwrap.dedent(script)
+        text = f"{theorem.statement.rstrip()} := by\n{_indent(script)}"
+    else:
+        text = proof.strip("\n")
+        decl_from = code_tokens(text)[start].start
+        parts = split_declaration(text[decl_from:])
+        if parts.proof is None or not parts.proof.strip():
+            raise ValueError("the declaration has no proof after ':='")
+        if stmt.kind == "example":
+            if parts.kind != "example":
+                raise ValueError(f"the statement is an example but the proof declares a {parts.kind}")
+        elif parts.name != stmt.name:
+            raise ValueError(f"the proof declares '{parts.name or parts.kind}', not '{stmt.name}'")
+        if parts.universes != stmt.universes:
+            raise ValueError("the proof's universe parameters differ from the statement's")
+    if stmt.kind == "example":
+        first = next(t for t in code_tokens(text) if t.kind == "ident" and t.text == "example")
+        text = f"{text[: first.start]}theorem {name}{text[first.end :]}"
+    return text, name
 
 
-def build_check_command(theorem: Theorem, proof: str) -> tuple[str, int]:
-    """The one command Lean elaborates, and the (1-based) line of its statement check."""
-    name = declaration_name(theorem)
-    declaration = build_declaration(theorem, proof)
-    check_line = declaration.count("\n") + 3
-    command = f"{declaration}\n\nexample : {statement_as_type(theorem.statement)} := @{name}\n\n#print axioms {name}"
-    return command, check_line
+def build_plan(theorem: Theorem, proof: str) -> VerificationPlan:
+    """The three REPL commands of a verification (``ValueError`` when they cannot be built)."""
+    declaration, name = build_declaration(theorem, proof)
+    stmt = split_statement(theorem.statement)
+    if "\n" in stmt.type:
+        # a multi-line type on its own lines at its original column: Lean's layout rules (a `let` body, an
+        # application's arguments on the next line) compare columns, so they must not move
+        body = "\n" + " " * stmt.type_column + stmt.type
+        closed = f"∀ {stmt.binders},{body}" if stmt.binders else body
+    else:
+        closed = f"∀ {stmt.binders}, {stmt.type}" if stmt.binders else stmt.type
+    if stmt.universes:
+        levels = ", ".join(stmt.universes)
+        check = f"universe {' '.join(stmt.universes)} in\nexample : {closed} := @{name}.{{{levels}}}"
+    else:
+        check = f"example : {closed} := @{name}"
+    return VerificationPlan(name, declaration, check, f"#print axioms {name}")
 
 
 def verify_proof(
@@ -91,67 +183,127 @@ def verify_proof(
     run_command: RunCommand | None = None,
     options: GuardOptions | Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """Verify ``proof`` of ``theorem``: static guard, then (with ``run_command``) Lean. Never raises."""
+    """Verify ``proof`` of ``theorem``: the guard, then (with ``run_command``) Lean. See the module doc."""
     opts = GuardOptions.from_config(options)
+    try:
+        return _verify(theorem, proof, run_command, opts)
+    except Exception as exc:  # never raise: an unexpected failure is a rejection with its reason
+        return Verdict(False, (f"verification failed unexpectedly: {type(exc).__name__}: {exc}",), "compile")
+
+
+def _verify(theorem: Theorem, proof: str, run_command: RunCommand | None, opts: GuardOptions) -> Verdict:
     try:
         reasons = check_proof(theorem, proof, opts)
     except ValueError as exc:
         reasons = [f"cannot check the proof: {exc}"]
     if reasons:
-        return Verdict(False, tuple(reasons))
+        return Verdict(False, tuple(reasons), "guard")
+    try:
+        plan = build_plan(theorem, proof)
+    except (ValueError, StopIteration) as exc:
+        return Verdict(False, (f"cannot build the verification command: {exc}",), "guard")
     if run_command is None:
         return Verdict(True, (STATIC_ONLY_NOTE,))
+    declared = _ask(run_command, plan.declaration, None)
+    if isinstance(declared, str):
+        return Verdict(False, (declared,), "compile")
+    reasons = compile_reasons(declared)
+    if reasons:
+        return Verdict(False, tuple(reasons), "compile")
+    if declared.env is None:
+        return Verdict(False, ("Lean returned no environment for the declaration",), "compile")
+    checked = _ask(run_command, plan.statement_check, declared.env)
+    if isinstance(checked, str):
+        return Verdict(False, (checked,), "statement")
+    reasons = statement_reasons(checked)
+    if reasons:
+        return Verdict(False, tuple(reasons), "statement")
+    report = _ask(run_command, plan.axioms_query, declared.env)
+    if isinstance(report, str):
+        return Verdict(False, (report,), "axioms")
+    reasons = axiom_reasons(report, plan.name, plan.axioms_query, opts)
+    if reasons:
+        return Verdict(False, tuple(reasons), "axioms")
+    return Verdict(True)
+
+
+def _ask(run_command: RunCommand, command: str, env: int | None) -> Response | str:
+    """Lean's typed answer, or the reason there is none (timeout, crash, not the protocol)."""
     try:
-        command, check_line = build_check_command(theorem, proof)
-    except (ValueError, StopIteration) as exc:
-        return Verdict(False, (f"cannot build the verification command: {exc}",))
-    try:
-        raw = run_command(command)
-        response = raw if isinstance(raw, Response) else Response.from_json(dict(raw))
+        raw = run_command(command, env=env)
+        return raw if isinstance(raw, Response) else Response.from_json(dict(raw))
     except ProtocolError as exc:
-        return Verdict(False, (f"Lean's answer is not the REPL protocol: {exc}",))
+        return f"Lean's answer is not the REPL protocol: {exc}"
     except Exception as exc:  # a timeout or crash of the backend is a rejection, with the reason
-        return Verdict(False, (f"Lean did not answer: {type(exc).__name__}: {exc}",))
-    return judge_response(response, declaration_name(theorem), check_line, opts)
+        return f"Lean did not answer: {type(exc).__name__}: {exc}"
 
 
-def judge_response(response: Response, name: str, check_line: int, options: GuardOptions) -> Verdict:
-    """Apply the acceptance rules to Lean's answer to the verification command."""
+def compile_reasons(response: Response) -> list[str]:
+    """Why the declaration command does not count as a proof: refusal, errors, ``sorry``."""
     if response.message is not None:
-        return Verdict(False, (f"Lean refused the command: {response.message}",))
-    reasons: list[str] = []
-    for msg in response.messages:
-        if msg.is_error:
-            if msg.pos is not None and msg.pos.line == check_line:
-                reasons.append(f"the proved statement is not the theorem's statement: {_short(msg.data)}")
-            else:
-                reasons.append(f"Lean error: {_short(msg.render())}")
-        elif "sorry" in msg.data and msg.severity == "warning":
-            reasons.append(f"the proof uses sorry: {_short(msg.render())}")
+        return [f"Lean refused the declaration: {response.message}"]
+    reasons = [f"Lean error: {_short(m.render())}" for m in response.messages if m.is_error]
+    reasons += [
+        f"the proof uses sorry: {_short(m.render())}"
+        for m in response.messages
+        if m.severity == "warning" and "sorry" in m.data
+    ]
     if response.sorries and not any("sorry" in r for r in reasons):
         reasons.append(f"the proof contains {len(response.sorries)} sorry")
-    axioms = _reported_axioms(response.messages)
-    if axioms is None:
-        if not reasons:
-            reasons.append(f"Lean printed no axiom report for '{name}'")
-    else:
-        extra = [a for a in axioms if a not in options.allowed_axioms]
-        if extra:
-            reasons.append(
-                f"'{name}' depends on axioms beyond {', '.join(options.allowed_axioms)}: {', '.join(extra)}"
-            )
-    return Verdict(not reasons, tuple(reasons))
+    return reasons
 
 
-def _reported_axioms(messages: tuple[Message, ...]) -> list[str] | None:
-    for msg in messages:
-        if msg.severity != "info":
-            continue
-        if _NO_AXIOMS in msg.data:
-            return []
-        if m := _AXIOMS_LIST.search(msg.data):
-            return [a.strip() for a in m.group("list").split(",") if a.strip()]
-    return None
+def statement_reasons(response: Response) -> list[str]:
+    """Why the statement check failed: the kernel did not accept ``@NAME`` at the original statement."""
+    if response.message is not None:
+        return [f"Lean refused the statement check: {response.message}"]
+    bad = [m for m in response.messages if m.is_error or (m.severity == "warning" and "sorry" in m.data)]
+    return [f"the proved statement is not the theorem's statement: {_short(m.data)}" for m in bad]
+
+
+def axiom_reasons(response: Response, name: str, query: str, options: GuardOptions) -> list[str]:
+    """Read the ``#print axioms`` answer: exactly one report, positioned inside the query, allowed axioms."""
+    if response.message is not None:
+        return [f"Lean refused the axiom query: {response.message}"]
+    errors = [m for m in response.messages if m.is_error]
+    if errors:
+        return [f"the axiom query failed: {_short(errors[0].render())}"]
+    reports = [m for m in response.messages if m.severity == "info" and _inside(m, query)]
+    parsed = [(m, _AXIOMS_REPORT.fullmatch(m.data.strip())) for m in reports]
+    matches = [(m, found) for m, found in parsed if found]
+    if len(matches) != 1:
+        what = "no axiom report" if not matches else f"{len(matches)} axiom reports"
+        return [f"Lean printed {what} for '{name}' inside the '#print axioms' command"]
+    found = matches[0][1]
+    assert found is not None
+    printed = found.group("name")
+    if not _same_constant(printed, name):
+        return [f"the axiom report is about '{printed}', not '{name}'"]
+    axioms = [] if found.group("none") else [a.strip() for a in found.group("list").split(",") if a.strip()]
+    extra = [a for a in axioms if a not in options.allowed_axioms]
+    if extra:
+        return [f"'{name}' depends on axioms beyond {', '.join(options.allowed_axioms)}: {', '.join(extra)}"]
+    return []
+
+
+def _inside(msg: Message, command: str) -> bool:
+    """Whether ``msg`` starts (and ends) within ``command``'s text, as the REPL numbers it (line 1-based)."""
+    if msg.pos is None:
+        return False
+    lines = command.split("\n")
+
+    def within(line: int, column: int) -> bool:
+        return 1 <= line <= len(lines) and 0 <= column <= len(lines[line - 1])
+
+    end = msg.end_pos or msg.pos
+    return within(msg.pos.line, msg.pos.column) and within(end.line, end.column)
+
+
+def _same_constant(printed: str, name: str) -> bool:
+    """``#print axioms t`` inside ``namespace A`` reports ``A.t``; ``_root_.t`` reports ``t``."""
+    bare = name.removeprefix("_root_.").replace("«", "").replace("»", "")
+    printed = printed.replace("«", "").replace("»", "")
+    return printed == bare or printed.endswith("." + bare)
 
 
 def _short(text: str, limit: int = 400) -> str:

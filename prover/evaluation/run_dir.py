@@ -1,0 +1,360 @@
+"""The run lifecycle: check the setup, create or reopen a run directory, lock it, run, resume.
+
+Why a module of its own: a library user must be able to start a resumable run without CLI code, and the
+rules that keep a run directory trustworthy belong in one place:
+
+- nothing is created before a *preflight* passed (benchmark loaded, one worker built exactly as the
+  executor builds it, one session started on the first problem), so a setup error never leaves result
+  lines behind, and a corrected retry starts cleanly;
+- one process at a time owns a run directory (``fcntl.flock`` on ``RUN_DIR/.lock``, held for the whole
+  run); a second one is refused at once instead of appending duplicate lines;
+- ``config.yaml`` is written once, atomically; ``--resume`` uses it, and accepts only overrides that
+  change how, not what, is run (``executor.*``);
+- per-problem errors are results; ``retry_errors`` moves them to ``errors-retried.jsonl`` and runs those
+  problems again, keeping one line per problem in ``results.jsonl``.
+
+Layout: ``config.yaml``, ``run.json`` (versions, load time), ``results.jsonl``, ``.lock``, ``trees/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from prover.errors import ProverError
+from prover.evaluation.benchmarks import LoadReport, Problem
+from prover.evaluation.results import (
+    CONFIG,
+    RESULTS,
+    AttemptRecord,
+    ResultStore,
+    RunError,
+    lean_versions,
+    new_run_dir,
+    note_resume,
+    package_version,
+    read_results,
+    write_run_meta,
+)
+from prover.evaluation.runner import WORKER_FACTORY, ProblemWorker, RunSummary, SetupError, model_name
+from prover.evaluation.versions import run_versions
+
+LOCK = ".lock"
+RETRIED = "errors-retried.jsonl"
+#: Overrides allowed together with resume: they change how, not what, is run.
+RESUME_SAFE = ("executor", "executor.")
+
+__all__ = ["LOCK", "RETRIED", "RunLocked", "SetupError", "EvaluationRun", "resume_config", "RunDirLock"]
+
+
+class RunLocked(ProverError):
+    """Another process is running in this run directory."""
+
+
+class RunDirLock:
+    """An exclusive, non-blocking ``flock`` on ``RUN_DIR/.lock``; released when the process exits, however."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunLocked(
+                f"{self.path.parent} is in use by another `prover prove` (lock {self.path}); "
+                "wait for it to finish or stop it"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def resume_config(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
+    """The saved ``config.yaml`` of ``run_dir`` with ``executor`` overrides applied; bad input is a SetupError."""
+    if not run_dir.is_dir():
+        raise SetupError(f"{run_dir} is not a directory (not a run directory)")
+    saved = run_dir / CONFIG
+    if not saved.is_file():
+        raise SetupError(f"{run_dir}: no config.yaml there (not a run directory)")
+    unsafe = [o for o in overrides if not o.lstrip("+~").startswith(RESUME_SAFE)]
+    if unsafe:
+        raise SetupError(
+            f"resume uses the run's saved config; only executor overrides are allowed, got: {' '.join(unsafe)}"
+        )
+    try:
+        cfg = OmegaConf.load(saved)
+    except Exception as exc:  # yaml.YAMLError, UnicodeDecodeError, OmegaConf errors: all mean "corrupt"
+        raise SetupError(f"{saved} is corrupt ({type(exc).__name__}); it cannot be resumed") from None
+    if not isinstance(cfg, DictConfig) or not all(k in cfg for k in ("benchmark", "search", "backend")):
+        raise SetupError(f"{saved} is not a saved run config (benchmark/search/backend missing)")
+    for override in overrides:
+        key, eq, value = override.partition("=")
+        if not eq or not key.strip("+~"):
+            raise SetupError(f"not an override (KEY=VALUE expected): {override}")
+        try:
+            parsed = OmegaConf.create({"v": value})["v"] if value else None
+            OmegaConf.update(cfg, key.lstrip("+~"), parsed, merge=True, force_add=True)
+        except Exception as exc:
+            raise SetupError(f"bad override {override!r}: {str(exc).splitlines()[0]}") from None
+    return cfg
+
+
+def _versions(cfg: DictConfig) -> dict[str, Any]:
+    from prover.evaluation.manifest import REPO_ROOT
+
+    project = Path(str(cfg.backend.get("project_dir") or REPO_ROOT))
+    return lean_versions(project if (project / "lean-toolchain").is_file() else REPO_ROOT)
+
+
+@dataclass
+class EvaluationRun:
+    """A prepared run: preflight passed, run directory created or reopened and locked, results store open.
+
+    Usage (library)::
+
+        run = EvaluationRun.prepare(cfg, Path("runs/x"))          # or resume=True on an existing dir
+        with run:
+            summary = run.execute()
+    """
+
+    cfg: DictConfig
+    run_dir: Path
+    problems: list[Problem]
+    load_report: LoadReport
+    store: ResultStore
+    lock: RunDirLock
+    run_fields: dict[str, Any]
+    container: dict[str, Any]
+    worker: ProblemWorker | None = None
+    load_s: float = 0.0
+    retried: list[str] = field(default_factory=list)
+
+    @classmethod
+    def prepare(
+        cls,
+        cfg: DictConfig,
+        run_dir: Path | None = None,
+        *,
+        resume: bool = False,
+        retry_errors: bool = False,
+        save_trees: bool = False,
+        command: Sequence[str] | None = None,
+        on_skip: Callable[[str, str], None] | None = None,
+    ) -> EvaluationRun:
+        """Validate everything, then create (or, with ``resume``, reopen) ``run_dir`` and lock it.
+
+        Raises :class:`SetupError` (``exit_code`` 2: bad config or input, 1: broken environment) or
+        :class:`RunLocked`; in both cases no result line was written.
+        """
+        from prover.evaluation.benchmarks import load_benchmark
+
+        if resume and run_dir is None:
+            raise SetupError("resume needs the run directory")
+        if run_dir is None:
+            run_dir = new_run_dir(
+                Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), str(cfg.search.name)
+            )
+        if not resume:
+            _check_new_run_dir(run_dir)
+        limit = cfg.benchmark.get("limit")
+        if limit is not None and (isinstance(limit, bool) or not str(limit).strip().isdigit()):
+            raise SetupError(f"benchmark.limit must be a positive integer, got {limit!r}")
+        try:
+            problems, report = load_benchmark(cfg.benchmark)
+        except Exception as exc:
+            raise SetupError(
+                f"benchmark: {_first_line(exc)}", 2 if isinstance(exc, ValueError) else 1
+            ) from None
+        for name, reason in report.skipped:
+            if on_skip:
+                on_skip(name, reason)
+        if not problems:
+            raise SetupError("the benchmark selection is empty")
+        container = OmegaConf.to_container(cfg, resolve=True)
+        assert isinstance(container, dict)
+        if save_trees:
+            container["trees_dir"] = str((run_dir / "trees").resolve())
+        try:
+            from prover.evaluation.executors import make_executor
+
+            make_executor(cfg.executor)
+        except Exception as exc:
+            raise SetupError(f"executor: {_first_line(exc)}", 2) from None
+
+        lock = RunDirLock(run_dir)
+        if resume:
+            lock.acquire()  # before the preflight, so a concurrent run is refused at once
+        worker = None
+        try:
+            try:
+                from prover.lean.factory import LeanUnavailable, preflight
+
+                preflight(cfg.backend)
+            except (
+                LeanUnavailable
+            ) as exc:  # a scripted world is a file the user named: input, not environment
+                raise SetupError(str(exc), 2 if cfg.backend.get("name") == "scripted" else 1) from None
+            except (ValueError, TypeError) as exc:
+                raise SetupError(_first_line(exc), 2) from None
+            try:
+                worker = ProblemWorker(container)
+            except Exception as exc:
+                raise SetupError(_first_line(exc), 2) from None
+            try:
+                store_probe = read_results(run_dir / RESULTS).records if resume else []
+            except RunError as exc:
+                raise SetupError(str(exc), 2) from None
+            finished = {r.problem for r in store_probe if not (retry_errors and r.status == "error")}
+            first = next((p for p in problems if p.id not in finished), problems[0])
+            load_s = worker.preflight(first.to_json())
+            if not resume:
+                _create(run_dir, cfg, lock)
+            retried = _drop_errors(run_dir) if retry_errors else []
+            try:
+                store = ResultStore(run_dir)
+            except RunError as exc:
+                raise SetupError(str(exc), 2) from None
+        except BaseException:
+            if worker is not None:
+                worker.close()
+            lock.release()
+            raise
+        run_fields = {
+            "model": model_name(container["generator"]),
+            "package": package_version(),
+            **_versions(cfg),
+            **run_versions(cfg.backend, getattr(worker, "_session", None)),  # what ran, not the pins
+        }
+        write_run_meta(
+            run_dir,
+            {
+                **run_fields,
+                "benchmark": container["benchmark"],
+                "created": time.time(),
+                "command": list(command if command is not None else sys.argv),
+                "load_s": round(load_s, 3),
+            },
+        )
+        if resume:
+            note_resume(
+                run_dir,
+                {
+                    "at": time.time(),
+                    "command": list(command if command is not None else sys.argv),
+                    "load_s": round(load_s, 3),
+                    "retried_errors": retried,
+                },
+            )
+        return cls(
+            cfg, run_dir, problems, report, store, lock, run_fields, container, worker, load_s, retried
+        )
+
+    def execute(self, on_record: Callable[[AttemptRecord], None] | None = None) -> RunSummary:
+        """Run every unfinished problem; the preflight's worker serves an inline executor."""
+        from prover.evaluation.executors import WorkerSpec, make_executor
+        from prover.evaluation.runner import run_problems
+
+        executor = make_executor(self.cfg.executor)
+        spec = WorkerSpec(WORKER_FACTORY, self.container)
+        worker, self.worker = self.worker, None
+        return run_problems(
+            self.problems, self.store, spec, executor, self.run_fields, on_record, worker=worker
+        )
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        self.store.close()
+        self.lock.release()
+
+    def __enter__(self) -> EvaluationRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_new_run_dir(run_dir: Path) -> None:
+    """A new run needs a directory that does not hold a run (or is not a file); say which, in one line."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise SetupError(f"--out {run_dir} exists and is not a directory")
+    if (run_dir / RESULTS).exists() or (run_dir / CONFIG).exists():
+        raise SetupError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
+    parent = next((p for p in [run_dir, *run_dir.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SetupError(f"cannot create the run directory {run_dir}: {parent} is not writable")
+
+
+def _create(run_dir: Path, cfg: DictConfig, lock: RunDirLock) -> None:
+    """Create the directory, lock it, and write ``config.yaml`` atomically (a torn config blocks every resume)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        if (run_dir / CONFIG).exists():  # another run took this directory while we were preflighting
+            raise SetupError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
+        tmp = run_dir / (CONFIG + ".tmp")
+        tmp.write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
+        tmp.replace(run_dir / CONFIG)
+    except OSError as exc:
+        raise SetupError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}", 2) from None
+
+
+def _drop_errors(run_dir: Path) -> list[str]:
+    """Move ``error`` records to ``errors-retried.jsonl`` so those problems run again (one line per problem)."""
+    path = run_dir / RESULTS
+    if not path.is_file():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    tail = lines.pop()
+    keep: list[bytes] = []
+    errors: list[bytes] = []
+    retried: list[str] = []
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            record = AttemptRecord.model_validate_json(raw)
+        except ValueError as exc:
+            raise SetupError(f"{path}: corrupt result line: {_first_line(exc)}") from None
+        if record.status == "error":
+            errors.append(raw)
+            retried.append(record.problem)
+        else:
+            keep.append(raw)
+    if not errors:
+        return []
+    with (run_dir / RETRIED).open("ab") as fh:
+        fh.write(b"".join(line + b"\n" for line in errors))
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp = run_dir / (RESULTS + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(b"".join(line + b"\n" for line in keep) + (tail if tail.strip() else b""))
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return retried

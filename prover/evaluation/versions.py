@@ -1,0 +1,85 @@
+"""What actually ran: the backend and the Lean/Mathlib versions recorded with a run and shown in its report.
+
+Why a module of its own: the versions pinned in ``lean-toolchain`` are what the project *wants*, not what a run
+*used*. A scripted world is a simulation with no Lean at all, a REPL may sit in another project, and LeanDojo
+traces its own repository. So a run records what its session reports (``LeanSession.describe``: the REPL asks
+Lean itself), the Mathlib of the configured project's ``lake-manifest.json``, and ``"unknown"`` rather than a
+guess. The pinned versions stay available separately for comparisons (benchmark version warnings).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prover.config import REPO_ROOT, as_plain_dict
+
+#: Shown wherever a scripted run's versions would be: it is never Lean.
+SIMULATION_NOTE = "a simulation, not Lean"
+
+
+def pinned_versions(root: Path = REPO_ROOT) -> dict[str, str | None]:
+    """The project's pins: Lean from ``lean-toolchain``, Mathlib from the lakefile (``v4.24.0``)."""
+    from prover.evaluation.results import lean_versions
+
+    return lean_versions(root)
+
+
+def lake_manifest_mathlib(project_dir: Path) -> str | None:
+    """Mathlib's version in ``project_dir/lake-manifest.json``: its ``inputRev`` (a tag) or commit, else None."""
+    path = project_dir / "lake-manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    packages = data.get("packages") if isinstance(data, dict) else None
+    for package in packages if isinstance(packages, list) else []:
+        if isinstance(package, dict) and package.get("name") == "mathlib":
+            rev = package.get("inputRev") or package.get("rev")
+            return str(rev) if rev else None
+    return None
+
+
+def run_versions(backend_cfg: Any, session: Any = None) -> dict[str, Any]:
+    """``{"backend", "lean", "mathlib"}`` of the backend that runs (``None``: no Lean at all; ``"unknown"``).
+
+    ``session`` (the preflight's, already started) is asked with ``describe()``; without one only what the
+    config itself proves is recorded.
+    """
+    cfg = as_plain_dict(backend_cfg, "backend config")
+    name = str(cfg.get("name", "?"))
+    if name == "scripted":
+        from prover.lean.factory import world_path
+
+        world = world_path(str(cfg.get("world", "?")))
+        return {"backend": f"scripted world {world} ({SIMULATION_NOTE})", "lean": None, "mathlib": None}
+    described: dict[str, Any] = {}
+    describe = getattr(session, "describe", None)
+    if callable(describe):
+        try:
+            described = dict(describe())
+        except Exception as exc:  # a report must not fail because a backend cannot answer
+            described = {"describe_error": f"{type(exc).__name__}: {exc}"}
+    out: dict[str, Any] = {
+        "backend": str(described.get("backend") or name),
+        "lean": described.get("lean") or "unknown",
+        "mathlib": described.get("mathlib") or "unknown",
+    }
+    if name == "repl":
+        project = Path(str(described.get("project_dir") or cfg.get("project_dir") or "."))
+        out["mathlib"] = lake_manifest_mathlib(project) or "unknown"
+    if name == "dojo":
+        out["backend"] = described.get("backend") or f"dojo {cfg.get('repo_url')}@{cfg.get('commit')}"
+    return out
+
+
+def describe_versions(meta: dict[str, Any]) -> str:
+    """One line for a report: ``backend repl, Lean 4.24.0, Mathlib v4.24.0`` or the scripted simulation."""
+    backend = meta.get("backend")
+    lean, mathlib = meta.get("lean"), meta.get("mathlib")
+    if backend is None:  # a run recorded before backends were described: its versions are the pinned text
+        return f"backend unknown (recorded: Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}, from the pins)"
+    if lean is None and mathlib is None:
+        return f"backend {backend}: no Lean ran"
+    return f"backend {backend}, Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}"
