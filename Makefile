@@ -12,7 +12,7 @@ LEAN_DIR ?= .
 # bounds for library users. `make lock` regenerates it on purpose; a changed lock file re-installs the venv.
 LOCK ?= requirements/constraints.txt
 
-.PHONY: test install lint prove lean bench clean lock
+.PHONY: test install lint prove lean bench clean lock test-editor
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 test'"; exit 1; }
@@ -44,6 +44,12 @@ lock:
 test: install
 	@$(PY) -m pytest -q $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || \
 	  echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS='$(PYTEST_ARGS)'" >&2; exit $$rc; }
+
+# The VS Code companion: unit tests (node --test) and the end-to-end test in a real VS Code (code-server +
+# Debian's Chromium via Playwright). Installs what it needs first (scripts/setup_editor.sh: Debian packages only
+# where missing, root needed for those; code-server and vsce into ~/.cache/lean-prover-editor).
+test-editor: install
+	bash scripts/test_editor.sh
 
 lint: install
 	$(VENV)/bin/ruff check prover retrieval search tests bench

@@ -30,6 +30,11 @@ def _norm(t: str) -> str:
     return " ".join(t.split())
 
 
+def _head(t: str) -> str:
+    words = t.split()
+    return words[0] if words else ""
+
+
 def split_by_problem(steps: Sequence, test_fraction: float, seed: int) -> tuple[list, list]:
     sources = sorted({s.source for s in steps})
     random.Random(seed).shuffle(sources)
@@ -37,77 +42,116 @@ def split_by_problem(steps: Sequence, test_fraction: float, seed: int) -> tuple[
     return [s for s in steps if s.source not in test_sources], [s for s in steps if s.source in test_sources]
 
 
-def topk_accuracy(
+def benchmark_of(source: str) -> str:
+    """The source benchmark of a step: ``leanstar/proving.minif2f_solving#12`` -> ``minif2f_solving``."""
+    return source.split("#", 1)[0].rsplit(".", 1)[-1]
+
+
+def split_by_benchmark(steps: Sequence, held_out: str) -> tuple[list, list]:
+    """Train on every other source benchmark, test on ``held_out``."""
+    return (
+        [s for s in steps if benchmark_of(s.source) != held_out],
+        [s for s in steps if benchmark_of(s.source) == held_out],
+    )
+
+
+def request_for(step: object) -> GenerationRequest:
+    """The state as search would pass it: the goal the tactic ran on first, then the others."""
+    goals = list(step.goals)  # type: ignore[attr-defined]
+    focused = goals.pop(step.goal_id)  # type: ignore[attr-defined]
+    return GenerationRequest(goals=[focused, *goals])
+
+
+def unknown_name_flags(request: GenerationRequest, tactics: Sequence[str]) -> list[bool]:
+    """For each tactic: does it name a local (hypothesis / variable) that the state does not have?"""
+    from prover.generation.goals import parse_goal
+    from prover.generation.names import state_names, unknown_locals
+
+    names = [parse_goal(g).names() for g in request.goals]
+    return [bool(unknown_locals(t, state_names(names, t))) for t in tactics]
+
+
+def evaluate(
     predict: Callable[[list[GenerationRequest], int], list[list[str]]],
     test: Sequence,
-    ks: Sequence[int],
-    batch: int = 64,
+    k: int = 8,
 ) -> dict[str, float]:
-    hits = dict.fromkeys(ks, 0)
-    kmax = max(ks)
-    for start in range(0, len(test), batch):
-        chunk = test[start : start + batch]
-        preds = predict([GenerationRequest(goals=s.goals) for s in chunk], kmax)
-        for step, pred in zip(chunk, preds, strict=True):
-            normed = [_norm(p) for p in pred]
-            for k in ks:
-                hits[k] += _norm(step.tactic) in normed[:k]
-    return {f"top{k}": hits[k] / len(test) for k in ks}
+    """Top-1/top-k exact and head match, unknown-local-name shares, latency per state (one state per call)."""
+    exact1 = exactk = head1 = headk = 0
+    flagged = flagged_top1 = suggested = 0
+    latencies: list[float] = []
+    for step in test:
+        request = request_for(step)
+        t0 = time.perf_counter()
+        pred = [_norm(p) for p in predict([request], k)[0]]
+        latencies.append(time.perf_counter() - t0)
+        truth = _norm(step.tactic)
+        exact1 += bool(pred) and pred[0] == truth
+        exactk += truth in pred
+        head1 += bool(pred) and _head(pred[0]) == _head(truth)
+        headk += _head(truth) in {_head(p) for p in pred}
+        flags = unknown_name_flags(request, pred)
+        flagged += sum(flags)
+        flagged_top1 += bool(flags) and flags[0]
+        suggested += len(pred)
+    n = len(test)
+    lat = np.array(latencies) * 1000
+    return {
+        "top1": round(exact1 / n, 4),
+        f"top{k}": round(exactk / n, 4),
+        "head_top1": round(head1 / n, 4),
+        f"head_top{k}": round(headk / n, 4),
+        "unknown_names": round(flagged / max(suggested, 1), 4),
+        "unknown_names_top1": round(flagged_top1 / n, 4),
+        "p50_ms": round(float(np.percentile(lat, 50)), 1),
+        "p99_ms": round(float(np.percentile(lat, 99)), 1),
+    }
 
 
-def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
+def _embeddings(path: Path, steps: Sequence, enc: object, cache_dir: str | None) -> np.ndarray:
+    from prover.files import file_sha256
+    from prover.generation.knn import _cache_path
+
+    cache = _cache_path(path.resolve(), "minilm", file_sha256(path), cache_dir)
+    if cache.is_file():
+        return np.load(cache)
+    print(f"embedding {len(steps)} goals (cached at {cache})", file=sys.stderr)
+    emb = enc.encode([s.focused_goal for s in steps])  # type: ignore[attr-defined]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, emb)
+    return emb
+
+
+def run_split(
+    name: str, train: Sequence, test: Sequence, emb_of: Callable[[Sequence], np.ndarray], enc: object, k: int
+) -> dict[str, object]:
     from rank_bm25 import BM25Okapi
 
-    from prover.generation.corpus import file_checksum, load_corpus
-    from prover.generation.knn import KnnTacticGenerator, _cache_path
+    from prover.generation.knn import KnnTacticGenerator
     from prover.generation.portfolio import AutomationPortfolio, learn_priors
-    from prover.retrieval.encoder import load_encoder
 
-    path = Path(args.corpus)
-    steps = load_corpus(path)
-    train, test = split_by_problem(steps, args.test_fraction, args.seed)
-    enc = load_encoder("minilm")
-    cache = _cache_path(path.resolve(), "minilm", file_checksum(path), args.cache_dir)
-    if cache.is_file():
-        emb = np.load(cache)
-    else:
-        print(f"embedding {len(steps)} goals (cached at {cache})", file=sys.stderr)
-        emb = enc.encode([s.focused_goal for s in steps])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, emb)
-    index_of = {id(s): i for i, s in enumerate(steps)}
-    train_emb = emb[[index_of[id(s)] for s in train]]
-    ks = (1, 8)
-    results: dict[str, object] = {
-        "corpus": str(path),
-        "steps": len(steps),
+    def gen_predict(gen: object) -> Callable[[list[GenerationRequest], int], list[list[str]]]:
+        return lambda requests, kk: [[s.tactic for s in row] for row in gen.generate(requests, kk)]  # type: ignore[attr-defined]
+
+    out: dict[str, object] = {
+        "split": name,
         "train_steps": len(train),
         "test_steps": len(test),
         "test_problems": len({s.source for s in test}),
-        "seed": args.seed,
     }
-
-    def gen_predict(gen: object) -> Callable[[list[GenerationRequest], int], list[list[str]]]:
-        return lambda requests, k: [[s.tactic for s in row] for row in gen.generate(requests, k)]  # type: ignore[attr-defined]
-
     t0 = time.perf_counter()
-    for w in args.portfolio_weights:
-        gen = KnnTacticGenerator(train, enc, embeddings=train_emb, portfolio_weight=w)
-        results[f"knn+automation(w={w})"] = topk_accuracy(gen_predict(gen), test, ks)
-    gen = KnnTacticGenerator(train, enc, embeddings=train_emb, portfolio_weight=0.5, adapt_names=False)
-    results["knn+automation(w=0.5, no renaming)"] = topk_accuracy(gen_predict(gen), test, ks)
-    results["automation portfolio alone (learned priors)"] = topk_accuracy(
-        gen_predict(AutomationPortfolio(priors=learn_priors(s.tactic for s in train))), test, ks
+    knn = KnnTacticGenerator(train, enc, embeddings=emb_of(train))
+    out["fit_seconds"] = round(time.perf_counter() - t0, 1)
+    knn.generate([request_for(test[0])], k)  # warm-up
+    out["knn+automation (config default)"] = evaluate(gen_predict(knn), test, k)
+    out["automation alone, default priors"] = evaluate(gen_predict(AutomationPortfolio()), test, k)
+    out["automation alone, priors learned from train"] = evaluate(
+        gen_predict(AutomationPortfolio(priors=learn_priors(s.tactic for s in train))), test, k
     )
-    results["automation portfolio alone (default priors)"] = topk_accuracy(
-        gen_predict(AutomationPortfolio()), test, ks
-    )
+    bm25 = BM25Okapi([s.focused_goal.split() for s in train])
 
-    tokenized = [s.focused_goal.split() for s in train]
-    bm25 = BM25Okapi(tokenized)
-
-    def bm25_predict(requests: list[GenerationRequest], k: int) -> list[list[str]]:
-        out = []
+    def bm25_predict(requests: list[GenerationRequest], kk: int) -> list[list[str]]:
+        rows = []
         for request in requests:
             scores = bm25.get_scores(request.first_goal.split())
             ranked: list[str] = []
@@ -115,12 +159,39 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
                 t = _norm(train[int(i)].tactic)
                 if t not in ranked:
                     ranked.append(t)
-                if len(ranked) == k:
+                if len(ranked) == kk:
                     break
-            out.append(ranked)
-        return out
+            rows.append(ranked)
+        return rows
 
-    results["bm25 nearest states"] = topk_accuracy(bm25_predict, test, ks)
+    out["bm25 nearest states"] = evaluate(bm25_predict, test, k)
+    return out
+
+
+def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
+    from prover.generation.corpus import load_corpus
+    from prover.retrieval.encoder import load_encoder
+
+    path = Path(args.corpus)
+    steps = load_corpus(path)
+    enc = load_encoder("minilm")
+    emb = _embeddings(path, steps, enc, args.cache_dir)
+    index_of = {id(s): i for i, s in enumerate(steps)}
+
+    def emb_of(part: Sequence) -> np.ndarray:
+        return emb[[index_of[id(s)] for s in part]]
+
+    splits: list[tuple[str, list, list]] = []
+    if "problem" in args.splits:
+        train, test = split_by_problem(steps, args.test_fraction, args.seed)
+        splits.append((f"by problem (80/20, seed {args.seed})", train, test))
+    if "benchmark" in args.splits:
+        for held in sorted({benchmark_of(s.source) for s in steps}):
+            train, test = split_by_benchmark(steps, held)
+            splits.append((f"held-out benchmark {held}", train, test))
+    t0 = time.perf_counter()
+    results: dict[str, object] = {"corpus": str(path), "steps": len(steps), "seed": args.seed}
+    results["splits"] = [run_split(name, tr, te, emb_of, enc, args.k) for name, tr, te in splits]
     results["seconds"] = round(time.perf_counter() - t0, 1)
     return results
 
@@ -180,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     acc.add_argument("corpus")
     acc.add_argument("--test-fraction", type=float, default=0.2)
     acc.add_argument("--seed", type=int, default=0)
-    acc.add_argument("--portfolio-weights", type=float, nargs="+", default=[0.0, 0.2, 0.5])
+    acc.add_argument("--splits", nargs="+", choices=["problem", "benchmark"], default=["problem", "benchmark"])
+    acc.add_argument("--k", type=int, default=8)
     acc.add_argument("--cache-dir", default=None, help="embedding cache (default: the user cache directory)")
     thr = sub.add_parser("throughput")
     thr.add_argument("--states", type=int, default=32)
@@ -191,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     thr.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     result = run_accuracy(args) if args.what == "accuracy" else run_throughput(args)
-    print(json.dumps(result, ensure_ascii=False))
+    print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 
 

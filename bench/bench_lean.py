@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 1024
 
 ``overhead`` replays a synthetic recording (typical tactic answers, one multi-goal state each) through
-``prover.lean.replay`` and times the client's ``request`` round trip. The server's start-up (interpreter,
+``prover.lean.doubles.replay`` and times the client's ``request`` round trip. The server's start-up (interpreter,
 imports) is paid by one untimed warm-up command and reported apart as ``startup_ms``; the replay server's
 per-command cost is included, so ``mean_ms`` is an upper bound on the client's share. ``pool`` builds a
 scripted world whose tactics each sleep ``delay_ms`` and runs batches of independent steps through
@@ -53,7 +53,7 @@ def bench_overhead(n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cin, cout = _synthetic_recording(Path(tmp), n)
         proc = ReplProcess(
-            [sys.executable, "-m", "prover.lean.replay", str(cin), str(cout)], tmp, timeout_s=30
+            [sys.executable, "-m", "prover.lean.doubles.replay", str(cin), str(cout)], tmp, timeout_s=30
         )
         t0 = time.perf_counter()
         warm = proc.request({"tactic": "have h-1 : x ≤ 10 := by omega", "proofState": -1})

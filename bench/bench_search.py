@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.search_worlds import NoisyOracleGenerator, WorldShape, random_world, wide_world
 from prover.generation.fixed import FixedTacticGenerator
-from prover.search.api import make_searcher
+from prover.search.factory import make_searcher
 
 ALGORITHMS = ("bfs", "mcts", "mps")
 
@@ -36,6 +36,19 @@ def world_session(data: dict[str, Any], folder: Path):
     )
 
 
+def search_cfg(name: str, tactics: int, expansions: int, time_limit_s: float) -> dict[str, Any]:
+    """A ``search`` config; mcts and mps value states with the heuristic critic (bfs has no critic key)."""
+    cfg: dict[str, Any] = {
+        "name": name,
+        "num_sampled_tactics": tactics,
+        "max_expansions": expansions,
+        "time_limit_s": time_limit_s,
+    }
+    if name != "bfs":
+        cfg["critic"] = "heuristic"
+    return cfg
+
+
 def solve(args: argparse.Namespace) -> list[dict[str, Any]]:
     shape = WorldShape(depth=args.depth, branching=args.branching)
     world = random_world(args.theorems, shape, seed=args.seed)
@@ -44,14 +57,7 @@ def solve(args: argparse.Namespace) -> list[dict[str, Any]]:
     for noise in args.noise:
         generator = NoisyOracleGenerator(world, noise, seed=args.seed)
         for name in ALGORITHMS:
-            cfg = {
-                "name": name,
-                "num_sampled_tactics": args.tactics,
-                "max_expansions": args.expansions,
-                "critic": "heuristic" if name != "bfs" else "none",
-                "time_limit_s": 60,
-            }
-            searcher = make_searcher(cfg)
+            searcher = make_searcher(search_cfg(name, args.tactics, args.expansions, 60))
             results = [searcher.search(session, generator, t) for t in world.theorems]
             proved = [r for r in results if r.proved]
             rows.append(
@@ -83,19 +89,13 @@ def overhead(args: argparse.Namespace) -> list[dict[str, Any]]:
     for name in ALGORITHMS:
         # MCTS adds one node per expansion (lazy widening), so it needs ~10x the expansions for 10^4 nodes
         budget = args.mcts_expansions if name == "mcts" else args.expansions
-        cfg = {
-            "name": name,
-            "num_sampled_tactics": args.branching,
-            "max_expansions": budget,
-            "critic": "heuristic" if name != "bfs" else "none",
-            "time_limit_s": 600,
-        }
+        cfg = search_cfg(name, args.branching, budget, 600)
         result = make_searcher(cfg).search(session, generator, world.theorems[0])
         st = result.stats
         rows.append(
             {
                 "algorithm": name,
-                "nodes": result.graph.graph.number_of_nodes(),
+                "nodes": len(result.graph),
                 "expansions": st.expansions,
                 "tactic_calls": st.tactic_calls,
                 "search_ms_per_expansion": 1000 * st.search_time_s / st.expansions,

@@ -8,7 +8,7 @@ skipped and reported is the caller's decision, made on the :class:`BadLine` it r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,23 +35,30 @@ def json_object_lines(path: Path, label: str | None = None) -> Iterator[tuple[st
 
     ``where`` is ``label:line`` (``label`` defaults to the path as given).
     """
-    name = str(path) if label is None else label
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{name}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield where, BadLine(where, "utf8", f"{exc.reason} at byte {exc.start}")
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield where, BadLine(where, "json", f"{exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield where, BadLine(where, "object", type(obj).__name__)
-                continue
-            yield where, obj
+    with Path(path).open("rb") as handle:
+        yield from json_object_stream(handle, str(path) if label is None else label)
+
+
+def json_object_stream(lines: Iterable[bytes], label: str) -> Iterator[tuple[str, dict[str, Any] | BadLine]]:
+    """As :func:`json_object_lines`, for raw byte lines from anywhere (``sys.stdin.buffer``, a socket file).
+
+    ``label`` names the source in ``where`` (e.g. ``<stdin>``).
+    """
+    for number, raw in enumerate(lines, start=1):
+        where = f"{label}:{number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield where, BadLine(where, "utf8", f"{exc.reason} at byte {exc.start}")
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield where, BadLine(where, "json", f"{exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield where, BadLine(where, "object", type(obj).__name__)
+            continue
+        yield where, obj

@@ -13,9 +13,10 @@ import bisect
 from collections.abc import Iterable
 
 from prover.retrieval.corpus import Corpus, Pos
+from prover.retrieval.errors import RetrievalError
 
 
-class AccessibilityError(ValueError):
+class AccessibilityError(RetrievalError):
     """A file or module that the corpus does not know."""
 
 
@@ -84,6 +85,29 @@ class Accessibility:
             paths.add(path)
             paths |= self.transitive_imports(path)
         return self._names_in(paths)
+
+
+def accessible_filter(
+    corpus: Corpus,
+    file: str | None = None,
+    position: Pos | None = None,
+    modules: Iterable[str] | None = None,
+) -> set[str] | None:
+    """The names a retrieval should be limited to: accessible at ``position`` of ``file`` (its end when
+    ``position`` is ``None``), or under ``import M`` for each of ``modules``; ``None`` when neither is given.
+
+    Raises :class:`AccessibilityError` for a file or module the corpus does not know, or for a position
+    without a file.
+    """
+    if file and modules:
+        raise AccessibilityError("give a file position or a list of imported modules, not both")
+    if position is not None and not file:
+        raise AccessibilityError("a position needs the file it is in")
+    if file:
+        return Accessibility(corpus).accessible(file, position)
+    if modules:
+        return Accessibility(corpus).accessible_from_modules(modules)
+    return None
 
 
 def header_modules(header: str) -> list[str]:

@@ -18,21 +18,26 @@ LeanDojo Benchmark 4's ``corpus.jsonl`` (``read_leandojo_corpus``), a LeanDojo `
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from prover.files import file_sha256
 from prover.jsonl import BadLine, json_object_lines
+from prover.retrieval.errors import RetrievalError
 
 #: Lean source position: (line, column), 1-based line as LeanDojo records it.
 Pos = tuple[int, int]
 BadUtf8Policy = Literal["error", "skip"]
+#: How :func:`read_corpus_source` reads a path: ``auto`` (a directory is a traced repo, a file is sniffed),
+#: ``ours``, ``leandojo`` (Benchmark 4's ``corpus.jsonl``) or ``traced`` (a traced repository directory).
+CorpusSource = Literal["auto", "ours", "leandojo", "traced"]
+CORPUS_SOURCES: tuple[str, ...] = ("auto", "ours", "leandojo", "traced")
 
 
-class CorpusError(ValueError):
+class CorpusError(RetrievalError):
     """A corpus file (or an object claiming to be a corpus source) that cannot be read."""
 
 
@@ -202,14 +207,6 @@ def write_corpus(corpus: Corpus, path: str | Path) -> str:
     return file_sha256(path)
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- LeanDojo Benchmark 4 -------------------------------------------------------------------------
 def _add_leandojo_file(corpus: Corpus, obj: dict[str, Any], where: str) -> None:
     path, imports, premises = obj.get("path"), obj.get("imports", []), obj.get("premises", [])
@@ -244,6 +241,21 @@ def read_any_corpus(path: str | Path, bad_utf8: BadUtf8Policy = "error") -> Corp
             return read_leandojo_corpus(path, bad_utf8)
         break
     return read_corpus(path, bad_utf8)
+
+
+def read_corpus_source(
+    path: str | Path, source: CorpusSource = "auto", bad_utf8: BadUtf8Policy = "error"
+) -> Corpus:
+    """A corpus from any supported source; ``source`` says how to read ``path`` (see :data:`CorpusSource`)."""
+    if source not in CORPUS_SOURCES:
+        raise CorpusError(f"unknown corpus source {source!r}; choose one of {', '.join(CORPUS_SOURCES)}")
+    if source == "traced" or (source == "auto" and Path(path).is_dir()):
+        return corpus_from_traced_repo(load_traced_repo(path))
+    if source == "ours":
+        return read_corpus(path, bad_utf8)
+    if source == "leandojo":
+        return read_leandojo_corpus(path, bad_utf8)
+    return read_any_corpus(path, bad_utf8)
 
 
 # --- LeanDojo TracedRepo --------------------------------------------------------------------------

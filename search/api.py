@@ -1,8 +1,10 @@
 """The searcher seam: ``make_searcher(cfg.search).search(session, generator, theorem, critic) -> SearchResult``.
 
-The base class owns what every algorithm must do identically: start the theorem, run ``attempts``
-independent attempts within ONE per-theorem wall clock (``time_limit_s``; the per-tactic timeout is the
-backend's), pick a proof script that replays from the root, and report status, stats and the tree.
+:class:`Searcher` is what every search mode offers the evaluation (one path from searcher to record:
+tree search and whole-proof sampling alike). :class:`TreeSearcher` owns what every tree-search algorithm
+must do identically: start the theorem, run ``attempts`` independent attempts within ONE per-theorem wall
+clock (``time_limit_s``; the per-tactic timeout is the backend's), pick a proof script that replays from
+the root, and report status, stats and the tree. ``make_searcher`` lives in :mod:`prover.search.factory`.
 """
 
 from __future__ import annotations
@@ -11,102 +13,66 @@ import abc
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
-from prover.config import as_plain_dict
 from prover.generation.base import Critic, TacticGenerator
 from prover.lean.session import LeanSession
-from prover.lean.types import ProofFinished, TacticState, Theorem
+from prover.lean.types import ProofFinished, TacticState, Theorem, Verdict
+from prover.search.errors import SearchConfigError
 from prover.search.graph import SearchGraph, SearchStats
 from prover.search.run import Budget, SearchRun
+from prover.search.settings import SearchSettings, TreeSearchSettings
+from prover.search.status import ProofStatus
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("proved", "failed", "budget_exhausted", "timeout", "error")
-SEARCHERS = ("bfs", "mcts", "mps")
 
+@dataclass(frozen=True)
+class SampleCounts:
+    """Whole-proof sampling of one theorem: ``n`` samples checked, ``c`` of them correct (pass@k's n, c)."""
 
-@dataclass
-class SearchSettings:
-    """Every key of ``configs/search/{bfs,mcts,mps}.yaml``; unknown keys are ignored (other searchers' keys)."""
+    n: int
+    c: int
+    requested: int = 0
+    distinct: int = 0
+    #: why rejected samples were rejected (distinct reasons, sorted, at most 20)
+    rejection_reasons: tuple[str, ...] = ()
 
-    name: str = "bfs"
-    num_sampled_tactics: int = 8
-    max_expansions: int = 100
-    attempts: int = 1
-    time_limit_s: float = 600.0
-    batch_size: int = 1
-    length_normalized: bool = False
-    # MCTS
-    exploration: float = 1.0
-    widening_k: float = 2.0
-    widening_alpha: float = 0.5
-    virtual_loss: float = 1.0
-    max_simulations: int | None = None
-    # critic: "none" | "heuristic" | a mapping for prover.generation.factory.make_critic
-    critic: Any = "none"
-    # MPS
-    rules: dict[str, bool] = field(default_factory=dict)
-    penalty_nats: float = 1.0
-    critic_penalty: float = 0.1
-    # confirm a proof assembled from de-duplicated states by replaying it from the root
-    replay_check: bool = True
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> SearchSettings:
-        data = as_plain_dict(cfg, "search config")
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        settings = cls(**kwargs)
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        def positive(name: str, value: float) -> None:
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"search.{name} must be a positive number, got {value!r}")
-
-        for key in ("num_sampled_tactics", "max_expansions", "attempts", "batch_size"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"search.{key} must be an integer >= 1, got {value!r}")
-        for key in ("time_limit_s", "widening_k", "widening_alpha"):
-            positive(key, getattr(self, key))
-        if self.exploration < 0 or self.virtual_loss < 0 or self.penalty_nats < 0:
-            raise ValueError("search.exploration, search.virtual_loss and search.penalty_nats must be >= 0")
-        if self.max_simulations is not None and int(self.max_simulations) < 1:
-            raise ValueError(f"search.max_simulations must be >= 1 or null, got {self.max_simulations!r}")
-        if not isinstance(self.rules, Mapping):
-            raise ValueError(f"search.rules must be a mapping of rule -> true/false, got {self.rules!r}")
-
-    @property
-    def budget(self) -> str:
-        """ReProver-style budget string N×S×T."""
-        return f"{self.attempts}×{self.num_sampled_tactics}×{self.max_expansions}"
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejection_reasons"] = list(self.rejection_reasons)
+        return data
 
 
 @dataclass
 class SearchResult:
-    """Outcome of searching one theorem. ``proof`` is a tactic script, one tactic per line, from the root."""
+    """Outcome of searching one theorem. ``proof`` is a tactic script, one tactic per line, from the root.
+
+    ``verdict`` is set when the searcher itself ran ``session.verify`` (whole-proof sampling must: it has
+    no other way to check a sample): the verdict of ``proof`` when proved, else why the candidates were
+    rejected. The caller then need not verify ``proof`` twice.
+    """
 
     theorem: str
-    status: str
+    status: ProofStatus
     proof: str | None
     stats: SearchStats
     budget: str
     graph: SearchGraph | None = None
     error: str | None = None
     attempts: int = 0
+    samples: SampleCounts | None = None
+    verdict: Verdict | None = None
 
     @property
     def proved(self) -> bool:
-        return self.status == "proved"
+        return self.status is ProofStatus.PROVED
 
     def to_json(self, include_graph: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "theorem": self.theorem,
-            "status": self.status,
+            "status": self.status.value,
             "proof": self.proof,
             "budget": self.budget,
             "attempts": self.attempts,
@@ -114,21 +80,43 @@ class SearchResult:
         }
         if self.error:
             data["error"] = self.error
+        if self.samples is not None:
+            data["samples"] = self.samples.to_json()
+        if self.verdict is not None:
+            data["verification"] = self.verdict.to_json()
         if include_graph and self.graph is not None:
             data["graph"] = self.graph.to_json()
         return data
 
 
 class Searcher(abc.ABC):
-    """Base of every search algorithm; subclasses implement one attempt on a fresh graph."""
+    """What every search mode offers: ``search(session, generator, theorem, critic) -> SearchResult``."""
 
-    name = "base"
+    name: ClassVar[str] = "base"
 
     def __init__(self, settings: SearchSettings) -> None:
         self.settings = settings
+        self._critic: Critic | None = None
+        self._critic_built = False
+
+    @property
+    def budget(self) -> str:
+        return self.settings.budget
+
+    @property
+    def mode(self) -> str:
+        """``search`` (a tree search) or ``whole_proof`` (sampling), as recorded with every result."""
+        return self.settings.mode
 
     def default_critic(self) -> Critic | None:
-        spec = self.settings.critic
+        """The critic named by ``search.critic`` (none for searchers without that key), built once."""
+        if not self._critic_built:
+            self._critic = self._build_critic()
+            self._critic_built = True
+        return self._critic
+
+    def _build_critic(self) -> Critic | None:
+        spec = getattr(self.settings, "critic", "none")
         if spec in (None, "none", False):
             return None
         if spec == "heuristic":
@@ -139,7 +127,28 @@ class Searcher(abc.ABC):
             from prover.generation.factory import make_critic
 
             return make_critic(spec)
-        raise ValueError(f"search.critic must be none, heuristic or a critic config mapping, got {spec!r}")
+        raise SearchConfigError(
+            f"search.critic must be none, heuristic or a critic config mapping, got {spec!r}"
+        )
+
+    @abc.abstractmethod
+    def search(
+        self, session: LeanSession, generator: TacticGenerator, theorem: Theorem, critic: Critic | None = None
+    ) -> SearchResult:
+        """Search for a proof of ``theorem`` within the settings' budget.
+
+        A generator or critic failure ends this theorem as an ``error`` result; an exception that escapes
+        (a broken session) is the caller's to record as this theorem's error.
+        """
+
+
+class TreeSearcher(Searcher):
+    """Base of the tree-search algorithms; subclasses implement one attempt on a fresh graph."""
+
+    settings: TreeSearchSettings
+
+    def __init__(self, settings: TreeSearchSettings) -> None:
+        super().__init__(settings)
 
     def search(
         self, session: LeanSession, generator: TacticGenerator, theorem: Theorem, critic: Critic | None = None
@@ -155,8 +164,10 @@ class Searcher(abc.ABC):
         total.lean_time_s += time.perf_counter() - t0
         if not isinstance(root, TacticState):
             total.total_time_s = time.monotonic() - started
-            return SearchResult(theorem.name, "error", None, total, s.budget, error=f"start failed: {root!r}")
-        statuses: list[str] = []
+            return SearchResult(
+                theorem.name, ProofStatus.ERROR, None, total, s.budget, error=f"start failed: {root!r}"
+            )
+        statuses: list[ProofStatus] = []
         graph: SearchGraph | None = None
         proof: str | None = None
         for _attempt in range(s.attempts):
@@ -175,7 +186,7 @@ class Searcher(abc.ABC):
                 total.total_time_s = time.monotonic() - started
                 return SearchResult(
                     theorem.name,
-                    "error",
+                    ProofStatus.ERROR,
                     None,
                     total,
                     s.budget,
@@ -190,25 +201,25 @@ class Searcher(abc.ABC):
                 total.merge(graph.stats)
                 if proof is not None:
                     break
-                statuses[-1] = "failed"
+                statuses[-1] = ProofStatus.FAILED
                 continue
             total.merge(graph.stats)
-            if status == "timeout":
+            if status is ProofStatus.TIMEOUT:
                 break
         total.total_time_s = time.monotonic() - started
         if proof is not None:
-            final = "proved"
-        elif "timeout" in statuses:
-            final = "timeout"
-        elif statuses and all(st == "failed" for st in statuses):
-            final = "failed"
+            final = ProofStatus.PROVED
+        elif ProofStatus.TIMEOUT in statuses:
+            final = ProofStatus.TIMEOUT
+        elif statuses and all(st is ProofStatus.FAILED for st in statuses):
+            final = ProofStatus.FAILED
         else:
-            final = "budget_exhausted"
+            final = ProofStatus.BUDGET_EXHAUSTED
         return SearchResult(theorem.name, final, proof, total, s.budget, graph, attempts=len(statuses))
 
     @abc.abstractmethod
-    def _attempt(self, run: SearchRun) -> str:
-        """Search on ``run.graph`` until proved / failed / out of budget; return one of STATUSES."""
+    def _attempt(self, run: SearchRun) -> ProofStatus:
+        """Search on ``run.graph`` until proved / failed / out of budget; return how it stopped."""
 
     def _proof_script(self, session: LeanSession, root: TacticState, graph: SearchGraph) -> str | None:
         """The shortest proof in the graph if it replays (or was itself observed), else the shortest observed."""
@@ -239,21 +250,3 @@ def replays(session: LeanSession, root: TacticState, tactics: list[str]) -> bool
             return False
         state = result
     return False
-
-
-def make_searcher(search_cfg: Any) -> Searcher:
-    """Build the searcher named by ``search_cfg.name`` (bfs | mcts | mps) from a DictConfig or dict."""
-    settings = SearchSettings.from_config(search_cfg)
-    if settings.name == "bfs":
-        from prover.search.bfs import BestFirstSearch
-
-        return BestFirstSearch(settings)
-    if settings.name == "mcts":
-        from prover.search.mcts import MonteCarloTreeSearch
-
-        return MonteCarloTreeSearch(settings)
-    if settings.name == "mps":
-        from prover.search.mps import MultiPerspectiveSearch
-
-        return MultiPerspectiveSearch(settings)
-    raise ValueError(f"unknown search {settings.name!r}; choose one of: {', '.join(SEARCHERS)}")

@@ -11,21 +11,26 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from prover.search.api import Searcher
+from prover.search.api import TreeSearcher
 from prover.search.graph import ROOT
 from prover.search.run import SearchRun
+from prover.search.settings import BfsSettings
+from prover.search.status import ProofStatus
 
 
-class BestFirstSearch(Searcher):
+class BestFirstSearch(TreeSearcher):
     name = "bfs"
 
-    def priority(self, run: SearchRun, node: int) -> float:
-        data = run.graph.graph.nodes[node]
-        if self.settings.length_normalized and data["depth"] > 0:
-            return data["logprob"] / data["depth"]
-        return data["logprob"]
+    settings: BfsSettings
 
-    def _attempt(self, run: SearchRun) -> str:
+    def priority(self, run: SearchRun, node: int) -> float:
+        graph = run.graph
+        depth = graph.depth_of(node)
+        if self.settings.length_normalized and depth > 0:
+            return graph.logprob(node) / depth
+        return graph.logprob(node)
+
+    def _attempt(self, run: SearchRun) -> ProofStatus:
         graph = run.graph
         counter = itertools.count()
         queue: list[tuple[float, int, int]] = [(-0.0, next(counter), ROOT)]
@@ -38,17 +43,16 @@ class BestFirstSearch(Searcher):
             batch: list[int] = []
             while queue and len(batch) < min(self.settings.batch_size, left):
                 neg, _, node = heapq.heappop(queue)
-                data = graph.graph.nodes[node]
-                if data["expanded"] or -neg < queued_priority.get(node, float("-inf")):
+                if graph.is_expanded(node) or -neg < queued_priority.get(node, float("-inf")):
                     continue  # already expanded, or a stale entry superseded by a better score
                 batch.append(node)
             if not batch:
                 # nothing left to expand: every reachable state was expanded without a proof
-                return "proved" if graph.is_proved else "failed"
+                return run.exhausted()
             for outcome in run.expand(batch):
                 if outcome.kind in ("new", "duplicate"):
                     child = outcome.child
-                    if graph.graph.nodes[child]["expanded"]:
+                    if graph.is_expanded(child):
                         continue
                     p = self.priority(run, child)
                     if p > queued_priority.get(child, float("-inf")):

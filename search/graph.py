@@ -19,11 +19,13 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticResult, TacticState, Theorem, Timeout
+from prover.search.errors import GraphFormatError, SearchError
 
 GRAPH_FORMAT = "lean-prover-search-graph"
 GRAPH_VERSION = 1
@@ -104,7 +106,7 @@ class SearchGraph:
     # --- building -------------------------------------------------------------------------------
     def add_root(self, state: TacticState) -> int:
         if self.graph.number_of_nodes():
-            raise ValueError("the search graph already has a root")
+            raise SearchError("the search graph already has a root")
         if self.theorem is None:
             self.theorem = state.theorem
         return self._add_state(state, depth=0, logprob=0.0)
@@ -271,10 +273,33 @@ class SearchGraph:
         """Tactic paths that Lean itself reported as finished proofs (each one replayed by the backend)."""
         return list(self._proof_paths)
 
+    # --- node accessors (algorithms read nodes through these, never through ``self.graph``) --------
+    def __len__(self) -> int:
+        """Number of nodes (states, the proof node and failed-step nodes)."""
+        return self.graph.number_of_nodes()
+
+    def kind(self, node: int) -> str:
+        """``state``, ``proof``, or the failure kind (``error`` / ``timeout`` / ``crash``)."""
+        return str(self.graph.nodes[node]["kind"])
+
+    def is_expanded(self, node: int) -> bool:
+        """Has ``node`` got all the children it will get (see :meth:`mark_expanded`)?"""
+        return bool(self.graph.nodes[node]["expanded"])
+
     def depth_of(self, node: int) -> int:
+        """Fewest steps from the root to ``node`` seen so far."""
         return int(self.graph.nodes[node]["depth"])
 
+    def logprob(self, node: int) -> float:
+        """Best cumulative log-probability of a path from the root to ``node`` seen so far."""
+        return float(self.graph.nodes[node]["logprob"])
+
+    def goals(self, node: int) -> list[str]:
+        """The open goals of a state node (empty for the proof node and failed steps)."""
+        return self.graph.nodes[node]["goals"]
+
     def state(self, node: int) -> TacticState:
+        """The backend's proof state of a state node (what the generator and Lean are given)."""
         return self.states[node]
 
     def nodes_where(self, kind: str) -> Iterable[int]:
@@ -332,7 +357,7 @@ class SearchGraph:
     def from_json(cls, data: dict[str, Any]) -> SearchGraph:
         """Rebuild a saved graph (for rendering and analysis; states carry no backend handles)."""
         if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
-            raise ValueError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
+            raise GraphFormatError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
         try:
             th = data.get("theorem")
             theorem = Theorem(th["name"], th["statement"], th.get("header", "")) if th else None
@@ -370,14 +395,32 @@ class SearchGraph:
                 if f.name in stats:
                     setattr(graph.stats, f.name, type(getattr(graph.stats, f.name))(stats[f.name]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed search graph JSON: {exc!r}") from exc
+            raise GraphFormatError(f"malformed search graph JSON: {exc!r}") from exc
         if ROOT not in graph.graph:
-            raise ValueError("malformed search graph JSON: no root node 0")
+            raise GraphFormatError("malformed search graph JSON: no root node 0")
         return graph
 
     @classmethod
     def loads(cls, text: str) -> SearchGraph:
         return cls.from_json(json.loads(text))
+
+
+def read_graph_file(path: Path) -> dict[str, Any]:
+    """The graph JSON saved in ``path``: a ``SearchGraph.to_json()`` file (``--save-trees``), or a
+    ``SearchResult.to_json(include_graph=True)`` whose ``graph`` it is. Raises :class:`GraphFormatError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphFormatError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GraphFormatError(f"{path} is not JSON: {exc}") from None
+    if isinstance(data, dict) and "graph" in data and "nodes" not in data:
+        data = data["graph"]
+    if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
+        raise GraphFormatError(f'{path}: not a search graph: expected "format": "{GRAPH_FORMAT}"')
+    return data
 
 
 def _failure(result: TacticResult) -> tuple[str, str]:

@@ -17,9 +17,11 @@ import math
 from dataclasses import dataclass, field
 
 from prover.generation.base import Suggestion
-from prover.search.api import Searcher
+from prover.search.api import TreeSearcher
 from prover.search.graph import ROOT, Status
 from prover.search.run import SearchRun
+from prover.search.settings import MctsSettings
+from prover.search.status import ProofStatus
 
 
 def softmax_priors(suggestions: list[Suggestion]) -> list[float]:
@@ -60,8 +62,9 @@ class _Selection:
     prior: float = 0.0
 
 
-class MonteCarloTreeSearch(Searcher):
+class MonteCarloTreeSearch(TreeSearcher):
     name = "mcts"
+    settings: MctsSettings
 
     def allowed_children(self, visits: float) -> int:
         s = self.settings
@@ -75,7 +78,7 @@ class MonteCarloTreeSearch(Searcher):
         while True:
             if node not in tree.untried:
                 return _Selection(path, "generate")
-            live = [c for c in graph.children(node) if graph.graph.nodes[c]["status"] is not Status.FAILED]
+            live = [c for c in graph.children(node) if graph.status(c) is not Status.FAILED]
             pending = tree.untried[node]
             if pending and (
                 not live or tree.tried.get(node, 0) < self.allowed_children(tree.visits.get(node, 0))
@@ -97,13 +100,13 @@ class MonteCarloTreeSearch(Searcher):
             )
             path.append(node)
 
-    def _attempt(self, run: SearchRun) -> str:
+    def _attempt(self, run: SearchRun) -> ProofStatus:
         s = self.settings
         tree = _Tree()
         max_sims = s.max_simulations or s.max_expansions * s.num_sampled_tactics * 2 + 1
         simulations = 0
         while True:
-            stop = run.stop_status() or ("budget_exhausted" if simulations >= max_sims else None)
+            stop = run.stop_status() or (ProofStatus.BUDGET_EXHAUSTED if simulations >= max_sims else None)
             if stop is not None:
                 return stop
             selections: list[_Selection] = []

@@ -23,16 +23,11 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from prover.search.api import Searcher
+from prover.search.api import TreeSearcher
 from prover.search.graph import ROOT
 from prover.search.run import SearchRun
-
-DEFAULT_RULES = {
-    "fewer_goals": True,
-    "shorter_state": True,
-    "penalize_no_progress": True,
-    "penalize_repeated_tactic": True,
-}
+from prover.search.settings import MpsSettings
+from prover.search.status import ProofStatus
 
 
 def targets(goals: list[str]) -> list[str]:
@@ -44,38 +39,36 @@ def targets(goals: list[str]) -> list[str]:
     return out
 
 
-class MultiPerspectiveSearch(Searcher):
+class MultiPerspectiveSearch(TreeSearcher):
     name = "mps"
+    settings: MpsSettings
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: MpsSettings) -> None:
         super().__init__(settings)
-        unknown = set(settings.rules) - set(DEFAULT_RULES)
-        if unknown:
-            raise ValueError(f"unknown search.rules {sorted(unknown)}; known: {', '.join(DEFAULT_RULES)}")
-        self.rules = {**DEFAULT_RULES, **{k: bool(v) for k, v in settings.rules.items()}}
+        self.rules = dict(settings.rules)  # every rule present: the settings fill in the defaults
 
     def perspectives(self, run: SearchRun) -> list[tuple[str, Callable[[int], tuple]]]:
         """(name, key) pairs; a larger key is better."""
-        graph = run.graph.graph
+        graph = run.graph
         s = self.settings
         penalty = self._penalty
 
         def generator(n: int) -> tuple:
-            return (graph.nodes[n]["logprob"] - s.penalty_nats * penalty[n],)
+            return (graph.logprob(n) - s.penalty_nats * penalty[n],)
 
         chosen: list[tuple[str, Callable[[int], tuple]]] = [("generator", generator)]
         if run.critic is not None:
             chosen.append(
                 (
                     "critic",
-                    lambda n: (run.value([n])[0] - s.critic_penalty * penalty[n], graph.nodes[n]["logprob"]),
+                    lambda n: (run.value([n])[0] - s.critic_penalty * penalty[n], graph.logprob(n)),
                 )
             )
         if self.rules["fewer_goals"]:
             chosen.append(
                 (
                     "fewer_goals",
-                    lambda n: (-len(graph.nodes[n]["goals"]), -penalty[n], graph.nodes[n]["logprob"]),
+                    lambda n: (-len(graph.goals(n)), -penalty[n], graph.logprob(n)),
                 )
             )
         if self.rules["shorter_state"]:
@@ -83,19 +76,18 @@ class MultiPerspectiveSearch(Searcher):
                 (
                     "shorter_state",
                     lambda n: (
-                        -sum(len(g) for g in graph.nodes[n]["goals"]),
+                        -sum(len(g) for g in graph.goals(n)),
                         -penalty[n],
-                        graph.nodes[n]["logprob"],
+                        graph.logprob(n),
                     ),
                 )
             )
         return chosen
 
     def _penalise(self, run: SearchRun, parent: int, child: int) -> int:
-        nodes = run.graph.graph.nodes
         points = 0
         if self.rules["penalize_no_progress"]:
-            before, after = nodes[parent]["goals"], nodes[child]["goals"]
+            before, after = run.graph.goals(parent), run.graph.goals(child)
             if len(after) >= len(before) and targets(after)[: len(before)] == targets(before):
                 points += 1
         if self.rules["penalize_repeated_tactic"]:
@@ -105,7 +97,7 @@ class MultiPerspectiveSearch(Searcher):
             )
         return points
 
-    def _attempt(self, run: SearchRun) -> str:
+    def _attempt(self, run: SearchRun) -> ProofStatus:
         graph = run.graph
         self._penalty: dict[int, int] = {ROOT: 0}
         views = self.perspectives(run)
@@ -131,7 +123,7 @@ class MultiPerspectiveSearch(Searcher):
             while len(batch) < want and idle < len(views):
                 queue = queues[turn % len(views)]
                 turn += 1
-                while queue and (graph.graph.nodes[queue[0][2]]["expanded"] or queue[0][2] in batch):
+                while queue and (graph.is_expanded(queue[0][2]) or queue[0][2] in batch):
                     heapq.heappop(queue)
                 if queue:
                     batch.append(heapq.heappop(queue)[2])
@@ -139,7 +131,7 @@ class MultiPerspectiveSearch(Searcher):
                 else:
                     idle += 1
             if not batch:
-                return "proved" if graph.is_proved else "failed"
+                return run.exhausted()
             new_nodes: list[int] = []
             for outcome in run.expand(batch):
                 if outcome.kind == "new":

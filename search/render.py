@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prover.search.errors import GraphFormatError, SearchError
 from prover.search.graph import GRAPH_FORMAT
+
+
+class RenderError(SearchError, ValueError):
+    """A graph cannot be drawn as asked (an unsupported output format)."""
+
 
 MAX_LABEL = 28
 #: Up to this many drawn nodes every node and edge is labelled; beyond it only the informative ones.
@@ -189,9 +195,9 @@ def render(
     than :data:`COLLAPSE_FAILED_ABOVE` nodes.
     """
     if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
-        raise ValueError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
+        raise GraphFormatError(f'not a search graph: expected "format": "{GRAPH_FORMAT}"')
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
-        raise ValueError(f"output must end in .svg, .png or .pdf, got {out.name!r}")
+        raise RenderError(f"output must end in .svg, .png or .pdf, got {out.name!r}")
     import matplotlib
 
     matplotlib.use("Agg")

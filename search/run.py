@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from prover.generation.base import Critic, GenerationRequest, Suggestion, TacticGenerator
 from prover.lean.session import LeanSession
-from prover.search.graph import SearchGraph, StepOutcome
+from prover.search.errors import SeamViolation
+from prover.search.graph import SearchGraph, SearchStats, StepOutcome
+from prover.search.status import ProofStatus
 
 
 @dataclass(frozen=True)
@@ -50,23 +52,27 @@ class SearchRun:
         return GenerationRequest.from_state(self.graph.state(node))
 
     @property
-    def stats(self):
+    def stats(self) -> SearchStats:
         return self.graph.stats
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.budget.deadline
 
-    def stop_status(self) -> str | None:
+    def stop_status(self) -> ProofStatus | None:
         """Why the attempt must stop now (proved, failed, timeout, budget_exhausted), or None to go on."""
         if self.graph.is_proved:
-            return "proved"
+            return ProofStatus.PROVED
         if self.graph.is_failed:
-            return "failed"
+            return ProofStatus.FAILED
         if self.out_of_time():
-            return "timeout"
+            return ProofStatus.TIMEOUT
         if self.expansions_left() <= 0:
-            return "budget_exhausted"
+            return ProofStatus.BUDGET_EXHAUSTED
         return None
+
+    def exhausted(self) -> ProofStatus:
+        """The status of an attempt with nothing left to expand: every reachable state was expanded."""
+        return ProofStatus.PROVED if self.graph.is_proved else ProofStatus.FAILED
 
     def expansions_left(self) -> int:
         return self.budget.max_expansions - self.stats.expansions
@@ -82,7 +88,7 @@ class SearchRun:
         finally:
             self.stats.model_time_s += time.perf_counter() - t0
         if len(suggestions) != len(nodes):
-            raise RuntimeError(f"generator returned {len(suggestions)} lists for {len(nodes)} states")
+            raise SeamViolation(f"generator returned {len(suggestions)} lists for {len(nodes)} states")
         self.stats.expansions += len(nodes)
         return [list(s)[: self.num_tactics] for s in suggestions]
 
@@ -96,7 +102,7 @@ class SearchRun:
         finally:
             self.stats.lean_time_s += time.perf_counter() - t0
         if len(results) != len(steps):
-            raise RuntimeError(f"Lean session returned {len(results)} results for {len(steps)} steps")
+            raise SeamViolation(f"Lean session returned {len(results)} results for {len(steps)} steps")
         return [self.graph.add_result(n, t, lp, r) for (n, t, lp), r in zip(steps, results, strict=True)]
 
     def expand(self, nodes: Sequence[int]) -> list[StepOutcome]:

@@ -182,6 +182,13 @@ def test_verify_replays_the_script(fake: types.ModuleType) -> None:
     assert not session.verify(THM, "nonsense").accepted
 
 
+def test_a_floating_commit_is_refused_by_the_session_too(fake: types.ModuleType) -> None:
+    from prover.lean.dojo_backend import DojoSession
+
+    with pytest.raises(ValueError, match="backend.commit"):
+        DojoSession({"repo_url": "u", "commit": "main", "file_path": "A.lean"})
+
+
 def test_missing_config_is_a_clear_error(fake: types.ModuleType) -> None:
     from prover.lean.dojo_backend import DojoSession
 
@@ -196,7 +203,7 @@ def test_real_lean_dojo_minif2f() -> None:  # needs network, a toolchain and a l
     session = DojoSession(
         {
             "repo_url": "https://github.com/yangky11/miniF2F-lean4",
-            "commit": "main",
+            "commit": "5746b7d6c47855ce1294bed87329618ff7f1bc31",  # pinned, as configs/backend/dojo.yaml
             "file_path": "MiniF2F/Valid.lean",
             "tactic_timeout_s": 60,
         }

@@ -110,7 +110,7 @@ def test_prove_runs_to_completion_verifies_and_reports(
     }
     records = read_results(run / "results.jsonl").records
     proved = [r for r in records if r.proved]
-    assert all(r.verification and r.verification["accepted"] for r in proved)
+    assert all(r.verification and r.verification.accepted for r in proved)
     assert {r.budget for r in records} == {"1×8×10"} and records[0].lean is None  # no Lean ran
     assert (run / "config.yaml").is_file() and "in_process: true" in (run / "config.yaml").read_text(
         encoding="utf-8"
@@ -161,7 +161,14 @@ def test_whole_proof_mode_pass_at_k_and_sorry_never_counts(tmp_path: Path) -> No
 
     from prover.config import compose
 
-    cfg = compose(overrides(world, bench, "search=whole_proof", "search.num_samples=4"))
+    tree_search_only = "search.max_expansions="  # whole-proof sampling has no expansions (an unknown key)
+    cfg = compose(
+        [
+            o
+            for o in overrides(world, bench, "search=whole_proof", "search.num_samples=4")
+            if tree_search_only not in o
+        ]
+    )
     container = OmegaConf.to_container(cfg, resolve=True)
     container["generator"]["tactics"] = [
         {"tactic": "sorry", "logprob": -0.1},
@@ -173,9 +180,9 @@ def test_whole_proof_mode_pass_at_k_and_sorry_never_counts(tmp_path: Path) -> No
     from prover.evaluation.benchmarks import load_path
 
     problems = {p.id: p for p in load_path(bench).problems}
-    cheat = worker.run(problems["induction_cheat"].to_json())
+    cheat = worker.run(problems["induction_cheat"].to_json()).model_dump(mode="json")
     assert cheat["status"] != "proved" and cheat["samples"]["c"] == 0 and cheat["samples"]["n"] == 4
-    conj = worker.run(problems["amc12_and"].to_json())
+    conj = worker.run(problems["amc12_and"].to_json()).model_dump(mode="json")
     assert conj["status"] == "proved" and conj["proof"] == "constructor\nassumption\nassumption"
     assert conj["samples"] == {**conj["samples"], "n": 4, "c": 1}
     worker.close()

@@ -15,10 +15,11 @@ from prover.evaluation.benchmarks import (
     minif2f_category,
     select,
 )
-from prover.evaluation.fetch import FetchError, fetch, sha256_of
+from prover.evaluation.fetch import FetchError, fetch
 from prover.evaluation.manifest import ManifestEntry, load_manifest
 from prover.evaluation.passk import k_values, mean_pass_at_k, pass_at_k
 from prover.evaluation.results import AttemptRecord, ResultStore, read_results
+from prover.files import file_sha256
 
 
 def test_pass_at_k_matches_hand_computed_values() -> None:
@@ -134,7 +135,7 @@ def test_shared_benchmarks_load_without_error(shared_data: Path) -> None:
 def test_fetch_from_local_copy_checks_checksum(shared_data: Path, tmp_path: Path) -> None:
     entry = load_manifest().get("minif2f")
     path = fetch(entry, from_path=shared_data / entry.local_copy, root=tmp_path)
-    assert path.is_file() and sha256_of(path) == entry.sha256
+    assert path.is_file() and file_sha256(path) == entry.sha256
     bad = tmp_path / "bad.jsonl"
     bad.write_text((shared_data / entry.local_copy).read_text(encoding="utf-8")[:-10], encoding="utf-8")
     with pytest.raises(FetchError, match="checksum mismatch"):
@@ -156,7 +157,7 @@ def test_fetch_downloads_by_url_and_rejects_wrong_count(tmp_path: Path) -> None:
         files=[],
         licence="MIT",
         expected_count=1,
-        sha256=sha256_of(src),
+        sha256=file_sha256(src),
         format="minif2f_jsonl",
         download="file",
         url=src.as_uri(),

@@ -157,7 +157,7 @@ def test_theorem_rejects_statement_without_proof_slot() -> None:
     assert t.with_proof("trivial") == "theorem x : True := by\n  trivial"
 
 
-@pytest.mark.parametrize("name", ["train", "synth", "solve", "serve"])
+@pytest.mark.parametrize("name", ["train", "synth", "serve"])
 def test_placeholder_subcommand_exits_nonzero(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     # Subcommands whose bodies belong to later issues must say so and fail, never pretend to work.
     assert main([name]) == 2

@@ -59,3 +59,31 @@ def test_suggest_non_utf8_corpus_is_clear(tmp_path: Path, capsys: pytest.Capture
     corpus.write_bytes(b'{"goals": ["\xff"], "tactic": "simp"}\n')
     assert main(["suggest", "--state", "⊢ True", f"generator.corpus={corpus}"]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_untranslated_library_errors_are_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI does not wrap every library call: any ProverError reaching main is one line, never a traceback."""
+    from prover.generation.errors import GenerationError
+
+    def broken(args: object) -> int:
+        raise GenerationError("first line\n  second line")
+
+    monkeypatch.setattr("prover.cli.cmd_suggest.run", broken)
+    assert main(["suggest", "--state", "⊢ True"]) == 2
+    err = capsys.readouterr().err
+    assert err == "prover suggest: error: first line second line\n"
+
+
+def test_generation_exceptions_share_one_base() -> None:
+    from prover.errors import ConfigError, ProverError
+    from prover.generation.corpus import TacticCorpusError
+    from prover.generation.errors import GenerationError
+    from prover.generation.hf import ModelLoadError
+    from prover.generation.inputs import GenerationInputError
+    from prover.generation.settings import GeneratorConfigError
+
+    for cls in (TacticCorpusError, ModelLoadError, GenerationInputError, GeneratorConfigError):
+        assert issubclass(cls, GenerationError) and issubclass(cls, ProverError)
+    assert issubclass(GeneratorConfigError, ConfigError)

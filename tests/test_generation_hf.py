@@ -18,6 +18,8 @@ from prover.generation.hf import HFGenerationSettings, HFTacticGenerator, ModelL
 from prover.generation.inputs import GenerationInputError
 
 STATES = [s for s, _ in PAIRS]
+# The module fixture trains three tiny models on CPU: on a loaded machine that alone can pass the 300 s default.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")

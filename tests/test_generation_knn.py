@@ -12,7 +12,7 @@ import pytest
 
 from prover.generation import knn as knn_module
 from prover.generation.base import GenerationRequest, requests_from_texts
-from prover.generation.corpus import CorpusError, load_corpus
+from prover.generation.corpus import TacticCorpusError, load_corpus
 from prover.generation.goals import parse_goal, parse_state, rename_identifiers
 from prover.generation.inputs import GenerationInputError
 from prover.generation.knn import KnnTacticGenerator, adapt_tactic
@@ -88,17 +88,17 @@ def test_corpus_errors_name_the_line(tmp_path: Path) -> None:
     bad_utf8.write_bytes(
         json.dumps(CORPUS[0]).encode() + b"\n" + b'{"goals": ["\xff\xfe"], "tactic": "simp"}\n'
     )
-    with pytest.raises(CorpusError, match=r"bad.jsonl:2: not UTF-8"):
+    with pytest.raises(TacticCorpusError, match=r"bad.jsonl:2: not UTF-8"):
         load_corpus(bad_utf8)
     bad_json = tmp_path / "j.jsonl"
     bad_json.write_text('{"goals": ["⊢ True"], "tactic": "trivial"}\n{oops\n', encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"j.jsonl:2: not JSON"):
+    with pytest.raises(TacticCorpusError, match=r"j.jsonl:2: not JSON"):
         load_corpus(bad_json)
     no_goals = tmp_path / "g.jsonl"
     no_goals.write_text('{"goals": [], "tactic": "simp"}\n', encoding="utf-8")
-    with pytest.raises(CorpusError, match="goals"):
+    with pytest.raises(TacticCorpusError, match="goals"):
         load_corpus(no_goals)
-    with pytest.raises(CorpusError, match="does not exist"):
+    with pytest.raises(TacticCorpusError, match="does not exist"):
         load_corpus(tmp_path / "missing.jsonl")
 
 
@@ -141,7 +141,7 @@ def test_knn_proposes_adapted_neighbour_tactics_first(corpus_file: Path) -> None
 
 
 def test_knn_without_portfolio_is_pure_neighbour_votes(corpus_file: Path) -> None:
-    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0)
+    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0, learn_mix=False)
     sugg = gen.generate(requests_from_texts(["g : ℝ → ℝ\nh : ∀ (x : ℝ), g x = 3 * x + 2\n⊢ g 4 = 14"]), 10)[0]
     assert sugg[0].tactic == "rw [h]"
     assert len(sugg) <= len(CORPUS)

@@ -337,3 +337,13 @@ def test_a_let_in_the_statement_is_not_the_proofs_assignment() -> None:
     thm = Theorem("x", "theorem x (a : ℕ) :\n    let m := a\n    m = a")
     assert check_proof(thm, f"{thm.statement} := by\n  intro m\n  rfl") == []
     assert check_proof(thm, "theorem x (a : ℕ) :\n    let m := a\n    m = a + 0 := by\n  simp")
+
+
+def test_one_bracket_table_counts_array_literals_and_quote_brackets() -> None:
+    # `#[` opens a level that `]` closes: the binder default's `:=` is not the proof's (it used to raise
+    # "declaration without a type" because `]` closed the binder's parenthesis early)
+    parts = split_statement("theorem foo (h : #[0].size = 1 := by simp) : True")
+    assert parts.binders == "(h : #[0].size = 1 := by simp)" and parts.type == "True"
+    # `⟧` and `›` close brackets too: an unbalanced one could end the proof's term early
+    assert any("unbalanced" in r for r in check_tactic("exact h⟧"))
+    assert check_tactic("exact ‹h›") == [] and check_tactic("simp [#[1].size]") == []

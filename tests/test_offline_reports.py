@@ -19,8 +19,9 @@ from prover.evaluation.manifest import load_manifest, warn_version_mismatch
 from prover.evaluation.report import load_run, markdown, write_report
 from prover.evaluation.results import AttemptRecord, read_results
 from prover.evaluation.versions import describe_versions, lake_manifest_mathlib, run_versions
+from prover.lean.doubles.session import WorldSession
+from prover.lean.doubles.world import World
 from prover.lean.protocol import Response
-from prover.lean.scripted_world import World, WorldSession
 from prover.lean.session import lean_version_from
 from prover.lean.types import TacticError, TacticState, Theorem
 
@@ -212,7 +213,11 @@ def test_report_lists_failures_load_time_versions_and_config_differences(tmp_pat
             {"problem": "p1", "status": "proved", "proof": "simp", "time_s": 2.0},
             {"problem": "p2", "status": "error", "error": "RuntimeError: the generator ran out of memory"},
             {"problem": "p3", "status": "failed"},
-            {"problem": "p4", "status": "unverified", "verification": {"reasons": ["uses sorryAx"]}},
+            {
+                "problem": "p4",
+                "status": "unverified",
+                "verification": {"accepted": False, "reasons": ["uses sorryAx"]},
+            },
         ],
         meta,
         config,

@@ -267,7 +267,7 @@ def test_executor_error_records_carry_the_settings_budget(tmp_path: Path) -> Non
     from prover.evaluation.executors import JobOutcome, WorkerSpec
     from prover.evaluation.results import ResultStore
     from prover.evaluation.runner import WORKER_FACTORY, run_problems
-    from prover.search.api import SearchSettings
+    from prover.search.settings import search_settings
 
     world, bench = write_world(tmp_path)
     cfg = compose(overrides(world, bench, "search.num_sampled_tactics=3", "search.attempts=2"))
@@ -281,7 +281,7 @@ def test_executor_error_records_carry_the_settings_budget(tmp_path: Path) -> Non
     problems = load_path(bench).problems
     with ResultStore(tmp_path) as store:
         run_problems(problems, store, WorkerSpec(WORKER_FACTORY, container), Dying(), {})
-    expected = SearchSettings.from_config(container["search"]).budget
+    expected = search_settings(container["search"]).budget
     assert {r.budget for r in read_results(tmp_path / "results.jsonl").records} == {expected} == {"2×3×10"}
 
 

@@ -160,7 +160,7 @@ def test_session_over_a_real_style_transcript():
     argv = [
         sys.executable,
         "-m",
-        "prover.lean.replay",
+        "prover.lean.doubles.replay",
         str(transcripts / "session_add_zero.in"),
         str(transcripts / "session_add_zero.expected.out"),
     ]
@@ -247,3 +247,11 @@ def test_repl_config_validation_names_the_field():
         ReplConfig.from_mapping({"command": ["repl"], "tactic_timeout_s": 0})
     cfg = ReplConfig.from_mapping({"command": ["repl"], "pool_size": "auto", "max_rss_mb": 8000})
     assert cfg.pool_size == auto_pool_size() >= 1 and cfg.max_rss_mb == 8000.0
+
+
+def test_one_mapping_of_repl_failures_to_results() -> None:
+    assert ReplTimeout(2.5).as_result() == Timeout(2.5)
+    assert isinstance(ReplCrash("garbage").as_result(), Crash)
+    # a REPL that cannot start: the theorem cannot be opened (start), the state is gone (a step)
+    assert isinstance(ReplStartError("no repl").as_result(starting=True), TacticError)
+    assert isinstance(ReplStartError("no repl").as_result(), Crash)

@@ -7,14 +7,23 @@ import json
 import pytest
 
 from prover.lean.protocol import (
+    CommandRequest,
+    FileRequest,
     FrameBuffer,
+    PickleRequest,
     ProtocolError,
     Response,
+    TacticRequest,
+    UnpickleEnvRequest,
+    UnpickleProofStateRequest,
     command_kind,
     encode_command,
+    encode_response,
     iter_command_blocks,
     parse_commands,
     parse_responses,
+    read_command_blocks,
+    split_response_texts,
 )
 
 
@@ -132,3 +141,48 @@ def test_non_json_and_non_object_answers_raise_protocol_error():
         Response.parse("[1, 2]")
     with pytest.raises(ProtocolError, match="severity"):
         Response.parse('{"messages": [{"severity": "fatal", "data": "x"}]}')
+
+
+def test_typed_requests_are_the_repl_json() -> None:
+    assert CommandRequest("theorem t : True := trivial").to_json() == {"cmd": "theorem t : True := trivial"}
+    assert CommandRequest(
+        "#check t", env=0, all_tactics=True, root_goals=True, infotree="full"
+    ).to_json() == {
+        "cmd": "#check t",
+        "env": 0,  # env 0 is an env, not "unset"
+        "allTactics": True,
+        "rootGoals": True,
+        "infotree": "full",
+    }
+    assert FileRequest("A.lean", all_tactics=True).to_json() == {"path": "A.lean", "allTactics": True}
+    assert TacticRequest("simp", 3).to_json() == {"tactic": "simp", "proofState": 3}
+    assert PickleRequest("e.olean", env=1).to_json() == {"pickleTo": "e.olean", "env": 1}
+    assert PickleRequest("p.olean", proof_state=0).to_json() == {"pickleTo": "p.olean", "proofState": 0}
+    assert UnpickleEnvRequest("e.olean").to_json() == {"unpickleEnvFrom": "e.olean"}
+    assert UnpickleProofStateRequest("p.olean", env=2).to_json() == {
+        "unpickleProofStateFrom": "p.olean",
+        "env": 2,
+    }
+    with pytest.raises(ValueError, match="exactly one"):
+        PickleRequest("x.olean", env=1, proof_state=2)
+    for request in (CommandRequest("a"), TacticRequest("simp", 0), PickleRequest("p", proof_state=0)):
+        assert command_kind(request) == command_kind(request.to_json())  # the kind matches the raw form
+        assert encode_command(request) == encode_command(request.to_json())
+
+
+def test_one_command_reader_yields_each_block_as_soon_as_it_is_complete() -> None:
+    def lines():
+        yield '{"tactic": "simp",\n'
+        yield ' "proofState": 0}\n'
+        yield "\n"
+        raise AssertionError("read past the first complete block")
+
+    assert next(read_command_blocks(lines())) == '{"tactic": "simp", "proofState": 0}'
+
+
+def test_one_response_writer_and_reader_round_trip() -> None:
+    answers = [{"env": 0}, {"proofState": 1, "goals": ["a\n\nb"], "messages": []}]
+    text = "".join(encode_response(a) for a in answers)
+    assert [json.loads(t) for t in split_response_texts(text)] == answers
+    fb = FrameBuffer()
+    assert [json.loads(t) for t in fb.feed(text.encode())] == answers

@@ -377,3 +377,130 @@ def test_bm25_scores_equal_rank_bm25() -> None:
         assert ours.scores(query) == pytest.approx(
             reference.get_scores(lean_tokenize(query)), rel=1e-5, abs=1e-6
         )
+
+
+# --- library entry points the CLI uses (prover index / prover retrieve parse and print only) ------------
+def test_read_corpus_source_sniffs_or_obeys_the_source(leandojo_file: Path, tmp_path: Path) -> None:
+    from prover.retrieval.corpus import read_corpus_source
+
+    ours = tmp_path / "ours.jsonl"
+    write_corpus(read_leandojo_corpus(leandojo_file), ours)
+    assert read_corpus_source(leandojo_file).names() == read_corpus_source(ours).names()
+    assert len(read_corpus_source(ours, "ours")) == len(read_leandojo_corpus(leandojo_file)) == 6
+    with pytest.raises(CorpusError, match="our corpus format, not LeanDojo's"):
+        read_corpus_source(ours, "leandojo")
+    with pytest.raises(CorpusError, match="unknown corpus source 'xml'"):
+        read_corpus_source(ours, "xml")  # type: ignore[arg-type]
+    with pytest.raises(CorpusError, match="not a directory"):
+        read_corpus_source(ours, "traced")
+
+
+def test_corpus_digest_is_the_files_sha256(leandojo_file: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from prover.files import file_sha256
+
+    out = tmp_path / "c.jsonl"
+    digest = write_corpus(read_leandojo_corpus(leandojo_file), out)
+    assert digest == hashlib.sha256(out.read_bytes()).hexdigest() == file_sha256(str(out))
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 9000)  # more than one 1 MiB block
+    assert file_sha256(big) == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+def test_accessible_filter_picks_file_position_or_modules(leandojo_file: Path) -> None:
+    from prover.retrieval.accessible import accessible_filter
+
+    corpus = read_leandojo_corpus(leandojo_file)
+    ring = "Mathlib/Algebra/Ring.lean"
+    assert accessible_filter(corpus) is None
+    assert accessible_filter(corpus, ring, (5, 0)) == {"Nat.add_zero", "le_refl", "le_trans", "mul_comm"}
+    assert "two_mul" in accessible_filter(corpus, ring)  # type: ignore[operator]
+    assert accessible_filter(corpus, modules=["Mathlib.Order.Basic"]) == {
+        "Nat.add_zero",
+        "le_refl",
+        "le_trans",
+    }
+    with pytest.raises(AccessibilityError, match="not both"):
+        accessible_filter(corpus, ring, modules=["Mathlib.Order.Basic"])
+    with pytest.raises(AccessibilityError, match="needs the file"):
+        accessible_filter(corpus, position=(1, 0))
+
+
+def test_exceptions_share_the_retrieval_base() -> None:
+    from prover.errors import ProverError
+    from prover.retrieval.encoder import EncoderError
+    from prover.retrieval.errors import RetrievalError
+    from prover.retrieval.index import PremiseIndexError
+
+    for cls in (CorpusError, AccessibilityError, EncoderError, PremiseIndexError):
+        assert (
+            issubclass(cls, RetrievalError) and issubclass(cls, ProverError) and issubclass(cls, ValueError)
+        )
+
+
+def test_build_index_from_settings_and_faiss_defaults_written_once(
+    leandojo_file: Path, tmp_path: Path
+) -> None:
+    from prover.retrieval.index import FaissParams, PremiseIndex, build_index
+    from prover.retrieval.settings import DenseRetrieverSettings, retriever_settings
+
+    dense = DenseRetrieverSettings()
+    assert FaissParams() == FaissParams.from_settings(dense)
+    assert FaissParams.from_settings(DenseRetrieverSettings(nprobe=3)).nprobe == 3
+    index = build_index(read_leandojo_corpus(leandojo_file), retriever_settings({"name": "bm25"}))
+    loaded = PremiseIndex.load(index.save(tmp_path / "bm25"))
+    assert loaded.meta.kind == "bm25" and loaded.meta.count == 6
+
+
+@pytest.fixture
+def bm25_dir(leandojo_file: Path, tmp_path: Path) -> Path:
+    from prover.retrieval.index import build_bm25_index
+
+    return build_bm25_index(read_leandojo_corpus(leandojo_file)).save(tmp_path / "bm25")
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_cli_retrieve_reads_states_from_stdin(
+    bm25_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prover.cli.main import main
+
+    _stdin(monkeypatch, '{"state": "⊢ a * b = b * a"}\n\n{"state": "⊢ 2 * a = a + a"}\n'.encode())
+    assert main(["retrieve", "--index", str(bm25_dir), "--states-file", "-", "-k", "1"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["state"], r["full_name"]) for r in rows] == [(0, "mul_comm"), (1, "two_mul")]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "extra", "message"),
+    [
+        (b'{"state": "\xe2\x8a\xa2 x"}\n\xff\n', [], "<stdin>:2: not UTF-8"),
+        (b'{"state": "x"}\n[1]\n', [], "<stdin>:2: expected a JSON object, got list"),
+        (b'{"goal": "x"}\n', [], "<stdin>:1: expected an object with a string 'state'"),
+        (b'{"state": "x"}\n', ["--from-file", "Mathlib/Other.lean", "--imports", "Mathlib"], "not both"),
+        (b'{"state": "x"}\n', ["--from-file", "Nope.lean"], "'Nope.lean' is not in the corpus"),
+        (b'{"state": "x"}\n', ["--at", "1:0"], "--at needs --from-file"),
+    ],
+)
+def test_cli_retrieve_bad_input_is_one_line_exit_2(
+    bm25_dir: Path,
+    stdin: bytes,
+    extra: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from prover.cli.main import main
+
+    _stdin(monkeypatch, stdin)
+    assert main(["retrieve", "--index", str(bm25_dir), "--states-file", "-", *extra]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert message in err and len(err.splitlines()) == 1 and err.startswith("prover retrieve: error:")
+    assert captured.out == ""

@@ -22,13 +22,8 @@ from prover.retrieval.index import (
     build_faiss,
     search_faiss,
 )
-from prover.retrieval.retriever import (
-    BM25Retriever,
-    DenseRetriever,
-    RetrievalError,
-    load_retriever,
-    make_retriever,
-)
+from prover.retrieval.errors import RetrievalError
+from prover.retrieval.retriever import BM25Retriever, DenseRetriever, load_retriever, make_retriever
 
 STATEMENTS = {
     "mul_comm": "theorem mul_comm (a b : G) : a * b = b * a",

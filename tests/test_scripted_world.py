@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from prover.lean.doubles.session import WorldSession
+from prover.lean.doubles.world import World, WorldError, step
 from prover.lean.protocol import encode_command, parse_responses
-from prover.lean.scripted_world import World, WorldError, WorldSession, step
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticState, Theorem, Timeout
 
 ROOT = "n : ℕ\n⊢ n + 0 = n"
@@ -29,7 +30,7 @@ def converse(world: Path, commands: list[dict[str, Any]], timeout: float = 20) -
     """Send commands to a server process, close stdin, and parse every answer (REPL framing)."""
     stdin = b"".join(encode_command(c) for c in commands)
     proc = subprocess.run(
-        [sys.executable, "-m", "prover.lean.scripted_world", str(world)],
+        [sys.executable, "-m", "prover.lean.doubles.server", str(world)],
         input=stdin,
         capture_output=True,
         timeout=timeout,
@@ -68,7 +69,7 @@ def test_server_speaks_the_repl_protocol(tiny: Path) -> None:
 
 def test_server_output_framing_matches_the_real_repl(tiny: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "prover.lean.scripted_world", str(tiny)],
+        [sys.executable, "-m", "prover.lean.doubles.server", str(tiny)],
         input=encode_command({"cmd": "import Mathlib"}) * 2,
         capture_output=True,
         timeout=20,
@@ -227,10 +228,28 @@ def test_missing_world_file_and_server_exit_code(tmp_path: Path) -> None:
     with pytest.raises(WorldError, match="not found"):
         World.load(tmp_path / "absent.json")
     proc = subprocess.run(
-        [sys.executable, "-m", "prover.lean.scripted_world", str(tmp_path / "absent.json")],
+        [sys.executable, "-m", "prover.lean.doubles.server", str(tmp_path / "absent.json")],
         capture_output=True,
         text=True,
         timeout=20,
         check=False,
     )
     assert proc.returncode == 2 and "not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_world_server_reads_commands_with_the_lexer(tiny: Path) -> None:
+    from prover.lean.doubles.server import WorldServer
+
+    server = WorldServer(World.load(tiny))
+    # a `theorem` at column 0 inside a block comment is not a command (a line-based splitter took it for one)
+    cmd = "/-\ntheorem fake : False := by sorry\n-/\ntheorem t_add (n : ℕ) : n + 0 = n := by\n  simp\n"
+    reply = server.handle({"cmd": cmd})
+    assert reply.response is not None and "messages" not in reply.response, reply.response
+    env = reply.response["env"]
+    report = server.handle({"cmd": "#print axioms t_add -- the report", "env": env}).response
+    assert report is not None and "depends on axioms" in report["messages"][0]["data"]
+    # `set_option … in` before the declaration is a prefix of it, as in Lean
+    other = server.handle(
+        {"cmd": "set_option maxHeartbeats 400000 in\ntheorem t_add (n : ℕ) : n + 0 = n := by simp"}
+    )
+    assert other.response is not None and "messages" not in other.response, other.response

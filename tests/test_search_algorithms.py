@@ -13,9 +13,10 @@ import pytest
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.session import LeanSession
 from prover.lean.types import ProofFinished, TacticState, Theorem
-from prover.search.api import make_searcher, replays
+from prover.search.api import replays
+from prover.search.factory import make_searcher
 
-pytest.importorskip("prover.lean.scripted_world", reason="the scripted world (Lean layer) is not available")
+pytest.importorskip("prover.lean.doubles.session", reason="the scripted world (Lean layer) is not available")
 
 ALGORITHMS = ["bfs", "mcts", "mps"]
 ROOT = "n : ℕ\n⊢ n + 0 = n"
@@ -109,13 +110,9 @@ def theorem_of(world: dict[str, Any]) -> Theorem:
 
 
 def cfg(name: str, **over: Any) -> dict[str, Any]:
-    base = {
-        "name": name,
-        "num_sampled_tactics": 8,
-        "max_expansions": 30,
-        "time_limit_s": 30,
-        "critic": "heuristic" if name != "bfs" else "none",
-    }
+    base = {"name": name, "num_sampled_tactics": 8, "max_expansions": 30, "time_limit_s": 30}
+    if name != "bfs":  # best-first search ranks by log-probability alone: it has no critic key
+        base["critic"] = "heuristic"
     return {**base, **over}
 
 
@@ -163,7 +160,7 @@ def test_duplicate_states_are_merged(name: str, tmp_path: Path) -> None:
     tactics = [("induction n", -0.1), ("cases n", -0.2), ("simp", -0.3), ("rfl", -0.4), ("omega", -0.5)]
     result = make_searcher(cfg(name)).search(session, FixedTacticGenerator(tactics), theorem_of(ADD_ZERO))
     assert result.proved
-    goal_texts = [tuple(d["goals"]) for _, d in result.graph.graph.nodes(data=True) if d["kind"] == "state"]
+    goal_texts = [tuple(result.graph.goals(n)) for n in result.graph.nodes_where("state")]
     assert len(goal_texts) == len(set(goal_texts))
     if name != "mcts":  # MCTS may stop widening the root before trying ``cases n``
         assert result.stats.duplicates >= 1

@@ -10,9 +10,11 @@ from prover.generation.base import GenerationRequest, requests_from_texts
 from prover.generation.critic import HeuristicCritic
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticState, Theorem, Timeout
-from prover.search.api import SearchSettings, make_searcher
+from prover.search.errors import SearchConfigError
+from prover.search.factory import make_searcher
 from prover.search.graph import ROOT, SearchGraph, Status
 from prover.search.mcts import softmax_priors
+from prover.search.settings import search_settings
 
 TH = Theorem("t", "theorem t : P")
 
@@ -146,4 +148,30 @@ def test_make_searcher_dispatch_and_config_errors() -> None:
         make_searcher({"name": "bfs", "time_limit_s": -1})
     with pytest.raises(ValueError, match="unknown search.rules"):
         make_searcher({"name": "mps", "rules": {"fewer_goal": True}})
-    assert SearchSettings.from_config({"name": "bfs", "some_other_key": 1}).name == "bfs"
+    # a key no bfs setting has is an error naming it and the known keys (it used to be dropped silently)
+    with pytest.raises(SearchConfigError, match="unknown key search.some_other_key .*max_expansions"):
+        search_settings({"name": "bfs", "some_other_key": 1})
+
+
+def test_node_accessors_answer_what_the_algorithms_ask() -> None:
+    g = SearchGraph(TH)
+    g.add_root(st("⊢ P"))
+    child = g.add_result(ROOT, "a", -1.5, st("⊢ Q", "⊢ R", path=("a",))).child
+    failed = g.add_result(ROOT, "b", -0.2, TacticError(("nope",))).child
+    assert len(g) == 3 and g.kind(child) == "state" and g.kind(failed) == "error"
+    assert g.goals(child) == ["⊢ Q", "⊢ R"] and g.logprob(child) == pytest.approx(-1.5)
+    assert g.depth_of(child) == 1 and g.state(child).path == ("a",)
+    assert not g.is_expanded(ROOT) and g.is_expanded(failed)
+    g.mark_expanded(ROOT)
+    assert g.is_expanded(ROOT)
+
+
+def test_algorithms_read_nodes_through_the_accessors_only() -> None:
+    from pathlib import Path
+
+    import prover.search
+
+    folder = Path(prover.search.__file__).parent
+    for name in ("bfs.py", "mcts.py", "mps.py", "run.py", "whole_proof.py", "api.py"):
+        text = (folder / name).read_text(encoding="utf-8")
+        assert ".graph.graph" not in text and ".nodes[" not in text, f"{name} reads networkx nodes directly"

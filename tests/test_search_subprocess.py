@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from prover.generation.fixed import FixedTacticGenerator
-from prover.search.api import make_searcher
+from prover.search.factory import make_searcher
 
-pytest.importorskip("prover.lean.scripted_world", reason="the scripted world (Lean layer) is not available")
+pytest.importorskip("prover.lean.doubles.session", reason="the scripted world (Lean layer) is not available")
 
 from test_search_algorithms import ADD_ZERO, TACTICS, cfg, theorem_of
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from prover.lean.doubles.server import WorldServer
+from prover.lean.doubles.session import WorldSession
 from prover.lean.factory import make_session
 from prover.lean.repl_process import ReplCrash
-from prover.lean.scripted_world import WorldServer, WorldSession
 from prover.lean.session import LeanSession
 from prover.lean.types import Theorem
 
@@ -96,7 +97,7 @@ def test_command_runner_chains_envs_in_one_process_and_refuses_dead_envs(tiny: P
 
 
 def test_world_server_keeps_failed_declarations_tainted_and_refuses_redeclaration(tiny: Path) -> None:
-    from prover.lean.scripted_world import World
+    from prover.lean.doubles.world import World
 
     server = WorldServer(World.load(tiny))
     header = server.handle({"cmd": "import Mathlib"}).response

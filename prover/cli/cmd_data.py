@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split")
     p.add_argument("--limit", type=int)
     p.set_defaults(func=_show)
+    from prover.cli import cmd_data_train
+
+    cmd_data_train.register(inner)
 
 
 def _entry(name: str):
@@ -90,7 +93,7 @@ def _progress_printer(name: str):
 
 
 def _check(args: argparse.Namespace) -> int:
-    from prover.evaluation.fetch import FetchError, _check_count, check_file
+    from prover.evaluation.fetch import FetchError, check_count, check_file
     from prover.evaluation.manifest import cached_path
 
     entry = _entry(args.name)
@@ -99,7 +102,7 @@ def _check(args: argparse.Namespace) -> int:
         raise CliError(f"{entry.name} is not in the cache ({path}); run `prover data fetch {entry.name}`")
     try:
         digest = check_file(entry, path)
-        _check_count(entry, path)
+        check_count(entry, path)
     except FetchError as exc:
         raise CliError(str(exc)) from exc
     emit({"name": entry.name, "path": str(path), "sha256": digest, "ok": True})

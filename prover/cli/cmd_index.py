@@ -1,15 +1,18 @@
-"""``prover index``: build a premise index (faiss or BM25) from a corpus, convert corpora, describe an index."""
+"""``prover index``: build a premise index (faiss or BM25) from a corpus, convert corpora, describe an index.
+
+Parsing and printing only: reading any corpus source is ``prover.retrieval.corpus.read_corpus_source``,
+building the configured index is ``prover.retrieval.index.build_index``. Library errors (``RetrievalError``,
+``ConfigError``) reach ``prover.cli.main``, which prints them as one line with exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from pathlib import Path
+from dataclasses import asdict
 
 from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
-
-SOURCES = ("auto", "ours", "leandojo", "traced")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _corpus_args(parser: argparse.ArgumentParser) -> None:
+    from prover.retrieval.corpus import CORPUS_SOURCES
+
     parser.add_argument(
         "--corpus",
         required=True,
@@ -47,7 +52,7 @@ def _corpus_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--source",
-        choices=SOURCES,
+        choices=CORPUS_SOURCES,
         default="auto",
         help="how to read --corpus (auto: a directory is a traced repo, a file is sniffed)",
     )
@@ -59,30 +64,9 @@ def _corpus_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from prover.retrieval.corpus import (
-        CorpusError,
-        corpus_from_traced_repo,
-        load_traced_repo,
-        read_any_corpus,
-        read_corpus,
-        read_leandojo_corpus,
-    )
+    from prover.retrieval.corpus import read_corpus_source
 
-    policy = "skip" if args.skip_bad_utf8 else "error"
-    source = args.source
-    if source == "auto":
-        source = "traced" if Path(args.corpus).is_dir() else "file"
-    try:
-        if source == "traced":
-            corpus = corpus_from_traced_repo(load_traced_repo(args.corpus))
-        elif source == "ours":
-            corpus = read_corpus(args.corpus, policy)
-        elif source == "leandojo":
-            corpus = read_leandojo_corpus(args.corpus, policy)
-        else:
-            corpus = read_any_corpus(args.corpus, policy)
-    except CorpusError as exc:
-        raise CliError(str(exc)) from exc
+    corpus = read_corpus_source(args.corpus, args.source, "skip" if args.skip_bad_utf8 else "error")
     for line in corpus.skipped:
         print(f"prover index: skipped {line}", file=sys.stderr)
     if not len(corpus):
@@ -94,38 +78,15 @@ def run_build(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
-    from prover.retrieval.encoder import EncoderError, load_encoder
-    from prover.retrieval.index import FaissParams, PremiseIndexError, build_bm25_index, build_dense_index
+    from prover.retrieval.index import build_index
+    from prover.retrieval.settings import retriever_settings
 
-    rcfg = cfg.retriever
+    settings = retriever_settings(cfg.retriever)
     corpus = _read(args)
     started = time.perf_counter()
-    try:
-        if rcfg.name == "bm25":
-            index = build_bm25_index(corpus)
-        elif rcfg.name == "dense":
-            encoder = load_encoder(rcfg.encoder, device=rcfg.get("device", "cpu"))
-            params = FaissParams(
-                nlist=rcfg.get("nlist"),
-                nprobe=int(rcfg.get("nprobe", 16)),
-                hnsw_m=int(rcfg.get("hnsw_m", 32)),
-                ef_construction=int(rcfg.get("ef_construction", 80)),
-                ef_search=int(rcfg.get("ef_search", 128)),
-            )
-            index = build_dense_index(
-                corpus,
-                encoder,
-                rcfg.get("index_type", "flat"),
-                params,
-                batch_size=int(rcfg.get("batch_size", 64)),
-                progress=True,
-            )
-        else:
-            raise CliError(f"unknown retriever '{rcfg.name}' (dense or bm25)")
-        out = index.save(args.out)
-    except (EncoderError, PremiseIndexError) as exc:
-        raise CliError(str(exc)) from exc
-    emit({"index": str(out), "seconds": round(time.perf_counter() - started, 3), **_meta_json(index.meta)})
+    index = build_index(corpus, settings, progress=True)
+    out = index.save(args.out)
+    emit({"index": str(out), "seconds": round(time.perf_counter() - started, 3), **asdict(index.meta)})
     return 0
 
 
@@ -147,18 +108,8 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from prover.retrieval.corpus import CorpusError
-    from prover.retrieval.index import PremiseIndex, PremiseIndexError
+    from prover.retrieval.index import PremiseIndex
 
-    try:
-        index = PremiseIndex.load(args.index)
-    except (PremiseIndexError, CorpusError) as exc:
-        raise CliError(str(exc)) from exc
-    emit({"index": args.index, "files": len(index.corpus.files), **_meta_json(index.meta)})
+    index = PremiseIndex.load(args.index)
+    emit({"index": args.index, "files": len(index.corpus.files), **asdict(index.meta)})
     return 0
-
-
-def _meta_json(meta) -> dict:
-    from dataclasses import asdict
-
-    return asdict(meta)

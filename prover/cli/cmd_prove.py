@@ -14,14 +14,19 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
+from prover.cli.common import (
+    CliError,
+    EnvironmentFailure,
+    add_config_args,
+    emit,
+    load_config,
+    print_config_if_asked,
+)
 
-
-class EnvironmentFailure(CliError):
-    """The machine, not the command line, is wrong: one line, exit code 1."""
-
-    exit_code = 1
+if TYPE_CHECKING:
+    from prover.evaluation.run_dir import RunProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -117,42 +122,39 @@ def _run(args: argparse.Namespace) -> int:
     except RunLocked as exc:
         raise EnvironmentFailure(str(exc)) from None
     with prepared:
-        problems, store = prepared.problems, prepared.store
+        before = prepared.progress()
         emit(
             {
                 "event": "start",
                 "run_dir": str(prepared.run_dir),
-                "problems": len(problems),
-                "already_finished": sum(p.id in store.finished for p in problems),
+                "problems": before.total,
+                "already_finished": before.finished,
                 "retrying": prepared.retried,
                 "load_s": round(prepared.load_s, 3),
             }
         )
-        with _progress(len(problems), store, problems, args.no_progress) as tick:
+        with _progress(before, args.no_progress) as tick:
             try:
                 summary = prepared.execute(on_record=tick)
             except ExecutorError as exc:
                 raise EnvironmentFailure(str(exc)) from None
-        ids = {p.id for p in problems}
-        done = [r for r in store.records if r.problem in ids]
-    solved = sum(r.proved for r in done)
-    errors = [r.problem for r in done if r.status == "error"]
+        after = prepared.progress()
     emit(
         {
             "event": "done",
             "run_dir": str(prepared.run_dir),
-            "solved": solved,
-            "finished": len(done),
-            "total": len(problems),
-            "pass_rate": solved / len(problems),
+            "solved": after.solved,
+            "finished": after.finished,
+            "total": after.total,
+            "pass_rate": after.pass_rate,
             "attempted_now": summary.attempted,
-            "errors": errors,
-            "budget": done[0].budget if done else None,
+            "errors": after.errors,
+            "budget": after.budget,
         }
     )
-    if errors:
+    if after.errors:
         print(
-            f"prover prove: {len(errors)} problem(s) ended in error (see results.jsonl); "
+            f"prover prove: {len(after.errors)} problem(s) ended in error (see results.jsonl); "
             f"rerun them with: prover prove --resume {prepared.run_dir} --retry-errors",
             file=sys.stderr,
         )
@@ -162,11 +164,10 @@ def _run(args: argparse.Namespace) -> int:
 class _progress:
     """A rich progress bar (stderr) with solved / attempted / rate / ETA; also prints one JSON line per problem."""
 
-    def __init__(self, total: int, store, problems, disabled: bool) -> None:
-        ids = {p.id for p in problems}
-        self.total = total
-        self.done = sum(r.problem in ids for r in store.records)
-        self.solved = sum(r.proved for r in store.records if r.problem in ids)
+    def __init__(self, start: RunProgress, disabled: bool) -> None:
+        self.total = start.total
+        self.done = start.finished
+        self.solved = start.solved
         self.disabled = disabled
         self.progress = None
 

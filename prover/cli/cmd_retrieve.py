@@ -1,9 +1,12 @@
-"""``prover retrieve``: the top-k premises of an index for proof states, as JSON lines."""
+"""``prover retrieve``: the top-k premises of an index for proof states, as JSON lines.
+
+Parsing and printing only: states files are read by ``prover.jsonl``, the accessible-premise filter is
+``prover.retrieval.accessible.accessible_filter``, retrieval is ``load_retriever(...).retrieve_batch``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -33,53 +36,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _states(args: argparse.Namespace) -> list[str]:
+    from prover.jsonl import BadLine, json_object_lines, json_object_stream
+
     if args.state is not None:
         return [args.state]
-    handle = sys.stdin if args.states_file == "-" else None
-    if handle is None and not Path(args.states_file).is_file():
+    if args.states_file == "-":
+        lines = json_object_stream(sys.stdin.buffer, "<stdin>")
+    elif Path(args.states_file).is_file():
+        lines = json_object_lines(Path(args.states_file))
+    else:
         raise CliError(f"states file {args.states_file} does not exist")
     states: list[str] = []
-    with handle or open(args.states_file, encoding="utf-8", errors="strict") as f:
-        try:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CliError(f"{args.states_file}:{number}: not JSON: {exc.msg}") from exc
-                if not isinstance(obj, dict) or not isinstance(obj.get("state"), str):
-                    raise CliError(f"{args.states_file}:{number}: expected an object with a string 'state'")
-                states.append(obj["state"])
-        except UnicodeDecodeError as exc:
-            raise CliError(f"{args.states_file}: not UTF-8") from exc
+    for where, obj in lines:
+        if isinstance(obj, BadLine):
+            raise CliError(obj.describe())
+        if not isinstance(obj.get("state"), str):
+            raise CliError(f"{where}: expected an object with a string 'state'")
+        states.append(obj["state"])
     return states
 
 
 def run(args: argparse.Namespace) -> int:
-    from prover.retrieval.accessible import Accessibility, AccessibilityError
-    from prover.retrieval.corpus import CorpusError
-    from prover.retrieval.encoder import EncoderError
-    from prover.retrieval.index import PremiseIndexError
-    from prover.retrieval.retriever import RetrievalError, load_retriever
+    from prover.retrieval.accessible import accessible_filter
+    from prover.retrieval.retriever import load_retriever
 
     if args.k < 1:
         raise CliError(f"-k must be at least 1, got {args.k}")
     if args.at and not args.from_file:
         raise CliError("--at needs --from-file")
+    if args.from_file and args.imports:
+        raise CliError("give --from-file or --imports, not both")
+    position = _position(args.at) if args.at else None
     states = _states(args)
-    try:
-        retriever = load_retriever(args.index, device=args.device)
-        accessible = None
-        if args.from_file or args.imports:
-            access = Accessibility(retriever.corpus)
-            if args.from_file:
-                accessible = access.accessible(args.from_file, _position(args.at) if args.at else None)
-            else:
-                accessible = access.accessible_from_modules(args.imports)
-        results = retriever.retrieve_batch(states, args.k, accessible)
-    except (PremiseIndexError, CorpusError, EncoderError, RetrievalError, AccessibilityError) as exc:
-        raise CliError(str(exc)) from exc
+    retriever = load_retriever(args.index, device=args.device)
+    accessible = accessible_filter(retriever.corpus, args.from_file, position, args.imports)
+    results = retriever.retrieve_batch(states, args.k, accessible)
     for i, hits in enumerate(results):
         for rank, (premise, score) in enumerate(hits, start=1):
             emit(

@@ -1,13 +1,104 @@
-"""``prover serve``: serve tactic suggestions to the editor companion (placeholder until the editor-companion issue)."""
+"""``prover serve``: the prover over HTTP for editors and LeanCopilot (API: README "Editor server")."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
-from prover.cli.common import add_config_args, placeholder
+from prover.cli.common import CliError, add_config_args, load_config, print_config_if_asked
+
+#: Read when ``serve.api_key`` is not set, so the key need not appear on a command line (``ps`` shows those).
+API_KEY_ENV = "PROVER_SERVE_API_KEY"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("serve", help="serve tactic suggestions to the editor companion")
+    parser = sub.add_parser(
+        "serve",
+        help="serve suggestions, proof search and checking over HTTP (editors, LeanCopilot)",
+        description="Examples:\n  prover serve backend=scripted backend.world=tests/data/worlds/tiny.json\n"
+        "  prover serve --port 23337 generator=hf generator.model=PATH backend=repl\n"
+        f"API key: serve.api_key=... or ${API_KEY_ENV}; limits: serve.pool_size, serve.max_body_bytes, ...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="address to listen on (default serve.host = 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default serve.port = 23337; 0 = any free port)")
     add_config_args(parser)
-    parser.set_defaults(func=placeholder("serve", "the editor-companion issue"))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_config(args)
+    if print_config_if_asked(args, cfg):
+        return 0
+    from prover.errors import ConfigError
+    from prover.serve.settings import ServeSettings
+    from prover.settings import load_settings
+
+    try:
+        settings = load_settings(ServeSettings, cfg.get("serve"), "serve")
+        if args.host is not None:
+            settings.host = args.host
+        if args.port is not None:
+            settings.port = args.port
+    except (ConfigError, ValueError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    if settings.api_key is None and os.environ.get(API_KEY_ENV, "").strip():
+        settings.api_key = os.environ[API_KEY_ENV].strip()
+    if settings.host not in LOOPBACK and settings.api_key is None:
+        print(
+            f"prover serve: warning: listening on {settings.host} without an API key: anyone who can reach this "
+            f"address can run Lean here (set serve.api_key or ${API_KEY_ENV})",
+            file=sys.stderr,
+        )
+    sock = _bind(settings.host, settings.port)
+    from prover.serve.app import create_app
+    from prover.serve.service import ProverService
+
+    try:
+        service = ProverService.from_config(cfg, settings)
+    except ConfigError as exc:
+        sock.close()
+        raise CliError(str(exc)) from None
+    _serve(create_app(service), sock, settings.host)
+    return 0
+
+
+def _bind(host: str, port: int):
+    """Bind before building models, so a taken port is one line at once (and port 0 names the port chosen)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+    # every answer on a kept-alive connection waits ~40 ms for the client's delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(app, sock, host: str) -> None:
+    import logging
+
+    import uvicorn
+
+    # one line per request from prover.serve.gateway, whatever -v says; uvicorn's own access log is off
+    logging.getLogger("prover.serve").setLevel(logging.INFO)
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"prover serve: listening on http://{shown}:{port} (Ctrl+C stops)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,4 +1,9 @@
-"""``prover suggest``: ranked tactics for one proof state, as JSON lines (one suggestion per line)."""
+"""``prover suggest``: ranked tactics for one proof state, as JSON lines (one suggestion per line).
+
+Parsing and printing only: the generator comes from ``prover.generation.factory.make_generator``, each
+suggestion is marked with the Lean layer's static guard. Library errors (``GenerationError``, ``ConfigError``)
+reach ``prover.cli.main``, which prints them as one line with exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -21,44 +26,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _guard() -> object | None:
-    """The Lean layer's static guard, when it exists (suggestions it refuses are marked, not hidden)."""
-    try:
-        from prover.lean.guard import default_tactic_guard
-    except ImportError:
-        return None
-    return default_tactic_guard()
-
-
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
-    state = sys.stdin.read() if args.state == "-" else args.state
     if args.k < 1:
         raise CliError(f"-k must be >= 1, got {args.k}")
+    state = sys.stdin.read() if args.state == "-" else args.state
     from prover.generation.base import GenerationRequest
-    from prover.generation.factory import GeneratorConfigError, make_generator
-    from prover.generation.hf import ModelLoadError
-    from prover.generation.inputs import GenerationInputError, check_requests
+    from prover.generation.factory import make_generator
+    from prover.generation.inputs import check_requests
     from prover.generation.settings import generator_settings
+    from prover.lean.guard import default_tactic_guard
 
+    settings = generator_settings(cfg.generator)
+    request = GenerationRequest.from_text(state)
+    check_requests([request], settings.max_state_chars)  # before a model is loaded for nothing
+    generator = make_generator(settings, retriever_cfg=cfg.get("retriever"))
     try:
-        settings = generator_settings(cfg.generator)
-        request = GenerationRequest.from_text(state)
-        check_requests([request], settings.max_state_chars)
-        generator = make_generator(settings, retriever_cfg=cfg.get("retriever"))
         suggestions = generator.generate([request], args.k)[0]
-    except (GenerationInputError, GeneratorConfigError, ModelLoadError) as exc:
-        raise CliError(str(exc)) from exc
-    guard = _guard()
+    finally:
+        generator.close()
+    guard = default_tactic_guard()  # refused suggestions are marked, not hidden
     for rank, suggestion in enumerate(suggestions, start=1):
-        record = {"rank": rank, **suggestion.to_json()}
-        if guard is not None:
-            refusals = list(guard(suggestion.tactic))  # type: ignore[operator]
-            record["guard_ok"] = not refusals
-            if refusals:
-                record["guard_reasons"] = refusals
+        refusals = guard(suggestion.tactic)
+        record = {"rank": rank, **suggestion.to_json(), "guard_ok": not refusals}
+        if refusals:
+            record["guard_reasons"] = refusals
         emit(record)
-    generator.close()
     return 0

@@ -1,13 +1,48 @@
-"""``prover train``: train a retriever or tactic generator (hydra-configured) (placeholder until the training issue)."""
+"""``prover train train=TASK``: fine-tune a model on data from ``prover data build-train`` (hydra-configured).
+
+Parsing and printing only: the settings are ``prover.training.settings``, each task's trainer is its own
+module under ``prover.training``. Every run writes to its own absolute ``train.output_dir``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from prover.cli.common import add_config_args, placeholder
+from prover.cli.common import NotYetAvailable, add_config_args, emit, load_config, print_config_if_asked
+
+#: tasks whose trainer exists; the others have settings (``configs/train``) but no trainer yet
+TRAINERS = {"encoder": "prover.training.encoder:train_encoder"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("train", help="train a retriever or tactic generator (hydra-configured)")
+    parser = sub.add_parser(
+        "train",
+        help="fine-tune a model (train=encoder|generator|critic|retriever) on build-train data",
+        description="Example:\n  prover train train=encoder train.data=data/train "
+        "train.output_dir=outputs/enc train.max_steps=200",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_args(parser)
-    parser.set_defaults(func=placeholder("train", "the training issue"))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import importlib
+
+    from prover.settings import load_settings
+    from prover.training.settings import TRAIN_SETTINGS
+
+    cfg = load_config(args)
+    if print_config_if_asked(args, cfg):
+        return 0
+    task = str(cfg.train.get("name", ""))
+    if task not in TRAIN_SETTINGS:
+        raise NotYetAvailable(
+            f"unknown training task train={task} (known: {', '.join(sorted(TRAIN_SETTINGS))})"
+        )
+    settings = load_settings(TRAIN_SETTINGS[task], cfg.train, "train")
+    if task not in TRAINERS:
+        raise NotYetAvailable(f"'prover train train={task}' is not implemented yet; nothing was done")
+    module, func = TRAINERS[task].split(":")
+    emit(getattr(importlib.import_module(module), func)(settings))
+    return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from prover.cli.common import CliError, emit
@@ -32,26 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from prover.search.graph import read_graph_file
     from prover.search.render import render
 
     if args.max_nodes < 1:
         raise CliError("--max-nodes must be >= 1")
     try:
-        text = args.tree.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.tree}: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{args.tree} is not JSON: {exc}") from exc
-    if isinstance(data, dict) and "graph" in data and "nodes" not in data:
-        data = data["graph"]  # a SearchResult.to_json(include_graph=True)
-    try:
+        data = read_graph_file(args.tree)
         layout = render(
             data, args.output, max_nodes=args.max_nodes, collapse_failed=False if args.all_failed else None
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise CliError(f"{args.tree}: {exc}") from exc
+        message = str(exc)
+        raise CliError(message if str(args.tree) in message else f"{args.tree}: {message}") from exc
     emit(
         {
             "output": str(args.output),

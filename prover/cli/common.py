@@ -9,9 +9,19 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from prover.errors import ProverError
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit code 2, never a traceback."""
+
+class CliError(ProverError):
+    """A user-facing error: printed as one line, exit code 2 (or its ``exit_code``), never a traceback."""
+
+    exit_code = 2
+
+
+class EnvironmentFailure(CliError):
+    """The machine, not the command line, is wrong (Lean cannot start, a run directory is in use): exit code 1."""
+
+    exit_code = 1
 
 
 class NotYetAvailable(CliError):

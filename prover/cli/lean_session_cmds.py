@@ -171,11 +171,9 @@ def decode_user_bytes(data: bytes, label: str) -> str:
         raise CliError(f"{label}: not UTF-8 at byte {exc.start} (line {line}: {exc.reason})") from None
 
 
-_PICKLE_KEYS = ("pickleTo", "unpickleEnvFrom", "unpickleProofStateFrom")
-
-
 def _command_problem(cmd: Mapping[str, Any]) -> str:
     """What is wrong with a transcript command's shape (``""`` when it is a REPL command)."""
+    from prover.lean.protocol import PICKLE_KEYS
 
     def is_int(value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
@@ -186,8 +184,8 @@ def _command_problem(cmd: Mapping[str, Any]) -> str:
     elif "cmd" in cmd:
         if not isinstance(cmd["cmd"], str) or ("env" in cmd and not is_int(cmd["env"])):
             return "'cmd' must be text and 'env', when given, an integer"
-    elif any(k in cmd for k in _PICKLE_KEYS):
-        if not all(isinstance(cmd[k], str) for k in _PICKLE_KEYS if k in cmd):
+    elif any(k in cmd for k in PICKLE_KEYS):
+        if not all(isinstance(cmd[k], str) for k in PICKLE_KEYS if k in cmd):
             return "pickle file names must be text"
     elif "path" in cmd:
         if not isinstance(cmd["path"], str):
@@ -215,7 +213,7 @@ def _response_record(index: int, kind: str, resp: Any) -> dict[str, Any]:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from prover.lean.record import record
+    from prover.lean.doubles.record import record
 
     command, cwd = _repl_command(args)
     try:
@@ -225,6 +223,6 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from prover.lean.replay import main as replay_main
+    from prover.lean.doubles.replay import main as replay_main
 
     return replay_main([args.commands, args.responses])

@@ -152,7 +152,8 @@ def _verify_with_lean(backend: Any, theorem: Theorem, proof_text: str) -> Verdic
 
 def _world(args: argparse.Namespace) -> int:
     from prover.cli.lean_session_cmds import read_user_text
-    from prover.lean.scripted_world import World, WorldError, serve
+    from prover.lean.doubles.server import serve
+    from prover.lean.doubles.world import World, WorldError
 
     read_user_text(Path(args.world), "WORLD.json")  # a FIFO, device or directory is refused before loading
     try:

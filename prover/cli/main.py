@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from prover import __version__
-from prover.cli.common import CliError
+from prover.errors import ProverError
 from prover.log import setup_logging
 
 #: (subcommand module, in the order shown by --help)
@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
-        print(f"prover {args.command}: error: {exc}", file=sys.stderr)
+    except ProverError as exc:
+        # CliError and any library error a handler did not translate: one line, never a traceback.
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"prover {args.command}: error: {message}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print(f"prover {args.command}: interrupted", file=sys.stderr)

@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import PositiveInt, field_validator
 
-from prover.errors import ConfigError, ProverError
+from prover.errors import ConfigError
+from prover.evaluation.errors import EvaluationError
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.source import THEOREMS, Command, SourceError, split_commands, split_proof
 from prover.lean.types import Theorem
@@ -37,7 +38,7 @@ MAX_BENCHMARK_BYTES = 64 * 1024 * 1024
 _PROBLEM_DECLS = frozenset({"theorem", "lemma", "def", "abbrev"})
 
 
-class BenchmarkError(ProverError, ValueError):
+class BenchmarkError(EvaluationError, ValueError):
     """A benchmark cannot be read at all (missing file, wrong format, nothing usable)."""
 
 

@@ -29,14 +29,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import NonNegativeInt, PositiveInt
+
+from prover.errors import ConfigError
+from prover.evaluation.errors import EvaluationError
+from prover.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Worker(Protocol):
-    def run(self, job: dict[str, Any]) -> dict[str, Any]: ...
+    """Builds its expensive state once; ``run`` returns a picklable result (a record, a dict)."""
+
+    def run(self, job: dict[str, Any]) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -59,12 +67,59 @@ class JobOutcome:
     """A finished job: its result, or why the worker could not produce one (``error``)."""
 
     job: dict[str, Any]
-    result: dict[str, Any] | None = None
+    result: Any = None
     error: str | None = None
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(EvaluationError, RuntimeError):
     """The executor cannot be set up (bad config, Ray missing or unreachable)."""
+
+
+class ExecutorConfigError(ExecutorError, ConfigError):
+    """An ``executor`` config key or value is wrong; the message names ``executor.<key>``."""
+
+
+class ExecutorSettings(Settings):
+    """Keys every executor accepts."""
+
+    name: str
+    workers: NonNegativeInt = 1
+
+
+class LocalExecutorSettings(ExecutorSettings):
+    """``configs/executor/local.yaml``: ``workers`` spawned processes; 0 runs every job inline."""
+
+    name: Literal["local"] = "local"
+    workers: NonNegativeInt = 1
+
+
+class RayExecutorSettings(ExecutorSettings):
+    """``configs/executor/ray.yaml``: ``workers`` Ray actors; ``address`` null starts a local cluster."""
+
+    name: Literal["ray"] = "ray"
+    workers: PositiveInt = 2
+    address: str | None = None
+    #: CPUs of a local cluster (null: = workers)
+    num_cpus: PositiveInt | None = None
+
+
+EXECUTOR_SETTINGS: dict[str, type[ExecutorSettings]] = {
+    "local": LocalExecutorSettings,
+    "ray": RayExecutorSettings,
+}
+
+
+def executor_settings(cfg: Any) -> ExecutorSettings:
+    """The typed settings of a ``cfg.executor`` node or dict (``name`` defaults to ``local``)."""
+    if isinstance(cfg, ExecutorSettings):
+        return cfg
+    name = cfg.get("name", "local") if hasattr(cfg, "get") else None
+    if name not in EXECUTOR_SETTINGS:
+        raise ExecutorConfigError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTOR_SETTINGS)}")
+    try:
+        return load_settings(EXECUTOR_SETTINGS[name], cfg, "executor")
+    except ConfigError as exc:
+        raise ExecutorConfigError(str(exc)) from None
 
 
 # --- inline ------------------------------------------------------------------------------------------
@@ -139,7 +194,7 @@ def _init_process(spec: WorkerSpec, parent: int) -> None:
         prepare()
 
 
-def _run_in_process(job: dict[str, Any]) -> dict[str, Any]:
+def _run_in_process(job: dict[str, Any]) -> Any:
     if _PROCESS_WORKER is None:
         raise RuntimeError("worker process was not initialised")
     try:
@@ -180,7 +235,7 @@ class LocalExecutor:
     def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
         queue = iter(jobs)
         pool = self._pool(spec)
-        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+        pending: dict[Future[Any], dict[str, Any]] = {}
         finished = False
         try:
             while True:
@@ -227,7 +282,7 @@ class _RayWorker:
     def __init__(self, spec: WorkerSpec) -> None:
         self.worker = spec.build()
 
-    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+    def run(self, job: dict[str, Any]) -> Any:
         return self.worker.run(job)
 
 
@@ -307,15 +362,7 @@ class RayExecutor:
 
 def make_executor(cfg: Any) -> InlineExecutor | LocalExecutor | RayExecutor:
     """From ``cfg.executor``: ``name: local`` (``workers``; 0 = inline) or ``name: ray`` (``address``, ``num_cpus``)."""
-    get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)
-    name = get("name", "local")
-    try:
-        workers = int(get("workers", 1))
-    except (TypeError, ValueError) as exc:
-        raise ExecutorError(f"executor.workers must be an integer, got {get('workers')!r}") from exc
-    if name == "local":
-        return InlineExecutor() if workers == 0 else LocalExecutor(workers)
-    if name == "ray":
-        num_cpus = get("num_cpus")
-        return RayExecutor(workers, get("address"), int(num_cpus) if num_cpus else None)
-    raise ExecutorError(f"unknown executor {name!r}; choose local or ray")
+    settings = executor_settings(cfg)
+    if isinstance(settings, RayExecutorSettings):
+        return RayExecutor(settings.workers, settings.address, settings.num_cpus)
+    return InlineExecutor() if settings.workers == 0 else LocalExecutor(settings.workers)

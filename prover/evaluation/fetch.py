@@ -6,7 +6,6 @@ place only after the checksum and the problem count match, so the cache never ho
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -16,26 +15,20 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from prover.evaluation.errors import EvaluationError
 from prover.evaluation.manifest import ManifestEntry, cache_root, cached_path
+from prover.files import file_sha256
 
 CHUNK = 1 << 20
 
 
-class FetchError(RuntimeError):
+class FetchError(EvaluationError, RuntimeError):
     """Download or check failed; the message says which entry and why."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_file(entry: ManifestEntry, path: Path) -> str:
     """Raise unless ``path`` has the manifest's SHA-256 (entries without one are accepted); return the hash."""
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if entry.sha256 and actual != entry.sha256:
         raise FetchError(
             f"{entry.name}: checksum mismatch for {path}: sha256 {actual}, manifest expects {entry.sha256}"
@@ -73,12 +66,12 @@ def fetch(
             hint = f" ({entry.note})" if entry.note else ""
             raise FetchError(f"{entry.name}: no automatic download; use --from PATH{hint}")
         check_file(entry, staged)
-        _check_count(entry, staged)
+        check_count(entry, staged)
         staged.replace(target)
     meta = {
         "name": entry.name,
         "revision": entry.revision,
-        "sha256": sha256_of(target),
+        "sha256": file_sha256(target),
         "from": str(from_path) if from_path else entry.url,
     }
     (target.parent / "fetched.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -102,7 +95,7 @@ def _download(url: str, dest: Path, progress: Callable[[int, int | None], None] 
         raise FetchError(f"download of {url} failed: {exc}") from exc
 
 
-def _check_count(entry: ManifestEntry, path: Path) -> None:
+def check_count(entry: ManifestEntry, path: Path) -> None:
     """Benchmarks must load with exactly the expected number of problems and nothing skipped."""
     if entry.kind != "benchmark" or entry.expected_count is None:
         return

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from prover.evaluation.errors import EvaluationError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ DataFormat = Literal[
 ]
 
 
-class ManifestError(ValueError):
+class ManifestError(EvaluationError, ValueError):
     """The manifest is missing, malformed, or does not name the requested entry."""
 
 

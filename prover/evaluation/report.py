@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.evaluation.errors import EvaluationError
 from prover.evaluation.passk import k_values, mean_pass_at_k
 from prover.evaluation.results import CONFIG, RESULTS, RUN_META, AttemptRecord, read_results
 from prover.evaluation.versions import describe_versions
 
 
-class ReportError(ValueError):
+class ReportError(EvaluationError, ValueError):
     """The directory is not a run (no results) or the comparison makes no sense."""
 
 
@@ -60,11 +61,7 @@ class RunSummary:
 
     def pass_at_k(self) -> list[tuple[int, float]]:
         """Whole-proof runs: unbiased pass@k for k up to the smallest n; search runs: pass@1 = pass rate."""
-        samples = [
-            (int(r.samples["n"]), int(r.samples["c"]))
-            for r in self.records
-            if r.samples and int(r.samples.get("n", 0)) > 0
-        ]
+        samples = [(r.samples.n, r.samples.c) for r in self.records if r.samples and r.samples.n > 0]
         if not samples or len(samples) < len(self.records):
             return [(1, self.pass_rate)]
         n_min = min(n for n, _ in samples)
@@ -85,7 +82,11 @@ class RunSummary:
         return [r.time_s for r in self.records]
 
     def expansions(self) -> list[int]:
-        return [int(r.stats.get("expansions", r.stats.get("samples", 0)) or 0) for r in self.records]
+        """Expansions of a search, samples checked of a whole-proof run (the budget's unit of work)."""
+        return [
+            r.samples.n if r.samples is not None else int(r.stats.get("expansions", 0) or 0)
+            for r in self.records
+        ]
 
 
 def load_run(run_dir: Path) -> RunSummary:
@@ -265,26 +266,21 @@ def proofs_lean(run: RunSummary) -> str:
     and a changed header starts a new section after a comment; imports must come first in Lean, so all
     ``import`` lines are hoisted to the top.
     """
-    from prover.lean.types import Theorem
-
     imports: list[str] = []
     blocks: list[str] = []
     for r in sorted(run.solved, key=lambda r: r.problem):
-        header = str(r.model_extra.get("header", "")) if r.model_extra else ""
-        statement = r.model_extra.get("statement") if r.model_extra else None
-        if not statement or r.proof is None:
+        if not r.statement or r.proof is None:
             continue
         rest = []
-        for line in header.splitlines():
+        for line in r.header.splitlines():
             if line.startswith("import "):
                 if line not in imports:
                     imports.append(line)
             elif line.strip():
                 rest.append(line)
-        theorem = Theorem(r.theorem, str(statement), header)
         body = "\n".join(rest)
         section = f"section\n{body}\n\n" if body else "section\n"
-        blocks.append(f"-- {r.problem}\n{section}{theorem.with_proof(r.proof)}\n\nend\n")
+        blocks.append(f"-- {r.problem}\n{section}{r.lean_theorem.with_proof(r.proof)}\n\nend\n")
     top = "\n".join(imports or ["import Mathlib"])
     return (
         f"{top}\n\n-- Proofs found by lean-prover run {run.name}; check with `lake env lean FILE`.\n\n"
@@ -307,8 +303,8 @@ def _detail(record: AttemptRecord) -> str:
     """Why a problem is not solved, in one line: the error, the verifier's reasons, or the status."""
     if record.error:
         text = record.error
-    elif record.verification and record.verification.get("reasons"):
-        text = "; ".join(str(x) for x in record.verification["reasons"])
+    elif record.verification and record.verification.reasons:
+        text = "; ".join(record.verification.reasons)
     else:
         text = {
             "failed": "search space exhausted without a proof",

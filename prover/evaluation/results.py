@@ -17,52 +17,90 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+
+from prover.evaluation.errors import EvaluationError
+from prover.lean.types import Theorem, Verdict
+from prover.search.api import SampleCounts
+from prover.search.status import ProofStatus
 
 RESULTS = "results.jsonl"
 CONFIG = "config.yaml"
 RUN_META = "run.json"
 
-#: Terminal statuses of one problem. Only ``proved`` counts: it means search/sampling found a proof AND
-#: ``session.verify`` accepted it. ``unverified`` is a found proof the soundness guard rejected.
-STATUSES = ("proved", "unverified", "failed", "budget_exhausted", "timeout", "error")
 
-
-class RunError(RuntimeError):
+class RunError(EvaluationError, RuntimeError):
     """The run directory is unusable (missing, belongs to another config, corrupt beyond the last line)."""
 
 
 class AttemptRecord(BaseModel):
-    """One line of ``results.jsonl``: everything needed to report or reproduce one problem's attempt."""
+    """One line of ``results.jsonl``: everything needed to report or reproduce one problem's attempt.
 
-    model_config = ConfigDict(extra="allow")
+    The worker builds it (problem, outcome, verdict), the driver adds what ran (model, versions) and writes
+    it. Only ``status == proved`` counts: search or sampling found a proof AND ``session.verify`` accepted
+    it. Building one with an unknown key is an error; :meth:`from_line` ignores keys of lines written by
+    older versions that this one no longer knows.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     problem: str
     theorem: str
+    #: the theorem's header and statement, so a report can print a checkable ``proofs.lean``
+    header: str = ""
+    statement: str = ""
     split: str | None = None
     category: str = "other"
-    status: str
+    status: ProofStatus
     proof: str | None = None
     budget: str
+    #: ``SearchStats.to_json()`` (empty for a problem that ended in an error before searching)
     stats: dict[str, Any] = {}
+    attempts: int | None = None
     time_s: float
-    verification: dict[str, Any] | None = None
-    samples: dict[str, Any] | None = None
+    #: the soundness guard's verdict on ``proof`` (whole proof, not proved: why the samples were rejected)
+    verification: Verdict | None = None
+    #: whole-proof sampling: pass@k's n and c
+    samples: SampleCounts | None = None
     #: one line saying why, for ``error`` results (listed by the report; rerun with ``--retry-errors``)
     error: str | None = None
     mode: str = "search"
+    #: ``prover solve`` (``prover.fps``): the formal-problem-solving outcome (answer, submission, checks)
+    answer: dict[str, Any] | None = None
     #: with ``--save-trees``: the path of this problem's search graph (file names are sanitised + hashed ids)
     tree: str | None = None
     model: str | None = None
+    backend: str | None = None
     lean: str | None = None
     mathlib: str | None = None
     package: str | None = None
     worker: str | None = None
     finished_at: float = 0.0
 
+    @classmethod
+    def from_line(cls, raw: bytes | str) -> AttemptRecord:
+        """One ``results.jsonl`` line; raises ``ValueError`` (or ``ValidationError``) when it is not a record."""
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got a JSON {type(data).__name__}")
+        return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
+
     @property
     def proved(self) -> bool:
-        return self.status == "proved"
+        return self.status is ProofStatus.PROVED
+
+    @property
+    def lean_theorem(self) -> Theorem:
+        """The theorem this record is about (for ``Theorem.with_proof``)."""
+        return Theorem(self.theorem, self.statement, self.header)
+
+    @field_serializer("verification")
+    def _verdict_json(self, verdict: Verdict | None) -> dict[str, object] | None:
+        return verdict.to_json() if verdict is not None else None
+
+    @field_serializer("samples")
+    def _samples_json(self, samples: SampleCounts | None) -> dict[str, Any] | None:
+        return samples.to_json() if samples is not None else None
 
 
 @dataclass
@@ -83,7 +121,7 @@ def read_results(path: Path) -> ReadResult:
         if not raw.strip():
             continue
         try:
-            records.append(AttemptRecord.model_validate_json(raw))
+            records.append(AttemptRecord.from_line(raw))
         except ValidationError as exc:
             reason = "; ".join(str(e.get("msg", "invalid")) for e in exc.errors()[:3])
             raise RunError(f"{path}:{i}: corrupt result line: {reason}") from None

@@ -29,8 +29,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.errors import ProverError
 from prover.evaluation.benchmarks import LoadReport, Problem
+from prover.evaluation.errors import EvaluationError
 from prover.evaluation.results import (
     CONFIG,
     RESULTS,
@@ -44,18 +44,28 @@ from prover.evaluation.results import (
     read_results,
     write_run_meta,
 )
-from prover.evaluation.runner import WORKER_FACTORY, ProblemWorker, RunSummary, SetupError, model_name
+from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, ProblemWorker, SetupError, model_name
 from prover.evaluation.versions import run_versions
+from prover.search.status import ProofStatus
 
 LOCK = ".lock"
 RETRIED = "errors-retried.jsonl"
 #: Overrides allowed together with resume: they change how, not what, is run.
 RESUME_SAFE = ("executor", "executor.")
 
-__all__ = ["LOCK", "RETRIED", "RunLocked", "SetupError", "EvaluationRun", "resume_config", "RunDirLock"]
+__all__ = [
+    "LOCK",
+    "RETRIED",
+    "RunLocked",
+    "SetupError",
+    "EvaluationRun",
+    "RunProgress",
+    "resume_config",
+    "RunDirLock",
+]
 
 
-class RunLocked(ProverError):
+class RunLocked(EvaluationError):
     """Another process is running in this run directory."""
 
 
@@ -122,6 +132,23 @@ def _versions(cfg: DictConfig) -> dict[str, Any]:
 
     project = Path(str(cfg.backend.get("project_dir") or REPO_ROOT))
     return lean_versions(project if (project / "lean-toolchain").is_file() else REPO_ROOT)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run's selected problems stand, results of earlier invocations (resumes) included."""
+
+    total: int
+    finished: int
+    solved: int
+    #: problems whose result is ``error`` (rerun them with ``retry_errors``)
+    errors: list[str]
+    #: the budget string of the finished results (None before the first one)
+    budget: str | None
+
+    @property
+    def pass_rate(self) -> float:
+        return self.solved / self.total if self.total else 0.0
 
 
 @dataclass
@@ -267,7 +294,7 @@ class EvaluationRun:
             cfg, run_dir, problems, report, store, lock, run_fields, container, worker, load_s, retried
         )
 
-    def execute(self, on_record: Callable[[AttemptRecord], None] | None = None) -> RunSummary:
+    def execute(self, on_record: Callable[[AttemptRecord], None] | None = None) -> ExecutionSummary:
         """Run every unfinished problem; the preflight's worker serves an inline executor."""
         from prover.evaluation.executors import WorkerSpec, make_executor
         from prover.evaluation.runner import run_problems
@@ -277,6 +304,18 @@ class EvaluationRun:
         worker, self.worker = self.worker, None
         return run_problems(
             self.problems, self.store, spec, executor, self.run_fields, on_record, worker=worker
+        )
+
+    def progress(self) -> RunProgress:
+        """Counts over this run's selected problems, from the results written so far."""
+        ids = {p.id for p in self.problems}
+        done = [r for r in self.store.records if r.problem in ids]
+        return RunProgress(
+            total=len(self.problems),
+            finished=len(done),
+            solved=sum(r.proved for r in done),
+            errors=[r.problem for r in done if r.status is ProofStatus.ERROR],
+            budget=done[0].budget if done else None,
         )
 
     def close(self) -> None:
@@ -337,10 +376,10 @@ def _drop_errors(run_dir: Path) -> list[str]:
         if not raw.strip():
             continue
         try:
-            record = AttemptRecord.model_validate_json(raw)
+            record = AttemptRecord.from_line(raw)
         except ValueError as exc:
             raise SetupError(f"{path}: corrupt result line: {_first_line(exc)}") from None
-        if record.status == "error":
+        if record.status is ProofStatus.ERROR:
             errors.append(raw)
             retried.append(record.problem)
         else:

@@ -7,7 +7,6 @@ composed config. A proof counts only after ``session.verify`` accepted it (the s
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -18,15 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import PositiveFloat, PositiveInt
-
-from prover.config import as_plain_dict
-from prover.errors import ConfigError, ProverError
 from prover.evaluation.benchmarks import Problem
+from prover.evaluation.errors import EvaluationError
 from prover.evaluation.executors import WorkerSpec
 from prover.evaluation.results import AttemptRecord, ResultStore
-from prover.search.api import SearchSettings
-from prover.settings import Settings, load_settings
+from prover.lean.types import TacticState
+from prover.search.api import Searcher, SearchResult
+from prover.search.settings import SearchSettings, search_settings
+from prover.search.status import ProofStatus
 
 log = logging.getLogger(__name__)
 WORKER_FACTORY = "prover.evaluation.runner:ProblemWorker"
@@ -37,63 +35,6 @@ def model_name(generator_cfg: Mapping[str, Any]) -> str:
     name = str(generator_cfg.get("name", "?"))
     detail = generator_cfg.get("model") or generator_cfg.get("corpus")
     return f"{name}:{detail}" if detail else name
-
-
-_FENCE = re.compile(r"```(?:lean4?|)\s*\n(.*?)```", re.DOTALL)
-_AFTER_BY = re.compile(r":=\s*by\b(.*)$", re.DOTALL)
-
-
-def extract_whole_proof(text: str, theorem_statement: str) -> str:
-    """The tactic script of a sampled whole proof: code fence and restated theorem (up to ``:= by``) removed."""
-    fenced = _FENCE.findall(text)
-    body = fenced[-1] if fenced else text
-    if theorem_statement.strip() and theorem_statement.strip() in body:
-        body = body.split(theorem_statement.strip(), 1)[1]
-        m = _AFTER_BY.search(body)
-        body = m.group(1) if m else body
-    else:
-        stripped = body.lstrip()
-        if stripped.startswith("by\n") or stripped.startswith("by "):
-            body = stripped[2:]
-    lines = body.strip("\n").splitlines()
-    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
-    cut = min(indents) if indents else 0
-    return "\n".join(line[cut:] for line in lines).strip("\n")
-
-
-class WholeProofSettings(Settings):
-    """``configs/search/whole_proof.yaml``: N sampled whole proofs per attempt, each verified."""
-
-    name: str = "whole_proof"
-    num_samples: PositiveInt = 32
-    attempts: PositiveInt = 1
-    num_sampled_tactics: PositiveInt = 1
-    max_expansions: PositiveInt = 1
-    time_limit_s: PositiveFloat = 600.0
-
-    @property
-    def budget(self) -> str:
-        return f"{self.attempts}×{self.num_samples}×1"
-
-
-def search_settings(search_cfg: Any) -> SearchSettings | WholeProofSettings:
-    """The validated ``search`` group: the one source of the budget string and of every search limit.
-
-    Unknown keys are errors (a typo such as ``search.max_expantions`` must not be silently dropped).
-    """
-    data = as_plain_dict(search_cfg, "search config")
-    if data.get("name") == "whole_proof":
-        return load_settings(WholeProofSettings, data, "search")
-    if hasattr(SearchSettings, "model_fields"):  # a pydantic settings model validates keys itself
-        known = set(SearchSettings.model_fields)
-    else:
-        known = {f.name for f in dataclasses.fields(SearchSettings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown key search.{unknown[0]} (known keys: {', '.join(sorted(known))})")
-    if hasattr(SearchSettings, "from_config"):
-        return SearchSettings.from_config(data)
-    return load_settings(SearchSettings, data, "search")
 
 
 #: The longest file name stem written under ``trees/`` (file systems allow 255 bytes per name).
@@ -122,7 +63,7 @@ def save_tree(trees_dir: Path, problem_id: str, graph_json: Mapping[str, Any]) -
     return str(path)
 
 
-class SetupError(ProverError):
+class SetupError(EvaluationError):
     """The run cannot start at all (bad config or input: ``exit_code`` 2; broken environment: 1).
 
     Raised before any result is written, so a corrected retry starts from a clean run directory.
@@ -150,21 +91,21 @@ def _backend_alive(session: Any) -> bool:
 
 @dataclass
 class ProblemWorker:
-    """Solves one problem per ``run`` call; owns a Lean session, a generator and a searcher for its lifetime."""
+    """Solves one problem per ``run`` call; owns a Lean session, a generator and a searcher for its lifetime.
+
+    Every search mode goes the same way: ``searcher.search`` -> :class:`SearchResult` -> the soundness
+    guard's verdict on the proof -> one :class:`AttemptRecord`.
+    """
 
     config: dict[str, Any]
     _session: Any = field(default=None, init=False)
     _generator: Any = field(default=None, init=False)
-    _searcher: Any = field(default=None, init=False)
+    _searcher: Searcher | None = field(default=None, init=False)
     #: seconds spent building the session, generator and searcher (kept out of every problem's ``time_s``)
     load_s: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
-        self.settings = search_settings(self.config["search"])
-
-    @property
-    def mode(self) -> str:
-        return "whole_proof" if isinstance(self.settings, WholeProofSettings) else "search"
+        self.settings: SearchSettings = search_settings(self.config["search"])
 
     def prepare(self) -> None:
         """Build whatever is missing (model load, session, searcher); idempotent, timed into ``load_s``."""
@@ -175,10 +116,10 @@ class ProblemWorker:
             self._generator = make_generator(
                 self.config["generator"], retriever_cfg=self.config.get("retriever")
             )
-        if self._searcher is None and self.mode == "search":
-            from prover.search.api import make_searcher
+        if self._searcher is None:
+            from prover.search.factory import make_searcher
 
-            self._searcher = make_searcher(self.config["search"])
+            self._searcher = make_searcher(self.settings)
         if self._session is None:
             from prover.lean.factory import make_session
 
@@ -203,35 +144,61 @@ class ProblemWorker:
             raise SetupError(
                 f"the Lean backend failed on the first problem ({problem.id}): {_one_line(exc)}", 1
             ) from exc
-        from prover.lean.types import TacticState
-
         if not isinstance(root, TacticState) and not _backend_alive(self._session):
             raise SetupError(f"the Lean backend did not start: {_one_line(root)}", 1)
         self.load_s += time.monotonic() - t0
         return self.load_s
 
-    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+    def run(self, job: dict[str, Any]) -> AttemptRecord:
+        """Solve one problem; whatever happens, one record (a failure of this problem is its ``error``)."""
         problem = Problem.from_json(job)
         started = time.monotonic()
         try:
             self.prepare()  # a no-op once built: the model load never counts as the first problem's time
+            assert self._searcher is not None
             started = time.monotonic()
-            fields = self._whole_proof(problem) if self.mode == "whole_proof" else self._search(problem)
+            result = self._searcher.search(self._session, self._generator, problem.theorem)
+            outcome = self._outcome(problem, result)
         except Exception as exc:  # this problem's result; the run goes on (one line, traceback at -vv)
             log.error("problem %s failed: %s", problem.id, _one_line(exc))
             log.debug("problem %s failed", problem.id, exc_info=True)
             self._reset_session()
-            fields = {"status": "error", "error": _one_line(exc), "budget": self.settings.budget}
+            outcome = {"status": ProofStatus.ERROR, "error": _one_line(exc), "budget": self.settings.budget}
+        return AttemptRecord(
+            problem=problem.id,
+            theorem=problem.theorem.name,
+            header=problem.theorem.header,
+            statement=problem.theorem.statement,
+            split=problem.split,
+            category=problem.category,
+            mode=self.settings.mode,
+            time_s=time.monotonic() - started,
+            **outcome,
+        )
+
+    def _outcome(self, problem: Problem, result: SearchResult) -> dict[str, Any]:
+        """The record's fields from a search result; a found proof counts only once the guard accepted it."""
+        status, verdict = result.status, result.verdict
+        if result.proved and result.proof is None:
+            status = ProofStatus.FAILED
+        elif result.proved:
+            if verdict is None or not verdict.accepted:
+                verdict = self._session.verify(problem.theorem, result.proof)
+            if not verdict.accepted:
+                status = ProofStatus.UNVERIFIED
+        tree = None
+        if self.config.get("trees_dir") and result.graph is not None:
+            tree = save_tree(Path(self.config["trees_dir"]), problem.id, result.graph.to_json())
         return {
-            "problem": problem.id,
-            "theorem": problem.theorem.name,
-            "split": problem.split,
-            "category": problem.category,
-            "mode": self.mode,
-            "time_s": time.monotonic() - started,
-            "header": problem.theorem.header,
-            "statement": problem.theorem.statement,
-            **fields,
+            "status": status,
+            "proof": result.proof,
+            "budget": result.budget,
+            "stats": result.stats.to_json(),
+            "attempts": result.attempts,
+            "error": result.error,
+            "verification": verdict,
+            "samples": result.samples,
+            "tree": tree,
         }
 
     def _reset_session(self) -> None:
@@ -241,76 +208,6 @@ class ProblemWorker:
             except Exception:  # a broken session may fail to close; it is replaced anyway
                 log.debug("closing a failed session raised", exc_info=True)
         self._session = None
-
-    def _verify(self, problem: Problem, proof: str) -> dict[str, Any]:
-        verdict = self._session.verify(problem.theorem, proof)
-        return verdict.to_json()
-
-    def _search(self, problem: Problem) -> dict[str, Any]:
-        result = self._searcher.search(self._session, self._generator, problem.theorem)
-        fields: dict[str, Any] = {
-            "status": result.status,
-            "proof": result.proof,
-            "budget": self.settings.budget,
-            "stats": result.stats.to_json(),
-            "attempts": result.attempts,
-        }
-        if result.error:
-            fields["error"] = result.error
-        if self.config.get("trees_dir") and result.graph is not None:
-            fields["tree"] = save_tree(Path(self.config["trees_dir"]), problem.id, result.graph.to_json())
-        if result.proved and result.proof is not None:
-            verification = self._verify(problem, result.proof)
-            fields["verification"] = verification
-            if not verification["accepted"]:
-                fields["status"] = "unverified"
-        elif result.proved:
-            fields["status"] = "failed"
-        return fields
-
-    def _whole_proof(self, problem: Problem) -> dict[str, Any]:
-        """Sample ``num_samples`` whole proofs (state = the statement), verify each, keep (n, c) for pass@k."""
-        s = self.settings
-        assert isinstance(s, WholeProofSettings)
-        requested = s.num_samples
-        deadline = time.monotonic() + s.time_limit_s
-        state = f"{problem.theorem.statement} := by"
-        from prover.generation.base import GenerationRequest
-
-        suggestions = self._generator.generate([GenerationRequest(goals=(state,))], requested)[0]
-        verdicts: dict[str, dict[str, Any]] = {}
-        correct: list[str] = []
-        checked = 0
-        for suggestion in suggestions:
-            if time.monotonic() > deadline:
-                break
-            proof = extract_whole_proof(suggestion.tactic, problem.theorem.statement)
-            key = " ".join(proof.split())
-            if key not in verdicts:
-                verdicts[key] = (
-                    self._verify(problem, proof)
-                    if proof.strip()
-                    else {"accepted": False, "reasons": ["empty proof"]}
-                )
-            checked += 1
-            if verdicts[key]["accepted"]:
-                correct.append(proof)
-        status = "proved" if correct else ("timeout" if checked < len(suggestions) else "failed")
-        reasons = sorted({r for v in verdicts.values() if not v["accepted"] for r in v["reasons"]})
-        return {
-            "status": status,
-            "proof": correct[0] if correct else None,
-            "budget": s.budget,
-            "samples": {
-                "requested": requested,
-                "n": checked,
-                "c": len(correct),
-                "distinct": len(verdicts),
-                "rejection_reasons": reasons[:20],
-            },
-            "stats": {"samples": checked},
-            "verification": {"accepted": bool(correct), "reasons": [] if correct else reasons[:5]},
-        }
 
     def close(self) -> None:
         """Close the generator and the session (idempotent)."""
@@ -334,7 +231,9 @@ def _one_line(value: object) -> str:
 
 
 @dataclass
-class RunSummary:
+class ExecutionSummary:
+    """What one invocation of :func:`run_problems` did (a resumed run counts only its own problems)."""
+
     run_dir: Path
     attempted: int
     solved: int
@@ -350,7 +249,7 @@ def run_problems(
     run_fields: Mapping[str, Any],
     on_record: Callable[[AttemptRecord], None] | None = None,
     worker: ProblemWorker | None = None,
-) -> RunSummary:
+) -> ExecutionSummary:
     """Run the unfinished ``problems`` and append one record each; returns the counts of this invocation.
 
     ``worker`` (the preflight's, already loaded) is used by an inline executor, so the model loads once; other
@@ -365,23 +264,29 @@ def run_problems(
     jobs = (p.to_json() for p in todo)
     outcomes = executor.run(spec, jobs, worker=worker) if worker is not None else executor.run(spec, jobs)
     for outcome in outcomes:
-        data = outcome.result
-        if data is None:
-            job = outcome.job
-            data = {
-                "problem": job["id"],
-                "theorem": job["name"],
-                "split": job.get("split"),
-                "category": job.get("category", "other"),
-                "status": "error",
-                "error": outcome.error,
-                "budget": budget,
-                "time_s": 0.0,
-            }
-        record = AttemptRecord.model_validate({**run_fields, **data, "finished_at": time.time()})
+        record = outcome.result
+        if record is None:  # the worker could not run the job at all (its process died, Ray failed)
+            problem = Problem.from_json(outcome.job)
+            record = AttemptRecord(
+                problem=problem.id,
+                theorem=problem.theorem.name,
+                header=problem.theorem.header,
+                statement=problem.theorem.statement,
+                split=problem.split,
+                category=problem.category,
+                status=ProofStatus.ERROR,
+                error=outcome.error,
+                budget=budget,
+                time_s=0.0,
+            )
+        elif not isinstance(record, AttemptRecord):
+            raise TypeError(f"a problem worker returned {type(record).__name__}, not an AttemptRecord")
+        record = AttemptRecord.model_validate(
+            {**record.model_dump(), **run_fields, "finished_at": time.time()}
+        )
         store.append(record)
         attempted += 1
         solved += record.proved
         if on_record:
             on_record(record)
-    return RunSummary(store.run_dir, attempted, solved, len(problems) - len(todo), len(problems))
+    return ExecutionSummary(store.run_dir, attempted, solved, len(problems) - len(todo), len(problems))

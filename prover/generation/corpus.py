@@ -7,15 +7,18 @@ reported with its line number instead of aborting somewhere deep inside ``json``
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from prover.generation.errors import GenerationError
 from prover.jsonl import BadLine, json_object_lines
 
 
-class CorpusError(ValueError):
-    """A corpus file that is missing or malformed (the message names the file and line)."""
+class TacticCorpusError(GenerationError):
+    """A tactic corpus file that is missing or malformed (the message names the file and line).
+
+    Not ``prover.retrieval.corpus.CorpusError``: that one is about premise corpora.
+    """
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,16 @@ class ProofStep:
 
 def _parse(record: object, where: str) -> ProofStep:
     if not isinstance(record, dict):
-        raise CorpusError(f"{where}: expected a JSON object")
+        raise TacticCorpusError(f"{where}: expected a JSON object")
     goals = record.get("goals")
     tactic = record.get("tactic")
     if not isinstance(goals, list) or not goals or not all(isinstance(g, str) for g in goals):
-        raise CorpusError(f"{where}: 'goals' must be a non-empty list of strings")
+        raise TacticCorpusError(f"{where}: 'goals' must be a non-empty list of strings")
     if not isinstance(tactic, str) or not tactic.strip():
-        raise CorpusError(f"{where}: 'tactic' must be a non-empty string")
+        raise TacticCorpusError(f"{where}: 'tactic' must be a non-empty string")
     goal_id = record.get("goal_id", 0)
     if not isinstance(goal_id, int) or not 0 <= goal_id < len(goals):
-        raise CorpusError(f"{where}: 'goal_id' {goal_id!r} is not an index into 'goals'")
+        raise TacticCorpusError(f"{where}: 'goal_id' {goal_id!r} is not an index into 'goals'")
     step = record.get("step", 0)
     return ProofStep(
         str(record.get("source", "")),
@@ -59,23 +62,15 @@ def _parse(record: object, where: str) -> ProofStep:
 
 
 def load_corpus(path: str | Path) -> list[ProofStep]:
-    """All steps of a corpus file; raises :class:`CorpusError` naming the first bad line."""
+    """All steps of a corpus file; raises :class:`TacticCorpusError` naming the first bad line."""
     p = Path(path)
     if not p.is_file():
-        raise CorpusError(f"tactic corpus {p} does not exist")
+        raise TacticCorpusError(f"tactic corpus {p} does not exist")
     steps: list[ProofStep] = []
     for where, record in json_object_lines(p):
         if isinstance(record, BadLine):
-            raise CorpusError(record.describe())
+            raise TacticCorpusError(record.describe())
         steps.append(_parse(record, where))
     if not steps:
-        raise CorpusError(f"tactic corpus {p} has no steps")
+        raise TacticCorpusError(f"tactic corpus {p} has no steps")
     return steps
-
-
-def file_checksum(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

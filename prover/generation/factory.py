@@ -43,15 +43,14 @@ def make_retriever(retriever_cfg: Any) -> Any:
     The config is checked against ``prover.retrieval.settings`` first, so a typo is named, not ignored.
     """
     from prover.errors import ConfigError
+    from prover.retrieval.errors import RetrievalError
     from prover.retrieval.retriever import make_retriever as build
-    from prover.retrieval.settings import retriever_settings
 
     try:
-        settings = retriever_settings(retriever_cfg if retriever_cfg is not None else {})
-        return build(settings.model_dump())
+        return build(retriever_cfg if retriever_cfg is not None else {})
     except ConfigError as exc:
         raise GeneratorConfigError(str(exc)) from None
-    except ValueError as exc:  # RetrievalError / PremiseIndexError: a missing or inconsistent index
+    except RetrievalError as exc:  # a missing or inconsistent index
         raise GeneratorConfigError(f"retrieval augmentation: {exc}") from exc
 
 
@@ -71,7 +70,7 @@ def make_generator(generator_cfg: Any, retriever: Any = None, retriever_cfg: Any
 
         return AutomationPortfolio(max_state_chars=settings.max_state_chars)
     if isinstance(settings, KnnSettings):
-        from prover.generation.corpus import CorpusError
+        from prover.generation.corpus import TacticCorpusError
         from prover.generation.knn import KnnTacticGenerator
 
         if not settings.corpus:
@@ -87,9 +86,15 @@ def make_generator(generator_cfg: Any, retriever: Any = None, retriever_cfg: Any
                 portfolio_weight=settings.portfolio_weight,
                 temperature=settings.temperature,
                 adapt_names=settings.adapt_names,
+                learn_mix=settings.learn_mix,
+                mix_fit_steps=settings.mix_fit_steps,
+                max_per_head=settings.max_per_head,
+                diversity_decay=settings.diversity_decay,
+                num_premises=settings.num_premises,
+                retriever=retriever,  # premises for hint lists, when the caller built one
                 max_state_chars=settings.max_state_chars,
             )
-        except CorpusError as exc:
+        except TacticCorpusError as exc:
             raise GeneratorConfigError(str(exc)) from exc
     if isinstance(settings, VllmSettings):
         from prover.generation.vllm_gen import VllmTacticGenerator

@@ -18,6 +18,7 @@ from typing import Any
 
 from prover.generation.augment import RetrievalAugmenter
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
+from prover.generation.errors import GenerationError
 from prover.generation.inputs import check_k, check_requests
 from prover.generation.prompts import get_template
 from prover.generation.settings import HFGenerationSettings
@@ -27,7 +28,7 @@ __all__ = ["HFGenerationSettings", "HFTacticGenerator", "ModelLoadError", "pick_
 log = logging.getLogger(__name__)
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(GenerationError):
     """The configured model cannot be found or loaded."""
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prover.generation.base import GenerationRequest
+from prover.generation.errors import GenerationError
 
 #: A state longer than this is almost surely not a goal (a whole file pasted, a runaway elaboration);
 #: models would truncate it silently, so it is refused with a clear message instead.
 DEFAULT_MAX_STATE_CHARS = 100_000
 
 
-class GenerationInputError(ValueError):
+class GenerationInputError(GenerationError):
     """A state that no generator can sensibly handle (empty, absurdly long, not text)."""
 
 

@@ -1,10 +1,14 @@
-"""Offline default generator: k-nearest-neighbour tactics (TacticToe/Tactician style) + automation.
+"""Offline default generator: k-nearest-neighbour tactics (TacticToe/Tactician style) + a learned shape model.
 
 The first goal of a state (the one a tactic acts on) is embedded with a sentence encoder; the nearest goals of
 a (state, tactic) corpus vote for their tactics with weight ``exp(similarity / temperature)``. A neighbour's
-tactic is rewritten to the local names first: its variables map to ours of the same type in order, its
-assumptions to ours with the same type (after the variable renaming), else in order. The vote distribution
-is mixed with the automation portfolio's, ``p = (1 - w) p_knn + w p_portfolio``, so logprobs stay true
+tactic is rewritten to the local names first (``renaming.py``: by type and shape, position last); a result that
+still names a local the state lacks is repaired (dropped from hint lists / ``at`` clauses) or dropped
+(``names.py``). The votes are mixed with the shape model (``mix.py``: automation, ``intro`` with the goal's
+binder names, hint lists from the state's hypotheses, answer shapes, frequent literal tactics; rates learned
+per goal shape from the corpus), ``p = (1 - w_kind) p_knn + w_kind p_shape``, where ``w_kind`` is learned per
+goal kind by EM on held-out problems of the corpus (``portfolio_weight`` is its prior and the fallback). A
+diversity penalty keeps one head from filling the top of the list unless its votes say so. Logprobs stay true
 log-probabilities of one distribution.
 
 The corpus embedding is cached in the user's cache directory (``$XDG_CACHE_HOME/lean-prover/knn``, by default
@@ -25,50 +29,19 @@ from typing import Any
 
 import numpy as np
 
+from prover.files import file_sha256
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
-from prover.generation.corpus import ProofStep, file_checksum, load_corpus
-from prover.generation.goals import Goal, parse_goal, rename_identifiers
+from prover.generation.corpus import ProofStep, load_corpus
+from prover.generation.goals import Goal, parse_goal
 from prover.generation.inputs import check_k, check_requests
-from prover.generation.portfolio import AutomationPortfolio, learn_priors
+from prover.generation.mix import ShapeModel, fit_mix_weights, goal_kind
+from prover.generation.names import repair, state_names
+from prover.generation.renaming import adapt_tactic
 from prover.generation.settings import KnnSettings
 
 _DEFAULTS = KnnSettings()
 
 log = logging.getLogger(__name__)
-
-
-def adapt_tactic(tactic: str, neighbour_goal: Goal, goal: Goal) -> str:
-    """Rename the neighbour's local names in ``tactic`` to the corresponding names of ``goal``."""
-    mapping: dict[str, str] = {}
-    ours_by_type: dict[str, list[str]] = defaultdict(list)
-    for h in goal.hypotheses:
-        if h.is_variable:
-            ours_by_type[h.type].append(h.name)
-    taken_by_type: dict[str, int] = defaultdict(int)
-    for h in neighbour_goal.hypotheses:
-        if h.is_variable:
-            i = taken_by_type[h.type]
-            if i < len(ours_by_type[h.type]):
-                mapping[h.name] = ours_by_type[h.type][i]
-                taken_by_type[h.type] += 1
-    their_props = [h for h in neighbour_goal.hypotheses if not h.is_variable]
-    our_props = [h for h in goal.hypotheses if not h.is_variable]
-    unused = list(our_props)
-    pending = []
-    for h in their_props:
-        renamed = " ".join(rename_identifiers(h.type, mapping).split())
-        match = next((o for o in unused if " ".join(o.type.split()) == renamed), None)
-        if match is not None:
-            mapping[h.name] = match.name
-            unused.remove(match)
-        else:
-            pending.append(h)
-    for h, o in zip(pending, unused, strict=False):
-        mapping[h.name] = o.name
-    # Never rename onto a name the neighbour also uses for something else (would merge two names).
-    their_names = {h.name for h in neighbour_goal.hypotheses}
-    safe = {k: v for k, v in mapping.items() if v not in their_names or mapping.get(v) is not None}
-    return rename_identifiers(tactic, safe)
 
 
 def user_cache_dir() -> Path:
@@ -88,7 +61,7 @@ def _cache_path(corpus: Path, encoder: str, checksum: str, cache_dir: str | Path
 
 
 class KnnTacticGenerator(TacticGenerator):
-    """Nearest-neighbour tactics from a corpus, blended with the automation portfolio."""
+    """Nearest-neighbour tactics from a corpus, blended with the learned shape model."""
 
     def __init__(
         self,
@@ -99,7 +72,12 @@ class KnnTacticGenerator(TacticGenerator):
         portfolio_weight: float = _DEFAULTS.portfolio_weight,
         temperature: float = _DEFAULTS.temperature,
         adapt_names: bool = _DEFAULTS.adapt_names,
-        learn_portfolio_priors: bool = True,
+        learn_mix: bool = _DEFAULTS.learn_mix,
+        mix_fit_steps: int = _DEFAULTS.mix_fit_steps,
+        max_per_head: int = _DEFAULTS.max_per_head,
+        diversity_decay: float = _DEFAULTS.diversity_decay,
+        retriever: Any = None,
+        num_premises: int = _DEFAULTS.num_premises,
         max_state_chars: int = _DEFAULTS.max_state_chars,
     ) -> None:
         import faiss
@@ -110,12 +88,18 @@ class KnnTacticGenerator(TacticGenerator):
             raise ValueError(f"portfolio_weight must be in [0, 1], got {portfolio_weight}")
         if temperature <= 0 or neighbours < 1:
             raise ValueError("temperature must be > 0 and neighbours >= 1")
+        if max_per_head < 1 or not 0.0 < diversity_decay <= 1.0:
+            raise ValueError("max_per_head must be >= 1 and diversity_decay in (0, 1]")
         self.steps = list(steps)
         self.encoder = encoder
         self.neighbours = neighbours
         self.portfolio_weight = portfolio_weight
         self.temperature = temperature
         self.adapt_names = adapt_names
+        self.max_per_head = max_per_head
+        self.diversity_decay = diversity_decay
+        self.retriever = retriever
+        self.num_premises = num_premises
         self.max_state_chars = max_state_chars
         self._goals = [parse_goal(s.focused_goal) for s in self.steps]
         vectors = (
@@ -124,10 +108,39 @@ class KnnTacticGenerator(TacticGenerator):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape[0] != len(self.steps):
             raise ValueError(f"{vectors.shape[0]} embeddings for {len(self.steps)} corpus steps")
+        self._vectors = vectors
         self.index = faiss.IndexFlatIP(vectors.shape[1])
         self.index.add(vectors)
-        priors = learn_priors(s.tactic for s in self.steps) if learn_portfolio_priors else None
-        self.portfolio = AutomationPortfolio(priors=priors, max_state_chars=max_state_chars)
+        self.shapes = ShapeModel.fit(self.steps) if learn_mix else ShapeModel()
+        self.mix_weights: dict[str, float] = (
+            self._learn_mix_weights(mix_fit_steps) if learn_mix and len(self.steps) > 1 else {}
+        )
+
+    def _learn_mix_weights(self, max_steps: int) -> dict[str, float]:
+        """Per-kind shape-model weight, fitted by EM on held-out problems: for a sample of corpus steps, the
+        neighbours exclude the step's own problem and the shape model is fitted on the other half of the
+        problems (two folds by problem), so neither side has seen the tactic it is scored on."""
+        sources = sorted({s.source for s in self.steps})
+        fold_of = {src: i % 2 for i, src in enumerate(sources)}
+        folds = [ShapeModel.fit(s for s in self.steps if fold_of[s.source] != f) for f in (0, 1)]
+        stride = max(1, len(self.steps) // max(1, max_steps))
+        sample = list(range(0, len(self.steps), stride))[:max_steps]
+        rows = []
+        sims, ids = self.index.search(self._vectors[sample], min(self.neighbours * 2, len(self.steps)))
+        for row, i in enumerate(sample):
+            step = self.steps[i]
+            hits = [
+                (int(j), float(sim))
+                for j, sim in zip(ids[row], sims[row], strict=True)
+                if j >= 0 and self.steps[int(j)].source != step.source
+            ][: self.neighbours]
+            goal = self._goals[i]
+            truth = " ".join(step.tactic.split())
+            request = GenerationRequest(goals=step.goals)
+            p_knn = self._knn_distribution(goal, request, hits).get(truth, 0.0)
+            shape = dict(folds[fold_of[step.source]].scored(goal, len(step.goals)))
+            rows.append((goal_kind(goal), p_knn, shape.get(truth, 0.0)))
+        return fit_mix_weights(rows, self.portfolio_weight)
 
     @classmethod
     def from_corpus(
@@ -146,7 +159,7 @@ class KnnTacticGenerator(TacticGenerator):
         steps = load_corpus(path)
         enc = load_encoder(encoder, device=device)
         embeddings = None
-        cache_file = _cache_path(path.resolve(), encoder, file_checksum(path), cache_dir) if cache else None
+        cache_file = _cache_path(path.resolve(), encoder, file_sha256(path), cache_dir) if cache else None
         if cache_file is not None and cache_file.is_file():
             try:
                 loaded = np.load(cache_file)
@@ -181,20 +194,54 @@ class KnnTacticGenerator(TacticGenerator):
         ]
 
     def _knn_distribution(
-        self, request: GenerationRequest, hits: list[tuple[int, float]]
+        self, goal: Goal, request: GenerationRequest, hits: list[tuple[int, float]]
     ) -> dict[str, float]:
-        goal = parse_goal(request.first_goal) if request.goals else Goal()
+        """Neighbour votes for their (renamed, repaired) tactics; tactics naming absent locals are dropped."""
         weights: dict[str, float] = defaultdict(float)
         if not hits:
             return {}
+        names = [goal.names()] + [parse_goal(g).names() for g in request.goals[1:]]
         top = max(s for _, s in hits)
         for idx, sim in hits:
             tactic = self.steps[idx].tactic
             if self.adapt_names:
                 tactic = adapt_tactic(tactic, self._goals[idx], goal)
-            weights[" ".join(tactic.split())] += math.exp((sim - top) / self.temperature)
+            fixed = repair(tactic, state_names(names, tactic))
+            if fixed is None:
+                continue
+            weights[" ".join(fixed.split())] += math.exp((sim - top) / self.temperature)
         total = sum(weights.values())
-        return {t: w / total for t, w in weights.items()}
+        return {t: w / total for t, w in weights.items()} if total > 0 else {}
+
+    def _premises(self, requests: Sequence[GenerationRequest]) -> list[list[str]]:
+        """Premise names for hint lists: from the configured retriever (accessible ones only), else none."""
+        if self.retriever is None:
+            return [[] for _ in requests]
+        hits = self.retriever.retrieve_batch(
+            [r.first_goal for r in requests], self.num_premises, [r.accessible for r in requests]
+        )
+        return [[getattr(h, "name", str(h)) for h in row] for row in hits]
+
+    def _diversify(self, mix: dict[str, float]) -> dict[str, float]:
+        """Beyond ``max_per_head`` variants of one head, each further variant's mass is multiplied by
+        ``diversity_decay`` (renormalised): eight ``nlinarith [...]`` variants only stay on top if their votes
+        outweigh the other heads even so."""
+        if self.diversity_decay >= 1.0:
+            return mix
+        seen: dict[str, int] = defaultdict(int)
+        out: dict[str, float] = {}
+        for tactic, p in sorted(mix.items(), key=lambda x: -x[1]):
+            head = tactic.split()[0] if tactic.split() else ""
+            extra = seen[head] - self.max_per_head + 1
+            out[tactic] = p * (self.diversity_decay ** extra if extra > 0 else 1.0)
+            seen[head] += 1
+        total = sum(out.values())
+        return {t: p / total for t, p in out.items()} if total > 0 else mix
+
+    def weight_for(self, goal: Goal) -> float:
+        """The shape model's share for this goal's kind (learned, else ``portfolio_weight``)."""
+        kind = goal_kind(goal)
+        return self.mix_weights.get(kind, self.mix_weights.get("*", self.portfolio_weight))
 
     def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
         requests = check_requests(requests, self.max_state_chars)
@@ -202,15 +249,22 @@ class KnnTacticGenerator(TacticGenerator):
         if not requests:
             return []
         all_hits = self.neighbours_of(requests)
-        out: list[list[Suggestion]] = []
-        w = self.portfolio_weight
-        for request, hits in zip(requests, all_hits, strict=True):
+        premises = self._premises(requests)
+        out: list[Suggestion] = []
+        results: list[list[Suggestion]] = []
+        for request, hits, names in zip(requests, all_hits, premises, strict=True):
+            goal = parse_goal(request.first_goal)
+            w = self.weight_for(goal)
+            knn = self._knn_distribution(goal, request, hits)
+            if not knn:
+                w = 1.0
             mix: dict[str, float] = defaultdict(float)
-            for tactic, p in self._knn_distribution(request, hits).items():
+            for tactic, p in knn.items():
                 mix[tactic] += (1 - w) * p
             if w > 0:
-                for s in self.portfolio.scored(request):
-                    mix[" ".join(s.tactic.split())] += w * math.exp(s.logprob)
-            cands = [Suggestion(math.log(p), t) for t, p in mix.items() if p > 0]
-            out.append(dedupe_best(cands, k))
-        return out
+                for tactic, p in self.shapes.scored(goal, len(request.goals), names):
+                    mix[tactic] += w * p
+            mix = self._diversify(mix)
+            out = [Suggestion(math.log(p), t) for t, p in mix.items() if p > 0]
+            results.append(dedupe_best(out, k))
+        return results

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
 from prover.errors import ConfigError
+from prover.generation.errors import GenerationError
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS
 from prover.settings import Settings, load_settings
 
@@ -19,8 +20,8 @@ UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
-class GeneratorConfigError(ConfigError):
-    """A generator / critic configuration that cannot be turned into an object."""
+class GeneratorConfigError(GenerationError, ConfigError):
+    """A generator / critic configuration that cannot be turned into an object (also a ``ConfigError``)."""
 
 
 S = TypeVar("S", bound=Settings)
@@ -65,8 +66,18 @@ class KnnSettings(GeneratorSettings):
     neighbours: PositiveInt = 32
     #: Vote weight ``exp(similarity / temperature)``.
     temperature: PositiveFloat = 0.05
-    #: ``p = (1 - w) p_knn + w p_automation``; 0.2 gives the best top-8 (bench/README.md).
+    #: ``p = (1 - w) p_knn + w p_shape``: the prior of the per-kind weights learned from the corpus (EM on
+    #: held-out problems, ``learn_mix``), and the weight used where nothing was learned.
     portfolio_weight: UnitFloat = 0.2
+    #: Learn the shape model's rates per goal shape and the mix weight per goal kind from the corpus.
+    learn_mix: bool = True
+    #: Corpus steps sampled for the EM fit of the mix weights (start-up cost grows with it).
+    mix_fit_steps: PositiveInt = 600
+    #: Variants of one head tactic kept at full weight; each further one is multiplied by ``diversity_decay``.
+    max_per_head: PositiveInt = 3
+    diversity_decay: Probability = 0.35
+    #: Retrieved premises added to hint lists when a retriever is configured (``cfg.retriever``).
+    num_premises: PositiveInt = 4
     adapt_names: bool = True
     #: Cache the corpus embedding (checksum + encoder) under the user cache directory.
     cache: bool = True

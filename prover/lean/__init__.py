@@ -1,5 +1,6 @@
 """The Lean layer: the only code that spawns Lean or parses its output."""
 
+from prover.lean.errors import LeanError
 from prover.lean.session import LeanSession
 from prover.lean.types import (
     Crash,
@@ -15,6 +16,7 @@ from prover.lean.types import (
 
 __all__ = [
     "Crash",
+    "LeanError",
     "LeanSession",
     "ProofFinished",
     "StartResult",

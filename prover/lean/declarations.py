@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from prover.lean.errors import LeanError
 from prover.lean.protocol import Response
 
 MARKER = "PREMISE-LISTING v1"
 CommandRunner = Callable[[str], Response]
 
 
-class DeclarationListingError(RuntimeError):
+class DeclarationListingError(LeanError, RuntimeError):
     """Lean refused the listing command, or its answer is not what the command prints."""
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, PositiveFloat, field_validator
+
+from prover.lean.guard import GuardOptions, make_tactic_guard
 from prover.lean.session import LeanSession
 from prover.lean.types import (
     Crash,
@@ -31,6 +34,25 @@ from prover.lean.types import (
     Timeout,
     Verdict,
 )
+from prover.settings import Settings, load_settings
+
+
+class DojoSettings(Settings):
+    """``backend=dojo`` (configs/backend/dojo.yaml mirrors the defaults); the traced repository is required."""
+
+    repo_url: str = Field(min_length=1)
+    commit: str = Field(min_length=1)
+    file_path: str = Field(min_length=1)
+    tactic_timeout_s: PositiveFloat = 10.0
+    guard: GuardOptions = Field(default_factory=GuardOptions)
+
+    @field_validator("commit")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value.strip() in ("main", "master", "HEAD", "latest"):
+            raise ValueError("a branch name floats: give a commit hash or a tag of the traced repository")
+        return value
+
 
 DOJO_VERIFY_NOTE = "LeanDojo backend: proof replayed in LeanDojo's traced file; '#print axioms' was not run"
 
@@ -52,28 +74,28 @@ class DojoHandle:
 class DojoSession(LeanSession):
     """Theorems are looked up by ``Theorem.name`` in ``file_path`` of ``repo_url``@``commit``."""
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
-        missing = [k for k in ("repo_url", "commit", "file_path") if not cfg.get(k)]
-        if missing:
-            raise ValueError(f"backend=dojo needs {', '.join('backend.' + k for k in missing)}")
+    def __init__(self, cfg: DojoSettings | Mapping[str, Any]) -> None:
+        if (
+            not isinstance(cfg, DojoSettings)
+            and isinstance(cfg, Mapping)
+            and isinstance(cfg.get("guard"), Mapping)
+        ):
+            GuardOptions.from_config(cfg["guard"], "backend.guard")  # named among the guard's options
+        settings = load_settings(DojoSettings, cfg, "backend", ignore=("name",))
         try:
             self._ld = importlib.import_module("lean_dojo")
         except ImportError as exc:
             raise ValueError(f"backend=dojo needs the lean-dojo package: {exc}") from exc
-        self.repo_url = str(cfg["repo_url"])
-        self.commit = str(cfg["commit"])
-        self.file_path = Path(str(cfg["file_path"]))
-        self.timeout_s = max(1, int(float(cfg.get("tactic_timeout_s", 10.0))))
+        self.settings = settings
+        self.repo_url = settings.repo_url
+        self.commit = settings.commit
+        self.file_path = Path(settings.file_path)
+        self.timeout_s = max(1, int(settings.tactic_timeout_s))
         self._repo: Any = None
         self._entries: dict[str, _Entry] = {}
         self._generations = 0
-        guard = cfg.get("guard")
-        self.guard_options = dict(guard or {})
-        from prover.lean.guard import GuardOptions, make_tactic_guard
-
-        GuardOptions.from_config(self.guard_options)  # a bad key is a config error now, not at verify time
-        if self.guard_options:
-            self.tactic_guard = make_tactic_guard(self.guard_options)
+        self.guard_options = settings.guard
+        self.tactic_guard = make_tactic_guard(settings.guard)
 
     # --- Dojo lifecycle ---------------------------------------------------------------------------
     def _open(self, theorem: Theorem) -> _Entry:
@@ -173,7 +195,7 @@ class DojoSession(LeanSession):
         from prover.lean.statement import proof_assign_index
         from prover.lean.verify import build_declaration, verify_proof
 
-        static = verify_proof(theorem, proof, options=self.guard_options or None)
+        static = verify_proof(theorem, proof, options=self.guard_options)
         if not static.accepted:
             return static
         try:

@@ -28,19 +28,21 @@ one (token-equal up to whitespace and comments).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from typing import Any
 
+from pydantic import ConfigDict
+
+from prover.errors import ConfigError
 from prover.lean.lexer import (
-    CLOSE_BRACKETS,
-    OPEN_BRACKETS,
     LexError,
     Token,
+    bracket_delta,
     code_tokens,
     name_parts,
     position,
 )
 from prover.lean.statement import proof_assign_index
+from prover.settings import Settings, load_settings
 
 #: Keywords that start a declaration (``lemma`` is Mathlib's ``theorem``).
 DECL_WORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
@@ -261,9 +263,10 @@ RESOURCE_OPTIONS = frozenset(
 OPTION_PREFIXES = ("pp.", "linter.")
 
 
-@dataclass(frozen=True)
-class GuardOptions:
-    """The ``guard:`` block of ``configs/backend/*.yaml``."""
+class GuardOptions(Settings):
+    """The ``guard:`` block of ``configs/backend/*.yaml`` (the YAML files mirror these defaults)."""
+
+    model_config = ConfigDict(frozen=True)
 
     allow_native_decide: bool = False
     allow_search_tactics: bool = False
@@ -277,25 +280,18 @@ class GuardOptions:
     allow_option_prefix: bool = True
 
     @classmethod
-    def from_config(cls, cfg: GuardOptions | Mapping[str, Any] | None) -> GuardOptions:
-        """From a mapping; unknown keys are an error naming them (a typo must not silently weaken the guard)."""
-        if cfg is None:
-            return cls()
-        if isinstance(cfg, GuardOptions):
-            return cfg
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown guard option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        values: dict[str, Any] = {}
-        for key, value in cfg.items():
-            if key in ("extra_banned", "extra_options", "allowed_axioms"):
-                values[key] = tuple(str(v) for v in value)
-            else:
-                values[key] = bool(value)
-        return cls(**values)
+    def from_config(cls, cfg: GuardOptions | Mapping[str, Any] | None, group: str = "guard") -> GuardOptions:
+        """From a mapping (``None``: defaults); an unknown key is a ``ConfigError`` naming it and the known ones
+        (a typo must not silently weaken the guard). Backend settings check their ``guard:`` block with this
+        first, so the message lists the guard's options, not the backend's keys."""
+        if isinstance(cfg, Mapping):
+            unknown = sorted(str(k) for k in cfg if k not in cls.model_fields)
+            if unknown:
+                raise ConfigError(
+                    f"unknown guard option {', '.join(f'{group}.{k}' for k in unknown)} "
+                    f"(known guard options: {', '.join(cls.known_keys())})"
+                )
+        return load_settings(cls, cfg, group)
 
 
 # --- token checks -------------------------------------------------------------------------------------
@@ -390,15 +386,10 @@ def _scan(text: str, toks: list[Token], options: GuardOptions) -> list[str]:
     k = 0
     while k < len(toks):
         tok = toks[k]
-        if tok.kind == "symbol" and (tok.text in OPEN_BRACKETS or tok.text in ("@[", "%[", "#[")):
-            depth += 1
-        elif tok.kind == "symbol" and tok.text in CLOSE_BRACKETS:
-            depth -= 1
-            if depth < 0:
-                reasons.append(
-                    f"unbalanced {_at(text, tok)}: it would close a bracket the proof did not open"
-                )
-                depth = 0
+        depth += bracket_delta(tok)
+        if depth < 0:
+            reasons.append(f"unbalanced {_at(text, tok)}: it would close a bracket the proof did not open")
+            depth = 0
         if tok.kind == "ident" and tok.text in SCOPED_WORDS:
             more, k = _scoped_reasons(text, toks, k, options)
             reasons.extend(more)

@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prover.lean.errors import LeanError
+
 OPEN_BRACKETS = "([{⦃⟨"
 CLOSE_BRACKETS = ")]}⦄⟩"
 _MULTI_SYMBOLS = (":=", "=>", "<;>", "..", "@[", "%[", "#[", "''")
@@ -29,7 +31,7 @@ INTERPOLATION_KEYWORDS = frozenset({"s!", "m!", "f!", "throwError", "throwErrorA
 _SAFE_BEFORE_SPECIAL = set(OPEN_BRACKETS + CLOSE_BRACKETS + ",")
 
 
-class LexError(ValueError):
+class LexError(LeanError, ValueError):
     """Text that Lean would not lex, or would lex in a way this lexer cannot be sure of."""
 
     def __init__(self, message: str, offset: int = 0) -> None:
@@ -47,6 +49,22 @@ class Token:
     @property
     def is_code(self) -> bool:
         return self.kind != "comment"
+
+
+#: Symbol tokens that open / close one bracket level. ``@[``, ``%[`` and ``#[`` open a level that ``]`` closes;
+#: ``⟦…⟧`` and ``‹…›`` are brackets too. The one table of bracket depth for every scan in the Lean layer.
+OPENING_TOKENS = frozenset({"(", "[", "{", "⦃", "⟨", "@[", "%[", "#[", "⟦", "‹", ".{"})
+CLOSING_TOKENS = frozenset({")", "]", "}", "⦄", "⟩", "⟧", "›"})
+
+
+def bracket_delta(tok: Token) -> int:
+    """+1 for a token that opens a bracket, -1 for one that closes one, else 0 (strings/comments never count)."""
+    if tok.kind == "symbol":
+        if tok.text in OPENING_TOKENS:
+            return 1
+        if tok.text in CLOSING_TOKENS:
+            return -1
+    return 0
 
 
 # --- Lean's character classes (Init/Meta) ------------------------------------------------------------

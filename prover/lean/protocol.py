@@ -14,16 +14,18 @@ with no error, no ``sorry``, no goals, and ``proofStatus`` absent or ``"Complete
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from prover.lean.errors import LeanError
 
 SEVERITIES = ("trace", "info", "warning", "error")
 CommandKind = Literal["command", "tactic", "pickle", "error"]
-_PICKLE_KEYS = ("pickleTo", "unpickleEnvFrom", "unpickleProofStateFrom")
+PICKLE_KEYS = ("pickleTo", "unpickleEnvFrom", "unpickleProofStateFrom")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(LeanError, ValueError):
     """The REPL (or a file claiming to be a transcript) produced something that is not the protocol."""
 
 
@@ -187,28 +189,152 @@ def _tactic(raw: Mapping[str, Any]) -> TacticInfo:
     )
 
 
+# --- requests -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CommandRequest:
+    """Elaborate Lean commands, on ``env`` (an env id an earlier answer returned) or a fresh environment."""
+
+    cmd: str
+    env: int | None = None
+    all_tactics: bool = False
+    root_goals: bool = False
+    #: ``"full"``, ``"tactics"``, ``"original"`` or ``"substantive"``: ask for the info tree.
+    infotree: str | None = None
+    kind: ClassVar[CommandKind] = "command"
+
+    def to_json(self) -> dict[str, Any]:
+        return _drop_unset(
+            {
+                "cmd": self.cmd,
+                "env": self.env,
+                "allTactics": self.all_tactics,
+                "rootGoals": self.root_goals,
+                "infotree": self.infotree,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    """Elaborate a whole file by path (read by the REPL, relative to its working directory)."""
+
+    path: str
+    all_tactics: bool = False
+    root_goals: bool = False
+    infotree: str | None = None
+    kind: ClassVar[CommandKind] = "command"
+
+    def to_json(self) -> dict[str, Any]:
+        return _drop_unset(
+            {
+                "path": self.path,
+                "allTactics": self.all_tactics,
+                "rootGoals": self.root_goals,
+                "infotree": self.infotree,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class TacticRequest:
+    """Run one tactic on a proof state of this process."""
+
+    tactic: str
+    proof_state: int
+    kind: ClassVar[CommandKind] = "tactic"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tactic": self.tactic, "proofState": self.proof_state}
+
+
+@dataclass(frozen=True)
+class PickleRequest:
+    """Write an env or a proof state (exactly one of them) to ``pickle_to``."""
+
+    pickle_to: str
+    env: int | None = None
+    proof_state: int | None = None
+    kind: ClassVar[CommandKind] = "pickle"
+
+    def __post_init__(self) -> None:
+        if (self.env is None) == (self.proof_state is None):
+            raise ValueError("a pickle request names exactly one of env and proof_state")
+
+    def to_json(self) -> dict[str, Any]:
+        return _drop_unset({"pickleTo": self.pickle_to, "env": self.env, "proofState": self.proof_state})
+
+
+@dataclass(frozen=True)
+class UnpickleEnvRequest:
+    """Load an env written by a :class:`PickleRequest`."""
+
+    path: str
+    kind: ClassVar[CommandKind] = "pickle"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unpickleEnvFrom": self.path}
+
+
+@dataclass(frozen=True)
+class UnpickleProofStateRequest:
+    """Load a proof state written by a :class:`PickleRequest` (on ``env``, when given)."""
+
+    path: str
+    env: int | None = None
+    kind: ClassVar[CommandKind] = "pickle"
+
+    def to_json(self) -> dict[str, Any]:
+        return _drop_unset({"unpickleProofStateFrom": self.path, "env": self.env})
+
+
+#: Everything the REPL accepts, typed. ``ReplProcess.request`` also takes a raw JSON object (a transcript's).
+Request = (
+    CommandRequest
+    | FileRequest
+    | TacticRequest
+    | PickleRequest
+    | UnpickleEnvRequest
+    | UnpickleProofStateRequest
+)
+
+
+def _drop_unset(obj: dict[str, Any]) -> dict[str, Any]:
+    """The REPL's defaults are absent keys: leave out ``None`` and ``False``."""
+    return {k: v for k, v in obj.items() if v is not None and v is not False}
+
+
+def request_json(request: Request | Mapping[str, Any]) -> dict[str, Any]:
+    """A request as the JSON object sent to the REPL (a raw mapping is passed on as it is)."""
+    return request.to_json() if hasattr(request, "to_json") else dict(request)  # type: ignore[union-attr]
+
+
 # --- commands ---------------------------------------------------------------------------------------
-def encode_command(command: Mapping[str, Any]) -> bytes:
+def encode_command(command: Request | Mapping[str, Any]) -> bytes:
     """One line of JSON (newlines inside strings escaped) and the blank line that ends the block."""
-    return (json.dumps(command, ensure_ascii=False, separators=(", ", ": ")) + "\n\n").encode("utf-8")
+    line = json.dumps(request_json(command), ensure_ascii=False, separators=(", ", ": "))
+    return (line + "\n\n").encode("utf-8")
 
 
-def command_kind(command: Mapping[str, Any]) -> CommandKind:
+def command_kind(command: Request | Mapping[str, Any]) -> CommandKind:
     """What a command asks for; decides how its answer is read (a pickle of a state looks like a tactic)."""
-    if any(k in command for k in _PICKLE_KEYS):
+    if not isinstance(command, Mapping):
+        return command.kind
+    if any(k in command for k in PICKLE_KEYS):
         return "pickle"
     if "tactic" in command:
         return "tactic"
     return "command"
 
 
-def iter_command_blocks(text: str) -> Iterator[str]:
-    """The blocks the REPL would read from ``text``: lines up to a blank line, right-trimmed, concatenated.
+def read_command_blocks(lines: Iterable[str]) -> Iterator[str]:
+    """The command blocks the REPL reads from ``lines``, each yielded as soon as its blank line arrives.
 
-    Blocks starting with ``#`` or ``--`` are skipped, as the REPL skips them.
+    A block is the lines up to a blank line, each right-trimmed, concatenated (so a raw line break inside a
+    JSON string vanishes, as in the REPL); blocks starting with ``#`` or ``--`` are skipped, as the REPL
+    skips them. The one reader of command framing: transcripts, the replay double and the world server.
     """
     block: list[str] = []
-    for line in text.splitlines():
+    for line in lines:
         if line.strip():
             block.append(line.rstrip())
             continue
@@ -217,6 +343,11 @@ def iter_command_blocks(text: str) -> Iterator[str]:
             block = []
     if block:
         yield from _keep(block)
+
+
+def iter_command_blocks(text: str) -> Iterator[str]:
+    """:func:`read_command_blocks` over a whole text (a ``.in`` transcript)."""
+    return read_command_blocks(text.splitlines())
 
 
 def _keep(block: list[str]) -> Iterator[str]:
@@ -240,17 +371,18 @@ def parse_commands(text: str, source: str = "<commands>") -> list[dict[str, Any]
 
 
 def split_response_texts(text: str) -> list[str]:
-    """Split REPL output into the text of each response (separated by blank lines)."""
-    out, block = [], []
-    for line in text.splitlines():
-        if line.strip():
-            block.append(line)
-        elif block:
-            out.append("\n".join(block))
-            block = []
-    if block:
-        out.append("\n".join(block))
-    return out
+    """Split REPL output into the text of each response (separated by blank lines), via :class:`FrameBuffer`."""
+    return FrameBuffer().feed(text.encode("utf-8") + b"\n\n")
+
+
+def frame_response(text: str) -> str:
+    """A response's text as the REPL writes it: the JSON text, then the blank line that ends it."""
+    return text + "\n\n"
+
+
+def encode_response(response: Mapping[str, Any]) -> str:
+    """A response object as the REPL prints it: pretty-printed JSON (never a blank line inside), framed."""
+    return frame_response(json.dumps(response, ensure_ascii=False, indent=1))
 
 
 def parse_responses(text: str) -> list[Response]:

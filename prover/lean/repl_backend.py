@@ -23,15 +23,24 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from prover.errors import ConfigError
-from prover.lean.protocol import Response
-from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess, ReplStartError, ReplTimeout
+from prover.lean.guard import GuardOptions
+from prover.lean.protocol import CommandRequest, Response, TacticRequest
+from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess
 from prover.lean.session import LeanSession
 from prover.lean.types import (
     Crash,
@@ -41,7 +50,6 @@ from prover.lean.types import (
     TacticResult,
     TacticState,
     Theorem,
-    Timeout,
     Verdict,
 )
 from prover.settings import Settings, load_settings
@@ -60,52 +68,67 @@ class ReplHandle:
     proof_state: int
 
 
-class ReplSettings(Settings):
-    """What ``backend=repl`` accepts (configs/backend/repl.yaml): unknown keys and bad values are errors."""
+class ReplClientSettings(Settings):
+    """What every backend run by ``ReplSession`` accepts (``repl``, and ``scripted`` over a world server).
 
-    command: list[str] = Field(min_length=1)
-    project_dir: str = "."
+    Defaults are written here once; configs/backend/*.yaml mirror them (a test checks every file).
+    """
+
     header: str = "import Mathlib\n"
+    #: Our own per-command deadline (the REPL has none).
     tactic_timeout_s: PositiveFloat = 10.0
+    #: Elaborating the header (``import Mathlib``) can take minutes on a cold cache.
     start_timeout_s: PositiveFloat = 300.0
-    max_rss_mb: NonNegativeFloat | None = None  # 0 or null: no memory watch
-    restart_every: NonNegativeInt | None = None  # 0 or null: never restart on count
-    pool_size: PositiveInt | None = 1  # null or "auto": from cores and memory
-    env: dict[str, str] | None = None  # extra environment variables for the REPL processes
-    guard: dict[str, Any] = Field(default_factory=dict)
+    #: Restart a process whose resident memory grows past this (0 or null: no memory watch).
+    max_rss_mb: NonNegativeFloat | None = 12000
+    #: Restart after this many commands, as REPL memory grows (0 or null: never on count).
+    restart_every: NonNegativeInt | None = 2000
+    #: Number of REPL processes; ``auto`` (or null): from cores and memory, resolved when the config is loaded.
+    pool_size: PositiveInt | None = None
+    #: Extra environment variables for the REPL processes (added to ours, not a whole environment).
+    env: dict[str, str] | None = None
+    guard: GuardOptions = Field(default_factory=GuardOptions)
 
     @field_validator("pool_size", mode="before")
     @classmethod
     def _auto(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().isdigit():
-            if value.strip() != "auto":
-                raise ValueError("expected a positive integer or 'auto'")
+        if isinstance(value, str) and value.strip() == "auto":
             return None
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("expected a positive integer or 'auto'")
         return value
 
 
-@dataclass
-class ReplConfig:
-    """The ``backend=repl`` configuration (configs/backend/repl.yaml), validated."""
+class ReplConfig(ReplClientSettings):
+    """``backend=repl`` (configs/backend/repl.yaml), validated; ``pool_size`` is a number once loaded."""
 
-    command: list[str]
+    command: list[str] = Field(min_length=1)
     project_dir: Path = Path(".")
-    header: str = "import Mathlib\n"
-    tactic_timeout_s: float = 10.0
-    start_timeout_s: float = 300.0
-    max_rss_mb: float | None = None
-    restart_every: int | None = None
-    pool_size: int = 1
-    env: dict[str, str] | None = None
-    guard: dict[str, Any] = field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> ReplConfig:
+        """Zero means "off" for the limits; ``auto`` becomes a process count for this machine."""
+        for key in ("max_rss_mb", "restart_every"):
+            if getattr(self, key) == 0:
+                object.__setattr__(self, key, None)
+        if self.pool_size is None:
+            object.__setattr__(self, "pool_size", auto_pool_size())
+        return self
+
+    @property
+    def process_env(self) -> dict[str, str] | None:
+        """The REPL processes' environment: ours plus ``env`` (None: ours unchanged)."""
+        return {**os.environ, **self.env} if self.env else None
 
     @classmethod
-    def from_mapping(cls, cfg: Mapping[str, Any], group: str = "backend") -> ReplConfig:
+    def from_mapping(cls, cfg: Any, group: str = "backend") -> ReplConfig:
         """Validate ``cfg``; raises :class:`ConfigError` (a ``ValueError``) with one line naming the key.
 
         ``command`` must be an argv list: a string is refused (never split, never given to a shell), with
         the list form to write instead.
         """
+        if isinstance(cfg, ReplConfig):
+            return cfg
         command = cfg.get("command") if isinstance(cfg, Mapping) else None
         if isinstance(command, str):
             example = "[" + ",".join(command.split()) + "]" if command.strip() else "[lake,env,repl]"
@@ -113,19 +136,15 @@ class ReplConfig:
                 f"{group}.command must be a list (argv), not the string {command!r}: write it as a list, "
                 f"e.g. {group}.command='{example}' (it is never run through a shell)"
             )
-        s = load_settings(ReplSettings, cfg, group, ignore=("name",))
-        return cls(
-            command=list(s.command),
-            project_dir=Path(s.project_dir),
-            header=s.header,
-            tactic_timeout_s=s.tactic_timeout_s,
-            start_timeout_s=s.start_timeout_s,
-            max_rss_mb=s.max_rss_mb or None,
-            restart_every=s.restart_every or None,
-            pool_size=auto_pool_size() if s.pool_size is None else s.pool_size,
-            env={**os.environ, **s.env} if s.env else None,  # extra variables, not a whole environment
-            guard=dict(s.guard),
-        )
+        check_guard_block(cfg, group)
+        return load_settings(cls, cfg, group, ignore=("name",))
+
+
+def check_guard_block(cfg: Any, group: str = "backend") -> None:
+    """Validate a backend config's ``guard:`` block on its own, so a typo there is named among the guard's
+    options (``unknown guard option backend.guard.alow_native_decide (known guard options: …)``)."""
+    if isinstance(cfg, Mapping) and isinstance(cfg.get("guard"), Mapping):
+        GuardOptions.from_config(cfg["guard"], f"{group}.guard")
 
 
 def auto_pool_size(gb_per_process: float = 8.0) -> int:
@@ -239,7 +258,7 @@ class ReplSession(LeanSession):
                     start_timeout_s=cfg.start_timeout_s,
                     max_rss_mb=cfg.max_rss_mb,
                     restart_every=cfg.restart_every,
-                    env=cfg.env,
+                    env=cfg.process_env,
                 ),
             )
             for i in range(cfg.pool_size)
@@ -253,13 +272,9 @@ class ReplSession(LeanSession):
         self.guard_options()  # a bad guard key is a config error at construction, never at verify time
 
     def _install_guard(self) -> None:
-        try:
-            from prover.lean import guard as guard_module
-        except ImportError:
-            return
-        make = getattr(guard_module, "make_tactic_guard", None)
-        if make is not None and self.config.guard:
-            self.tactic_guard = make(self.config.guard)
+        from prover.lean.guard import make_tactic_guard
+
+        self.tactic_guard = make_tactic_guard(self.config.guard)
 
     # --- pool management --------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -332,12 +347,8 @@ class ReplSession(LeanSession):
         with worker.lock:
             try:
                 result = self._start_on(worker, theorem)
-            except ReplTimeout as exc:
-                return Timeout(exc.seconds)
-            except ReplStartError as exc:
-                return TacticError((str(exc),))
-            except ReplCrash as exc:
-                return Crash(str(exc))
+            except ReplFailure as exc:
+                return exc.as_result(starting=True)
         if isinstance(result, TacticError):
             return result
         proof_state, goal = result
@@ -358,9 +369,7 @@ class ReplSession(LeanSession):
     def _start_on(self, worker: _Worker, theorem: Theorem) -> tuple[int, str] | TacticError:
         """Elaborate ``statement := by sorry`` on the header env; the last sorry is the root goal."""
         env = worker.process.header_env(theorem.header)
-        cmd: dict[str, Any] = {"cmd": f"{theorem.statement} := by sorry"}
-        if env is not None:
-            cmd["env"] = env
+        cmd = CommandRequest(f"{theorem.statement} := by sorry", env=env)
         resp = worker.process.request(cmd, timeout=max(self.config.tactic_timeout_s, 60.0))
         if not resp.ok:
             return TacticError(resp.errors)
@@ -416,11 +425,9 @@ class ReplSession(LeanSession):
             proof_state = self._materialise(worker, state)
             if not isinstance(proof_state, int):
                 return proof_state
-            resp = worker.process.request({"tactic": tactic, "proofState": proof_state})
-        except ReplTimeout as exc:
-            return Timeout(exc.seconds)
+            resp = worker.process.request(TacticRequest(tactic, proof_state))
         except ReplFailure as exc:
-            return Crash(str(exc))
+            return exc.as_result()
         return self._tactic_result(worker, state, tactic, resp)
 
     def _materialise(self, worker: _Worker, state: TacticState) -> int | TacticResult:
@@ -433,7 +440,7 @@ class ReplSession(LeanSession):
                 return Crash(f"cannot rebuild the state: the theorem no longer starts: {started.messages}")
             known, proof_state = 0, started[0]
         for k in range(known, len(state.path)):
-            resp = worker.process.request({"tactic": state.path[k], "proofState": proof_state})
+            resp = worker.process.request(TacticRequest(state.path[k], proof_state))
             if not resp.ok or resp.proof_state is None:
                 return Crash(f"cannot rebuild the state: replaying {state.path[k]!r} failed: {resp.errors}")
             proof_state = resp.proof_state
@@ -486,11 +493,9 @@ class ReplSession(LeanSession):
             lean = "unknown"
         return {"backend": "repl", "lean": lean, "project_dir": str(self.config.project_dir)}
 
-    def guard_options(self) -> Any:
+    def guard_options(self) -> GuardOptions:
         """The ``guard:`` options (config, then ``verify_options``) that ``verify`` applies, validated."""
-        from prover.lean.guard import GuardOptions
-
-        return GuardOptions.from_config({**self.config.guard, **self.verify_options})
+        return GuardOptions.from_config({**self.config.guard.model_dump(), **self.verify_options})
 
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
         from prover.lean.verify import verify_proof
@@ -547,10 +552,7 @@ class CommandRunner:
                     raise ReplCrash(f"env {env} is gone: the REPL process restarted since it was made")
                 base = env
             generation = process.generation
-            cmd: dict[str, Any] = {"cmd": command}
-            if base is not None:
-                cmd["env"] = base
-            response = process.request(cmd, timeout=self.timeout)
+            response = process.request(CommandRequest(command, env=base), timeout=self.timeout)
             if process.generation != generation:
                 self.lost_env = env is not None
                 raise _Restarted("the REPL process restarted before elaborating the command")

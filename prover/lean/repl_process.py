@@ -34,15 +34,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_command
+from prover.lean.errors import LeanError
+from prover.lean.protocol import CommandRequest, FrameBuffer, ProtocolError, Request, Response, encode_command
+from prover.lean.types import Crash, TacticError, Timeout
 
 log = logging.getLogger(__name__)
 _READ_CHUNK = 1 << 16
 _REAPER = Path(__file__).with_name("reaper.py")
 
 
-class ReplFailure(Exception):
+class ReplFailure(LeanError):
     """A command got no usable answer; the process has been killed and restarts on next use."""
+
+    def as_result(self, *, starting: bool = False) -> Timeout | Crash | TacticError:
+        """The failure as a session result (``LeanSession`` reports Lean-side failures as values).
+
+        A timeout is ``Timeout``; a crash or garbage output is ``Crash``. A REPL that cannot start or whose
+        header does not elaborate is a ``TacticError`` for ``start`` (this theorem cannot be opened) and a
+        ``Crash`` for a step (the state it needed is gone).
+        """
+        if isinstance(self, ReplTimeout):
+            return Timeout(self.seconds)
+        if starting and isinstance(self, ReplStartError):
+            return TacticError((str(self),))
+        return Crash(str(self))
 
 
 class ReplTimeout(ReplFailure):
@@ -206,17 +221,17 @@ class ReplProcess:
             if key in self._header_envs:
                 env = self._header_envs[key]
                 continue
-            cmd: dict[str, Any] = {"cmd": text}
-            if env is not None:
-                cmd["env"] = env
-            resp = self.request(cmd, timeout=timeout)
+            resp = self.request(CommandRequest(text, env=env), timeout=timeout)
             if not resp.ok or resp.env is None:
                 raise ReplStartError(f"the header does not elaborate: {'; '.join(resp.errors) or resp.raw}")
             env = self._header_envs[key] = resp.env
         return env
 
-    def request(self, command: Mapping[str, Any], timeout: float | None = None) -> Response:
-        """Send one command, wait for its answer; raise ``ReplTimeout``/``ReplCrash`` after killing the process."""
+    def request(self, command: Request | Mapping[str, Any], timeout: float | None = None) -> Response:
+        """Send one command, wait for its answer; raise ``ReplTimeout``/``ReplCrash`` after killing the process.
+
+        ``command`` is a typed request (``prover.lean.protocol``) or a raw JSON object (a transcript's).
+        """
         self.ensure_started()
         limit = self.timeout_s if timeout is None else timeout
         proc = self._proc

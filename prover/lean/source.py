@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prover.lean.lexer import Token, name_parts, tokenize
+from prover.lean.errors import LeanError
+from prover.lean.lexer import Token, bracket_delta, name_parts, tokenize
 
 #: Keywords that declare something (a theorem/lemma is a problem when its proof is open).
 DECLARATIONS = frozenset(
@@ -47,12 +48,10 @@ _STRONG = frozenset(
 #: Keywords that start a command only outside brackets (``[instance]``, ``open … in`` inside a proof).
 _WEAK = frozenset({"instance", "class", "open", "set_option"})
 _KEYWORDS = DECLARATIONS | _STRONG | _WEAK
-_OPEN = frozenset({"(", "[", "{", "⦃", "⟨", "@[", "%[", "⟦", "‹", ".{"})
-_CLOSE = frozenset({")", "]", "}", "⦄", "⟩", "⟧", "›"})
 _LOCAL_DEFS = frozenset({"let", "have", "letI", "haveI", "let_fun"})  # never a declared name
 
 
-class SourceError(ValueError):
+class SourceError(LeanError, ValueError):
     """Text that cannot be split into Lean commands (an unterminated comment or string)."""
 
 
@@ -112,21 +111,13 @@ def _head_end(code: list[Token], k: int) -> int:
         elif tok.text == "@[":
             depth, k = 1, k + 1
             while k < n and depth:
-                depth += tok_opens(code[k]) - tok_closes(code[k])
+                depth += bracket_delta(code[k])
                 k += 1
         elif tok.kind == "ident" and tok.text in MODIFIERS:
             k += 1
         else:
             return k
     return k
-
-
-def tok_opens(tok: Token) -> int:
-    return int(tok.kind == "symbol" and tok.text in _OPEN)
-
-
-def tok_closes(tok: Token) -> int:
-    return int(tok.kind == "symbol" and tok.text in _CLOSE)
 
 
 def _prefix_end(code: list[Token], k: int) -> int | None:
@@ -143,7 +134,7 @@ def _prefix_end(code: list[Token], k: int) -> int | None:
                 break
             if tok.kind not in ("ident", "symbol") or (tok.kind == "symbol" and tok.text == ":="):
                 break
-            depth += tok_opens(tok) - tok_closes(tok)
+            depth += bracket_delta(tok)
             if depth < 0:
                 break
             j += 1
@@ -212,7 +203,7 @@ def split_commands(text: str) -> tuple[str, list[Command]]:
             depth = 0
             k = max(k, _head(code, k, n)[2]) + 1  # the head's own keywords start nothing new
             continue
-        depth = max(0, depth + tok_opens(code[k]) - tok_closes(code[k]))
+        depth = max(0, depth + bracket_delta(code[k]))
         k += 1
     if not starts:
         return text, []
@@ -242,7 +233,7 @@ def _declared_name(code: list[Token], head: int, end: int) -> str:
     if code[head].text == "instance" and k < len(code) and code[k].text == "(":  # instance (priority := …)
         depth, k = 1, k + 1
         while k < len(code) and depth:
-            depth += tok_opens(code[k]) - tok_closes(code[k])
+            depth += bracket_delta(code[k])
             k += 1
     if k < len(code) and code[k].start < end and code[k].kind == "ident" and code[k].text not in _LOCAL_DEFS:
         return code[k].text.rstrip(".")  # `foo.{u}` may lex as `foo.` then `{`

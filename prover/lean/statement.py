@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prover.lean.lexer import Token, code_tokens
+from prover.lean.lexer import Token, bracket_delta, code_tokens
 
 #: Keywords that declare a constant with a statement (``lemma`` is Mathlib's ``theorem``).
 DECL_KEYWORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
@@ -20,8 +20,6 @@ DECL_KEYWORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
 MODIFIERS = ("private", "protected", "noncomputable", "nonrec", "partial", "unsafe", "scoped", "local")
 #: Term binders whose own ``:=`` may come before the proof's.
 LOCAL_DEFS = frozenset({"let", "have", "letI", "haveI", "let_fun"})
-_OPEN = frozenset({"(", "[", "{", "⦃", "⟨", "@[", "%[", "⟦", "‹", ".{"})
-_CLOSE = frozenset({")", "]", "}", "⦄", "⟩", "⟧", "›"})
 
 
 @dataclass(frozen=True)
@@ -45,15 +43,6 @@ class DeclParts:
     type_column: int = 0
 
 
-def _depth_delta(tok: Token) -> int:
-    if tok.kind == "symbol":
-        if tok.text in _OPEN:
-            return 1
-        if tok.text in _CLOSE:
-            return -1
-    return 0
-
-
 def proof_assign_index(toks: list[Token], start: int = 0) -> int | None:
     """Index (in ``toks``, code tokens) of the ``:=`` that starts the proof, searching from ``start``.
 
@@ -65,7 +54,7 @@ def proof_assign_index(toks: list[Token], start: int = 0) -> int | None:
     pending = 0
     for k in range(start, len(toks)):
         tok = toks[k]
-        delta = _depth_delta(tok)
+        delta = bracket_delta(tok)
         if delta:
             depth = max(0, depth + delta)
         elif depth == 0 and tok.kind == "ident" and tok.text in LOCAL_DEFS:
@@ -86,7 +75,7 @@ def _skip_head(toks: list[Token]) -> int:
         if tok.text == "@[":
             depth, k = 1, k + 1
             while k < len(toks) and depth:
-                depth += _depth_delta(toks[k]) if toks[k].text != "@[" else 1
+                depth += bracket_delta(toks[k])
                 k += 1
         elif tok.kind == "ident" and tok.text in MODIFIERS:
             k += 1
@@ -111,7 +100,7 @@ def split_declaration(text: str) -> DeclParts:
     if kind == "instance" and k < len(toks) and toks[k].text == "(":  # instance (priority := n)
         depth, k = 1, k + 1
         while k < len(toks) and depth:
-            depth += _depth_delta(toks[k])
+            depth += bracket_delta(toks[k])
             k += 1
     name = ""
     universes: tuple[str, ...] = ()
@@ -130,7 +119,7 @@ def split_declaration(text: str) -> DeclParts:
     colon = None
     for i in range(k, end):
         tok = toks[i]
-        delta = _depth_delta(tok)
+        delta = bracket_delta(tok)
         if delta:
             depth = max(0, depth + delta)
         elif tok.text == ":" and depth == 0:

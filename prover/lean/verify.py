@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prover.lean.guard import GuardOptions, check_proof
-from prover.lean.lexer import code_tokens
+from prover.lean.lexer import bracket_delta, code_tokens
 from prover.lean.protocol import Message, ProtocolError, Response
 from prover.lean.statement import DECL_KEYWORDS, MODIFIERS, DeclParts, split_declaration, split_statement
 from prover.lean.types import Theorem, Verdict
@@ -98,7 +98,7 @@ def _declaration_start(proof: str) -> int | None:
         if tok.text == "@[":
             depth, j = 1, j + 1
             while j < len(toks) and depth:
-                depth += (toks[j].text in ("[", "@[")) - (toks[j].text == "]")
+                depth += bracket_delta(toks[j])
                 j += 1
         elif tok.kind == "ident" and tok.text in MODIFIERS:
             j += 1

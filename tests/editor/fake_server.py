@@ -7,6 +7,7 @@ replace it through the `prover_server` fixture (PROVER_EDITOR_SERVER=real).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -207,3 +208,27 @@ class FakeProverServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tests.editor.fake_server --host H --port P [overrides...]`: what the companion's auto-start runs
+    in the e2e test in place of `prover serve` (same argv shape; overrides are accepted and ignored)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=23337)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    server = FakeProverServer(port=args.port)
+    print(f"fake prover server on {server.url} (overrides: {args.overrides})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

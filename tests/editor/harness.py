@@ -74,7 +74,7 @@ def package_extensions(out_dir: Path) -> tuple[Path, Path]:
     _run([str(EXT_DIR / "node_modules" / ".bin" / "tsc"), "-p", "."], EXT_DIR)
     companion = out_dir / "lean-prover-companion.vsix"
     stub = out_dir / "lean4-stub.vsix"
-    flags = ["--skip-license", "--allow-missing-repository"]
+    flags = ["--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links"]
     _run([vsce, "package", *flags, "-o", str(companion)], EXT_DIR)
     _run([vsce, "package", *flags, "-o", str(stub)], STUB_DIR)
     return companion, stub
@@ -216,6 +216,11 @@ class Editor:
         while command not in first.inner_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.page.keyboard.press("Enter")
+
+    def clear_notifications(self) -> None:
+        """Toasts stack up to three: clear them so the next one asserted on is visible."""
+        self.palette("Notifications: Clear All Notifications")
+        time.sleep(0.3)
 
     def go_to(self, line: int, column: int) -> None:
         self.palette("Go to Line/Column")

@@ -8,6 +8,7 @@ editor shows (quick-pick rows, notifications, status bar, code actions) and on t
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from tests.editor.conftest import Served
 from tests.editor.fake_server import PREMISES, SOLVE_MESSAGE, FakeProverServer
-from tests.editor.harness import CodeServer, Editor, save_until
+from tests.editor.harness import REPO, CodeServer, Editor, free_port, save_until
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow]
 
@@ -31,24 +32,39 @@ theorem two_add (n : Nat) : 2 + n = n + 2 := by
 
 theorem checked : 1 + 1 = 2 := by
   decide
+
+theorem slow_one (p : Prop) (hp : p) : p := by
+  sorry
 """
 BUDGET = 17
 
 
+def _line_of(path: Path, needle: str) -> int:
+    """1-based number of the first line containing `needle` in the saved file (earlier tests shift lines)."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
 def _session(
-    tmp: Path, browser: Any, served: Served, extensions: list[Path], artifacts: Path
+    tmp: Path,
+    browser: Any,
+    served: Served,
+    extensions: list[Path],
+    artifacts: Path,
+    settings: dict[str, Any] | None = None,
+    ready_status: str = "Prover: connected",
 ) -> Iterator[tuple[Editor, Path]]:
     workspace = tmp / "workspace"
     workspace.mkdir()
     (workspace / "Demo.lean").write_text(DEMO)
-    settings = {"prover.serverUrl": served.url, "prover.autoStart": False, "prover.searchBudget": BUDGET}
+    if settings is None:
+        settings = {"prover.serverUrl": served.url, "prover.autoStart": False, "prover.searchBudget": BUDGET}
     server = CodeServer(tmp / "code-server", extensions, settings)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     editor = Editor(page, artifacts)
     try:
         editor.open_workspace(server, workspace)
         # Activation: the companion's status item appears once it runs and has probed the server.
-        editor.status_item("Prover: connected", timeout_ms=60000)
+        editor.status_item(ready_status, timeout_ms=60000)
         editor.open_file("Demo.lean")
         yield editor, workspace / "Demo.lean"
     finally:
@@ -109,13 +125,14 @@ def test_suggest_without_lean_extension_uses_declaration_and_fills_sorry(
 
 def test_prove_shows_progress_and_fills_sorry(fallback: tuple[Editor, Path], prover_server: Served) -> None:
     editor, demo = fallback
+    editor.clear_notifications()
     editor.go_to(7, 3)
     editor.palette("Prover: Prove this goal / fill this sorry")
     assert "two_add" in editor.notification("searching for a proof of two_add")
     editor.shot("prove-progress")
     editor.notification("found and inserted", timeout_ms=30000)
-    text = save_until(editor, demo, lambda t: "sorry" not in t)
-    assert "sorry" not in text
+    text = save_until(editor, demo, lambda t: "sorry" not in t.split("theorem checked")[0])
+    assert "sorry" not in text.split("theorem checked")[0]
     if prover_server.fake is not None:
         assert "2 + n = n + 2 := by\n  induction n with\n  | zero => rfl\n  | succ k ih => omega\n" in text
         body = prover_server.fake.state.bodies("/prove")[-1]
@@ -125,7 +142,8 @@ def test_prove_shows_progress_and_fills_sorry(fallback: tuple[Editor, Path], pro
 
 def test_check_premises_and_solve_messages(fallback: tuple[Editor, Path], prover_server: Served) -> None:
     editor, _demo = fallback
-    editor.go_to(13, 3)
+    editor.clear_notifications()
+    editor.go_to(_line_of(_demo, "  decide"), 3)
     editor.palette("Prover: Check proof")
     assert "accepted" in editor.notification("proof of checked accepted")
     editor.palette("Prover: Search premises")
@@ -139,11 +157,42 @@ def test_check_premises_and_solve_messages(fallback: tuple[Editor, Path], prover
     assert "Prover: connected" in editor.status_item("Prover:")
 
 
+def test_prove_cancel_sends_delete_and_leaves_sorry(
+    fallback: tuple[Editor, Path], prover_server: Served
+) -> None:
+    if prover_server.fake is None:
+        pytest.skip("needs the fake server's slow job")
+    editor, demo = fallback
+    prover_server.fake.state.progress_delay_s = 3.0
+    try:
+        editor.clear_notifications()
+        editor.go_to(_line_of(demo, "theorem slow_one") + 1, 3)
+        editor.palette("Prover: Prove this goal / fill this sorry")
+        toast = editor.page.locator(".notification-toast", has_text="searching for a proof of slow_one").first
+        toast.wait_for(state="visible", timeout=30000)
+        assert "Prover: busy" in editor.status_item("Prover: busy", timeout_ms=5000)
+        toast.hover()
+        toast.locator(".monaco-button", has_text="Cancel").first.click()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+            r.method == "DELETE" for r in prover_server.fake.state.requests
+        ):
+            time.sleep(0.2)
+        deletes = [r.path for r in prover_server.fake.state.requests if r.method == "DELETE"]
+        assert deletes and deletes[-1].startswith("/prove/job"), deletes
+    finally:
+        prover_server.fake.state.progress_delay_s = 0.4
+    time.sleep(4)  # the stream's next event reports the cancellation; nothing may be inserted
+    editor.save()
+    assert demo.read_text().rstrip().endswith("theorem slow_one (p : Prop) (hp : p) : p := by\n  sorry")
+
+
 def test_server_down_is_said_once(fallback: tuple[Editor, Path], prover_server: Served) -> None:
     if prover_server.fake is None:
         pytest.skip("stops and restarts the fake server")
     editor, _demo = fallback
     port = int(prover_server.url.rsplit(":", 1)[1])
+    editor.clear_notifications()
     prover_server.fake.stop()
     try:
         editor.go_to(4, 3)
@@ -159,6 +208,37 @@ def test_server_down_is_said_once(fallback: tuple[Editor, Path], prover_server: 
         prover_server.fake = FakeProverServer(port=port)
     # Back up: the periodic health probe (every 15 s) turns the status item green again without a command.
     assert "Prover: connected" in editor.status_item("Prover: connected", timeout_ms=30000)
+
+
+@pytest.fixture(scope="module")
+def autostart(
+    tmp_path_factory: pytest.TempPathFactory,
+    browser: Any,
+    prover_server: Served,
+    vsix_files: tuple[Path, Path],
+    artifacts: Path,
+) -> Iterator[tuple[Editor, Path]]:
+    settings = {
+        "prover.serverUrl": f"http://127.0.0.1:{free_port()}",
+        "prover.autoStart": True,
+        "prover.serverCommand": [sys.executable, "-m", "tests.editor.fake_server"],
+        "prover.serverCwd": str(REPO),
+        "prover.serverOverrides": ["backend=scripted"],
+    }
+    tmp = tmp_path_factory.mktemp("autostart")
+    yield from _session(
+        tmp, browser, prover_server, [vsix_files[0]], artifacts, settings, "Prover: not started"
+    )
+
+
+def test_auto_start_runs_the_server_command_on_first_use(autostart: tuple[Editor, Path]) -> None:
+    editor, _demo = autostart
+    editor.go_to(4, 3)
+    editor.palette("Prover: Suggest tactics")
+    rows = editor.quick_pick_rows("closes goal", timeout_ms=60000)
+    assert any("omega" in r for r in rows), rows
+    editor.page.keyboard.press("Escape")
+    assert "Prover: connected" in editor.status_item("Prover: connected")
 
 
 def test_lean_extension_goal_and_try_this_code_action(

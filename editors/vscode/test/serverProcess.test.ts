@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pickClient } from '../src/leanApi';
+import { clientProviderOf, pickClient, plainGoalParams } from '../src/leanApi';
 import { resolveUrl, serveArgv } from '../src/serverProcess';
 
 test('URL resolution: default, explicit port, remote is not auto-startable', () => {
@@ -30,4 +30,15 @@ test('Lean client choice: innermost folder containing the file, else the active 
   assert.equal(pickClient({ getClients: () => [outer, inner] }, '/ws/B.lean'), outer);
   assert.equal(pickClient({ getClients: () => [inner], getActiveClient: () => other }, '/wsx/C.lean'), other);
   assert.equal(pickClient({ getClients: () => [] }, '/ws/A.lean'), undefined);
+});
+
+test('Lean exports: features promise resolved, missing API and a never-settling promise give no provider', async () => {
+  const provider = { getClients: () => [] };
+  assert.equal(await clientProviderOf({ lean4EnabledFeatures: Promise.resolve({ clientProvider: provider }) }, 1000), provider);
+  assert.equal(await clientProviderOf({}, 1000), undefined);
+  assert.equal(await clientProviderOf(undefined, 1000), undefined);
+  const t0 = Date.now();
+  assert.equal(await clientProviderOf({ lean4EnabledFeatures: new Promise(() => undefined) }, 100), undefined);
+  assert.ok(Date.now() - t0 < 1000);
+  assert.deepEqual(plainGoalParams('file:///w/A.lean', 3, 2), { textDocument: { uri: 'file:///w/A.lean' }, position: { line: 3, character: 2 } });
 });

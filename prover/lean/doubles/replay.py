@@ -6,7 +6,7 @@ blocks skipped), compares each command with the recording as parsed JSON (so spa
 prints the recorded answer verbatim followed by a blank line. A command that differs from the recording, or
 one past its end, is a test failure, not something to paper over: it is reported on stderr, exit code 1.
 
-Usage: ``python -m prover.lean.replay IN OUT`` (also ``prover lean replay IN OUT``).
+Usage: ``python -m prover.lean.doubles.replay IN OUT`` (also ``prover lean replay IN OUT``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from prover.lean.protocol import ProtocolError, iter_command_blocks, split_response_texts
+from prover.lean.errors import LeanError
+from prover.lean.protocol import (
+    ProtocolError,
+    frame_response,
+    iter_command_blocks,
+    read_command_blocks,
+    split_response_texts,
+)
 
 
-class ReplayMismatch(Exception):
+class ReplayMismatch(LeanError):
     """The client sent something the recording does not contain at this point."""
 
 
@@ -59,29 +66,11 @@ def _parse_block(block: str) -> Any:
         return block
 
 
-def read_blocks(stream: BinaryIO):
-    """Yield command blocks from a byte stream as the REPL reads them, as soon as each is complete."""
-    block: list[str] = []
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", errors="replace")
-        if line.strip():
-            block.append(line.rstrip())
-            continue
-        if block:
-            joined = "".join(block)
-            block = []
-            if not (joined.startswith("#") or joined.startswith("--")):
-                yield joined
-    if block:
-        joined = "".join(block)
-        if not (joined.startswith("#") or joined.startswith("--")):
-            yield joined
-
-
 def serve(recording: Recording, stdin: BinaryIO, stdout: TextIO) -> int:
     """Answer ``stdin`` from ``recording``; raise ``ReplayMismatch`` on the first deviation."""
     index = 0
-    for block in read_blocks(stdin):
+    lines = (raw.decode("utf-8", errors="replace") for raw in iter(stdin.readline, b""))
+    for block in read_command_blocks(lines):
         if index >= len(recording.commands):
             raise ReplayMismatch(
                 f"recording {recording.source} is exhausted after {index} commands; "
@@ -93,7 +82,7 @@ def serve(recording: Recording, stdin: BinaryIO, stdout: TextIO) -> int:
                 f"command {index + 1} differs from {recording.source}:\n  expected: "
                 f"{json.dumps(want, ensure_ascii=False)[:400]}\n  received: {block[:400]}"
             )
-        stdout.write(recording.responses[index] + "\n\n")
+        stdout.write(frame_response(recording.responses[index]))
         stdout.flush()
         index += 1
     return index
@@ -102,7 +91,9 @@ def serve(recording: Recording, stdin: BinaryIO, stdout: TextIO) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m prover.lean.replay COMMANDS.in RESPONSES.expected.out", file=sys.stderr)
+        print(
+            "usage: python -m prover.lean.doubles.replay COMMANDS.in RESPONSES.expected.out", file=sys.stderr
+        )
         return 2
     sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     try:

@@ -1,0 +1,114 @@
+"""``prover data build-train`` / ``prover data curate``: training data from our sources, and its curation.
+
+Parsing and printing only; the work is :mod:`prover.training.build` and :mod:`prover.training.curate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from prover.cli.common import CliError, emit
+
+
+def register(inner: argparse._SubParsersAction) -> None:
+    """Add the two actions to ``prover data``'s sub-parsers."""
+    p = inner.add_parser(
+        "build-train",
+        help="write training data (tactic / critic / premise JSONL, split by theorem) from our sources",
+    )
+    p.add_argument("--out", required=True, type=Path, help="data directory to write")
+    p.add_argument("--tactics", action="append", default=[], type=Path, help="tactic JSONL (repeatable)")
+    p.add_argument(
+        "--run", action="append", default=[], type=Path, help="`prover prove` run dir (repeatable)"
+    )
+    p.add_argument(
+        "--leandojo", type=Path, help="a LeanDojo Benchmark 4 directory (random/, novel_premises/)"
+    )
+    p.add_argument("--leandojo-split", choices=["random", "novel_premises"], default="random")
+    p.add_argument("--lean", help="Lean version of the tactic JSONL (provenance)")
+    p.add_argument("--mathlib", help="Mathlib version of the tactic JSONL (provenance)")
+    p.add_argument("--val", type=float, default=0.1, help="fraction of theorems in val (default 0.1)")
+    p.add_argument("--test", type=float, default=0.1, help="fraction of theorems in test (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_build)
+
+    p = inner.add_parser(
+        "curate", help="prune tactic data by rules (each a switch); print how many records each removed"
+    )
+    p.add_argument("data", type=Path, help="a data directory from build-train (reads tactic.jsonl)")
+    p.add_argument("--out", required=True, type=Path, help="data directory to write (other files copied)")
+    p.add_argument("--config", type=Path, help="curation YAML (default configs/curate/default.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. drop_easy=true easy_runs=[RUN]")
+    p.set_defaults(func=_curate)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from prover.training.build import BuildInputs, build
+
+    if not (args.tactics or args.run or args.leandojo):
+        raise CliError("nothing to build from: give --tactics, --run or --leandojo")
+    inputs = BuildInputs(
+        tactic_files=list(args.tactics),
+        run_dirs=list(args.run),
+        leandojo=args.leandojo,
+        leandojo_split=args.leandojo_split,
+        lean=args.lean,
+        mathlib=args.mathlib,
+    )
+    try:
+        summary = build(inputs, args.out, args.val, args.test, args.seed)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    emit(summary)
+    return 0
+
+
+def _curate_settings(args: argparse.Namespace):
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from prover.config import config_dir
+    from prover.settings import load_settings
+    from prover.training.settings import CurateSettings
+
+    path = args.config or config_dir() / "curate" / "default.yaml"
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        raise CliError(f"not an override (KEY=VALUE expected): {' '.join(bad)}")
+    try:
+        cfg = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist(list(args.overrides)))
+    except (OSError, OmegaConfBaseException) as exc:
+        raise CliError(f"bad curation config {path}: {str(exc).splitlines()[0]}") from exc
+    return load_settings(CurateSettings, cfg, "curate")
+
+
+def _curate(args: argparse.Namespace) -> int:
+    import shutil
+
+    from prover.training.curate import curate
+    from prover.training.records import TacticExample, iter_task_files, read_records, write_records
+
+    settings = _curate_settings(args)
+    records = read_records(args.data / "tactic.jsonl", TacticExample)
+    kept, report = curate(records, settings)
+    if args.out.resolve() == args.data.resolve():
+        raise CliError("--out must differ from the input directory (the input is kept as it was)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for task, path in iter_task_files(args.data):
+        if task != "tactic":
+            shutil.copyfile(path, args.out / path.name)
+    write_records(args.out / "tactic.jsonl", kept)
+    for rule, n in report.removed.items():
+        print(f"prover data curate: {rule}: removed {n}", file=sys.stderr)
+    emit(
+        {
+            "before": report.before,
+            "after": report.after,
+            "removed": report.removed,
+            "ineffective": report.ineffective,
+            "out": str(args.out.resolve()),
+        }
+    )
+    return 0

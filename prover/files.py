@@ -1,0 +1,22 @@
+"""Small helpers on files that several layers need, written once.
+
+``file_sha256`` identifies a file by content: a premise index records its corpus's digest and re-checks it on
+load, the kNN generator keys its embedding cache by it, and fetched benchmarks are checked against the
+manifest's. Files can be large (a Mathlib premise corpus is hundreds of MB), so they are read in blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+_BLOCK = 1 << 20
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the file's bytes as a hex digest, read in 1 MiB blocks (constant memory)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,124 @@
+"""Solve one FPS problem: any searcher on the post-prelude state, then the final check; one JSON record.
+
+The searcher runs unchanged on :class:`prover.fps.prelude.FpsSession` (it starts the statement, the session
+runs the prelude), so best-first, MCTS, multi-perspective search and whole-proof sampling all apply; the
+answer goal is searched like any other goal. Nothing the search reports counts until
+:meth:`prover.fps.check.FpsChecker.final_check` has recompiled it in fresh environments and RPE has judged it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prover.fps.check import FinalCheck, FpsChecker
+from prover.fps.prelude import FpsSession
+from prover.fps.problem import FpsProblem
+from prover.lean.session import LeanSession
+
+#: Record statuses: solved (submitted, RPE-correct), ne_submitted (submitted, not RPE-correct), unsubmitted
+#: (no checked answer), invalid (the ground truth does not elaborate: not scored), error.
+STATUSES = ("solved", "ne_submitted", "unsubmitted", "invalid", "error")
+
+
+@dataclass
+class SolveRecord:
+    """One problem's outcome, the unit of the results file."""
+
+    id: str
+    status: str
+    mode: str = "fps"
+    answer_type: str = ""
+    answer: str | None = None
+    ground_truth: str = ""
+    informal_answer: str = ""
+    restated: bool = False
+    restatement: list[str] = field(default_factory=list)
+    reason: str = ""
+    proof: str = ""
+    search: dict[str, Any] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+    time_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "mode": self.mode,
+            "answer_type": self.answer_type,
+            "answer": self.answer,
+            "ground_truth": self.ground_truth,
+            "informal_answer": self.informal_answer,
+            "restated": self.restated,
+            "restatement": list(self.restatement),
+            "reason": self.reason,
+            "proof": self.proof,
+            "search": self.search,
+            "check": self.check,
+            "time_s": round(self.time_s, 3),
+        }
+
+
+def record_from_check(problem: FpsProblem, check: FinalCheck, mode: str = "fps") -> SolveRecord:
+    restatement = check.restatement
+    return SolveRecord(
+        id=problem.id,
+        status=check.status,
+        mode=mode,
+        answer_type=problem.category,
+        answer=check.answer,
+        ground_truth=problem.formal_answer,
+        informal_answer=problem.informal_answer,
+        restated=bool(restatement and restatement.flagged),
+        restatement=list(restatement.reasons) if restatement else [],
+        reason=check.reason,
+        proof=check.proof,
+        check=check.to_json(),
+    )
+
+
+def solve_problem(
+    session: LeanSession,
+    problem: FpsProblem,
+    searcher: Any,
+    generator: Any,
+    checker: FpsChecker,
+    critic: Any = None,
+) -> SolveRecord:
+    """Search, then check. Lean-side failures are results; only a broken session raises."""
+    mode = checker.settings.mode
+    started = time.monotonic()
+    base = SolveRecord(
+        problem.id,
+        "error",
+        mode=mode,
+        answer_type=problem.category,
+        ground_truth=problem.formal_answer,
+        informal_answer=problem.informal_answer,
+    )
+    if checker.settings.preflight_formal_answers:
+        why = checker.preflight(problem)
+        if why is not None:
+            base.status, base.reason = "invalid", f"formal_answer does not elaborate: {why}"
+            base.time_s = time.monotonic() - started
+            return base
+    fps = FpsSession(session, problem, mode)
+    result = searcher.search(fps, generator, fps.theorem, critic)
+    base.search = {
+        "status": str(getattr(result.status, "value", result.status)),
+        "budget": result.budget,
+        "error": result.error,
+        "stats": result.stats.to_json() if hasattr(result.stats, "to_json") else {},
+    }
+    if not result.proved or not result.proof:
+        base.status = "error" if result.error and "start failed" in result.error else "unsubmitted"
+        base.reason = result.error or f"search: {base.search['status']}"
+        base.time_s = time.monotonic() - started
+        return base
+    solution = next((list(p) for p in fps.finished if "\n".join(p) == result.proof), result.proof.split("\n"))
+    whole = getattr(searcher, "mode", "") == "whole_proof" or getattr(result, "samples", None) is not None
+    record = record_from_check(problem, checker.final_check(problem, solution, whole_proof=whole), mode)
+    record.search = base.search
+    record.time_s = time.monotonic() - started
+    return record

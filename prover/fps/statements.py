@@ -1,0 +1,139 @@
+"""The Lean text of formal problem solving, built from a problem's fields (pure: no session here).
+
+Every builder returns text we send ourselves; the only untrusted parts are the problem's fields (dataset
+text, checked when loaded and lexed by the tests) and a submission (checked by :func:`submission_problems`
+with the tactic guard's rules before it is placed in a command, and put on lines of its own so that a
+trailing ``--`` comment cannot swallow our closing bracket).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from prover.fps.problem import ANSWER, FpsProblem, Variable, binders
+from prover.lean.types import Theorem
+
+#: The reference's RPE tactics, each run under ``try``; ``rw_search`` is gone from recent Mathlib.
+DEFAULT_RPE_TACTICS: tuple[str, ...] = ("rfl", "norm_num", "ring_nf", "rw_search", "aesop")
+#: The D-FPS submission's name (the reference's).
+SUBMISSION = "h_submission"
+#: Tag of the answer metavariable's goal after the FPS prelude (unique, so goals can be told apart).
+ANSWER_TAG = "fps_answer"
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
+def lean_header(problem: FpsProblem, imports: str = "import Mathlib") -> str:
+    """``import Mathlib`` and the problem's ``open`` lines (or the default header), as a session header."""
+    return f"{imports}\n{problem.lean_header}\n"
+
+
+def declaration_name(problem: FpsProblem, kind: str = "fps") -> str:
+    """A valid Lean name for the problem's declaration: ``fps_<id>`` with other characters as ``_``."""
+    safe = _NOT_IDENT.sub("_", problem.id)
+    if len(safe) > 60:
+        safe = safe[:48] + "_" + hashlib.sha256(problem.id.encode()).hexdigest()[:8]
+    return f"{kind}_{safe}"
+
+
+def _forall(variables: Sequence[Variable], body: str, prefix: str = "∀ ") -> str:
+    text = binders(variables)
+    return f"{prefix}{text},\n{body}" if text else body
+
+
+def fps_type(problem: FpsProblem) -> str:
+    """``∀ <intros>, ∃ (answer : T), ∀ <outros[:-1]>, (<last outro>)`` (one quantifier block per line)."""
+    inner = _forall(problem.hypotheses, f"({problem.goal.t})")
+    return _forall(problem.intros, f"∃ ({ANSWER} : {problem.formal_answer_type}),\n{inner}")
+
+
+def dfps_type(problem: FpsProblem) -> str:
+    """``∀ <intros>, ∀ (answer : T), ∃ (h_submission : Prop), ∀ <outros[:-1]>, ((<last>) ↔ h_submission)``."""
+    inner = _forall(problem.hypotheses, f"(({problem.goal.t}) ↔ {SUBMISSION})")
+    body = f"∀ ({ANSWER} : {problem.formal_answer_type}),\n∃ ({SUBMISSION} : Prop),\n{inner}"
+    return _forall(problem.intros, body)
+
+
+def dfps_forward_type(problem: FpsProblem) -> str:
+    """D-FPS forward solving (the ``mp`` direction): ``∀ <intros>, ∀ (answer : T), ∃ (h_submission : Prop),
+    ∀ <outros[:-1]>, (<last outro>) → h_submission``: derive a proposition about ``answer``, which is submitted."""
+    inner = _forall(problem.hypotheses, f"({problem.goal.t}) → {SUBMISSION}")
+    body = f"∀ ({ANSWER} : {problem.formal_answer_type}),\n∃ ({SUBMISSION} : Prop),\n{inner}"
+    return _forall(problem.intros, body)
+
+
+def dfps_forward_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
+    """The forward-solving statement as a :class:`Theorem` (searched and checked like an FPS statement)."""
+    name = declaration_name(problem, "dfps")
+    return Theorem(
+        name, f"theorem {name} :\n{dfps_forward_type(problem)}", lean_header(problem, imports), problem.source
+    )
+
+
+def fps_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
+    """The FPS statement as a :class:`Theorem` the session can start (``theorem fps_<id> : …``)."""
+    name = declaration_name(problem, "fps")
+    return Theorem(
+        name, f"theorem {name} :\n{fps_type(problem)}", lean_header(problem, imports), problem.source
+    )
+
+
+def dfps_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
+    """The D-FPS statement as a :class:`Theorem`."""
+    name = declaration_name(problem, "dfps")
+    return Theorem(
+        name, f"theorem {name} :\n{dfps_type(problem)}", lean_header(problem, imports), problem.source
+    )
+
+
+def _example_binders(problem: FpsProblem) -> str:
+    intros = binders(problem.intros)
+    return (
+        f"example {intros} ({ANSWER} : {problem.formal_answer_type})"
+        if intros
+        else (f"example ({ANSWER} : {problem.formal_answer_type})")
+    )
+
+
+def rpe_command(
+    problem: FpsProblem,
+    submission: str,
+    tactics: Sequence[str] = DEFAULT_RPE_TACTICS,
+    prop_form: bool | None = None,
+) -> str:
+    """The RPE check: ``example <intros> (answer : T) : (answer = (<sub> : T)) ↔ (<formal_answer>) := by``
+    then ``try <tactic>`` per line; the Prop form compares ``(<sub>) ↔ (<formal_answer>)``.
+
+    Correct iff Lean reports no error (no goal left is an "unsolved goals" error) and no ``sorry``.
+    ``prop_form`` (default: when the answer type is ``Prop``) is also the D-FPS form, whose submission is a
+    proposition about ``answer``.
+    """
+    t = problem.formal_answer_type
+    if problem.is_prop_answer if prop_form is None else prop_form:
+        lhs = f"(\n{submission.strip()}\n)"
+    else:
+        lhs = f"({ANSWER} = (\n{submission.strip()}\n : {t}))"
+    lines = "\n".join(f"  try {tac}" for tac in tactics) or "  skip"
+    return f"{_example_binders(problem)} :\n{lhs} ↔ (\n{problem.formal_answer}\n) := by\n{lines}"
+
+
+def preflight_command(problem: FpsProblem) -> str:
+    """``example <intros> (answer : T) : Prop := (<formal_answer>)``: does the ground truth elaborate?"""
+    return f"{_example_binders(problem)} : Prop :=\n(\n{problem.formal_answer}\n)"
+
+
+def tactic_probe_command(tactic: str) -> str:
+    """A trusted probe: does the pinned Mathlib know ``tactic``? (An unknown tactic is a parse error that
+    ``try`` cannot catch; a known one that fails is caught.)"""
+    return f"example : True := by\n  try {tactic}\n  trivial"
+
+
+def submission_problems(submission: str) -> list[str]:
+    """Why a submission may not be placed in a command (the tactic guard's rules: lexing, brackets,
+    command keywords, holes such as ``sorry``); empty when it may."""
+    from prover.lean.guard import check_tactic
+
+    if not submission.strip():
+        return ["empty submission"]
+    return [r.replace("tactic", "submission") for r in check_tactic(submission)]

@@ -1,0 +1,216 @@
+"""Automation and state-built tactics ranked by statistics learned per goal shape.
+
+A fixed weight cannot say that ``intro …`` is the step for a ``∀``-goal while ``norm_num [h₀, h₁]`` is the
+one for an equation with numeric hypotheses. So each state gets a small *shape key* (what the target is:
+metavariable answer, ``∀``/``→`` to introduce, ``∃``, ``∧``, ``↔``, ``=``, inequality, …; whether it has
+assumptions; whether it mentions ``answer``) and every candidate a *template* (``rfl``, ``intro all h₁``,
+``norm_num [all]``, or a frequent literal tactic such as ``exact fun _ h ↦ by rw [h]; norm_num``).
+:meth:`ShapeModel.fit` counts, over a corpus, how often each template's instantiation *is* the tactic taken,
+per shape key; scores are those rates smoothed hierarchically (full key -> kind -> everything -> default
+priors), normalised over the candidates the state offers. The kNN generator mixes this with its neighbour
+votes with a weight per kind that is also learned (:func:`fit_mix_weights`, EM on held-out problems).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from prover.generation.answers import answer_candidates
+from prover.generation.goals import Goal, parse_goal
+from prover.generation.hints import Candidate, hint_candidates, intro_candidates, telescope
+from prover.generation.names import referenced_locals
+from prover.generation.renaming import shape_head
+
+_META = re.compile(r"\?[^\W\d][\w'!?]*")
+_NUMERIC_DOMAIN = ("ℝ", "ℚ", "ℂ", "ℕ", "ℤ")
+
+#: Default weights of the plain candidates (before any data; relative, the rest get ``_DEFAULT_OTHER``).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "norm_num": 0.20,
+    "simp": 0.14,
+    "linarith": 0.12,
+    "nlinarith": 0.10,
+    "omega": 0.09,
+    "simp_all": 0.05,
+    "ring_nf": 0.05,
+    "field_simp": 0.04,
+    "positivity": 0.04,
+    "decide": 0.03,
+    "aesop": 0.03,
+    "rfl": 0.03,
+    "intros": 0.03,
+    "constructor": 0.02,
+    "ring": 0.03,
+    "tauto": 0.01,
+    "trivial": 0.01,
+    "norm_num at *": 0.02,
+    "simp at *": 0.01,
+    "congr!": 0.01,
+    "ext": 0.01,
+    "exact Iff.rfl": 0.01,
+    "exact ⟨fun h ↦ h, fun h ↦ h⟩": 0.01,
+}
+_DEFAULT_OTHER = 0.01
+
+
+def goal_kind(goal: Goal) -> str:
+    """The target's outer shape: ``meta``, ``intro``, ``exists``, a connective/relation, or ``other``."""
+    t = goal.target.strip()
+    if _META.search(t):
+        return "meta"
+    if t.startswith("∀") or telescope(t, limit=1):
+        return "intro"
+    if t.startswith("∃"):
+        return "exists"
+    head = shape_head(t)
+    return {"≠": "ne", "¬": "not", "∣": "dvd", "∉": "mem", "⊆": "mem", "∈": "mem"}.get(head, head or "other")
+
+
+def shape_key(goal: Goal) -> tuple[str, str]:
+    """(kind, full key): the kind plus assumptions present, ``answer`` mentioned, numeric domain."""
+    kind = goal_kind(goal)
+    hyps = any(not h.is_variable for h in goal.hypotheses)
+    answer = "answer" in goal.names() or "answer" in goal.target
+    text = goal.target + " " + " ".join(h.type for h in goal.hypotheses)
+    domain = next((d for d in _NUMERIC_DOMAIN if d in text), "-")
+    return kind, f"{kind}|{'h' if hyps else '-'}|{'a' if answer else '-'}|{domain}"
+
+
+def _plain_candidates(goal: Goal, goal_count: int) -> list[Candidate]:
+    """Tactics that need no names, offered where they can fit."""
+    kind = goal_kind(goal)
+    head = shape_head(goal.target)
+    always = ["norm_num", "simp", "linarith", "nlinarith", "omega", "simp_all", "ring_nf", "field_simp"]
+    always += ["positivity", "decide", "aesop", "ring", "tauto", "trivial", "norm_num at *", "simp at *"]
+    out = [Candidate(t, t) for t in always]
+    if kind in ("=", "↔", "meta", "≤") or goal_count > 1:
+        out.append(Candidate("rfl", "rfl"))
+    if kind in ("∧", "↔", "exists") or head in ("∧", "↔"):
+        out.append(Candidate("constructor", "constructor"))
+    if kind == "↔":
+        out += [Candidate(t, t) for t in ("exact Iff.rfl", "exact ⟨fun h ↦ h, fun h ↦ h⟩")]
+    if kind in ("=", "meta"):
+        out += [Candidate("congr!", "congr!"), Candidate("ext", "ext")]
+    if kind == "intro":
+        out.append(Candidate("intros", "intros"))
+    return out
+
+
+def candidates(goal: Goal, goal_count: int = 1, premises: Sequence[str] = ()) -> list[Candidate]:
+    """Every non-literal candidate for a goal (plain automation, intro, hint lists, answer shapes)."""
+    out = _plain_candidates(goal, goal_count)
+    out += intro_candidates(goal)
+    out += hint_candidates(goal, premises)
+    out += answer_candidates(goal)
+    seen: set[str] = set()
+    unique = []
+    for c in out:
+        key = " ".join(c.tactic.split())
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+def _norm(t: str) -> str:
+    return " ".join(t.split())
+
+
+@dataclass
+class ShapeModel:
+    """Per-shape rates of candidate templates (see the module docstring); untrained it uses default weights."""
+
+    smoothing: float = 2.0
+    literals_per_shape: int = 8
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    totals: Counter[str] = field(default_factory=Counter)
+    literals: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, steps: Iterable[object], **kwargs: object) -> ShapeModel:
+        """Count, per shape level, how often each template's instantiation equals the corpus tactic."""
+        model = cls(**kwargs)  # type: ignore[arg-type]
+        literal_counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for step in steps:
+            goal = parse_goal(step.focused_goal)  # type: ignore[attr-defined]
+            truth = _norm(step.tactic)  # type: ignore[attr-defined]
+            kind, full = shape_key(goal)
+            levels = ("*", kind, full)
+            matched = [c.template for c in candidates(goal, len(step.goals)) if _norm(c.tactic) == truth]  # type: ignore[attr-defined]
+            if not matched and not referenced_locals(truth) and len(truth) <= 200:
+                matched = ["lit:" + truth]
+                for level in levels:
+                    literal_counts[level][truth] += 1
+            for level in levels:
+                model.totals[level] += 1
+                for template in set(matched):
+                    model.counts[level][template] += 1
+        for level, counter in literal_counts.items():
+            model.literals[level] = [t for t, n in counter.most_common(model.literals_per_shape) if n >= 2]
+        return model
+
+    @property
+    def trained(self) -> bool:
+        return self.totals["*"] > 0
+
+    def _rate(self, template: str, levels: Sequence[str]) -> float:
+        base = DEFAULT_WEIGHTS.get(template, _DEFAULT_OTHER) * (0.5 if template.startswith("lit:") else 1.0)
+        if not self.trained:
+            return base
+        p = base
+        a = self.smoothing
+        for level in levels:
+            p = (self.counts[level][template] + a * p) / (self.totals[level] + a)
+        return p
+
+    def scored(self, goal: Goal, goal_count: int = 1, premises: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """(tactic, probability) over this state's candidates, best first, summing to 1."""
+        kind, full = shape_key(goal)
+        levels = ("*", kind, full)
+        cands = candidates(goal, goal_count, premises)
+        offered = {_norm(c.tactic) for c in cands}
+        for level in (full, kind, "*"):
+            for text in self.literals.get(level, []):
+                if text not in offered:
+                    offered.add(text)
+                    cands.append(Candidate("lit:" + text, text))
+        raw: dict[str, float] = {}
+        for c in cands:
+            key = _norm(c.tactic)
+            raw[key] = max(raw.get(key, 0.0), self._rate(c.template, levels))
+        total = sum(raw.values())
+        if total <= 0:
+            return []
+        return sorted(((t, v / total) for t, v in raw.items()), key=lambda x: -x[1])
+
+
+def fit_mix_weights(
+    rows: Sequence[tuple[str, float, float]], prior: float, iterations: int = 30, strength: float = 4.0
+) -> dict[str, float]:
+    """Per-kind weight ``w`` of the shape model in ``(1 - w) p_knn + w p_shape``, by EM.
+
+    ``rows`` are (kind, p_knn(truth), p_shape(truth)) on held-out steps; rows where both are 0 say nothing.
+    ``prior`` (the configured ``portfolio_weight``) acts as ``strength`` pseudo-observations per kind.
+    """
+    by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for kind, pk, ps in rows:
+        if pk > 0 or ps > 0:
+            by_kind[kind].append((pk, ps))
+            by_kind["*"].append((pk, ps))
+    weights: dict[str, float] = {}
+    for kind, pairs in by_kind.items():
+        w = prior
+        for _ in range(iterations):
+            resp = sum(w * ps / (w * ps + (1 - w) * pk) for pk, ps in pairs if w * ps + (1 - w) * pk > 0)
+            w = (resp + strength * prior) / (len(pairs) + strength)
+            w = min(max(w, 0.02), 0.98)
+        weights[kind] = w
+    return weights
+
+
+def log_or_floor(p: float) -> float:
+    return math.log(p) if p > 0 else -1e9

@@ -1,0 +1,396 @@
+"""The HTTP face of :class:`prover.serve.service.ProverService`: routes, limits, time limits, cancellation.
+
+Each route validates its body (``prover.serve.schemas``), hands the blocking work to a worker thread (the
+generator worker's queue, or a thread holding a pooled Lean session) and waits for whichever comes first: the
+answer, the request's time limit (504) or the client going away. On the last two the work is told to stop
+(queued generation is dropped, a session run stops at its next step) and its session returns to the pool when
+the thread is done. Busy pools and full queues answer 429 with ``Retry-After`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from prover import __version__
+from prover.serve.batching import Cancelled, QueueFull
+from prover.serve.errors import ApiError, busy, error_body, install_error_handlers
+from prover.serve.gateway import Gateway
+from prover.serve.jobs import TERMINAL, JobManager, TooManyJobs
+from prover.serve.pool import PoolBusy
+from prover.serve.schemas import (
+    CheckRequest,
+    CheckResponse,
+    CopilotEncodeRequest,
+    CopilotEncodeResponse,
+    CopilotGenerateRequest,
+    CopilotGenerateResponse,
+    HealthResponse,
+    JobCreated,
+    JobOut,
+    PremisesRequest,
+    PremisesResponse,
+    ProveRequest,
+    SolveRequest,
+    SuggestRequest,
+    SuggestResponse,
+    VersionResponse,
+)
+from prover.serve.service import BadInput, ProverService, theorem_from
+
+T = TypeVar("T")
+
+#: How often an event stream looks at its job, and how long it stays silent before a keep-alive comment.
+EVENT_POLL_S = 0.2
+KEEPALIVE_S = 10.0
+
+
+class ClientGone(Exception):
+    """The client closed the connection before the answer was ready."""
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (the body was read already: the next message is the disconnect)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class Runtime:
+    """What the routes share: the service, the job manager, executors and in-flight counters."""
+
+    def __init__(self, service: ProverService) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.jobs = JobManager(
+            service.worker,
+            service.prove_sessions,
+            service.search_cfg,
+            max_jobs=self.settings.max_queued_jobs,
+            ttl_s=self.settings.job_ttl_s,
+        )
+        # session work never queues: at most pool_size sessions are lent at once
+        self.lean_threads = ThreadPoolExecutor(
+            max_workers=self.settings.pool_size, thread_name_prefix="prover-lean"
+        )
+        self.retrieval_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prover-retrieval")
+        self.retrieval_waiting = 0
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.lean_threads.shutdown(wait=False, cancel_futures=True)
+        self.retrieval_threads.shutdown(wait=False, cancel_futures=True)
+        self.service.close()
+
+    # --- waiting for work --------------------------------------------------------------------------
+    def deadline(self) -> float:
+        return time.monotonic() + self.settings.request_timeout_s
+
+    async def settle(
+        self,
+        request: Request,
+        work: asyncio.Future[T],
+        deadline: float,
+        cancel: threading.Event | None = None,
+        drop: bool = False,
+    ) -> T:
+        """``work``'s result, unless the deadline passes (504) or the client leaves first.
+
+        ``cancel`` tells a thread to stop at its next step; ``drop`` cancels work that has not started.
+        """
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            done, _ = await asyncio.wait(
+                {work, gone},
+                timeout=max(0.0, deadline - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            gone.cancel()
+        if work in done:
+            return work.result()
+        if cancel is not None:
+            cancel.set()
+        if drop:
+            work.cancel()
+        if gone in done:
+            raise ClientGone()
+        raise ApiError(504, "timeout", f"no answer within the limit of {self.settings.request_timeout_s:g} s")
+
+    async def generate(self, request: Request, gen_request: Any, k: int, deadline: float) -> list[Any]:
+        try:
+            future = self.service.worker.submit(gen_request, k)
+        except QueueFull:
+            raise busy("generator slots", self.settings.retry_after_s) from None
+        try:
+            return await self.settle(request, asyncio.wrap_future(future), deadline, drop=True)
+        except ValueError as exc:  # the generator's own input checks (GenerationInputError, bad k)
+            raise BadInput(str(exc)) from None
+
+    async def on_lean_thread(self, request: Request, pool: Any, fn: Callable[[Any, threading.Event], T]) -> T:
+        """Run ``fn(session, cancel)`` holding a session of ``pool`` (429 when none is free)."""
+        deadline = self.deadline()
+        try:
+            session = pool.acquire(0.0)
+        except PoolBusy:
+            raise busy("Lean sessions", self.settings.retry_after_s) from None
+        cancel = threading.Event()
+
+        def run() -> T:
+            broken = False
+            try:
+                return fn(session, cancel)
+            except Cancelled:
+                raise
+            except BaseException:
+                broken = True
+                raise
+            finally:
+                pool.release(session, broken)
+
+        try:
+            work = asyncio.get_running_loop().run_in_executor(self.lean_threads, run)
+        except RuntimeError:
+            pool.release(session)
+            raise
+        return await self.settle(request, work, deadline, cancel)
+
+    async def on_retrieval_thread(self, request: Request, fn: Callable[[], T]) -> T:
+        if self.retrieval_waiting >= self.settings.max_generate_queue:
+            raise busy("retrieval slots", self.settings.retry_after_s)
+        self.retrieval_waiting += 1
+        try:
+            work = asyncio.get_running_loop().run_in_executor(self.retrieval_threads, fn)
+            return await self.settle(request, work, self.deadline(), drop=True)
+        finally:
+            self.retrieval_waiting -= 1
+
+
+def _check_k(k: int, limit: int) -> None:
+    if k > limit:
+        raise BadInput(f"k = {k} is over the server's limit of {limit} (serve.max_k)")
+
+
+def create_app(service: ProverService) -> FastAPI:
+    """The ASGI app over ``service``; closing the app (lifespan end) closes the service."""
+    rt = Runtime(service)
+    settings = service.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        rt.close()
+
+    app = FastAPI(
+        title="prover serve",
+        version=__version__,
+        description="Tactic suggestions, proof search, premise retrieval and proof checking for Lean 4 "
+        "editors, plus LeanCopilot's external-model protocol (/generate, /encode).",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+
+    @app.exception_handler(BadInput)
+    async def _bad_input(_request: Request, exc: BadInput) -> JSONResponse:
+        return JSONResponse(error_body("bad_request", str(exc)), status_code=400)
+
+    @app.exception_handler(ClientGone)
+    async def _gone(_request: Request, _exc: ClientGone) -> JSONResponse:
+        return JSONResponse(error_body("client_closed", "the client closed the connection"), status_code=499)
+
+    @app.exception_handler(Cancelled)
+    async def _cancelled(_request: Request, exc: Cancelled) -> JSONResponse:
+        return JSONResponse(error_body("cancelled", str(exc)), status_code=499)
+
+    # --- LeanCopilot -----------------------------------------------------------------------------
+    @app.post("/generate", response_model=CopilotGenerateResponse, tags=["LeanCopilot"])
+    async def generate(body: CopilotGenerateRequest, request: Request) -> dict[str, Any]:
+        """LeanCopilot's external generator: tactics for ``input`` that start with ``prefix``, best first.
+
+        Tactics the soundness guard refuses are left out (LeanCopilot would run them in the user's Lean).
+        """
+        prefix = body.prefix or ""
+        k = settings.copilot_k
+        gen_request = service.request_for(body.input, None, ())
+        asked = k if not prefix else min(settings.max_k, 4 * k)
+        suggestions = await rt.generate(request, gen_request, asked, rt.deadline())
+        outputs = [
+            {"output": s.tactic, "score": s.logprob}
+            for s in suggestions
+            if s.tactic.startswith(prefix) and not service.guard_refusals(s.tactic)
+        ]
+        return {"outputs": outputs[:k]}
+
+    @app.post("/encode", response_model=CopilotEncodeResponse, tags=["LeanCopilot"])
+    async def encode(body: CopilotEncodeRequest, request: Request) -> dict[str, Any]:
+        """LeanCopilot's external encoder: the retriever's embedding of ``input`` (unit length)."""
+        if not body.input.strip():
+            raise BadInput("the input is empty")
+        if len(body.input) > service.max_state_chars:
+            raise BadInput(f"the input has {len(body.input):,} characters, over {service.max_state_chars:,}")
+        return {"outputs": await rt.on_retrieval_thread(request, lambda: service.encode(body.input))}
+
+    # --- ours ----------------------------------------------------------------------------------------
+    @app.get("/health", response_model=HealthResponse, tags=["server"])
+    async def health() -> dict[str, Any]:
+        """Liveness (no API key needed), with how busy the server is."""
+        out: dict[str, Any] = {
+            "status": "ok",
+            "jobs": rt.jobs.active(),
+            "generator_queue": service.worker.waiting,
+        }
+        if service.sessions is not None:
+            out["sessions"] = {"size": service.sessions.size, "in_use": service.sessions.in_use}
+        return out
+
+    @app.get("/version", response_model=VersionResponse, tags=["server"])
+    async def version() -> dict[str, str]:
+        return service.version()
+
+    @app.post("/suggest", response_model=SuggestResponse, response_model_exclude_none=True, tags=["editor"])
+    async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
+        """Tactics for the goal; with ``theorem`` and a backend, each is run and marked."""
+        _check_k(body.k, settings.max_k)
+        theorem = theorem_from(body.theorem.statement, body.theorem.header) if body.theorem else None
+        gen_request = service.request_for(body.goal, theorem, body.path)
+        if theorem is None or service.sessions is None:
+            suggestions = await rt.generate(request, gen_request, body.k, rt.deadline())
+            why = "no theorem context was given" if theorem is None else "no Lean backend is configured"
+            return {"suggestions": [row.to_json() for row in service.unchecked(suggestions, why)]}
+        if service.sessions.in_use >= service.sessions.size:  # refuse before spending generator time
+            raise busy("Lean sessions", settings.retry_after_s)
+        suggestions = await rt.generate(request, gen_request, body.k, rt.deadline())
+        rows, goals, warning = await rt.on_lean_thread(
+            request,
+            service.sessions,
+            lambda session, cancel: service.run_suggestions(
+                session, theorem, body.path, gen_request.goals, suggestions, cancel
+            ),
+        )
+        out: dict[str, Any] = {"suggestions": [row.to_json() for row in rows]}
+        if goals is not None:
+            out["checked_goals"] = goals
+        if warning:
+            out["warning"] = warning
+        return out
+
+    @app.post("/check", response_model=CheckResponse, response_model_exclude_none=True, tags=["editor"])
+    async def check(body: CheckRequest, request: Request) -> dict[str, Any]:
+        """The soundness guard, then (with a backend) Lean: is ``proof`` a proof of exactly ``statement``?"""
+        theorem = theorem_from(body.statement, body.header)
+        if not body.proof.strip():
+            raise BadInput("the proof is empty")
+        if service.sessions is None:
+            return service.verify(None, theorem, body.proof)
+        return await rt.on_lean_thread(
+            request, service.sessions, lambda session, _cancel: service.verify(session, theorem, body.proof)
+        )
+
+    @app.post("/premises", response_model=PremisesResponse, tags=["editor"])
+    async def premises(body: PremisesRequest, request: Request) -> dict[str, Any]:
+        """Premises relevant to the goal, from the configured index (``retriever.index_path``)."""
+        _check_k(body.k, settings.max_k)
+        if not body.goal.strip():
+            raise BadInput("the goal is empty")
+        if service.retriever is None:
+            raise ApiError(
+                400, "no_retriever", "no premise index is configured; start with retriever.index_path=DIR"
+            )
+        return {
+            "premises": await rt.on_retrieval_thread(request, lambda: service.premises(body.goal, body.k))
+        }
+
+    @app.post("/prove", status_code=202, response_model=JobCreated, tags=["editor"])
+    async def prove(body: ProveRequest) -> dict[str, str]:
+        """Start a proof search; follow it with GET /prove/{id}[/events], stop it with DELETE."""
+        if service.prove_sessions is None:
+            raise ApiError(
+                400, "no_backend", "proof search needs a Lean backend; this server runs without one"
+            )
+        theorem = theorem_from(body.statement, body.header)
+        default_expansions = int(service.search_cfg.get("max_expansions", 100))
+        expansions = min(body.max_expansions or default_expansions, settings.prove_max_expansions)
+        limit = min(body.time_limit_s or settings.prove_time_limit_s, settings.prove_time_limit_s)
+        try:
+            job = rt.jobs.submit(theorem, expansions, limit)
+        except TooManyJobs:
+            raise busy("proof-search slots", settings.retry_after_s) from None
+        return {"job_id": job.job_id}
+
+    def _job(job_id: str) -> Any:
+        job = rt.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "not_found", f"no proof job {job_id[:40]!r} (unknown, or finished long ago)")
+        return job
+
+    @app.get("/prove/{job_id}", response_model=JobOut, response_model_exclude_none=True, tags=["editor"])
+    async def job_state(job_id: str) -> dict[str, Any]:
+        return _job(job_id).to_json()
+
+    @app.delete("/prove/{job_id}", tags=["editor"])
+    async def job_cancel(job_id: str) -> dict[str, Any]:
+        _job(job_id)
+        job = rt.jobs.cancel(job_id)
+        assert job is not None
+        if job.status in TERMINAL and job.status != "cancelled":
+            return {"job_id": job_id, "status": job.status}
+        return {"job_id": job_id, "status": "cancelled"}
+
+    @app.get("/prove/{job_id}/events", tags=["editor"], response_class=StreamingResponse)
+    async def job_events(job_id: str) -> StreamingResponse:
+        """Server-sent events: ``progress`` on every change, then one ``done`` with the final state."""
+        job = _job(job_id)
+
+        async def stream() -> AsyncIterator[str]:
+            seen = -1
+            quiet_since = time.monotonic()
+            while True:
+                if job.version != seen:
+                    seen = job.version
+                    quiet_since = time.monotonic()
+                    data = json.dumps(job.to_json(), ensure_ascii=False)
+                    if job.status in TERMINAL:
+                        yield f"event: done\ndata: {data}\n\n"
+                        return
+                    yield f"event: progress\ndata: {data}\n\n"
+                elif time.monotonic() - quiet_since > KEEPALIVE_S:
+                    quiet_since = time.monotonic()
+                    yield ": keep-alive\n\n"
+                await asyncio.sleep(EVENT_POLL_S)
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post("/solve", tags=["editor"])
+    async def solve(body: SolveRequest) -> dict[str, Any]:
+        """Formal problem solving (FPS): answered once the FPS solver exists (501 until then)."""
+        if not service.solver_available():
+            raise ApiError(501, "not_available", "the FPS solver is not available on this server yet")
+        raise ApiError(501, "not_available", "the FPS solver exists but is not wired to the server yet")
+
+    app.add_middleware(
+        Gateway, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes, open_paths=("/health",)
+    )
+    if settings.cors_origins:  # outermost, so browser preflights are answered before the key check
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+        )
+    return app

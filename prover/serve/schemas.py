@@ -1,0 +1,153 @@
+"""Request and response bodies of the HTTP API (notes/serve_api.md), as pydantic models.
+
+They are the OpenAPI schema the framework publishes at ``/openapi.json`` and the first check on every request:
+our own endpoints refuse unknown fields (a typo such as ``max_expansion`` must not be silently ignored), the
+LeanCopilot endpoints ignore them (their client may grow fields we do not know).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SuggestionStatus = Literal["closes_goal", "valid", "error", "unchecked", "refused"]
+JobStatus = Literal["queued", "running", "proved", "failed", "error", "cancelled"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- LeanCopilot -------------------------------------------------------------------------------------
+class CopilotGenerateRequest(Lenient):
+    name: str = Field("", description="the model name LeanCopilot registered (logged, any name is served)")
+    input: str = Field(description="the goal state as Lean prints it")
+    prefix: str | None = Field("", description="keep only tactics starting with this text")
+
+
+class CopilotGeneration(BaseModel):
+    output: str
+    score: float
+
+
+class CopilotGenerateResponse(BaseModel):
+    outputs: list[CopilotGeneration]
+
+
+class CopilotEncodeRequest(Lenient):
+    name: str = ""
+    input: str
+
+
+class CopilotEncodeResponse(BaseModel):
+    outputs: list[float]
+
+
+# --- ours --------------------------------------------------------------------------------------------
+class TheoremContext(Strict):
+    statement: str = Field(
+        description="the declaration without its proof, e.g. theorem foo (n : ℕ) : n + 0 = n"
+    )
+    header: str | None = Field(
+        None, description="imports, open and set_option lines (default: import Mathlib)"
+    )
+
+
+class SuggestRequest(Strict):
+    goal: str = Field(description="the goals under the cursor as Lean prints them (blank-line separated)")
+    k: int = Field(8, ge=1, description="number of suggestions")
+    theorem: TheoremContext | None = Field(None, description="with it (and a backend), suggestions are run")
+    path: list[str] = Field(default_factory=list, description="tactics from the theorem's start to the goal")
+
+
+class SuggestionOut(BaseModel):
+    tactic: str
+    logprob: float
+    status: SuggestionStatus
+    message: str | None = None
+    goals_after: list[str] | None = None
+
+
+class SuggestResponse(BaseModel):
+    suggestions: list[SuggestionOut]
+    checked_goals: list[str] | None = Field(None, description="the state the suggestions were run on")
+    warning: str | None = None
+
+
+class ProveRequest(Strict):
+    statement: str
+    header: str | None = None
+    max_expansions: int | None = Field(None, ge=1)
+    time_limit_s: float | None = Field(None, gt=0)
+
+
+class JobCreated(BaseModel):
+    job_id: str
+
+
+class Progress(BaseModel):
+    expansions: int = 0
+    nodes: int = 0
+    elapsed_s: float = 0.0
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: JobStatus
+    proof: str | None = None
+    message: str | None = None
+    progress: Progress
+
+
+class PremisesRequest(Strict):
+    goal: str
+    k: int = Field(10, ge=1)
+
+
+class PremiseOut(BaseModel):
+    full_name: str
+    code: str
+    path: str
+    score: float
+
+
+class PremisesResponse(BaseModel):
+    premises: list[PremiseOut]
+
+
+class CheckRequest(Strict):
+    statement: str
+    proof: str
+    header: str | None = None
+
+
+class CheckResponse(BaseModel):
+    accepted: bool
+    reasons: list[str]
+    mode: str = Field(
+        description="lean | scripted (a simulated Lean) | guard-only (no backend: static checks)"
+    )
+    check: str | None = Field(None, description="the check that refused: guard, compile, statement, axioms")
+
+
+class SolveRequest(Strict):
+    problem: dict[str, Any]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    sessions: dict[str, int] | None = None
+    jobs: int | None = None
+    generator_queue: int | None = None
+
+
+class VersionResponse(BaseModel):
+    version: str
+    backend: str
+    generator: str
+    lean: str

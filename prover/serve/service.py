@@ -1,0 +1,386 @@
+"""What the server can do, built ONCE from the composed hydra config, independent of HTTP.
+
+``ProverService.from_config(cfg, settings)`` turns ``cfg.backend`` / ``cfg.generator`` / ``cfg.retriever`` /
+``cfg.search`` into objects through the project's factories only (sessions: ``prover.lean.factory``,
+generator: ``prover.generation.factory``, searcher: ``prover.search.factory``, premises: ``prover.retrieval``),
+so ``prover serve generator=hf generator.model=... backend=repl`` means what it means everywhere else. The
+blocking methods here run on worker threads; ``prover.serve.app`` only translates HTTP to these calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prover import __version__
+from prover.config import as_plain_dict
+from prover.errors import ConfigError
+from prover.generation.base import GenerationRequest, Suggestion
+from prover.lean.types import Crash, ProofFinished, TacticError, TacticResult, TacticState, Theorem, Timeout
+from prover.serve.batching import Cancelled, GeneratorWorker
+from prover.serve.pool import SessionPool
+from prover.serve.settings import ServeSettings
+
+log = logging.getLogger("prover.serve")
+
+DEFAULT_HEADER = "import Mathlib\n"
+
+
+class ServeSetupError(ConfigError):
+    """The server cannot be built from this configuration; the message names the part and the problem."""
+
+
+class BadInput(ValueError):
+    """A request whose content (not its JSON shape) is unusable: one sentence for a 400."""
+
+
+def theorem_from(statement: str, header: str | None) -> Theorem:
+    """A ``Theorem`` from the editor's declaration text (a trailing ``:= by sorry`` is allowed and dropped)."""
+    from prover.lean.lexer import LexError
+    from prover.lean.statement import split_declaration
+
+    text = statement.strip()
+    if not text:
+        raise BadInput("the statement is empty")
+    try:
+        parts = split_declaration(text)
+    except (LexError, ValueError) as exc:
+        raise BadInput(f"cannot read the statement: {exc}") from None
+    if parts.proof is not None:
+        try:
+            return Theorem.from_formal_statement(
+                parts.name or "example", text, _header(header), source="serve"
+            )
+        except ValueError:
+            raise BadInput(
+                "the statement already has a proof after ':='; send the declaration without it"
+            ) from None
+    return Theorem(parts.name or "example", text, _header(header), source="serve")
+
+
+def _header(header: str | None) -> str:
+    if header is None or not header.strip():
+        return DEFAULT_HEADER
+    return header if header.endswith("\n") else header + "\n"
+
+
+@dataclass
+class CheckedSuggestion:
+    """One suggestion and what the session said of it (the ``/suggest`` row)."""
+
+    tactic: str
+    logprob: float
+    status: str
+    message: str | None = None
+    goals_after: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tactic": self.tactic, "logprob": self.logprob, "status": self.status}
+        if self.message is not None:
+            out["message"] = self.message
+        if self.goals_after is not None:
+            out["goals_after"] = self.goals_after
+        return out
+
+
+def describe_result(tactic: str, logprob: float, result: TacticResult) -> CheckedSuggestion:
+    """A session result as a suggestion status (closes_goal / valid / error / refused)."""
+    if isinstance(result, ProofFinished):
+        return CheckedSuggestion(tactic, logprob, "closes_goal", goals_after=[])
+    if isinstance(result, TacticState):
+        return CheckedSuggestion(tactic, logprob, "valid", goals_after=list(result.goals))
+    if isinstance(result, TacticError):
+        status = "refused" if result.rejected_by_guard else "error"
+        return CheckedSuggestion(tactic, logprob, status, message="; ".join(result.messages)[:2000])
+    if isinstance(result, Timeout):
+        return CheckedSuggestion(tactic, logprob, "error", message=f"timed out after {result.seconds:g} s")
+    if isinstance(result, Crash):
+        return CheckedSuggestion(tactic, logprob, "error", message=f"Lean crashed: {result.reason}"[:2000])
+    return CheckedSuggestion(tactic, logprob, "error", message=f"unexpected result {type(result).__name__}")
+
+
+def _leads_with(state_goals: Sequence[str], sent: Sequence[str]) -> bool:
+    """Are the goals the editor sent the state's first goals (whitespace aside)? An editor may send only the
+    goal under the cursor, which is the one the next tactic acts on."""
+
+    def norm(goals: Sequence[str]) -> list[str]:
+        return [" ".join(g.split()) for g in goals]
+
+    return bool(sent) and norm(state_goals)[: len(sent)] == norm(sent)
+
+
+class ProverService:
+    """Generator worker, session pools, searcher config, retriever, encoder, guard: the server's abilities."""
+
+    def __init__(
+        self,
+        settings: ServeSettings,
+        generator: Any,
+        *,
+        session_factory: Callable[[], Any] | None = None,
+        search_cfg: Any = None,
+        retriever: Any = None,
+        retriever_cfg: Any = None,
+        guard_options: dict[str, Any] | None = None,
+        generator_name: str = "unknown",
+        backend_name: str = "none",
+        backend_kind: str = "none",
+        lean_version: str = "none",
+        max_state_chars: int = 100_000,
+        encoder_loader: Callable[[], Any] | None = None,
+    ) -> None:
+        from prover.lean.guard import make_tactic_guard
+
+        self.settings = settings
+        self.worker = GeneratorWorker(generator, settings.max_generate_queue, settings.max_batch)
+        self.sessions = SessionPool(session_factory, settings.pool_size) if session_factory else None
+        self.prove_sessions = (
+            SessionPool(session_factory, settings.prove_workers, "proof-search sessions")
+            if session_factory
+            else None
+        )
+        self.search_cfg = as_plain_dict(search_cfg, "search config") if search_cfg is not None else {}
+        self.retriever = retriever
+        self.retriever_cfg = (
+            as_plain_dict(retriever_cfg, "retriever config") if retriever_cfg is not None else {}
+        )
+        self.guard_options = dict(guard_options or {})
+        self.tactic_guard = make_tactic_guard(self.guard_options)
+        self.generator_name = generator_name
+        self.backend_name = backend_name
+        self.backend_kind = backend_kind
+        self.lean_version = lean_version
+        self.max_state_chars = max_state_chars
+        self._encoder_loader = encoder_loader
+        self._encoder: Any = None
+        self._retrieval_lock = threading.Lock()
+
+    # --- construction from the composed config -----------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: Any, settings: ServeSettings) -> ProverService:
+        """Build every part now (fail at start-up, not on the first request); errors are one sentence."""
+        from prover.errors import ProverError
+        from prover.generation.factory import make_generator
+        from prover.generation.settings import generator_settings
+        from prover.lean.factory import LeanUnavailable, check_backend_config, make_session, preflight
+        from prover.search.factory import make_searcher
+
+        try:
+            gen_settings = generator_settings(cfg.generator)
+            search_cfg = cfg.get("search")
+            make_searcher(search_cfg)  # validates the search config now
+            backend_cfg = check_backend_config(cfg.backend)
+        except ValueError as exc:
+            raise ServeSetupError(str(exc)) from None
+        session_factory = None
+        backend_name = "none"
+        lean_version = "none"
+        if settings.lean != "off":
+            try:
+                preflight(backend_cfg)
+                session = make_session(backend_cfg)
+                described = session.describe()
+                session.close()
+            except LeanUnavailable as exc:
+                if settings.lean == "required":
+                    raise ServeSetupError(str(exc)) from None
+                log.warning("serving without Lean (suggestions unchecked, /check guard-only): %s", exc)
+            except ValueError as exc:
+                raise ServeSetupError(str(exc)) from None
+            else:
+                session_factory = lambda: make_session(backend_cfg)  # noqa: E731
+                if backend_cfg.get("name") == "scripted":
+                    backend_name = f"scripted world {backend_cfg.get('world')}"
+                    lean_version = "none (a scripted world simulates Lean)"
+                else:
+                    backend_name = str(described.get("backend") or backend_cfg.get("name"))
+                    lean_version = str(described.get("lean") or "unknown")
+        retriever = None
+        retriever_cfg = cfg.get("retriever")
+        if retriever_cfg is not None and retriever_cfg.get("index_path"):
+            from prover.generation.factory import make_retriever
+
+            try:
+                retriever = make_retriever(retriever_cfg)
+            except ValueError as exc:
+                raise ServeSetupError(str(exc)) from None
+        try:
+            generator = make_generator(gen_settings, retriever=retriever, retriever_cfg=retriever_cfg)
+        except (ProverError, ValueError, OSError) as exc:
+            raise ServeSetupError(f"generator={gen_settings.name}: {exc}") from None
+        model = getattr(gen_settings, "model", None)
+        encoder_name = str((retriever_cfg or {}).get("encoder") or "minilm")
+        device = str((retriever_cfg or {}).get("device") or "cpu")
+
+        def load_encoder() -> Any:
+            from prover.retrieval.encoder import load_encoder as load
+
+            return load(encoder_name, device=device)
+
+        return cls(
+            settings,
+            generator,
+            session_factory=session_factory,
+            search_cfg=search_cfg,
+            retriever=retriever,
+            retriever_cfg=retriever_cfg,
+            guard_options=dict(backend_cfg.get("guard") or {}),
+            generator_name=f"{gen_settings.name}:{model}" if model else gen_settings.name,
+            backend_name=backend_name,
+            backend_kind=str(backend_cfg.get("name")) if session_factory else "none",
+            lean_version=lean_version,
+            max_state_chars=gen_settings.max_state_chars,
+            encoder_loader=load_encoder,
+        )
+
+    @property
+    def has_lean(self) -> bool:
+        return self.sessions is not None
+
+    @property
+    def check_mode(self) -> str:
+        if not self.has_lean:
+            return "guard-only"
+        return "scripted" if self.backend_kind == "scripted" else "lean"
+
+    def close(self) -> None:
+        self.worker.close()
+        for pool in (self.sessions, self.prove_sessions):
+            if pool is not None:
+                pool.close()
+
+    # --- generation ---------------------------------------------------------------------------------
+    def request_for(self, goal: str, theorem: Theorem | None, path: Sequence[str]) -> GenerationRequest:
+        """The generator request for an editor goal; :class:`BadInput` for empty or over-long goals."""
+        from prover.generation.inputs import GenerationInputError, check_requests
+
+        context: dict[str, Any] = {"path": tuple(path)}
+        if theorem is not None:
+            context.update(theorem_name=theorem.name, statement=theorem.statement, header=theorem.header)
+        request = GenerationRequest.from_text(goal, **context)
+        try:
+            check_requests([request], self.max_state_chars)
+        except GenerationInputError as exc:
+            raise BadInput(re.sub(r"^(request|state) #0", "the goal", str(exc))) from None
+        return request
+
+    def guard_refusals(self, tactic: str) -> list[str]:
+        return list(self.tactic_guard(tactic))
+
+    def unchecked(
+        self, suggestions: Sequence[Suggestion], message: str | None = None
+    ) -> list[CheckedSuggestion]:
+        """Suggestions not run in Lean: the guard's verdict still marks the ones it refuses."""
+        out = []
+        for s in suggestions:
+            refused = self.guard_refusals(s.tactic)
+            if refused:
+                out.append(CheckedSuggestion(s.tactic, s.logprob, "refused", "; ".join(refused)))
+            else:
+                out.append(CheckedSuggestion(s.tactic, s.logprob, "unchecked", message))
+        return out
+
+    # --- running suggestions (on a worker thread, holding a session) ---------------------------------
+    def run_suggestions(
+        self,
+        session: Any,
+        theorem: Theorem,
+        path: Sequence[str],
+        goal: Sequence[str],
+        suggestions: Sequence[Suggestion],
+        cancelled: threading.Event,
+    ) -> tuple[list[CheckedSuggestion], list[str] | None, str | None]:
+        """Start ``theorem``, replay ``path``, run every suggestion there (guarded by the session).
+
+        Returns the rows, the goals they were run on, and a warning when that state is not ``goal``.
+        """
+        root = session.start(theorem)
+        if not isinstance(root, TacticState):
+            why = describe_result("", 0.0, root).message or type(root).__name__
+            return self.unchecked(suggestions, f"the theorem did not start in Lean: {why}"), None, None
+        state: TacticState = root
+        for i, tactic in enumerate(path):
+            if cancelled.is_set():
+                raise Cancelled("the request was cancelled")
+            result = session.run_tactic(state, tactic)
+            if not isinstance(result, TacticState):
+                why = describe_result(tactic, 0.0, result)
+                detail = why.message or ("it closed the proof" if why.status == "closes_goal" else why.status)
+                return (
+                    self.unchecked(suggestions, f"path tactic #{i + 1} {tactic!r} failed: {detail}"),
+                    None,
+                    None,
+                )
+            state = result
+        if cancelled.is_set():
+            raise Cancelled("the request was cancelled")
+        results = session.run_tactics([(state, s.tactic) for s in suggestions])
+        rows = [describe_result(s.tactic, s.logprob, r) for s, r in zip(suggestions, results, strict=True)]
+        warning = None
+        if not _leads_with(state.goals, goal):
+            warning = (
+                "the goal sent is not the theorem's state after `path`; suggestions were run on checked_goals"
+            )
+        return rows, list(state.goals), warning
+
+    # --- checking a proof ------------------------------------------------------------------------------
+    def verify(self, session: Any | None, theorem: Theorem, proof: str) -> dict[str, Any]:
+        """The guard + Lean verdict (guard only without a session)."""
+        if session is None:
+            from prover.lean.verify import verify_proof
+
+            verdict = verify_proof(theorem, proof, options=self.guard_options)
+        else:
+            verdict = session.verify(theorem, proof)
+        return {
+            "accepted": verdict.accepted,
+            "reasons": list(verdict.reasons),
+            "mode": self.check_mode if session is not None else "guard-only",
+            "check": verdict.check or None,
+        }
+
+    # --- premises and embeddings ----------------------------------------------------------------------
+    def premises(self, goal: str, k: int) -> list[dict[str, Any]]:
+        if self.retriever is None:
+            raise BadInput("no premise index is configured (start with retriever.index_path=DIR)")
+        with self._retrieval_lock:
+            hits = self.retriever.retrieve(goal, k)
+        return [
+            {"full_name": p.full_name, "code": p.code, "path": p.path or p.module, "score": float(score)}
+            for p, score in hits
+        ]
+
+    def encode(self, text: str) -> list[float]:
+        with self._retrieval_lock:
+            if self._encoder is None:
+                encoder = getattr(self.retriever, "encoder", None)
+                if encoder is None and self._encoder_loader is not None:
+                    encoder = self._encoder_loader()
+                if encoder is None:
+                    raise BadInput("no encoder is configured")
+                self._encoder = encoder
+            vector = self._encoder.encode([text])[0]
+        return [float(x) for x in vector]
+
+    # --- formal problem solving -------------------------------------------------------------------
+    @staticmethod
+    def solver_available() -> bool:
+        """The FPS solver, once ``prover.fps`` exists and offers ``solve``."""
+        if importlib.util.find_spec("prover.fps") is None:
+            return False
+        module = importlib.import_module("prover.fps")
+        return callable(getattr(module, "solve", None))
+
+    def version(self) -> dict[str, str]:
+        return {
+            "version": __version__,
+            "backend": self.backend_name,
+            "generator": self.generator_name,
+            "lean": self.lean_version,
+        }

@@ -1,0 +1,170 @@
+"""``prover train train=encoder``: contrastive fine-tuning of the goal encoder of the offline kNN generator.
+
+Why: the kNN generator votes with the tactics of the nearest corpus goals, so "near" should mean "solved by
+the same tactic", not "looks alike". Goals whose recorded tactics agree (same whitespace-normalised tactic, or
+the same head with ``positives=head``) are positive pairs; the other goals of the batch are negatives (InfoNCE,
+symmetric), except those of the same tactic group, which are masked out rather than pushed away. Pooling is
+the mean over tokens, L2-normalised, exactly as :class:`prover.retrieval.encoder.TextEncoder` embeds, so the
+result (``OUTPUT_DIR/model``) loads with ``generator.encoder=OUTPUT_DIR/model``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prover.training.records import TacticExample, normalise, read_records
+from prover.training.runs import (
+    FINAL,
+    last_checkpoint,
+    metrics_callback,
+    prepare_output_dir,
+    training_arguments,
+)
+from prover.training.settings import EncoderTrainSettings
+
+log = logging.getLogger(__name__)
+
+
+def group_key(tactic: str, positives: str) -> str:
+    text = normalise(tactic)
+    return text.split(" ", 1)[0] if positives == "head" else text
+
+
+def contrastive_pairs(
+    records: Sequence[TacticExample], settings: EncoderTrainSettings, seed: int = 0
+) -> list[dict[str, Any]]:
+    """(anchor goal, positive goal, group id) pairs: goals of one tactic group, preferably across theorems."""
+    rng = random.Random(seed)
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for r in records:
+        key, goal = group_key(r.tactic, settings.positives), r.focused_goal
+        if (key, goal) not in seen:
+            seen.add((key, goal))
+            groups[key].append((r.theorem, goal))
+    pairs: list[dict[str, Any]] = []
+    for gid, key in enumerate(sorted(groups)):
+        members = groups[key]
+        if len(members) < 2:
+            continue
+        candidates = [
+            (i, j)
+            for i in range(len(members))
+            for j in range(len(members))
+            if i != j and (members[i][0] != members[j][0] or not settings.cross_theorem_only)
+        ]
+        rng.shuffle(candidates)
+        for i, j in candidates[: settings.max_pairs_per_group]:
+            pairs.append({"a": members[i][1], "b": members[j][1], "group": gid})
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _contrastive_model(encoder: Any, temperature: float) -> Any:
+    import torch
+
+    class Contrastive(torch.nn.Module):
+        """The encoder plus the in-batch InfoNCE loss; only ``encoder`` is exported."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.temperature = temperature
+
+        def embed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            m = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+
+        def forward(self, a_ids, a_mask, b_ids, b_mask, group):
+            a, b = self.embed(a_ids, a_mask), self.embed(b_ids, b_mask)
+            sims = a @ b.T / self.temperature
+            same = group.unsqueeze(0) == group.unsqueeze(1)
+            eye = torch.eye(len(group), dtype=torch.bool, device=sims.device)
+            sims = sims.masked_fill(same & ~eye, float("-inf"))
+            target = torch.arange(len(group), device=sims.device)
+            loss = (
+                torch.nn.functional.cross_entropy(sims, target)
+                + torch.nn.functional.cross_entropy(sims.T, target)
+            ) / 2
+            return {"loss": loss}
+
+    return Contrastive()
+
+
+def _collator(tokenizer: Any, max_length: int):
+    import torch
+
+    def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        a = tokenizer(
+            [x["a"] for x in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        b = tokenizer(
+            [x["b"] for x in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        return {
+            "a_ids": a["input_ids"],
+            "a_mask": a["attention_mask"],
+            "b_ids": b["input_ids"],
+            "b_mask": b["attention_mask"],
+            "group": torch.tensor([x["group"] for x in batch]),
+        }
+
+    return collate
+
+
+def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
+    """Train (or resume) and export ``OUTPUT_DIR/model``; returns a summary for the CLI."""
+    from transformers import AutoModel, AutoTokenizer, Trainer
+
+    from prover.retrieval.encoder import resolve_model_path
+    from prover.training.records import TrainingDataError
+
+    if settings.data is None:
+        raise TrainingDataError("train.data is not set: a directory from `prover data build-train`")
+    out = prepare_output_dir(settings)
+    records = read_records(Path(settings.data) / "tactic.jsonl", TacticExample)
+    train = contrastive_pairs([r for r in records if r.split == "train"], settings, settings.seed)
+    val = contrastive_pairs([r for r in records if r.split == "val"], settings, settings.seed)
+    if len(train) < 2:
+        raise TrainingDataError(
+            f"{settings.data}: fewer than 2 contrastive pairs in the train split (tactics never agree)"
+        )
+    path = resolve_model_path(settings.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    base = AutoModel.from_pretrained(path)
+    if getattr(base.config, "is_encoder_decoder", False):
+        base = base.get_encoder()
+    model = _contrastive_model(base, settings.temperature)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(settings, out, has_eval=len(val) >= 2, dataloader_drop_last=True),
+        train_dataset=train,
+        eval_dataset=val if len(val) >= 2 else None,
+        data_collator=_collator(tokenizer, settings.max_length),
+        callbacks=[metrics_callback(out)],
+    )
+    resume = last_checkpoint(out)
+    result = trainer.train(resume_from_checkpoint=resume)
+    final = out / FINAL
+    model.encoder.save_pretrained(final)
+    tokenizer.save_pretrained(final)
+    summary = {
+        "task": "encoder",
+        "output_dir": str(out),
+        "model": str(final),
+        "resumed_from": resume,
+        "train_pairs": len(train),
+        "val_pairs": len(val),
+        "steps": result.global_step,
+        "train_loss": result.training_loss,
+    }
+    if len(val) >= 2:
+        summary.update({k: v for k, v in trainer.evaluate().items() if k == "eval_loss"})
+    return summary

@@ -1,0 +1,107 @@
+"""What every training run shares: its own absolute output directory, the composed config, metrics, resume.
+
+Layout of ``output_dir``: ``config.yaml`` (the composed settings), ``metrics.jsonl`` (one line per log or
+eval event, appended, so a resumed run continues the curve), ``checkpoint-*`` (transformers' own, for resume
+after a kill), ``runs/`` (TensorBoard, when installed) and ``model/`` (the final plain Hugging Face directory
+that ``from_pretrained`` and the project's loaders read). Paths are resolved once, before any process starts,
+so multi-process launchers (``accelerate launch``, ``torchrun``) all write to the same place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prover.training.settings import CommonTrainSettings
+
+FINAL = "model"
+METRICS = "metrics.jsonl"
+
+
+def prepare_output_dir(settings: CommonTrainSettings) -> Path:
+    """Make ``output_dir`` absolute, create it and write the composed config (kept on resume)."""
+    out = Path(settings.output_dir).expanduser().resolve()
+    settings.output_dir = str(out)
+    if settings.data is not None:
+        settings.data = str(Path(settings.data).expanduser().resolve())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+    return out
+
+
+def last_checkpoint(out: Path) -> str | None:
+    """The newest complete ``checkpoint-N`` (transformers writes ``trainer_state.json`` last)."""
+    best: tuple[int, Path] | None = None
+    for p in out.glob("checkpoint-*"):
+        try:
+            step = int(p.name.split("-", 1)[1])
+        except ValueError:
+            continue
+        if (p / "trainer_state.json").is_file() and (best is None or step > best[0]):
+            best = (step, p)
+    return str(best[1]) if best else None
+
+
+def precision_flags(precision: str) -> dict[str, bool]:
+    import torch
+
+    if precision == "auto":
+        ok = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return {"bf16": ok, "fp16": False}
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def training_arguments(settings: CommonTrainSettings, out: Path, has_eval: bool, **extra: Any):
+    """``TrainingArguments`` from the typed settings (one mapping, so every task reads the same knobs)."""
+    from transformers import TrainingArguments
+
+    tensorboard = importlib.util.find_spec("tensorboard") is not None
+    return TrainingArguments(
+        output_dir=str(out),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        learning_rate=settings.lr,
+        warmup_steps=settings.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=settings.weight_decay,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=settings.eval_steps,
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=settings.save_total_limit,
+        logging_steps=settings.logging_steps,
+        report_to=["tensorboard"] if tensorboard else "none",
+        seed=settings.seed,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        **precision_flags(settings.precision),
+        **extra,
+    )
+
+
+def metrics_callback(out: Path):
+    """A ``TrainerCallback`` appending every log / eval event to ``metrics.jsonl`` (main process only)."""
+    from transformers import TrainerCallback
+
+    class MetricsJsonl(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                line = {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **logs}
+                with (out / METRICS).open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(line) + "\n")
+
+    return MetricsJsonl()
+
+
+def read_metrics(out: str | Path) -> list[dict[str, Any]]:
+    path = Path(out) / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

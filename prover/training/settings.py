@@ -1,0 +1,117 @@
+"""Typed settings of ``configs/train/*.yaml`` and of curation: the one place their defaults are written.
+
+The YAML files mirror these defaults (a test compares them), unknown keys are rejected with the known ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
+
+from prover.settings import Settings
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class CommonTrainSettings(Settings):
+    """Knobs every training task has. Paths are made absolute before the run starts."""
+
+    name: str
+    model: str
+    #: a data directory written by ``prover data build-train`` (``<task>.jsonl`` inside)
+    data: str | None = None
+    output_dir: str = "outputs/train"
+    epochs: PositiveFloat = 1.0
+    #: a positive number overrides ``epochs``
+    max_steps: int = -1
+    batch_size: PositiveInt = 16
+    grad_accum: PositiveInt = 1
+    lr: PositiveFloat = 2.0e-5
+    warmup_ratio: Fraction = 0.1
+    weight_decay: float = 0.0
+    max_length: PositiveInt = 256
+    eval_steps: PositiveInt = 100
+    save_steps: PositiveInt = 100
+    save_total_limit: PositiveInt = 2
+    logging_steps: PositiveInt = 10
+    #: ``auto`` = bf16 on a GPU that supports it, fp32 on CPU
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    seed: NonNegativeInt = 0
+
+
+class EncoderTrainSettings(CommonTrainSettings):
+    """Contrastive fine-tuning of the kNN generator's goal encoder."""
+
+    name: Literal["encoder"] = "encoder"
+    model: str = "minilm"
+    output_dir: str = "outputs/encoder"
+    lr: PositiveFloat = 3.0e-5
+    batch_size: PositiveInt = 32
+    max_length: PositiveInt = 192
+    #: InfoNCE temperature of the in-batch contrastive loss
+    temperature: PositiveFloat = 0.05
+    #: positives: ``tactic`` (same whitespace-normalised tactic) or ``head`` (same first word)
+    positives: Literal["tactic", "head"] = "tactic"
+    #: at most this many (anchor, positive) pairs per tactic group, so ``simp`` cannot fill the epoch
+    max_pairs_per_group: PositiveInt = 64
+    #: a tactic group whose members all come from one theorem is skipped (they would teach near-copies)
+    cross_theorem_only: bool = True
+
+
+class GeneratorTrainSettings(CommonTrainSettings):
+    name: Literal["generator"] = "generator"
+    model: str = "google/byt5-small"
+    output_dir: str = "outputs/generator"
+    batch_size: PositiveInt = 8
+    lr: PositiveFloat = 5.0e-4
+    #: each retrieved premise is dropped from the input with this probability (ReProver: 0.5)
+    premise_dropout: Fraction = 0.5
+    lora: bool = False
+
+
+class RetrieverTrainSettings(CommonTrainSettings):
+    name: Literal["retriever"] = "retriever"
+    model: str = "minilm"
+    output_dir: str = "outputs/retriever"
+    num_negatives: NonNegativeInt = 3
+    num_in_file_negatives: NonNegativeInt = 1
+    loss: Literal["mse", "infonce"] = "infonce"
+
+
+class CriticTrainSettings(CommonTrainSettings):
+    name: Literal["critic"] = "critic"
+    model: str = "minilm"
+    output_dir: str = "outputs/critic"
+    #: ``binary``: on a proof or not; ``distance``: the capped distance (regression)
+    target: Literal["binary", "distance"] = "binary"
+
+
+TRAIN_SETTINGS: dict[str, type[CommonTrainSettings]] = {
+    "encoder": EncoderTrainSettings,
+    "generator": GeneratorTrainSettings,
+    "retriever": RetrieverTrainSettings,
+    "critic": CriticTrainSettings,
+}
+
+
+class CurateSettings(Settings):
+    """Curation rules (after MPS-Prover); each one a switch. ``configs/curate.yaml`` mirrors these."""
+
+    #: drop repeated (state, tactic) pairs after whitespace normalisation
+    dedupe: bool = True
+    #: drop tactics whose recorded state after equals the state before
+    drop_unchanged: bool = True
+    #: cap each "ineffective" tactic at ``max_share`` of the records (deterministic sub-sample)
+    downsample_ineffective: bool = True
+    max_share: Fraction = 0.05
+    #: with tree statistics (``tree_runs``): a tactic tried ``min_tries`` times is ineffective when fewer
+    #: than ``min_proof_rate`` of its tries lie on a proof; without them, every tactic above ``max_share``
+    min_tries: PositiveInt = 20
+    min_proof_rate: Fraction = 0.2
+    #: run directories whose saved trees give the tried / on-proof counts
+    tree_runs: list[str] = []
+    #: drop the problems that a cheap search already solved (BFS-Prover's filter): its run directories
+    drop_easy: bool = False
+    easy_runs: list[str] = []
+    seed: NonNegativeInt = 0

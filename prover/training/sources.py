@@ -1,0 +1,284 @@
+"""Readers turning each data source into training records (splits are assigned later, by theorem).
+
+Sources: our tactic JSONL (``source, step, goals, goal_id, tactic``), ``prover prove`` run directories (the
+proved path of every solved problem, and critic labels from the saved search trees), and LeanDojo Benchmark 4
+(``traced_tactics`` with ``annotated_tactic`` premise provenances; its published split kept).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prover.generation.corpus import TacticCorpusError, load_corpus
+from prover.training.records import (
+    MAX_DISTANCE,
+    CriticExample,
+    PremiseExample,
+    Provenance,
+    TacticExample,
+    TrainingDataError,
+)
+
+GRAPH_FORMAT = "lean-prover-search-graph"
+
+
+def from_tactic_jsonl(
+    path: str | Path, lean: str | None = None, mathlib: str | None = None
+) -> list[TacticExample]:
+    """(state, tactic) pairs of a tactic corpus; ``after`` is the next step's state of the same proof.
+
+    A ``source`` ``RUN/PROBLEM`` (the FPS steps file: ``leanstar/proving.formal_math500#3``) is read as the
+    search that found the proof (provenance) and the problem (the split key): two provers' proofs of one
+    problem must land on the same side of the split.
+    """
+    p = Path(path)
+    try:
+        steps = load_corpus(p)
+    except TacticCorpusError as exc:
+        raise TrainingDataError(str(exc)) from None
+    by_key = {(s.source, s.step): s for s in steps}
+    provs: dict[str, Provenance] = {}
+    out = []
+    for s in steps:
+        nxt = by_key.get((s.source, s.step + 1))
+        run, _, problem = s.source.rpartition("/") if "/" in s.source else ("", "", s.source)
+        if run not in provs:
+            provs[run] = Provenance(
+                source="tactic-jsonl", origin=str(p.resolve()), lean=lean, mathlib=mathlib, run_id=run or None
+            )
+        out.append(
+            TacticExample(
+                theorem=problem,
+                provenance=provs[run],
+                goals=list(s.goals),
+                goal_id=s.goal_id,
+                tactic=s.tactic,
+                after=list(nxt.goals) if nxt is not None else None,
+            )
+        )
+    return out
+
+
+def _run_meta(run_dir: Path) -> dict[str, Any]:
+    meta_path = run_dir / "run.json"
+    if not meta_path.is_file():
+        raise TrainingDataError(f"{run_dir} is not a `prover prove` run directory (no run.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrainingDataError(f"{meta_path}: unreadable run metadata: {exc}") from None
+    return meta if isinstance(meta, dict) else {}
+
+
+class SavedTree:
+    """A saved search graph (``prover prove --save-trees``) read as plain data: nodes, edges, proof nodes."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        if not isinstance(data, dict) or data.get("format") != GRAPH_FORMAT:
+            raise TrainingDataError(f"{where}: not a saved search graph")
+        try:
+            self.nodes = {int(n["id"]): n for n in data["nodes"]}
+            self.edges = [(int(e["source"]), int(e["target"]), str(e["tactic"])) for e in data["edges"]]
+            self.root = int(data.get("root", 0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TrainingDataError(f"{where}: malformed search graph ({exc})") from None
+        self.theorem = (data.get("theorem") or {}).get("name", "")
+
+    def distances(self) -> dict[int, int]:
+        """Steps from each node to a ``proof`` node (breadth-first over reversed edges)."""
+        back: dict[int, list[int]] = defaultdict(list)
+        for u, v, _ in self.edges:
+            back[v].append(u)
+        dist = {n: 0 for n, d in self.nodes.items() if d.get("kind") == "proof"}
+        queue = deque(dist)
+        while queue:
+            v = queue.popleft()
+            for u in back[v]:
+                if u not in dist:
+                    dist[u] = dist[v] + 1
+                    queue.append(u)
+        return dist
+
+    def proof_path(self) -> list[tuple[int, int, str]]:
+        """The edges of one shortest proof from the root (empty when the tree holds none)."""
+        dist = self.distances()
+        if self.root not in dist:
+            return []
+        out, node = [], self.root
+        while dist.get(node, 0) > 0:
+            step = next(
+                (u, v, t) for u, v, t in self.edges if u == node and dist.get(v, -1) == dist[node] - 1
+            )
+            out.append(step)
+            node = step[1]
+        return out
+
+    def goals(self, node: int) -> list[str]:
+        return list(self.nodes[node].get("goals") or [])
+
+
+def _read_tree(path: Path) -> SavedTree:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrainingDataError(f"{path}: unreadable search graph: {exc}") from None
+    return SavedTree(data, str(path))
+
+
+def from_run_dir(run_dir: str | Path) -> tuple[list[TacticExample], list[CriticExample]]:
+    """The proved path of every solved (and verified) problem, and critic labels from its saved tree.
+
+    Without a saved tree, a solved problem contributes nothing (its proof text alone has no states). Critic
+    labels come from solved problems only: in an unsolved tree "no proof found" does not mean "unprovable".
+    """
+    from prover.evaluation.results import RESULTS, RunError, read_results
+
+    root = Path(run_dir).resolve()
+    meta = _run_meta(root)
+    try:
+        records = read_results(root / RESULTS).records
+    except RunError as exc:
+        raise TrainingDataError(str(exc)) from None
+    prov = Provenance(
+        source="prove-run",
+        origin=str(root),
+        lean=meta.get("lean"),
+        mathlib=meta.get("mathlib"),
+        run_id=f"{root.name}@{meta.get('created', '')}",
+    )
+    tactics: list[TacticExample] = []
+    critic: list[CriticExample] = []
+    for rec in records:
+        if not rec.proved or not rec.tree:
+            continue
+        tree_path = Path(rec.tree)
+        if not tree_path.is_absolute():
+            tree_path = root / tree_path
+        if not tree_path.is_file():
+            continue
+        tree = _read_tree(tree_path)
+        for u, v, tactic in tree.proof_path():
+            after = tree.goals(v) if tree.nodes[v].get("kind") == "state" else []
+            tactics.append(
+                TacticExample(
+                    theorem=rec.problem, provenance=prov, goals=tree.goals(u), tactic=tactic, after=after
+                )
+            )
+        dist = tree.distances()
+        for n, node in tree.nodes.items():
+            if node.get("kind") != "state" or not node.get("goals"):
+                continue
+            d = dist.get(n)
+            critic.append(
+                CriticExample(
+                    theorem=rec.problem,
+                    provenance=prov,
+                    goals=list(node["goals"]),
+                    on_proof=d is not None,
+                    distance=None if d is None else max(1, min(MAX_DISTANCE, d)),
+                )
+            )
+    return tactics, critic
+
+
+def tree_tactic_stats(run_dir: str | Path) -> dict[str, tuple[int, int]]:
+    """``tactic -> (times tried, times on a proof)`` over every saved tree of a run (for curation)."""
+    from prover.training.records import normalise
+
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for path in sorted((Path(run_dir) / "trees").glob("*.json")):
+        tree = _read_tree(path)
+        dist = tree.distances()
+        for u, v, tactic in tree.edges:
+            key = normalise(tactic)
+            stats[key][0] += 1
+            if u in dist and dist.get(v, -1) == dist[u] - 1:
+                stats[key][1] += 1
+    return {k: (a, b) for k, (a, b) in stats.items()}
+
+
+def _leandojo_files(root: Path) -> Iterator[tuple[str, str, Path]]:
+    """``(split scheme, split, file)``: ``random/train.json`` etc. as published."""
+    for scheme in ("random", "novel_premises"):
+        for split in ("train", "val", "test"):
+            path = root / scheme / f"{split}.json"
+            if path.is_file():
+                yield scheme, split, path
+
+
+def from_leandojo(
+    root: str | Path, scheme: str = "random"
+) -> tuple[list[TacticExample], list[PremiseExample]]:
+    """LeanDojo Benchmark 4 (``leandojo_benchmark_4/``): tactics and used premises, split as published."""
+    base = Path(root)
+    files = [(sp, p) for sc, sp, p in _leandojo_files(base) if sc == scheme]
+    if not files:
+        raise TrainingDataError(f"{base}: no LeanDojo split files {scheme}/{{train,val,test}}.json")
+    tactics: list[TacticExample] = []
+    premises: list[PremiseExample] = []
+    for split, path in files:
+        try:
+            theorems = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TrainingDataError(f"{path}: not a LeanDojo split file: {exc}") from None
+        if not isinstance(theorems, list):
+            raise TrainingDataError(f"{path}: expected a JSON list of theorems")
+        for i, thm in enumerate(theorems):
+            where = f"{path}[{i}]"
+            if not isinstance(thm, dict) or not isinstance(thm.get("full_name"), str):
+                raise TrainingDataError(f"{where}: a theorem needs a 'full_name'")
+            prov = Provenance(
+                source="leandojo",
+                origin=str(path.resolve()),
+                run_id=f"{thm.get('url', '')}@{thm.get('commit', '')}",
+            )
+            name = f"{thm.get('file_path', '')}:{thm['full_name']}"
+            for j, step in enumerate(thm.get("traced_tactics") or []):
+                if not isinstance(step, dict):
+                    raise TrainingDataError(f"{where}.traced_tactics[{j}]: expected an object")
+                tactic, before, after = step.get("tactic"), step.get("state_before"), step.get("state_after")
+                if not isinstance(tactic, str) or not isinstance(before, str) or not before.strip():
+                    raise TrainingDataError(f"{where}.traced_tactics[{j}]: needs 'tactic' and 'state_before'")
+                goals = before.split("\n\n")
+                after_goals = [] if after in (None, "no goals") else str(after).split("\n\n")
+                used, used_files = _annotated_premises(step.get("annotated_tactic"))
+                tactics.append(
+                    TacticExample(
+                        theorem=name,
+                        split=split,
+                        provenance=prov,
+                        goals=goals,
+                        tactic=tactic,
+                        after=after_goals,
+                        premises=used,
+                    )
+                )
+                if used:
+                    premises.append(
+                        PremiseExample(
+                            theorem=name,
+                            split=split,
+                            provenance=prov,
+                            goals=goals,
+                            premises=used,
+                            premise_files=used_files,
+                            file=thm.get("file_path"),
+                        )
+                    )
+    return tactics, premises
+
+
+def _annotated_premises(annotated: Any) -> tuple[list[str], list[str]]:
+    """``annotated_tactic = [text, [{full_name, def_path, ...}, ...]]`` -> (names, their files)."""
+    if not isinstance(annotated, list) or len(annotated) < 2 or not isinstance(annotated[1], list):
+        return [], []
+    names, files = [], []
+    for prov in annotated[1]:
+        if isinstance(prov, dict) and isinstance(prov.get("full_name"), str):
+            names.append(prov["full_name"])
+            files.append(str(prov.get("def_path", "")))
+    return names, files

@@ -1,0 +1,115 @@
+"""``prover solve``: a run on a scripted world behind the real REPL client, kill and resume, the report, and
+``--check``; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prover.cli.main import main
+from prover.evaluation.results import read_results
+
+WORLDS = Path(__file__).parent / "data" / "worlds"
+TACTICS = (
+    'generator.tactics=[{tactic: rfl, logprob: -0.1}, {tactic: "show 5 + k ≤ k + 10", logprob: -0.5}, '
+    "{tactic: omega, logprob: -1.0}]"
+)
+BASE = [
+    "backend=scripted",
+    f"backend.world={WORLDS / 'fps_world.json'}",
+    "backend.tactic_timeout_s=1",
+    "generator=fixed",
+    TACTICS,
+    "benchmark=local",
+    f"benchmark.path={WORLDS / 'fps_problems.jsonl'}",
+    "solver.preflight_formal_answers=false",
+    "solver.normal_form_probe=false",
+    "executor.workers=0",
+    "search.max_expansions=10",
+]
+
+
+def _events(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    run_dir = tmp_path / "run"
+    assert main(["solve", "--out", str(run_dir), "--limit", "2", *BASE]) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e.get("status") for e in events if e["event"] == "problem"] == ["solved", "ne_submitted"]
+    # a kill in the middle of writing the third line leaves a torn tail: resume cuts it and goes on
+    with (run_dir / "results.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"problem": "restated", "sta')
+    assert main(["solve", "--resume", str(run_dir), "executor.workers=0"]) == 0
+    events = _events(capsys.readouterr().out)
+    assert events[0]["already_finished"] == 2
+    done = events[-1]
+    assert done["event"] == "done" and done["total"] == 2  # the saved selection (--limit 2) is kept
+    records = read_results(run_dir / "results.jsonl").records
+    assert [r.problem for r in records] == ["solved", "wrong"]
+    assert records[0].status == "proved" and records[0].answer["answer"] == "(9 : ℕ)"
+    assert records[1].status == "failed" and records[1].answer["status"] == "ne_submitted"
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "| 1 (50.00%) | 1 (50.00%) |" in report
+    assert "| wrong | ne_submitted | `(5 : ℕ)` | `answer = 3` |" in report
+
+
+@pytest.mark.slow
+def test_solve_all_five_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["solve", "--out", str(tmp_path / "r"), *BASE]) == 0
+    done = _events(capsys.readouterr().out)[-1]
+    assert (done["solved"], done["ne_submitted"], done["restated"], done["total"]) == (1, 2, 1, 5)
+    statuses = {r.problem: r.answer["status"] for r in read_results(tmp_path / "r" / "results.jsonl").records}
+    assert statuses == {
+        "solved": "solved",
+        "wrong": "ne_submitted",
+        "restated": "ne_submitted",
+        "slow": "unsubmitted",
+        "crashy": "unsubmitted",
+    }
+
+
+def test_check_one_answer(capsys: pytest.CaptureFixture[str]):
+    args = ["solve", "--check", "--problem", str(WORLDS / "fps_problems.jsonl"), "--id", "solved"]
+    world = [
+        "backend=scripted",
+        f"backend.world={WORLDS / 'fps_world.json'}",
+        "solver.normal_form_probe=false",
+    ]
+    assert main([*args, "--answer", "(9 : ℕ)", *world]) == 0
+    good = _events(capsys.readouterr().out)[0]
+    assert good["correct"] is True and good["dropped_tactics"] == ["rw_search"]
+    assert main([*args, "--answer", "(8 : ℕ)", *world]) == 0
+    assert _events(capsys.readouterr().out)[0]["correct"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["solve", "--check", "--answer", "1"], "--check needs --problem"),
+        (["solve", "--check", "--problem", "{not json", "--answer", "1"], "not JSON"),
+        (["solve", "--check", "--problem", '{"outros": []}', "--answer", "1"], "--problem:"),
+        (["solve", "--check", "--problem", "/nonexistent.jsonl", "--answer", "1"], "--problem"),
+        (["solve", "--answer", "1"], "go with --check"),
+        (["solve", "benchmark=samples"], "no FPS problem could be read"),
+        (["solve", "benchmark=minif2f"], "not an FPS benchmark"),
+        (["solve", "benchmark=local", "benchmark.path=/nonexistent.jsonl"], "benchmark:"),
+        (
+            [
+                "solve",
+                "solver.rpe_tactics=[sorry]",
+                "benchmark=local",
+                f"benchmark.path={WORLDS / 'fps_problems.jsonl'}",
+            ],
+            "solver.rpe_tactics",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys: pytest.CaptureFixture[str]):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
