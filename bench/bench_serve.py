@@ -77,7 +77,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def sequential(url: str, path: str, body: dict[str, Any], n: int) -> dict[str, float]:
     times = []
-    with httpx.Client(base_url=url, timeout=30, transport=httpx.HTTPTransport(socket_options=NODELAY)) as client:
+    with httpx.Client(
+        base_url=url, timeout=30, transport=httpx.HTTPTransport(socket_options=NODELAY)
+    ) as client:
         client.post(path, json=body).raise_for_status()  # warm-up (first kNN query, first session start)
         for _ in range(n):
             t0 = time.perf_counter()
@@ -105,22 +107,38 @@ async def concurrent(url: str, path: str, body: dict[str, Any], n: int, concurre
     transport = httpx.AsyncHTTPTransport(socket_options=NODELAY, limits=limits)
     async with httpx.AsyncClient(base_url=url, timeout=30, transport=transport) as client:
         t0 = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(client_loop(client) for _ in range(concurrency))), timeout=300)
+        await asyncio.wait_for(
+            asyncio.gather(*(client_loop(client) for _ in range(concurrency))), timeout=300
+        )
         elapsed = time.perf_counter() - t0
     ok = codes.count(200)
-    return {"rps": round(ok / elapsed, 1), "ok": ok, "busy_429": codes.count(429), "other": n - ok - codes.count(429)}
+    return {
+        "rps": round(ok / elapsed, 1),
+        "ok": ok,
+        "busy_429": codes.count(429),
+        "other": n - ok - codes.count(429),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200, help="requests per case and mode (max 5000)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (max 64)")
     parser.add_argument("--pool-size", type=int, default=4, help="serve.pool_size (Lean sessions)")
-    parser.add_argument("overrides", nargs="*", help="extra hydra overrides for prover serve (e.g. generator=fixed)")
+    parser.add_argument(
+        "overrides", nargs="*", help="extra hydra overrides for prover serve (e.g. generator=fixed)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 5000 or not 1 <= args.concurrency <= 64:
         parser.error("--requests must be in 1..5000 and --concurrency in 1..64")
-    overrides = ["backend=scripted", f"backend.world={WORLD}", f"serve.pool_size={args.pool_size}", *args.overrides]
+    overrides = [
+        "backend=scripted",
+        f"backend.world={WORLD}",
+        f"serve.pool_size={args.pool_size}",
+        *args.overrides,
+    ]
     proc, url = start(overrides)
     try:
         version = httpx.get(f"{url}/version").json()

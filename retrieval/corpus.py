@@ -165,7 +165,7 @@ def _json_lines(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(path:line, object)``; non-UTF-8 lines raise or are skipped-with-report, bad JSON always raises."""
     if bad_utf8 not in ("error", "skip"):
-        raise ValueError(f"bad_utf8 must be 'error' or 'skip', not {bad_utf8!r}")
+        raise CorpusError(f"bad_utf8 must be 'error' or 'skip', not {bad_utf8!r}")
     if not path.is_file():
         raise CorpusError(f"corpus file {path} does not exist")
     for where, item in json_object_lines(path):

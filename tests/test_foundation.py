@@ -157,12 +157,11 @@ def test_theorem_rejects_statement_without_proof_slot() -> None:
     assert t.with_proof("trivial") == "theorem x : True := by\n  trivial"
 
 
-@pytest.mark.parametrize("name", ["train", "synth", "serve"])
-def test_placeholder_subcommand_exits_nonzero(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    # Subcommands whose bodies belong to later issues must say so and fail, never pretend to work.
-    assert main([name]) == 2
+def test_train_without_data_exits_nonzero(capsys: pytest.CaptureFixture[str]) -> None:
+    # `prover train` with nothing to train on must say so and fail, never pretend to work.
+    assert main(["train"]) == 2
     err = capsys.readouterr().err
-    assert "not implemented yet" in err and "Traceback" not in err
+    assert "train.data is not set" in err and "Traceback" not in err
 
 
 def test_prover_runs_without_hydra_side_effects(tmp_path: Path) -> None:

@@ -141,7 +141,9 @@ def test_knn_proposes_adapted_neighbour_tactics_first(corpus_file: Path) -> None
 
 
 def test_knn_without_portfolio_is_pure_neighbour_votes(corpus_file: Path) -> None:
-    gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0, learn_mix=False)
+    gen = KnnTacticGenerator(
+        load_corpus(corpus_file), TrigramEncoder(), portfolio_weight=0.0, learn_mix=False
+    )
     sugg = gen.generate(requests_from_texts(["g : ℝ → ℝ\nh : ∀ (x : ℝ), g x = 3 * x + 2\n⊢ g 4 = 14"]), 10)[0]
     assert sugg[0].tactic == "rw [h]"
     assert len(sugg) <= len(CORPUS)

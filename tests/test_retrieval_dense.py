@@ -11,6 +11,7 @@ import pytest
 from prover.cli.main import main
 from prover.retrieval.corpus import Corpus, Premise, SourceFile, write_corpus
 from prover.retrieval.encoder import EncoderError, load_encoder
+from prover.retrieval.errors import RetrievalError
 from prover.retrieval.index import (
     CORPUS,
     META,
@@ -22,7 +23,6 @@ from prover.retrieval.index import (
     build_faiss,
     search_faiss,
 )
-from prover.retrieval.errors import RetrievalError
 from prover.retrieval.retriever import BM25Retriever, DenseRetriever, load_retriever, make_retriever
 
 STATEMENTS = {

@@ -35,8 +35,15 @@ TACTICS = "[{tactic:omega,logprob:-0.1},{tactic:exact foo,logprob:-0.5},{tactic:
 
 
 def build(overrides: list[str] = (), scripted: bool = True, **serve: Any) -> ProverService:
-    world = ["backend=scripted", f"backend.world={WORLD}", "backend.in_process=true", "backend.tactic_timeout_s=10"]
-    cfg = compose([*(world if scripted else []), "generator=fixed", f"generator.tactics={TACTICS}", *overrides])
+    world = [
+        "backend=scripted",
+        f"backend.world={WORLD}",
+        "backend.in_process=true",
+        "backend.tactic_timeout_s=10",
+    ]
+    cfg = compose(
+        [*(world if scripted else []), "generator=fixed", f"generator.tactics={TACTICS}", *overrides]
+    )
     settings = load_settings(ServeSettings, {**dict(cfg.serve), **serve}, "serve")
     return ProverService.from_config(cfg, settings)
 
@@ -74,14 +81,70 @@ def test_lean_required_fails_at_start_without_lean() -> None:
         build(["backend=repl", "backend.command=[no-such-lake-binary]"], scripted=False, lean="required")
 
 
+def test_lean_auto_serves_without_lean_when_it_cannot_start(caplog: pytest.LogCaptureFixture) -> None:
+    service = build(["backend=repl", "backend.command=[no-such-lake-binary]"], scripted=False)
+    try:
+        assert not service.has_lean and service.version()["backend"] == "none"
+        assert "serving without Lean" in caplog.text
+    finally:
+        service.close()
+
+
 def test_theorem_from_editor_statements() -> None:
     th = theorem_from("theorem foo (n : Nat) : n = n := by sorry", "import Mathlib.Tactic")
-    assert (th.name, th.statement, th.header) == ("foo", "theorem foo (n : Nat) : n = n", "import Mathlib.Tactic\n")
+    assert (th.name, th.statement, th.header) == (
+        "foo",
+        "theorem foo (n : Nat) : n = n",
+        "import Mathlib.Tactic\n",
+    )
     assert theorem_from("theorem bar : True", None).header == "import Mathlib\n"
     with pytest.raises(BadInput, match="already has a proof"):
         theorem_from("theorem foo : True := trivial", None)
     with pytest.raises(BadInput, match="empty"):
         theorem_from("   ", None)
+
+
+@pytest.mark.parametrize(
+    ("statement", "header", "reason"),
+    [
+        ("theorem t : True\n#eval 1", None, "#eval"),
+        ("theorem t : True", "set_option debug.skipKernelTC true", "debug.skipKernelTC"),
+        ("theorem t : True", "open Foo renaming bar → baz", "plain names"),
+        ("def t : Nat", None, "theorem, lemma or example"),
+        ("@[simp] theorem t : True", None, "attributes"),
+        ("theorem t : sorryAx True", None, "sorryAx"),
+    ],
+)
+def test_theorem_context_that_would_run_more_than_a_statement_is_refused(
+    client: TestClient, statement: str, header: str | None, reason: str
+) -> None:
+    theorem = {"statement": statement, **({"header": header} if header else {})}
+    err = error_of(client.post("/suggest", json={"goal": ADD_GOAL, "theorem": theorem}))
+    assert err["code"] == "bad_request" and reason in err["message"], err
+    err = error_of(client.post("/check", json={**theorem, "proof": "trivial"}))
+    assert reason in err["message"]
+
+
+def test_header_keeps_header_commands_and_drops_the_rest() -> None:
+    header = (
+        "import Mathlib.Tactic -- the imports\n/- a block\ncomment -/\nopen Nat Real\n"
+        '#eval IO.println 1\nrun_cmd Lean.logInfo m!"x"\n'
+        "theorem earlier (n : Nat) : n = n := by\n  open Foo in rfl\n  sorry\n"
+        "set_option maxHeartbeats 400000\nnoncomputable section"
+    )
+    th = theorem_from("/-- doc -/\ntheorem t (s : Set ℕ) : ∑ i in Finset.range 3, i = 3", header)
+    assert th.name == "t"
+    assert th.header == (
+        "import Mathlib.Tactic -- the imports\n/- a block\ncomment -/\nopen Nat Real\n"
+        "set_option maxHeartbeats 400000\nnoncomputable section\n"
+    )
+
+
+def test_the_editors_whole_file_header_still_proves(client: TestClient) -> None:
+    """The companion sends everything above the declaration: earlier theorems do not reach Lean."""
+    header = "import Mathlib.Tactic\n\ntheorem add_zero_right (n : Nat) : n + 0 = n := by\n  omega"
+    body = {"statement": "theorem checked : 1 + 1 = 2", "header": header, "proof": "decide"}
+    assert client.post("/check", json=body).json()["accepted"] is True
 
 
 # --- health, version, OpenAPI --------------------------------------------------------------------------
@@ -93,8 +156,19 @@ def test_health_version_and_openapi(client: TestClient) -> None:
     assert version["lean"].startswith("none")
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])
-    for path in ("/generate", "/encode", "/suggest", "/prove", "/prove/{job_id}", "/prove/{job_id}/events",
-                 "/premises", "/check", "/solve", "/health", "/version"):
+    for path in (
+        "/generate",
+        "/encode",
+        "/suggest",
+        "/prove",
+        "/prove/{job_id}",
+        "/prove/{job_id}/events",
+        "/premises",
+        "/check",
+        "/solve",
+        "/health",
+        "/version",
+    ):
         assert path in paths, path
     assert "SuggestRequest" in schema["components"]["schemas"]
 
@@ -140,15 +214,21 @@ def test_suggest_marks_each_suggestion_from_the_session(client: TestClient) -> N
     assert rows["omega"]["status"] == "closes_goal" and rows["omega"]["goals_after"] == []
     assert rows["exact foo"]["status"] == "error" and "unknown identifier" in rows["exact foo"]["message"]
     assert rows["induction n"]["status"] == "valid" and len(rows["induction n"]["goals_after"]) == 2
-    assert rows["native_decide"]["status"] == "refused" and "native_decide" in rows["native_decide"]["message"]
+    assert (
+        rows["native_decide"]["status"] == "refused" and "native_decide" in rows["native_decide"]["message"]
+    )
     assert response.json()["checked_goals"] == [ADD_GOAL]
 
 
 def test_suggest_without_theorem_is_unchecked_but_guarded(client: TestClient) -> None:
     rows = client.post("/suggest", json={"goal": ADD_GOAL}).json()["suggestions"]
     status = {r["tactic"]: r["status"] for r in rows}
-    assert status == {"omega": "unchecked", "exact foo": "unchecked", "induction n": "unchecked",
-                      "native_decide": "refused"}
+    assert status == {
+        "omega": "unchecked",
+        "exact foo": "unchecked",
+        "induction n": "unchecked",
+        "native_decide": "refused",
+    }
 
 
 def test_suggest_follows_the_path_and_warns_on_a_different_goal(client: TestClient) -> None:
@@ -171,8 +251,14 @@ def test_suggest_with_an_unknown_theorem_is_unchecked_with_the_reason(client: Te
 
 # --- /check, /premises, /solve ---------------------------------------------------------------------------
 def test_check_accepts_and_rejects_through_the_guard_and_the_session(client: TestClient) -> None:
-    ok = client.post("/check", json={"statement": "theorem checked : 1 + 1 = 2", "proof": "decide",
-                                     "header": "import Mathlib.Tactic"}).json()
+    ok = client.post(
+        "/check",
+        json={
+            "statement": "theorem checked : 1 + 1 = 2",
+            "proof": "decide",
+            "header": "import Mathlib.Tactic",
+        },
+    ).json()
     assert ok["accepted"] is True and ok["mode"] == "scripted"
     bad = client.post("/check", json={**ADD, "proof": "exact foo"}).json()
     assert bad["accepted"] is False and bad["check"] == "compile"
@@ -190,15 +276,23 @@ def test_premises_from_a_bm25_index(tmp_path: Path) -> None:
     from prover.retrieval.corpus import Corpus, Premise
     from prover.retrieval.index import build_bm25_index
 
-    corpus = Corpus([
-        Premise("Nat.add_zero", "theorem Nat.add_zero (n : Nat) : n + 0 = n", path="Init/Core.lean"),
-        Premise("Nat.zero_add", "theorem Nat.zero_add (n : Nat) : 0 + n = n", path="Init/Core.lean"),
-        Premise("List.length_nil", "theorem List.length_nil : [].length = 0", path="Init/List.lean"),
-        Premise("List.map_id", "theorem List.map_id (l : List α) : l.map id = l", path="Init/List.lean"),
-        Premise("Set.subset_refl", "theorem Set.subset_refl (s : Set α) : s ⊆ s", path="Mathlib/Set.lean"),
-        Premise("Real.sqrt_sq", "theorem Real.sqrt_sq (h : 0 ≤ a) : √(a ^ 2) = a", path="Mathlib/Sqrt.lean"),
-        Premise("Finset.sum_empty", "theorem Finset.sum_empty : ∑ x ∈ ∅, f x = 0", path="Mathlib/Sum.lean"),
-    ])
+    corpus = Corpus(
+        [
+            Premise("Nat.add_zero", "theorem Nat.add_zero (n : Nat) : n + 0 = n", path="Init/Core.lean"),
+            Premise("Nat.zero_add", "theorem Nat.zero_add (n : Nat) : 0 + n = n", path="Init/Core.lean"),
+            Premise("List.length_nil", "theorem List.length_nil : [].length = 0", path="Init/List.lean"),
+            Premise("List.map_id", "theorem List.map_id (l : List α) : l.map id = l", path="Init/List.lean"),
+            Premise(
+                "Set.subset_refl", "theorem Set.subset_refl (s : Set α) : s ⊆ s", path="Mathlib/Set.lean"
+            ),
+            Premise(
+                "Real.sqrt_sq", "theorem Real.sqrt_sq (h : 0 ≤ a) : √(a ^ 2) = a", path="Mathlib/Sqrt.lean"
+            ),
+            Premise(
+                "Finset.sum_empty", "theorem Finset.sum_empty : ∑ x ∈ ∅, f x = 0", path="Mathlib/Sum.lean"
+            ),
+        ]
+    )
     build_bm25_index(corpus).save(tmp_path / "idx")
     service = build(["retriever=bm25", f"retriever.index_path={tmp_path / 'idx'}"])
     with TestClient(create_app(service)) as c:
@@ -209,9 +303,46 @@ def test_premises_from_a_bm25_index(tmp_path: Path) -> None:
         assert error_of(c.post("/premises", json={"goal": "x", "k": 10_000}))["code"] == "bad_request"
 
 
-def test_solve_is_501_until_the_fps_solver_exists(client: TestClient) -> None:
-    response = client.post("/solve", json={"problem": {"statement": "x"}})
-    assert response.status_code == 501 and error_of(response)["code"] == "not_available"
+FPS_WORLD = REPO / "tests" / "data" / "worlds" / "fps_world.json"
+FPS_PROBLEMS = REPO / "tests" / "data" / "worlds" / "fps_problems.jsonl"
+
+
+def test_solve_runs_the_fps_solver_and_checks_the_answer() -> None:
+    cfg = [
+        "backend=scripted",
+        f"backend.world={FPS_WORLD}",
+        "backend.in_process=true",
+        "generator=fixed",
+        "generator.tactics=[{tactic:rfl,logprob:-0.1}]",
+        "solver.preflight_formal_answers=false",
+        "solver.normal_form_probe=false",
+    ]
+    settings = load_settings(ServeSettings, {}, "serve")
+    service = ProverService.from_config(compose(cfg), settings)
+    problem = json.loads(FPS_PROBLEMS.read_text(encoding="utf-8").splitlines()[0])
+    with TestClient(create_app(service)) as c:
+        record = c.post("/solve", json={"problem": problem, "max_expansions": 5}).json()
+        assert record["status"] == "solved" and record["answer"] == "(9 : ℕ)", record
+        assert record["check"]["verdict"]["accepted"] is True and record["check"]["rpe"]["correct"] is True
+        err = error_of(
+            c.post("/solve", json={"problem": {"statement": "theorem t : True", "file": "A.lean"}})
+        )
+        assert err["code"] == "bad_request" and "expected an FPS problem" in err["message"]
+        assert "file, statement" in err["message"]
+        err = error_of(c.post("/solve", json={"problem": {**problem, "outros": []}}))
+        assert err["message"].startswith("problem.outros")
+        sneaky = {**problem, "formal_answer_type": "ℕ\n#eval IO.println 1"}
+        err = error_of(c.post("/solve", json={"problem": sneaky}))
+        assert "problem.formal_answer_type" in err["message"] and "#eval" in err["message"]
+        sneaky = {**problem, "header": 'open Real\nrun_cmd Lean.logInfo m!"x"'}
+        assert "run_cmd" in error_of(c.post("/solve", json={"problem": sneaky}))["message"]
+
+
+def test_solve_is_501_without_lean() -> None:
+    with TestClient(create_app(build(lean="off"))) as c:
+        response = c.post("/solve", json={"problem": {"statement": "x"}})
+        assert response.status_code == 501 and error_of(response)["code"] == "not_available"
+        assert "Lean backend" in error_of(response)["message"]
 
 
 # --- /prove jobs -----------------------------------------------------------------------------------------
@@ -241,7 +372,7 @@ def test_prove_returns_a_verified_proof_by_polling_and_by_events(client: TestCli
 
 
 def test_prove_events_stream_progress_then_done() -> None:
-    service = build([f"generator.tactics=[{{tactic:step,logprob:-0.1}},{{tactic:done,logprob:-0.2}}]"])
+    service = build(["generator.tactics=[{tactic:step,logprob:-0.1},{tactic:done,logprob:-0.2}]"])
     with TestClient(create_app(service)) as c:
         job_id = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"}).json()["job_id"]
         with c.stream("GET", f"/prove/{job_id}/events") as stream:
@@ -254,7 +385,7 @@ def test_prove_events_stream_progress_then_done() -> None:
 
 
 def test_prove_cancel_stops_the_search() -> None:
-    service = build([f"generator.tactics=[{{tactic:step,logprob:-0.1}}]"])
+    service = build(["generator.tactics=[{tactic:step,logprob:-0.1}]"])
     with TestClient(create_app(service)) as c:
         job_id = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"}).json()["job_id"]
         time.sleep(0.4)
@@ -268,7 +399,7 @@ def test_prove_cancel_stops_the_search() -> None:
 
 
 def test_prove_budget_failure_and_too_many_jobs() -> None:
-    service = build([f"generator.tactics=[{{tactic:step,logprob:-0.1}}]"], max_queued_jobs=1)
+    service = build(["generator.tactics=[{tactic:step,logprob:-0.1}]"], max_queued_jobs=1)
     with TestClient(create_app(service)) as c:
         first = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0", "max_expansions": 2})
         second = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"})
@@ -292,14 +423,16 @@ def test_prove_budget_failure_and_too_many_jobs() -> None:
         ("/suggest", b'{"goal": "x", "max_expansion": 3}', "max_expansion"),
         ("/suggest", b'{"goal": "x", "theorem": {"statement": "theorem ( : True"}}', ""),
         ("/generate", b'{"name": "m"}', "input"),
-        ("/generate", b'\xff\xfe garbage', ""),
+        ("/generate", b"\xff\xfe garbage", ""),
         ("/prove", b'{"statement": "theorem t : True", "max_expansions": -1}', "max_expansions"),
         ("/check", b'{"statement": "theorem t : True"}', "proof"),
         ("/premises", b'{"goal": null}', "goal"),
         ("/solve", b'{"problem": 3}', "problem"),
     ],
 )
-def test_malformed_requests_get_one_clear_json_error(client: TestClient, path: str, content: bytes, field: str) -> None:
+def test_malformed_requests_get_one_clear_json_error(
+    client: TestClient, path: str, content: bytes, field: str
+) -> None:
     response = client.post(path, content=content, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     err = error_of(response)
@@ -356,7 +489,7 @@ def test_cors_is_off_by_default_and_on_for_listed_origins(client: TestClient) ->
 
 # --- time limits -----------------------------------------------------------------------------------------
 def test_request_time_limit_is_504_and_the_session_comes_back() -> None:
-    service = build([f"generator.tactics=[{{tactic:sleep,logprob:-0.1}}]"], request_timeout_s=0.5, pool_size=1)
+    service = build(["generator.tactics=[{tactic:sleep,logprob:-0.1}]"], request_timeout_s=0.5, pool_size=1)
     with TestClient(create_app(service)) as c:
         started = time.monotonic()
         response = c.post("/suggest", json={"goal": ADD_GOAL, "theorem": ADD, "k": 1})

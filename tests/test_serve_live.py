@@ -36,7 +36,12 @@ def start_server(*overrides: str, env: dict[str, str] | None = None) -> tuple[Se
     Its stderr is read on a thread into ``proc.log`` (one line per request: a full pipe would stall it)."""
     cmd = [sys.executable, "-m", "prover.cli.main", "serve", "--port", "0", *overrides]
     proc = Served(
-        cmd, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True,
+        cmd,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
         env={**os.environ, **(env or {})},
     )
     assert proc.stderr is not None
@@ -88,10 +93,17 @@ def server() -> Iterator[tuple[Served, str]]:
 
 
 def test_real_server_answers_and_logs_one_line_per_request() -> None:
-    proc, url = start_server("backend=scripted", f"backend.world={WORLD}", "generator=fixed")
+    proc, url = start_server(
+        "backend=scripted", f"backend.world={WORLD}", "generator=fixed", env={"PROVER_SERVE_API_KEY": "k3y"}
+    )
     try:
-        with httpx.Client(base_url=url, timeout=10) as c:
-            body = {"goal": "n : Nat\n⊢ n + 0 = n", "k": 2, "theorem": {"statement": "theorem add_zero_right (n : Nat) : n + 0 = n"}}
+        assert httpx.get(f"{url}/version").status_code == 401  # the key from the environment is required
+        with httpx.Client(base_url=url, timeout=10, headers={"X-API-Key": "k3y"}) as c:
+            body = {
+                "goal": "n : Nat\n⊢ n + 0 = n",
+                "k": 2,
+                "theorem": {"statement": "theorem add_zero_right (n : Nat) : n + 0 = n"},
+            }
             rows = c.post("/suggest", json=body).json()["suggestions"]
             assert {r["tactic"]: r["status"] for r in rows} == {"simp": "closes_goal", "omega": "closes_goal"}
             assert c.post("/generate", json={"name": "m", "input": "⊢ a", "prefix": ""}).status_code == 200
@@ -100,7 +112,7 @@ def test_real_server_answers_and_logs_one_line_per_request() -> None:
         err = stop(proc)
     lines = [ln for ln in err.splitlines() if re.search(r"(GET|POST) /", ln)]
     assert len([ln for ln in lines if "POST /suggest" in ln]) == 2, err
-    assert any("POST /suggest 400" in ln for ln in lines) and any("GET /health 200" in ln for ln in lines)
+    assert any("POST /suggest 400" in ln for ln in lines) and any("GET /version 401" in ln for ln in lines)
     assert "Traceback" not in err
 
 
@@ -121,7 +133,10 @@ def test_kept_alive_connections_answer_without_nagle_delay(server: tuple[Served,
 def test_bad_config_and_taken_port_are_one_line_exit_2() -> None:
     bad = subprocess.run(
         [sys.executable, "-m", "prover.cli.main", "serve", "--port", "0", "serve.pool_sise=3"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "serve.pool_sise" in bad.stderr and "Traceback" not in bad.stderr
     with socket.socket() as taken:
@@ -129,9 +144,21 @@ def test_bad_config_and_taken_port_are_one_line_exit_2() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         busy = subprocess.run(
-            [sys.executable, "-m", "prover.cli.main", "serve", "--port", str(port), "backend=scripted",
-             f"backend.world={WORLD}", "generator=fixed"],
-            cwd=REPO, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "prover.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "backend=scripted",
+                f"backend.world={WORLD}",
+                "generator=fixed",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
 

@@ -11,13 +11,18 @@ import argparse
 from prover.cli.common import NotYetAvailable, add_config_args, emit, load_config, print_config_if_asked
 
 #: tasks whose trainer exists; the others have settings (``configs/train``) but no trainer yet
-TRAINERS = {"encoder": "prover.training.encoder:train_encoder"}
+TRAINERS = {
+    "encoder": "prover.training.encoder:train_encoder",
+    "critic": "prover.training.critic:train_critic",
+    "generator": "prover.training.generator:train_generator",
+    "retriever": "prover.training.retriever:train_retriever",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "train",
-        help="fine-tune a model (train=encoder|generator|critic|retriever) on build-train data",
+        help="fine-tune a model (train=encoder|generator|critic|retriever|expert_iteration)",
         description="Example:\n  prover train train=encoder train.data=data/train "
         "train.output_dir=outputs/enc train.max_steps=200",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -36,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if print_config_if_asked(args, cfg):
         return 0
     task = str(cfg.train.get("name", ""))
+    if task == "expert_iteration":
+        from prover.training.iterate import iterate
+        from prover.training.settings import ExpertIterationSettings
+
+        emit(iterate(cfg, load_settings(ExpertIterationSettings, cfg.train, "train")))
+        return 0
     if task not in TRAIN_SETTINGS:
         raise NotYetAvailable(
             f"unknown training task train={task} (known: {', '.join(sorted(TRAIN_SETTINGS))})"

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 
-from prover.generation.goals import Goal
+from prover.generation.goals import Goal, looks_like_type
 from prover.generation.hints import Candidate
 
 _META = re.compile(r"\?[^\W\d][\w'!?]*")
 _NUMERAL = r"-?\d+(?:\.\d+)?"
-_CLOSED = re.compile(r"^[\d\s+\-*/^().]+$")
+_CLOSED = re.compile(r"^[\d\s+\-*/^().%]+$")
 
 
 def is_answer_goal(goal: Goal) -> bool:
@@ -29,7 +30,7 @@ def is_answer_goal(goal: Goal) -> bool:
 
 
 def evaluate_closed(expr: str, max_exponent: int = 64) -> Fraction | None:
-    """Exact value of closed arithmetic (numerals, + - * / ^, parentheses), ``None`` for anything else."""
+    """Exact value of closed arithmetic (numerals, + - * / ^ %, parentheses), ``None`` for anything else."""
     text = expr.strip()
     if not text or not _CLOSED.match(text):
         return None
@@ -60,6 +61,8 @@ def evaluate_closed(expr: str, max_exponent: int = 64) -> Fraction | None:
                 return a / b
             if isinstance(node.op, ast.Pow) and b.denominator == 1 and abs(b) <= max_exponent:
                 return a ** int(b)
+            if isinstance(node.op, ast.Mod) and a.denominator == b.denominator == 1 and b != 0:
+                return a % b
         raise ValueError("not closed arithmetic")
 
     try:
@@ -100,8 +103,30 @@ def candidate_values(goal: Goal, limit: int = 3) -> list[str]:
     return out[:limit]
 
 
-def answer_candidates(goal: Goal) -> list[Candidate]:
-    """Shape suggestions for an answer goal (empty for other goals)."""
+def witness_candidates(others: Sequence[Goal], limit: int = 3) -> list[Candidate]:
+    """For a goal that *is* the answer's type (``⊢ ℕ``): ``exact`` the closed side of another goal's equation
+    with the metavariable (verbatim and evaluated), or a numeral those goals' hypotheses assign."""
+    out: list[Candidate] = []
+    for goal in others:
+        if not _META.search(goal.target):
+            continue
+        for side in re.split(r"=|≤|<|≥|>|∧", goal.target):
+            side = side.strip()
+            if not side or _META.search(side):
+                continue
+            v = evaluate_closed(side)
+            if v is not None:
+                out.append(Candidate("exact closed side", f"exact {' '.join(side.split())}"))
+                out.append(Candidate("exact value", f"exact {lean_value(v)}"))
+        for text in candidate_values(goal, limit):
+            out.append(Candidate("exact hypothesis value", f"exact {text}"))
+    return out[: 2 * limit]
+
+
+def answer_candidates(goal: Goal, others: Sequence[Goal] = ()) -> list[Candidate]:
+    """Shape suggestions for an answer goal (empty for other goals); ``others`` are the state's other goals."""
+    if looks_like_type(goal.target):
+        return witness_candidates(others)
     if not is_answer_goal(goal):
         return []
     t = goal.target

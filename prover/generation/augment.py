@@ -18,6 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from prover.generation.base import GenerationRequest
+from prover.generation.settings import GeneratorConfigError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class RetrievalAugmenter:
 
     def __init__(self, retriever: PremiseRetriever, k: int = 16, max_bytes: int = 2048) -> None:
         if k < 1 or max_bytes < 1:
-            raise ValueError("retrieval augmentation needs k >= 1 and max_bytes >= 1")
+            raise GeneratorConfigError("retrieval augmentation needs k >= 1 and max_bytes >= 1")
         self.retriever = retriever
         self.k = k
         self.max_bytes = max_bytes

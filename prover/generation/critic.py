@@ -19,7 +19,7 @@ from typing import Any
 from prover.generation.base import Critic, GenerationRequest
 from prover.generation.hf import ModelLoadError, pick_device, resolve_model
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_requests
-from prover.generation.settings import CriticSettings
+from prover.generation.settings import CriticSettings, GeneratorConfigError
 
 _DEFAULTS = CriticSettings()
 
@@ -29,7 +29,7 @@ class HeuristicCritic(Critic):
 
     def __init__(self, goal_decay: float = _DEFAULTS.goal_decay, scale: float = _DEFAULTS.scale) -> None:
         if not 0 < goal_decay <= 1 or scale <= 0:
-            raise ValueError("HeuristicCritic needs 0 < goal_decay <= 1 and scale > 0")
+            raise GeneratorConfigError("HeuristicCritic needs 0 < goal_decay <= 1 and scale > 0")
         self.goal_decay = goal_decay
         self.scale = scale
 

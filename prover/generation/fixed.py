@@ -12,6 +12,7 @@ from typing import Any
 
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.inputs import check_k, check_requests
+from prover.generation.settings import GeneratorConfigError
 
 
 class FixedTacticGenerator(TacticGenerator):
@@ -21,21 +22,21 @@ class FixedTacticGenerator(TacticGenerator):
         suggestions = []
         for item in tactics:
             if not isinstance(item, tuple | list) or len(item) != 2:
-                raise ValueError(f"fixed generator: expected (tactic, logprob) pairs, got {item!r}")
+                raise GeneratorConfigError(f"fixed generator: expected (tactic, logprob) pairs, got {item!r}")
             tactic, logprob = item
             if not isinstance(tactic, str) or not tactic.strip():
-                raise ValueError(f"fixed generator: tactic must be a non-empty string, got {tactic!r}")
+                raise GeneratorConfigError(f"fixed generator: tactic must be a non-empty string, got {tactic!r}")
             try:
                 score = float(logprob)
             except (TypeError, ValueError) as exc:
-                raise ValueError(
+                raise GeneratorConfigError(
                     f"fixed generator: logprob of {tactic!r} is not a number: {logprob!r}"
                 ) from exc
             if math.isnan(score):
-                raise ValueError(f"fixed generator: logprob of {tactic!r} is NaN")
+                raise GeneratorConfigError(f"fixed generator: logprob of {tactic!r} is NaN")
             suggestions.append(Suggestion(score, tactic))
         if not suggestions:
-            raise ValueError("fixed generator: the tactic list is empty")
+            raise GeneratorConfigError("fixed generator: the tactic list is empty")
         self.suggestions = dedupe_best(suggestions, len(suggestions))
 
     @classmethod

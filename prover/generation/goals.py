@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _CASE = re.compile(r"^case\s+\S+")
 #: A Lean identifier as it appears in goals and tactics (unicode letters, subscripts, primes, dots inside).
@@ -68,6 +69,7 @@ _TYPE_WORDS = (
 )
 
 
+@lru_cache(maxsize=16384)
 def _looks_like_type(text: str) -> bool:
     t = text.strip()
     if any(op in t for op in ("=", "<", ">", "≤", "≥", "≠", "∣", "∧", "∨", "¬", "↔", "∈", "∉", "⊆")):
@@ -78,6 +80,11 @@ def _looks_like_type(text: str) -> bool:
         or "→" in t
         and all(w in _TYPE_WORDS for w in re.findall(r"[^\s→()]+", t))
     )
+
+
+def looks_like_type(text: str) -> bool:
+    """Whether a target is a type rather than a proposition (``⊢ ℕ``: the goal of an answer witness)."""
+    return bool(text.strip()) and _looks_like_type(text)
 
 
 def parse_goal(text: str) -> Goal:

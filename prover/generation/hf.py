@@ -19,7 +19,7 @@ from typing import Any
 from prover.generation.augment import RetrievalAugmenter
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.errors import GenerationError
-from prover.generation.inputs import check_k, check_requests
+from prover.generation.inputs import GenerationInputError, check_k, check_requests
 from prover.generation.prompts import get_template
 from prover.generation.settings import HFGenerationSettings
 
@@ -214,7 +214,7 @@ class HFTacticGenerator(TacticGenerator):
 
         requests = check_requests(requests, self.settings.max_state_chars)
         if len(requests) != len(tactics):
-            raise ValueError("score_tactics needs one tactic per request")
+            raise GenerationInputError("score_tactics needs one tactic per request")
         prompts = self.prompts(requests)
         eos = self.tokenizer.eos_token or ""
         out: list[float] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from prover.generation.goals import IDENT, Goal
@@ -86,6 +87,11 @@ def _binder_items(binders: str) -> list[TelescopeItem] | None:
 
 def telescope(target: str, limit: int = 24) -> list[TelescopeItem]:
     """What repeated ``intro`` introduces from ``target``: ``∀`` binders and ``→`` premises, in order."""
+    return list(_telescope(target, limit))
+
+
+@lru_cache(maxsize=8192)
+def _telescope(target: str, limit: int) -> tuple[TelescopeItem, ...]:
     items: list[TelescopeItem] = []
     t = " ".join(target.split())
     while t and len(items) < limit:
@@ -107,7 +113,7 @@ def telescope(target: str, limit: int = 24) -> list[TelescopeItem]:
             break
         items.append(TelescopeItem(premise=t[:arrow].strip()))
         t = t[arrow + 1 :].strip()
-    return items[:limit]
+    return tuple(items[:limit])
 
 
 def _hyp_names(count: int, start: int, taken: set[str]) -> list[str]:
@@ -206,6 +212,11 @@ def hint_candidates(goal: Goal, premises: Sequence[str] = (), per_head: int = 3)
     """``HEAD [hints]`` for the heads whose lists are mostly local hypotheses, a few variants per head."""
     ranked = ranked_hypotheses(goal)
     out: list[Candidate] = []
+    target = " ".join(goal.target.split())
+    for h in goal.hypotheses:  # a hypothesis that is the target closes it
+        if not h.is_variable and "✝" not in h.name and " ".join(h.type.split()) == target:
+            out.append(Candidate("exact hyp", f"exact {h.name}"))
+            break
     if ranked:
         all_hyps = _in_state_order(goal, ranked[:8])
         top = _in_state_order(goal, ranked[:per_head])
@@ -237,7 +248,9 @@ def hint_candidates(goal: Goal, premises: Sequence[str] = (), per_head: int = 3)
         out.append(Candidate("nlinarith [squares]", f"nlinarith [{', '.join(squares)}]"))
         if ranked:
             hyps = ", ".join(_in_state_order(goal, ranked[:4]))
-            out.append(Candidate("nlinarith [hyps, squares]", f"nlinarith [{hyps}, {', '.join(squares[:3])}]"))
+            out.append(
+                Candidate("nlinarith [hyps, squares]", f"nlinarith [{hyps}, {', '.join(squares[:3])}]")
+            )
     elif real_vars:
         v = real_vars[0]
         out.append(Candidate("nlinarith [squares]", f"nlinarith [sq_nonneg {v}, sq_nonneg ({v} - 1)]"))

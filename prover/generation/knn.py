@@ -135,10 +135,15 @@ class KnnTacticGenerator(TacticGenerator):
                 if j >= 0 and self.steps[int(j)].source != step.source
             ][: self.neighbours]
             goal = self._goals[i]
+            if goal_kind(goal) == "type":  # no neighbour votes there (see generate)
+                continue
             truth = " ".join(step.tactic.split())
-            request = GenerationRequest(goals=step.goals)
+            request = GenerationRequest(
+                goals=[step.focused_goal, *(g for j, g in enumerate(step.goals) if j != step.goal_id)]
+            )
             p_knn = self._knn_distribution(goal, request, hits).get(truth, 0.0)
-            shape = dict(folds[fold_of[step.source]].scored(goal, len(step.goals)))
+            others = [self._goals_of(step)[j] for j in range(1, len(step.goals))]
+            shape = dict(folds[fold_of[step.source]].scored(goal, len(step.goals), (), others))
             rows.append((goal_kind(goal), p_knn, shape.get(truth, 0.0)))
         return fit_mix_weights(rows, self.portfolio_weight)
 
@@ -193,6 +198,12 @@ class KnnTacticGenerator(TacticGenerator):
             for row_i, row_s in zip(ids, sims, strict=True)
         ]
 
+    def _goals_of(self, step: ProofStep) -> list[Goal]:
+        """The step's goals parsed, the focused one first (as a request would carry them)."""
+        goals = list(step.goals)
+        focused = goals.pop(step.goal_id)
+        return [parse_goal(g) for g in (focused, *goals)]
+
     def _knn_distribution(
         self, goal: Goal, request: GenerationRequest, hits: list[tuple[int, float]]
     ) -> dict[str, float]:
@@ -233,7 +244,7 @@ class KnnTacticGenerator(TacticGenerator):
         for tactic, p in sorted(mix.items(), key=lambda x: -x[1]):
             head = tactic.split()[0] if tactic.split() else ""
             extra = seen[head] - self.max_per_head + 1
-            out[tactic] = p * (self.diversity_decay ** extra if extra > 0 else 1.0)
+            out[tactic] = p * (self.diversity_decay**extra if extra > 0 else 1.0)
             seen[head] += 1
         total = sum(out.values())
         return {t: p / total for t, p in out.items()} if total > 0 else mix
@@ -254,15 +265,17 @@ class KnnTacticGenerator(TacticGenerator):
         results: list[list[Suggestion]] = []
         for request, hits, names in zip(requests, all_hits, premises, strict=True):
             goal = parse_goal(request.first_goal)
+            others = [parse_goal(g) for g in request.goals[1:]]
             w = self.weight_for(goal)
-            knn = self._knn_distribution(goal, request, hits)
+            # A neighbour's answer term belongs to its own problem: answer-type goals (`⊢ ℕ`) get shapes only.
+            knn = {} if goal_kind(goal) == "type" else self._knn_distribution(goal, request, hits)
             if not knn:
                 w = 1.0
             mix: dict[str, float] = defaultdict(float)
             for tactic, p in knn.items():
                 mix[tactic] += (1 - w) * p
             if w > 0:
-                for tactic, p in self.shapes.scored(goal, len(request.goals), names):
+                for tactic, p in self.shapes.scored(goal, len(request.goals), names, others):
                     mix[tactic] += w * p
             mix = self._diversify(mix)
             out = [Suggestion(math.log(p), t) for t, p in mix.items() if p > 0]

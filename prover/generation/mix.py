@@ -5,22 +5,23 @@ one for an equation with numeric hypotheses. So each state gets a small *shape k
 metavariable answer, ``∀``/``→`` to introduce, ``∃``, ``∧``, ``↔``, ``=``, inequality, …; whether it has
 assumptions; whether it mentions ``answer``) and every candidate a *template* (``rfl``, ``intro all h₁``,
 ``norm_num [all]``, or a frequent literal tactic such as ``exact fun _ h ↦ by rw [h]; norm_num``).
-:meth:`ShapeModel.fit` counts, over a corpus, how often each template's instantiation *is* the tactic taken,
-per shape key; scores are those rates smoothed hierarchically (full key -> kind -> everything -> default
+:meth:`ShapeModel.fit` counts, over a corpus, how often each template's instantiation *is* the tactic taken
+among the states that offered it, per shape key (a template that rarely applies, ``exact h`` with ``h`` the
+target, is not punished for the states where it could not be proposed); scores are those rates smoothed
+hierarchically (full key -> kind -> everything -> default
 priors), normalised over the candidates the state offers. The kNN generator mixes this with its neighbour
 votes with a weight per kind that is also learned (:func:`fit_mix_weights`, EM on held-out problems).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from prover.generation.answers import answer_candidates
-from prover.generation.goals import Goal, parse_goal
+from prover.generation.goals import Goal, looks_like_type, parse_goal
 from prover.generation.hints import Candidate, hint_candidates, intro_candidates, telescope
 from prover.generation.names import referenced_locals
 from prover.generation.renaming import shape_head
@@ -53,6 +54,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "ext": 0.01,
     "exact Iff.rfl": 0.01,
     "exact ⟨fun h ↦ h, fun h ↦ h⟩": 0.01,
+    "exact hyp": 0.15,
+    "assumption": 0.02,
 }
 _DEFAULT_OTHER = 0.01
 
@@ -60,6 +63,8 @@ _DEFAULT_OTHER = 0.01
 def goal_kind(goal: Goal) -> str:
     """The target's outer shape: ``meta``, ``intro``, ``exists``, a connective/relation, or ``other``."""
     t = goal.target.strip()
+    if looks_like_type(t):
+        return "type"
     if _META.search(t):
         return "meta"
     if t.startswith("∀") or telescope(t, limit=1):
@@ -86,8 +91,9 @@ def _plain_candidates(goal: Goal, goal_count: int) -> list[Candidate]:
     head = shape_head(goal.target)
     always = ["norm_num", "simp", "linarith", "nlinarith", "omega", "simp_all", "ring_nf", "field_simp"]
     always += ["positivity", "decide", "aesop", "ring", "tauto", "trivial", "norm_num at *", "simp at *"]
+    always.append("assumption")
     out = [Candidate(t, t) for t in always]
-    if kind in ("=", "↔", "meta", "≤") or goal_count > 1:
+    if kind in ("=", "↔", "meta", "≤"):
         out.append(Candidate("rfl", "rfl"))
     if kind in ("∧", "↔", "exists") or head in ("∧", "↔"):
         out.append(Candidate("constructor", "constructor"))
@@ -100,12 +106,18 @@ def _plain_candidates(goal: Goal, goal_count: int) -> list[Candidate]:
     return out
 
 
-def candidates(goal: Goal, goal_count: int = 1, premises: Sequence[str] = ()) -> list[Candidate]:
-    """Every non-literal candidate for a goal (plain automation, intro, hint lists, answer shapes)."""
-    out = _plain_candidates(goal, goal_count)
+def candidates(
+    goal: Goal, goal_count: int = 1, premises: Sequence[str] = (), others: Sequence[Goal] = ()
+) -> list[Candidate]:
+    """Every non-literal candidate for a goal (plain automation, intro, hint lists, answer shapes).
+
+    ``others`` are the state's other goals (an answer witness's value is read from them)."""
+    if goal_kind(goal) == "type":  # `⊢ ℕ`: only a witness term can close it
+        return answer_candidates(goal, others)
+    out = _plain_candidates(goal, max(goal_count, len(others) + 1))
     out += intro_candidates(goal)
     out += hint_candidates(goal, premises)
-    out += answer_candidates(goal)
+    out += answer_candidates(goal, others)
     seen: set[str] = set()
     unique = []
     for c in out:
@@ -114,6 +126,11 @@ def candidates(goal: Goal, goal_count: int = 1, premises: Sequence[str] = ()) ->
             seen.add(key)
             unique.append(c)
     return unique
+
+
+def _other_goals(step: object) -> list[Goal]:
+    goals = list(step.goals)  # type: ignore[attr-defined]
+    return [parse_goal(g) for i, g in enumerate(goals) if i != step.goal_id]  # type: ignore[attr-defined]
 
 
 def _norm(t: str) -> str:
@@ -125,9 +142,11 @@ class ShapeModel:
     """Per-shape rates of candidate templates (see the module docstring); untrained it uses default weights."""
 
     smoothing: float = 2.0
-    literals_per_shape: int = 8
+    literals_per_shape: int = 12
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     totals: Counter[str] = field(default_factory=Counter)
+    #: How many corpus states offered each template, per level (a literal is offered everywhere).
+    available: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     literals: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
@@ -140,13 +159,16 @@ class ShapeModel:
             truth = _norm(step.tactic)  # type: ignore[attr-defined]
             kind, full = shape_key(goal)
             levels = ("*", kind, full)
-            matched = [c.template for c in candidates(goal, len(step.goals)) if _norm(c.tactic) == truth]  # type: ignore[attr-defined]
+            others = _other_goals(step)
+            offered = candidates(goal, len(step.goals), (), others)
+            matched = [c.template for c in offered if _norm(c.tactic) == truth]
             if not matched and not referenced_locals(truth) and len(truth) <= 200:
                 matched = ["lit:" + truth]
                 for level in levels:
                     literal_counts[level][truth] += 1
             for level in levels:
                 model.totals[level] += 1
+                model.available[level].update({c.template for c in offered})
                 for template in set(matched):
                     model.counts[level][template] += 1
         for level, counter in literal_counts.items():
@@ -164,14 +186,17 @@ class ShapeModel:
         p = base
         a = self.smoothing
         for level in levels:
-            p = (self.counts[level][template] + a * p) / (self.totals[level] + a)
+            seen = self.totals[level] if template.startswith("lit:") else self.available[level][template]
+            p = (self.counts[level][template] + a * p) / (seen + a)
         return p
 
-    def scored(self, goal: Goal, goal_count: int = 1, premises: Sequence[str] = ()) -> list[tuple[str, float]]:
+    def scored(
+        self, goal: Goal, goal_count: int = 1, premises: Sequence[str] = (), others: Sequence[Goal] = ()
+    ) -> list[tuple[str, float]]:
         """(tactic, probability) over this state's candidates, best first, summing to 1."""
         kind, full = shape_key(goal)
         levels = ("*", kind, full)
-        cands = candidates(goal, goal_count, premises)
+        cands = candidates(goal, goal_count, premises, others)
         offered = {_norm(c.tactic) for c in cands}
         for level in (full, kind, "*"):
             for text in self.literals.get(level, []):
@@ -210,7 +235,3 @@ def fit_mix_weights(
             w = min(max(w, 0.02), 0.98)
         weights[kind] = w
     return weights
-
-
-def log_or_floor(p: float) -> float:
-    return math.log(p) if p > 0 else -1e9

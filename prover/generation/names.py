@@ -3,8 +3,8 @@
 A suggestion that names a hypothesis the state does not have (``rw [h₀]`` on a goal without hypotheses) can
 never work, so generators drop or repair such suggestions and the benchmark counts them. What "looks like a
 local name" is a syntactic guess, kept deliberately narrow so that library names are never flagged: a dot-free
-identifier that is one letter (``x``, ``a₁``, ``K'``) or ``h`` plus at most three letters (``h``, ``h₀``,
-``hab``, ``hx'``), with digits, subscripts, primes or underscores after it. Names the tactic binds itself
+identifier that is one letter (``x``, ``a₁``, ``K'``), ``h`` plus at most three letters (``h``, ``h₀``,
+``hab``, ``hx'``) with digits, subscripts, primes or underscores after it, or ``h_`` and anything (``h_total``). Names the tactic binds itself
 (``intro x hx``, ``fun h ↦``, ``obtain ⟨a, ha⟩``, ``have h :``, ``∀ x,``, ``with a b``, ``by_cases h :``) are
 not references. Only dotted identifiers' first component is checked (``h₀.le`` needs ``h₀``).
 """
@@ -21,7 +21,7 @@ _TOKEN = re.compile(
     r"|(?P<sym>:=|=>|<;>|↦|[,;:()\[\]⟨⟩{}|@])"
     r"|(?P<other>\S)"
 )
-_LOCAL = re.compile(r"^(?:h[A-Za-z]{0,3}|[A-Za-zα-ωΑ-Ω])[\d₀-₉'_]*$")
+_LOCAL = re.compile(r"^(?:h[A-Za-z]{0,3}|h_\w+|[A-Za-zα-ωΑ-Ω])[\d₀-₉'_]*$")
 #: Short words that match the pattern but are never local names (keywords, notations under ``open Real Nat``).
 _NOT_LOCAL = frozenset({"have", "hint", "π", "λ", "σ", "φ", "ζ", "Γ", "ℵ", "e"})
 
@@ -168,7 +168,9 @@ def repair(tactic: str, known: Collection[str]) -> str | None:
             return m.group(1).rstrip() if not m.group(1).strip().startswith(("rw", "rwa", "nth_rw")) else "\0"
         return f"{m.group(1)}[{', '.join(kept)}]"
 
-    out = re.sub(r"((?:^|(?<=[;>\s]))[\w!?'.]+(?:\s*\([^()]*\))?\s*(?:only\s*)?)\[([^\[\]]*)\]", fix_list, out)
+    out = re.sub(
+        r"((?:^|(?<=[;>\s]))[\w!?'.]+(?:\s*\([^()]*\))?\s*(?:only\s*)?)\[([^\[\]]*)\]", fix_list, out
+    )
     if "\0" in out:
         return None
 

@@ -2,10 +2,12 @@
 
 Most competition-style goals fall to one of a dozen decision procedures; the question is which to try first.
 Priors come from how often each automation tactic (by its head word) closes or advances goals in a corpus
-(``learn_priors``), or from built-in defaults; target-shape rules then shift them (an inequality over ℝ favours
+(``learn_priors``), or from built-in defaults; fixed target-shape rules then shift them (an inequality over ℝ favours
 ``linarith``/``nlinarith``/``positivity``, ``%`` or ℕ favours ``omega``/``decide``/``norm_num``). Some
 candidates are instantiated with the local hypotheses (``norm_num [h₀, h₁]``, ``nlinarith [sq_nonneg (a - b)]``).
 The scores are normalised into a distribution, so ``logprob`` is a true log-probability under this model.
+This is ``generator=portfolio`` and the automation-only baseline of the benchmark; the kNN generator uses the
+shape model of ``mix.py`` instead, whose rates are learned per goal shape.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from itertools import combinations
 
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.goals import Goal, parse_goal
+from prover.generation.hints import intro_candidates
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_requests
 
 #: Head words of the automation tactics and their default prior weights (relative frequencies).
@@ -114,11 +117,10 @@ def _instantiated(goal: Goal) -> list[tuple[str, str]]:
         out.append(("nlinarith", f"nlinarith [{squares}]"))
     elif real_vars:
         out.append(("nlinarith", f"nlinarith [sq_nonneg {real_vars[0]}, sq_nonneg ({real_vars[0]} - 1)]"))
-    target = goal.target
-    if target.startswith("∀"):
-        binders = re.match(r"∀\s*\(?([^,:]+)", target)
-        if binders:
-            out.append(("intro", "intro " + " ".join(binders.group(1).split())))
+    # `intro` names the goal's own binders (never copies binder text such as `F ∈ ?w`).
+    intros = intro_candidates(goal)
+    if intros:
+        out.append(("intro", intros[0].tactic))
     return out
 
 

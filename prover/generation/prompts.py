@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prover.generation.base import GenerationRequest
+from prover.generation.settings import GeneratorConfigError
 
 
 @dataclass(frozen=True)
@@ -105,4 +106,4 @@ def get_template(name: str) -> PromptTemplate:
     try:
         return TEMPLATES[name]
     except KeyError:
-        raise ValueError(f"unknown prompt_template '{name}'; choose one of {sorted(TEMPLATES)}") from None
+        raise GeneratorConfigError(f"unknown prompt_template '{name}'; choose one of {sorted(TEMPLATES)}") from None

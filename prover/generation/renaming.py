@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from prover.generation.goals import IDENT, Goal, Hypothesis, rename_identifiers
 from prover.generation.hints import telescope
@@ -25,6 +26,7 @@ _TOKENS = re.compile(rf"{IDENT}|\d+(?:\.\d+)?|\S")
 _CONNECTIVES = ("↔", "→", "∨", "∧", "≠", "≤", "≥", "<", ">", "=", "∣", "∈", "∉", "⊆", "¬")
 
 
+@lru_cache(maxsize=16384)
 def shape_head(prop: str) -> str:
     """The outermost connective/relation of a proposition (``∀``/``∃`` for quantified ones), '' if none."""
     t = prop.strip()
@@ -96,7 +98,7 @@ def name_mapping(neighbour: Goal, goal: Goal) -> dict[str, str]:
     their_props = [(i, h) for i, h in enumerate(neighbour.hypotheses) if not h.is_variable]
     our_props = [(j, h) for j, h in enumerate(goal.hypotheses) if not h.is_variable and "✝" not in h.name]
     pairs = []
-    for pi, (i, theirs) in enumerate(their_props):
+    for pi, (_i, theirs) in enumerate(their_props):
         renamed = rename_identifiers(theirs.type, mapping)
         for pj, (_, ours) in enumerate(our_props):
             score = shape_similarity(renamed, ours.type, variables)

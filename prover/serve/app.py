@@ -46,13 +46,15 @@ from prover.serve.schemas import (
     SuggestResponse,
     VersionResponse,
 )
-from prover.serve.service import BadInput, ProverService, theorem_from
+from prover.serve.service import BadInput, ProverService
 
 T = TypeVar("T")
 
 #: How often an event stream looks at its job, and how long it stays silent before a keep-alive comment.
 EVENT_POLL_S = 0.2
 KEEPALIVE_S = 10.0
+#: Time limit of the /encode call that loads the encoder.
+ENCODER_LOAD_S = 180.0
 
 
 class ClientGone(Exception):
@@ -120,13 +122,15 @@ class Runtime:
             gone.cancel()
         if work in done:
             return work.result()
+        # nobody will read the abandoned work's outcome: consume it so asyncio does not log it as lost
+        work.add_done_callback(lambda f: f.cancelled() or f.exception())
         if cancel is not None:
             cancel.set()
         if drop:
             work.cancel()
         if gone in done:
             raise ClientGone()
-        raise ApiError(504, "timeout", f"no answer within the limit of {self.settings.request_timeout_s:g} s")
+        raise ApiError(504, "timeout", "no answer within the request's time limit (serve.request_timeout_s)")
 
     async def generate(self, request: Request, gen_request: Any, k: int, deadline: float) -> list[Any]:
         try:
@@ -138,11 +142,17 @@ class Runtime:
         except ValueError as exc:  # the generator's own input checks (GenerationInputError, bad k)
             raise BadInput(str(exc)) from None
 
-    async def on_lean_thread(self, request: Request, pool: Any, fn: Callable[[Any, threading.Event], T]) -> T:
+    async def on_lean_thread(
+        self,
+        request: Request,
+        pool: Any,
+        fn: Callable[[Any, threading.Event], T],
+        timeout_s: float | None = None,
+    ) -> T:
         """Run ``fn(session, cancel)`` holding a session of ``pool`` (429 when none is free)."""
-        deadline = self.deadline()
-        try:
-            session = pool.acquire(0.0)
+        deadline = time.monotonic() + (timeout_s or self.settings.request_timeout_s)
+        try:  # off the event loop: the first use of a slot builds its session (starts a process)
+            session = await asyncio.get_running_loop().run_in_executor(None, pool.acquire, 0.0)
         except PoolBusy:
             raise busy("Lean sessions", self.settings.retry_after_s) from None
         cancel = threading.Event()
@@ -166,13 +176,16 @@ class Runtime:
             raise
         return await self.settle(request, work, deadline, cancel)
 
-    async def on_retrieval_thread(self, request: Request, fn: Callable[[], T]) -> T:
+    async def on_retrieval_thread(
+        self, request: Request, fn: Callable[[], T], timeout_s: float | None = None
+    ) -> T:
         if self.retrieval_waiting >= self.settings.max_generate_queue:
             raise busy("retrieval slots", self.settings.retry_after_s)
         self.retrieval_waiting += 1
         try:
             work = asyncio.get_running_loop().run_in_executor(self.retrieval_threads, fn)
-            return await self.settle(request, work, self.deadline(), drop=True)
+            deadline = time.monotonic() + (timeout_s or self.settings.request_timeout_s)
+            return await self.settle(request, work, deadline, drop=True)
         finally:
             self.retrieval_waiting -= 1
 
@@ -240,7 +253,9 @@ def create_app(service: ProverService) -> FastAPI:
             raise BadInput("the input is empty")
         if len(body.input) > service.max_state_chars:
             raise BadInput(f"the input has {len(body.input):,} characters, over {service.max_state_chars:,}")
-        return {"outputs": await rt.on_retrieval_thread(request, lambda: service.encode(body.input))}
+        # the first call loads the encoder (seconds on a busy CPU): it gets a longer limit than the rest
+        first = None if service.encoder_loaded else max(settings.request_timeout_s, ENCODER_LOAD_S)
+        return {"outputs": await rt.on_retrieval_thread(request, lambda: service.encode(body.input), first)}
 
     # --- ours ----------------------------------------------------------------------------------------
     @app.get("/health", response_model=HealthResponse, tags=["server"])
@@ -263,7 +278,7 @@ def create_app(service: ProverService) -> FastAPI:
     async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
         """Tactics for the goal; with ``theorem`` and a backend, each is run and marked."""
         _check_k(body.k, settings.max_k)
-        theorem = theorem_from(body.theorem.statement, body.theorem.header) if body.theorem else None
+        theorem = service.theorem(body.theorem.statement, body.theorem.header) if body.theorem else None
         gen_request = service.request_for(body.goal, theorem, body.path)
         if theorem is None or service.sessions is None:
             suggestions = await rt.generate(request, gen_request, body.k, rt.deadline())
@@ -271,13 +286,15 @@ def create_app(service: ProverService) -> FastAPI:
             return {"suggestions": [row.to_json() for row in service.unchecked(suggestions, why)]}
         if service.sessions.in_use >= service.sessions.size:  # refuse before spending generator time
             raise busy("Lean sessions", settings.retry_after_s)
-        suggestions = await rt.generate(request, gen_request, body.k, rt.deadline())
+        deadline = rt.deadline()  # one limit for generating and running
+        suggestions = await rt.generate(request, gen_request, body.k, deadline)
         rows, goals, warning = await rt.on_lean_thread(
             request,
             service.sessions,
             lambda session, cancel: service.run_suggestions(
                 session, theorem, body.path, gen_request.goals, suggestions, cancel
             ),
+            timeout_s=max(0.05, deadline - time.monotonic()),
         )
         out: dict[str, Any] = {"suggestions": [row.to_json() for row in rows]}
         if goals is not None:
@@ -289,7 +306,7 @@ def create_app(service: ProverService) -> FastAPI:
     @app.post("/check", response_model=CheckResponse, response_model_exclude_none=True, tags=["editor"])
     async def check(body: CheckRequest, request: Request) -> dict[str, Any]:
         """The soundness guard, then (with a backend) Lean: is ``proof`` a proof of exactly ``statement``?"""
-        theorem = theorem_from(body.statement, body.header)
+        theorem = service.theorem(body.statement, body.header)
         if not body.proof.strip():
             raise BadInput("the proof is empty")
         if service.sessions is None:
@@ -319,7 +336,7 @@ def create_app(service: ProverService) -> FastAPI:
             raise ApiError(
                 400, "no_backend", "proof search needs a Lean backend; this server runs without one"
             )
-        theorem = theorem_from(body.statement, body.header)
+        theorem = service.theorem(body.statement, body.header)
         default_expansions = int(service.search_cfg.get("max_expansions", 100))
         expansions = min(body.max_expansions or default_expansions, settings.prove_max_expansions)
         limit = min(body.time_limit_s or settings.prove_time_limit_s, settings.prove_time_limit_s)
@@ -377,11 +394,30 @@ def create_app(service: ProverService) -> FastAPI:
         )
 
     @app.post("/solve", tags=["editor"])
-    async def solve(body: SolveRequest) -> dict[str, Any]:
-        """Formal problem solving (FPS): answered once the FPS solver exists (501 until then)."""
+    async def solve(body: SolveRequest, request: Request) -> dict[str, Any]:
+        """Formal problem solving (FPS): find the answer, prove it, check it (RPE); the solver's record.
+
+        501 ``not_available`` without the FPS solver or without a Lean backend.
+        """
         if not service.solver_available():
-            raise ApiError(501, "not_available", "the FPS solver is not available on this server yet")
-        raise ApiError(501, "not_available", "the FPS solver exists but is not wired to the server yet")
+            why = (
+                "without a Lean backend" if service.solver_settings is not None else "without the FPS solver"
+            )
+            raise ApiError(
+                501, "not_available", f"formal problem solving is not available on this server ({why})"
+            )
+        problem = service.fps_problem(body.problem)
+        expansions = min(
+            body.max_expansions or int(service.search_cfg.get("max_expansions", 100)),
+            settings.prove_max_expansions,
+        )
+        limit = min(body.time_limit_s or settings.solve_time_limit_s, settings.solve_time_limit_s)
+        return await rt.on_lean_thread(
+            request,
+            service.sessions,
+            lambda session, cancel: service.solve(session, problem, expansions, limit, cancel),
+            timeout_s=limit + settings.request_timeout_s,
+        )
 
     app.add_middleware(
         Gateway, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes, open_paths=("/health",)

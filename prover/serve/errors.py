@@ -8,15 +8,12 @@ framework's own errors (validation, unknown route, wrong method) and for anythin
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger("prover.serve")
 
 #: Status code -> error code for framework errors raised without our code.
 _CODES = {

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,18 +81,23 @@ class Job:
         return out
 
 
-class _JobGenerator(TacticGenerator):
-    """The shared generator worker as the search sees it: counts expansions, stops a cancelled job."""
+class QueuedGenerator(TacticGenerator):
+    """The shared generator worker as a search sees it: stops at its next call once ``cancel`` is set and
+    reports each call's number of requests (expansions) to ``on_expand``."""
 
-    def __init__(self, worker: GeneratorWorker, job: Job) -> None:
+    def __init__(
+        self, worker: GeneratorWorker, cancel: threading.Event, on_expand: Callable[[int], None] | None = None
+    ) -> None:
         self.worker = worker
-        self.job = job
+        self.cancel = cancel
+        self.on_expand = on_expand
 
     def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
-        if self.job.cancel.is_set():
-            raise Cancelled("the proof job was cancelled")
-        out = self.worker.generate(requests, k, cancelled=self.job.cancel)
-        self.job.touch(expansions=self.job.expansions + len(requests))
+        if self.cancel.is_set():
+            raise Cancelled("cancelled")
+        out = self.worker.generate(requests, k, cancelled=self.cancel)
+        if self.on_expand is not None:
+            self.on_expand(len(requests))
         return out
 
 
@@ -235,7 +240,10 @@ class JobManager:
 
         cfg = {**self.search_cfg, "max_expansions": job.max_expansions, "time_limit_s": job.time_limit_s}
         searcher = make_searcher(cfg)
-        result = searcher.search(_JobSession(session, job), _JobGenerator(self.worker, job), job.theorem)  # type: ignore[arg-type]
+        generator = QueuedGenerator(
+            self.worker, job.cancel, lambda n: job.touch(expansions=job.expansions + n)
+        )
+        result = searcher.search(_JobSession(session, job), generator, job.theorem)  # type: ignore[arg-type]
         if job.cancel.is_set():
             raise Cancelled("cancelled")
         stats = result.stats

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -47,8 +48,6 @@ class SessionPool:
 
         With ``cancelled``, waits in short slices and gives up (``PoolBusy``) as soon as the event is set.
         """
-        import time
-
         deadline = time.monotonic() + wait_s
         with self._cond:
             while True:

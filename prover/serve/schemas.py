@@ -136,7 +136,11 @@ class CheckResponse(BaseModel):
 
 
 class SolveRequest(Strict):
-    problem: dict[str, Any]
+    problem: dict[str, Any] = Field(
+        description="an FPS problem: informal_problem, intros, outros, formal_answer..."
+    )
+    max_expansions: int | None = Field(None, ge=1)
+    time_limit_s: float | None = Field(None, gt=0)
 
 
 class HealthResponse(BaseModel):

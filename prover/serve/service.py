@@ -40,10 +40,15 @@ class BadInput(ValueError):
     """A request whose content (not its JSON shape) is unusable: one sentence for a 400."""
 
 
-def theorem_from(statement: str, header: str | None) -> Theorem:
-    """A ``Theorem`` from the editor's declaration text (a trailing ``:= by sorry`` is allowed and dropped)."""
+def theorem_from(statement: str, header: str | None, guard_options: dict[str, Any] | None = None) -> Theorem:
+    """A ``Theorem`` from the editor's declaration text (a trailing ``:= by sorry`` is allowed and dropped).
+
+    Only the header's header commands are kept (``prover.serve.context.clean_header``); :class:`BadInput` when the
+    text is no declaration, or its statement or a header command would do more than state a theorem.
+    """
     from prover.lean.lexer import LexError
     from prover.lean.statement import split_declaration
+    from prover.serve.context import clean_header, statement_refusals
 
     text = statement.strip()
     if not text:
@@ -52,6 +57,15 @@ def theorem_from(statement: str, header: str | None) -> Theorem:
         parts = split_declaration(text)
     except (LexError, ValueError) as exc:
         raise BadInput(f"cannot read the statement: {exc}") from None
+    header_text, header_reasons, dropped = clean_header(header or "", guard_options)
+    refusals = statement_refusals(parts, guard_options) + header_reasons
+    if refusals:
+        raise BadInput("; ".join(refusals[:3]))
+    if dropped:
+        log.info(
+            "header: %d command(s) not sent to Lean (%s)", len(dropped), ", ".join(sorted(set(dropped))[:5])
+        )
+    header = header_text
     if parts.proof is not None:
         try:
             return Theorem.from_formal_statement(
@@ -134,6 +148,7 @@ class ProverService:
         lean_version: str = "none",
         max_state_chars: int = 100_000,
         encoder_loader: Callable[[], Any] | None = None,
+        solver_settings: Any = None,
     ) -> None:
         from prover.lean.guard import make_tactic_guard
 
@@ -158,6 +173,7 @@ class ProverService:
         self.lean_version = lean_version
         self.max_state_chars = max_state_chars
         self._encoder_loader = encoder_loader
+        self.solver_settings = solver_settings
         self._encoder: Any = None
         self._retrieval_lock = threading.Lock()
 
@@ -201,6 +217,14 @@ class ProverService:
                 else:
                     backend_name = str(described.get("backend") or backend_cfg.get("name"))
                     lean_version = str(described.get("lean") or "unknown")
+        solver_settings = None
+        if importlib.util.find_spec("prover.fps") is not None:
+            from prover.fps.run import solver_settings as load_solver
+
+            try:
+                solver_settings = load_solver(cfg.get("solver"))
+            except ValueError as exc:
+                raise ServeSetupError(str(exc)) from None
         retriever = None
         retriever_cfg = cfg.get("retriever")
         if retriever_cfg is not None and retriever_cfg.get("index_path"):
@@ -237,6 +261,7 @@ class ProverService:
             lean_version=lean_version,
             max_state_chars=gen_settings.max_state_chars,
             encoder_loader=load_encoder,
+            solver_settings=solver_settings,
         )
 
     @property
@@ -256,6 +281,10 @@ class ProverService:
                 pool.close()
 
     # --- generation ---------------------------------------------------------------------------------
+    def theorem(self, statement: str, header: str | None) -> Theorem:
+        """The request's theorem, checked against the backend's guard options (see :func:`theorem_from`)."""
+        return theorem_from(statement, header, self.guard_options)
+
     def request_for(self, goal: str, theorem: Theorem | None, path: Sequence[str]) -> GenerationRequest:
         """The generator request for an editor goal; :class:`BadInput` for empty or over-long goals."""
         from prover.generation.inputs import GenerationInputError, check_requests
@@ -356,6 +385,10 @@ class ProverService:
             for p, score in hits
         ]
 
+    @property
+    def encoder_loaded(self) -> bool:
+        return self._encoder is not None or getattr(self.retriever, "encoder", None) is not None
+
     def encode(self, text: str) -> list[float]:
         with self._retrieval_lock:
             if self._encoder is None:
@@ -369,13 +402,51 @@ class ProverService:
         return [float(x) for x in vector]
 
     # --- formal problem solving -------------------------------------------------------------------
-    @staticmethod
-    def solver_available() -> bool:
-        """The FPS solver, once ``prover.fps`` exists and offers ``solve``."""
-        if importlib.util.find_spec("prover.fps") is None:
-            return False
-        module = importlib.import_module("prover.fps")
-        return callable(getattr(module, "solve", None))
+    def solver_available(self) -> bool:
+        """The FPS solver (``prover.fps``) with its settings, and a Lean backend to run it on."""
+        return self.solver_settings is not None and self.has_lean
+
+    def fps_problem(self, obj: dict[str, Any]) -> Any:
+        """An FPS problem (the benchmark files' fields); :class:`BadInput` naming the field, also when a text
+        that goes into a Lean command would do more than a term (``prover.serve.context.fps_refusals``)."""
+        from prover.fps.problem import problem_from_json, problem_id
+        from prover.serve.context import fps_refusals
+
+        required = ("outros", "formal_answer", "formal_answer_type")
+        if not any(key in obj for key in required):
+            got = ", ".join(sorted(obj)[:6]) or "no fields"
+            raise BadInput(
+                "problem: expected an FPS problem (informal_problem, header, intros, outros, formal_answer, "
+                f"formal_answer_type, as in the FPS benchmark files), got {got}"
+            )
+        try:
+            problem = problem_from_json(obj, problem_id(obj, "serve", 1), source="serve")
+        except ValueError as exc:
+            raise BadInput(f"problem.{exc}") from None
+        refusals = fps_refusals(problem, self.guard_options)
+        if refusals:
+            raise BadInput("; ".join(refusals[:3]))
+        return problem
+
+    def solve(
+        self, session: Any, problem: Any, max_expansions: int, time_limit_s: float, cancel: threading.Event
+    ) -> dict[str, Any]:
+        """Search for an answer and its proof, then the FPS final check (compile, verify, RPE): one record."""
+        from prover.fps.check import FpsChecker
+        from prover.fps.solver import solve_problem
+        from prover.search.factory import make_searcher
+        from prover.serve.jobs import QueuedGenerator
+
+        searcher = make_searcher(
+            {**self.search_cfg, "max_expansions": max_expansions, "time_limit_s": time_limit_s}
+        )
+        generator = QueuedGenerator(self.worker, cancel)
+        record = solve_problem(
+            session, problem, searcher, generator, FpsChecker(session, self.solver_settings)
+        )
+        if cancel.is_set():
+            raise Cancelled("the request was cancelled")
+        return record.to_json()
 
     def version(self) -> dict[str, str]:
         return {

@@ -33,6 +33,8 @@ class ServeSettings(Settings):
     request_timeout_s: PositiveFloat = 30.0
     prove_time_limit_s: PositiveFloat = 300.0
     prove_max_expansions: PositiveInt = 1000
+    #: Search time of one ``/solve`` (FPS) call, its default and cap; the final check may add request_timeout_s.
+    solve_time_limit_s: PositiveFloat = 120.0
     job_ttl_s: PositiveFloat = 600.0
     retry_after_s: PositiveInt = 1
     copilot_k: PositiveInt = 8

@@ -10,8 +10,10 @@ result (``OUTPUT_DIR/model``) loads with ``generator.encoder=OUTPUT_DIR/model``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from prover.training.records import TacticExample, normalise, read_records
 from prover.training.runs import (
     FINAL,
+    export,
     last_checkpoint,
     metrics_callback,
     prepare_output_dir,
@@ -144,17 +147,21 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
     model = _contrastive_model(base, settings.temperature)
     trainer = Trainer(
         model=model,
-        args=training_arguments(settings, out, has_eval=len(val) >= 2, dataloader_drop_last=True),
+        args=training_arguments(
+            settings, out, has_eval=len(val) >= 2, dataloader_drop_last=True, label_names=["group"]
+        ),
         train_dataset=train,
         eval_dataset=val if len(val) >= 2 else None,
         data_collator=_collator(tokenizer, settings.max_length),
         callbacks=[metrics_callback(out)],
     )
     resume = last_checkpoint(out)
-    result = trainer.train(resume_from_checkpoint=resume)
+    # transformers prints its log dicts on stdout; the CLI's stdout is JSON lines only
+    with contextlib.redirect_stdout(sys.stderr):
+        result = trainer.train(resume_from_checkpoint=resume)
+        evaluation = trainer.evaluate() if len(val) >= 2 else {}
     final = out / FINAL
-    model.encoder.save_pretrained(final)
-    tokenizer.save_pretrained(final)
+    export(trainer, model.encoder, tokenizer, final)
     summary = {
         "task": "encoder",
         "output_dir": str(out),
@@ -165,6 +172,6 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
         "steps": result.global_step,
         "train_loss": result.training_loss,
     }
-    if len(val) >= 2:
-        summary.update({k: v for k, v in trainer.evaluate().items() if k == "eval_loss"})
+    if "eval_loss" in evaluation:
+        summary["eval_loss"] = evaluation["eval_loss"]
     return summary

@@ -47,6 +47,20 @@ def last_checkpoint(out: Path) -> str | None:
     return str(best[1]) if best else None
 
 
+def guard_datasets_shadow() -> None:
+    """Keep transformers from taking the repository's ``datasets/`` folder for Hugging Face ``datasets``.
+
+    With the repository root on ``sys.path`` (``python -m ...`` run from it), that folder is importable as a
+    namespace package named ``datasets``; transformers' ``Trainer`` then believes the library is installed and
+    fails on ``datasets.Dataset``. Our datasets are plain lists, so the library's absence loses nothing.
+    """
+    spec = importlib.util.find_spec("datasets")
+    if spec is not None and spec.origin is None:
+        import transformers.trainer as trainer_module
+
+        trainer_module.is_datasets_available = lambda: False  # type: ignore[assignment]
+
+
 def precision_flags(precision: str) -> dict[str, bool]:
     import torch
 
@@ -60,6 +74,7 @@ def training_arguments(settings: CommonTrainSettings, out: Path, has_eval: bool,
     """``TrainingArguments`` from the typed settings (one mapping, so every task reads the same knobs)."""
     from transformers import TrainingArguments
 
+    guard_datasets_shadow()
     tensorboard = importlib.util.find_spec("tensorboard") is not None
     return TrainingArguments(
         output_dir=str(out),
@@ -81,6 +96,7 @@ def training_arguments(settings: CommonTrainSettings, out: Path, has_eval: bool,
         seed=settings.seed,
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        dataloader_pin_memory=False,
         **precision_flags(settings.precision),
         **extra,
     )
@@ -98,6 +114,14 @@ def metrics_callback(out: Path):
                     handle.write(json.dumps(line) + "\n")
 
     return MetricsJsonl()
+
+
+def export(trainer: Any, module: Any, tokenizer: Any, final: Path) -> None:
+    """Write the final plain Hugging Face directory once (main process), then let every process go on."""
+    if trainer.is_world_process_zero():
+        module.save_pretrained(final)
+        tokenizer.save_pretrained(final)
+    trainer.accelerator.wait_for_everyone()
 
 
 def read_metrics(out: str | Path) -> list[dict[str, Any]]:

@@ -65,9 +65,21 @@ class GeneratorTrainSettings(CommonTrainSettings):
     output_dir: str = "outputs/generator"
     batch_size: PositiveInt = 8
     lr: PositiveFloat = 5.0e-4
-    #: each retrieved premise is dropped from the input with this probability (ReProver: 0.5)
+    #: ``seq2seq`` (ByT5 / T5) or ``causal`` (loss on the tactic tokens only)
+    kind: Literal["seq2seq", "causal"] = "seq2seq"
+    #: the project's prompt template the model reads states in (``prover.generation.prompts``)
+    prompt_template: str = "reprover"
+    max_target_length: PositiveInt = 128
+    #: each premise is dropped from the input with this probability (ReProver: 0.5)
     premise_dropout: Fraction = 0.5
+    #: byte budget of the premise prefix (as ``RetrievalAugmenter.max_bytes``)
+    premise_max_bytes: PositiveInt = 2048
+    #: LoRA adapters via ``peft`` (merged into the exported model)
     lora: bool = False
+    lora_r: PositiveInt = 16
+    #: after training: top-1 / top-``eval_top_k`` exact match on the first ``eval_examples`` val records
+    eval_top_k: PositiveInt = 8
+    eval_examples: NonNegativeInt = 64
 
 
 class RetrieverTrainSettings(CommonTrainSettings):
@@ -76,7 +88,13 @@ class RetrieverTrainSettings(CommonTrainSettings):
     output_dir: str = "outputs/retriever"
     num_negatives: NonNegativeInt = 3
     num_in_file_negatives: NonNegativeInt = 1
+    #: ``mse``: ReProver's squared error of cosine vs the 0/1 label; ``infonce``: cross-entropy
     loss: Literal["mse", "infonce"] = "infonce"
+    temperature: PositiveFloat = 0.05
+    #: the premise corpus (ours or LeanDojo's ``corpus.jsonl``) giving each premise's text and file
+    corpus: str | None = None
+    #: Recall@1/10 after training on the first ``eval_examples`` val records (0: none)
+    eval_examples: NonNegativeInt = 500
 
 
 class CriticTrainSettings(CommonTrainSettings):
@@ -85,6 +103,8 @@ class CriticTrainSettings(CommonTrainSettings):
     output_dir: str = "outputs/critic"
     #: ``binary``: on a proof or not; ``distance``: the capped distance (regression)
     target: Literal["binary", "distance"] = "binary"
+    #: the prompt the critic reads the state in (``prover.generation.critic.CRITIC_TEMPLATES``)
+    template: str = "raw"
 
 
 TRAIN_SETTINGS: dict[str, type[CommonTrainSettings]] = {
@@ -115,3 +135,20 @@ class CurateSettings(Settings):
     drop_easy: bool = False
     easy_runs: list[str] = []
     seed: NonNegativeInt = 0
+
+
+class ExpertIterationSettings(Settings):
+    """``train=expert_iteration``: rounds of prove -> collect -> curate -> train (the prove part is the usual
+    ``backend`` / ``benchmark`` / ``search`` / ``generator`` config)."""
+
+    name: Literal["expert_iteration"] = "expert_iteration"
+    rounds: PositiveInt = 2
+    output_dir: str = "outputs/expert_iteration"
+    #: tactic JSONL files added to every round's data (e.g. the shared proof steps)
+    tactics: list[str] = []
+    val: Fraction = 0.1
+    seed: NonNegativeInt = 0
+    #: round R > 0 fine-tunes round R-1's checkpoint (else the base model again, on all data so far)
+    continue_from_previous: bool = True
+    curate: CurateSettings = Field(default_factory=CurateSettings)
+    generator: GeneratorTrainSettings = Field(default_factory=GeneratorTrainSettings)

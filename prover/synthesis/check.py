@@ -1,0 +1,164 @@
+"""What Lean says about a model's formalisation: does the statement elaborate, is the proof sound, is it degenerate.
+
+Model text is untrusted: the statement is cut out of its answer with the project's Lean-aware splitter (only
+``open`` lines may come before it, and only into our own header), its terms pass the soundness guard before
+Lean elaborates them, and the proof goes through ``LeanSession.verify`` (guard + whole-proof check) like every
+proof in this project.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from prover.lean.guard import check_tactic
+from prover.lean.lexer import LexError, code_tokens
+from prover.lean.session import LeanSession
+from prover.lean.source import SourceError, split_commands, split_proof
+from prover.lean.statement import split_statement
+from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Timeout
+
+BASE_HEADER = "import Mathlib\n"
+
+
+@dataclass(frozen=True)
+class ModelDeclaration:
+    """One theorem out of model code: our header (Mathlib + its ``open`` lines), its statement and full text."""
+
+    theorem: Theorem
+    text: str
+
+
+def read_declaration(code: str) -> ModelDeclaration | str:
+    """The single theorem in ``code``, or a one-line reason why there is none usable."""
+    try:
+        _, commands = split_commands(code)
+    except SourceError as exc:
+        return f"cannot read the Lean code: {exc}"
+    opens: list[str] = []
+    theorems = [c for c in commands if c.keyword in ("theorem", "lemma")]
+    if len(theorems) != 1:
+        return f"expected exactly one theorem, found {len(theorems)}"
+    for cmd in commands:
+        if cmd is theorems[0]:
+            break
+        if cmd.keyword == "import":
+            continue  # we always import Mathlib, and nothing else
+        if cmd.keyword == "open":
+            plain = _plain_open(cmd.text)
+            if plain is None:
+                return "only plain 'open Namespace …' lines may come before the theorem"
+            opens.append(plain)
+            continue
+        if cmd.keyword in ("comment", "namespace", "section", "end"):
+            return f"'{cmd.keyword}' before the theorem is not supported; give the theorem alone"
+        return f"unsupported command before the theorem: {cmd.keyword}"
+    thm = theorems[0]
+    for prefix in thm.prefixes:
+        plain = _plain_open(prefix)
+        if plain is None:
+            return f"unsupported prefix before the theorem: {prefix.split()[0]} … in"
+        opens.append(plain)
+    decl = thm.declaration.strip()
+    split = split_proof(decl)
+    if split is None:
+        return "the theorem has no ':='"
+    statement = split.statement
+    try:
+        parts = split_statement(statement)
+    except ValueError as exc:
+        return f"cannot read the statement: {exc}"
+    refused = check_tactic(f"{parts.binders} {parts.type}".strip())
+    refused = [r for r in refused if "empty" not in r]
+    if refused:
+        return f"the statement is refused by the soundness guard: {refused[0]}"
+    header = BASE_HEADER + "".join(f"{o}\n" for o in dict.fromkeys(opens))
+    name = thm.name or "mustard_example"
+    return ModelDeclaration(Theorem(name, statement, header, source="mustard"), decl)
+
+
+def _plain_open(text: str) -> str | None:
+    """``open A B`` rebuilt from its tokens when it opens plain namespaces only (it goes into our header, which
+    no guard reads: anything else — ``#eval`` glued after it, ``renaming``, ``hiding`` — is refused)."""
+    try:
+        toks = code_tokens(text)
+    except LexError:
+        return None
+    if toks and toks[-1].text == "in":
+        toks = toks[:-1]
+    if len(toks) < 2 or toks[0].text != "open":
+        return None
+    names = [t.text for t in toks[1:]]
+    if any(t.kind != "ident" for t in toks[1:]) or {"renaming", "hiding", "in", "scoped"} & set(names):
+        return None
+    return "open " + " ".join(names)
+
+
+@dataclass
+class CheckResult:
+    """One attempt's outcome: ``stage`` is where it stopped (``parse``, ``statement``, ``proof``) or ``ok``."""
+
+    stage: str
+    messages: list[str] = field(default_factory=list)
+    theorem: Theorem | None = None
+    root: TacticState | None = None
+
+
+class Checker:
+    """Runs the checks through one session; ``lock`` serialises Lean calls when samples run on threads."""
+
+    def __init__(self, session: LeanSession, trivial: Sequence[str], contradiction: Sequence[str]) -> None:
+        self.session = session
+        self.trivial = list(trivial)
+        self.contradiction = list(contradiction)
+        self.lock = threading.Lock()
+
+    def check(self, formal_statement: str | None, formal_proof: str | None) -> CheckResult:
+        if not formal_statement or not formal_proof:
+            missing = [
+                n
+                for n, v in (("formal statement", formal_statement), ("formal proof", formal_proof))
+                if not v
+            ]
+            return CheckResult("parse", [f"the answer has no {' and no '.join(missing)} section"])
+        stmt = read_declaration(formal_statement)
+        if isinstance(stmt, str):
+            return CheckResult("parse", [f"formal statement: {stmt}"])
+        proof = read_declaration(formal_proof)
+        if isinstance(proof, str):
+            return CheckResult("parse", [f"formal proof: {proof}"], stmt.theorem)
+        theorem = stmt.theorem
+        if proof.theorem.header != theorem.header:
+            theorem = Theorem(theorem.name, theorem.statement, proof.theorem.header, theorem.source)
+        with self.lock:
+            root = self.session.start(theorem)
+        if not isinstance(root, TacticState):
+            return CheckResult("statement", _start_messages(root), theorem)
+        with self.lock:
+            verdict = self.session.verify(theorem, proof.text)
+        if not verdict.accepted:
+            check = f"{verdict.check}: " if verdict.check else ""
+            return CheckResult("proof", [f"{check}{r}" for r in verdict.reasons], theorem, root)
+        return CheckResult("ok", [], theorem, root)
+
+    def degenerate_labels(self, root: TacticState) -> list[str]:
+        """``trivial: T`` when tactic ``T`` closes the statement alone; ``contradictory: T`` when ``T`` proves
+        ``False`` from its hypotheses. Each label is one tactic run: a small, fixed budget."""
+        tactics = self.trivial + self.contradiction
+        with self.lock:
+            results = self.session.run_tactics([(root, t) for t in tactics])
+        labels = []
+        for tactic, res in zip(tactics, results, strict=True):
+            if isinstance(res, ProofFinished):
+                kind = "trivial" if tactic in self.trivial else "contradictory"
+                labels.append(f"{kind}: {tactic}")
+        return labels
+
+
+def _start_messages(res: object) -> list[str]:
+    if isinstance(res, TacticError):
+        return list(res.messages) or ["the statement does not elaborate"]
+    if isinstance(res, Timeout):
+        return [f"elaborating the statement timed out after {res.seconds}s"]
+    return [f"Lean failed on the statement: {getattr(res, 'reason', res)}"]

@@ -1,0 +1,139 @@
+"""One small interface to language models, ``ChatModel.chat(messages, **params) -> text``, and two makers of it.
+
+``OpenAIChat`` speaks the chat-completions protocol that vLLM, SGLang, TGI, Ollama and hosted APIs serve
+(over ``httpx``); ``HFChat`` runs a local Hugging Face causal model. Synthesis needs nothing else from a model.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from prover.errors import ProverError
+from prover.synthesis.settings import LLMSettings
+
+Message = dict[str, str]
+
+
+class LLMError(ProverError, RuntimeError):
+    """The model could not answer (endpoint down, bad reply, model not loadable); one line says why."""
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    name: str
+
+    def chat(self, messages: Sequence[Message], **params: Any) -> str: ...
+
+
+class OpenAIChat:
+    """``POST {base_url}/chat/completions``; transient failures (connection, 429, 5xx) are retried."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        import httpx
+
+        if not settings.model:
+            raise LLMError("llm.model is empty: name the model the endpoint serves")
+        self.settings = settings
+        self.name = settings.model
+        key = settings.api_key or os.environ.get(settings.api_key_env, "")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(
+            base_url=settings.base_url.rstrip("/"), headers=headers, timeout=settings.timeout_s
+        )
+
+    def chat(self, messages: Sequence[Message], **params: Any) -> str:
+        import httpx
+
+        body = {
+            "model": self.settings.model,
+            "messages": list(messages),
+            "temperature": params.pop("temperature", self.settings.temperature),
+            "max_tokens": params.pop("max_tokens", self.settings.max_tokens),
+            **params,
+        }
+        problem = ""
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                time.sleep(min(2.0**attempt * 0.25, 5.0))
+            try:
+                reply = self._client.post("/chat/completions", json=body)
+            except httpx.HTTPError as exc:
+                problem = f"cannot reach {self.settings.base_url}: {type(exc).__name__}"
+                continue
+            if reply.status_code == 429 or reply.status_code >= 500:
+                problem = f"{self.settings.base_url} answered HTTP {reply.status_code}"
+                continue
+            if reply.status_code != 200:
+                raise LLMError(
+                    f"{self.settings.base_url} answered HTTP {reply.status_code}: {reply.text[:200]}"
+                )
+            try:
+                content = reply.json()["choices"][0]["message"]["content"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                raise LLMError("the endpoint's reply is not a chat completion") from None
+            if not isinstance(content, str):
+                raise LLMError("the endpoint's reply has no text content")
+            return content
+        raise LLMError(problem)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class HFChat:
+    """A local causal model; the tokenizer's chat template when it has one, else ``role: text`` lines."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        from prover.generation.hf import pick_device, resolve_model
+
+        if not settings.model:
+            raise LLMError("llm.model is empty: give a Hugging Face model name or path")
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            path = resolve_model(settings.model)
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForCausalLM.from_pretrained(path)
+        except Exception as exc:  # OSError, ValueError, ...: all mean "cannot load this model"
+            raise LLMError(f"cannot load model {settings.model!r}: {str(exc).splitlines()[0]}") from None
+        self.device = pick_device(settings.device)
+        self.model.to(self.device).eval()
+        self.settings = settings
+        self.name = settings.model
+        self._lock = threading.Lock()  # one generate at a time: a model is not shared across threads safely
+
+    def _prompt(self, messages: Sequence[Message]) -> str:
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
+        lines = [f"{m['role']}: {m['content']}" for m in messages]
+        return "\n\n".join(lines) + "\n\nassistant: "
+
+    def chat(self, messages: Sequence[Message], **params: Any) -> str:
+        import torch
+
+        temperature = float(params.get("temperature", self.settings.temperature))
+        max_new = int(params.get("max_tokens", self.settings.max_tokens))
+        inputs = self.tokenizer(self._prompt(messages), return_tensors="pt").to(self.device)
+        sample = temperature > 0
+        with self._lock, torch.no_grad():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new,
+                do_sample=sample,
+                temperature=temperature if sample else None,
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
+        return self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def close(self) -> None:
+        pass
+
+
+def make_chat_model(settings: LLMSettings) -> ChatModel:
+    return OpenAIChat(settings) if settings.kind == "openai" else HFChat(settings)

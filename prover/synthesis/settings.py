@@ -1,0 +1,70 @@
+"""Typed settings of ``prover synth`` (configs/synth/*.yaml mirror the defaults; a test compares them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
+
+from prover.settings import Settings
+
+
+class LLMSettings(Settings):
+    """Which model writes: an OpenAI-compatible endpoint (vLLM, SGLang, TGI, Ollama, hosted) or a local HF model.
+
+    The API key is read from ``api_key`` or, when that is empty, the environment variable ``api_key_env``; it is
+    never written to a run directory.
+    """
+
+    kind: Literal["openai", "hf"] = "openai"
+    model: str = ""
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = Field(default=0.7, ge=0.0)
+    max_tokens: PositiveInt = 2048
+    timeout_s: PositiveFloat = 120.0
+    retries: NonNegativeInt = 2
+    device: str = "auto"
+
+
+class MustardSettings(Settings):
+    concepts: str = "datasets/concepts/mustard.json"
+    #: ``one_domain``: k concepts of one domain; ``cross_domain``: one concept from each of k domains
+    sampling: Literal["one_domain", "cross_domain"] = "one_domain"
+    k: PositiveInt = 2
+    level: str | None = None
+    domain: str | None = None
+    #: concept names used for every sample instead of drawing
+    fixed_concepts: list[str] = Field(default_factory=list)
+    #: ``all``: one call for the four sections; ``step``: problem, informal proof, formal part in turn
+    prompt_mode: Literal["all", "step"] = "all"
+    repair_rounds: NonNegativeInt = 2
+    #: tactics that, closing the statement on their own, label it degenerate (``trivial``)
+    trivial_tactics: list[str] = Field(default_factory=lambda: ["trivial", "simp", "decide", "norm_num"])
+    #: tactics that, proving ``False`` from the hypotheses, label it degenerate (``contradictory``)
+    contradiction_tactics: list[str] = Field(
+        default_factory=lambda: ["exfalso; simp_all", "exfalso; linarith", "exfalso; omega"]
+    )
+    num: PositiveInt = 10
+    seed: int = 0
+    #: samples written concurrently (model calls overlap; Lean checks share the session's pool)
+    workers: PositiveInt = 1
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def recorded(self) -> dict[str, object]:
+        """The settings as written to a run directory: no API key, ever."""
+        data = self.model_dump()
+        data["llm"].pop("api_key", None)
+        return data
+
+
+class AlchemySettings(Settings):
+    """``prover synth alchemy`` (configs/synth/alchemy.yaml mirrors the defaults)."""
+
+    #: targets: JSONL ``{name, statement, proof, header?}``, a ``.lean`` file or a directory of them
+    targets: str | None = None
+    #: rules: JSONL ``{name, type}`` or premise-corpus lines ``{full_name, code}``
+    rules: str | None = None
+    #: probe only rules whose constants and notation occur in the target (false: probe every rule)
+    prefilter: bool = True

@@ -1,0 +1,328 @@
+"""MUSTARD end to end: a fake OpenAI-compatible endpoint on 127.0.0.1 and a scripted Lean world."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from prover.cli.main import main
+from prover.lean.doubles.session import WorldSession
+from prover.synthesis.concepts import ConceptLibrary
+from prover.synthesis.fake_endpoint import CannedRule, FakeEndpoint
+from prover.synthesis.llm import LLMError, OpenAIChat
+from prover.synthesis.mustard import MustardWriter, run_mustard
+from prover.synthesis.settings import LLMSettings, MustardSettings
+from prover.synthesis.store import SynthRunError
+
+REPO = Path(__file__).resolve().parent.parent
+WORLD = REPO / "tests/data/synth/world.json"
+LIBRARY = REPO / "datasets/concepts/mustard.json"
+
+GOOD = """## Problem
+Show that every positive natural number is at least one.
+
+## Informal proof
+A positive natural number n satisfies 0 < n, which for naturals means 1 ≤ n.
+
+## Formal statement
+```lean
+theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by sorry
+```
+
+## Formal proof
+```lean
+import Mathlib
+
+theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by
+  omega
+```
+"""
+
+BROKEN = """**PROBLEM:** Show that a^2 + b^2 is never negative for real a, b.
+
+**Informal Proof:** Squares are non-negative and so is their sum.
+
+# formal statement
+```lean4
+theorem sq_nonneg_sum (a b : ℝ) : 0 ≤ a ^ 2 + b ^ 2 := by sorry
+```
+
+# Formal Proof (Lean 4)
+```lean
+theorem sq_nonneg_sum (a b : ℝ) : 0 ≤ a ^ 2 + b ^ 2 := by
+  nlinarith [sq_nonneg a]
+```
+"""
+
+FIXED = """## Formal statement
+```lean
+theorem sq_nonneg_sum (a b : ℝ) : 0 ≤ a ^ 2 + b ^ 2 := by sorry
+```
+## Formal proof
+```lean
+theorem sq_nonneg_sum (a b : ℝ) : 0 ≤ a ^ 2 + b ^ 2 := by
+  positivity
+```
+"""
+
+CHEAT = """Problem: Every prime above 2 is odd.
+Informal proof: A prime above 2 is not divisible by 2.
+Formal statement:
+```lean
+theorem cheat (p : ℕ) (hp : p.Prime) (h : p > 2) : p % 2 = 1 := by sorry
+```
+Formal proof:
+```lean
+theorem cheat (p : ℕ) (hp : p.Prime) (h : p > 2) : p % 2 = 1 := by
+  sorry
+```
+"""
+
+CHEAT_AGAIN = """## Formal statement
+```lean
+theorem cheat (p : ℕ) (hp : p.Prime) (h : p > 2) : p % 2 = 1 := by sorry
+```
+## Formal proof
+```lean
+theorem cheat (p : ℕ) (hp : p.Prime) (h : p > 2) : p % 2 = 1 := by
+  native_decide
+```
+"""
+
+VACUOUS = GOOD.replace(
+    "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n",
+    "theorem vacuous (x : ℕ) (h1 : x < 2) (h2 : x > 5) : x = 7",
+)
+
+UNPARSABLE = "I am sorry, as a language model I would rather talk about the weather."
+
+RULES = [
+    CannedRule(("### Attempt 1", "sq_nonneg_sum"), FIXED),
+    CannedRule(("### Attempt 1", "theorem cheat"), CHEAT_AGAIN),
+    CannedRule(("Bezout's identity",), GOOD),
+    CannedRule(("Cauchy-Schwarz inequality",), BROKEN),
+    CannedRule(("perfect numbers",), CHEAT),
+    CannedRule(("null sets",), VACUOUS),
+    CannedRule(("Wilson's theorem",), UNPARSABLE),
+]
+
+
+def make_writer(endpoint: FakeEndpoint, **kw: object) -> tuple[MustardWriter, MustardSettings]:
+    settings = MustardSettings(
+        concepts=str(LIBRARY),
+        llm=LLMSettings(model="fake-model", base_url=endpoint.base_url, retries=0, api_key="sk-secret-123"),
+        **kw,
+    )
+    session = WorldSession(WORLD)
+    model = OpenAIChat(settings.llm)
+    return MustardWriter(settings, ConceptLibrary.load(LIBRARY), model, session), settings
+
+
+def test_good_answer_is_verified_with_versions_and_timings() -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["Bezout's identity"])
+        rec = writer.write(0)
+    assert rec["verdict"] == "verified", rec["reasons"]
+    assert rec["problem"].startswith("Show that") and "0 < n" in rec["informal_proof"]
+    assert rec["formal_statement"].startswith("theorem good_one") and "omega" in rec["formal_proof"]
+    assert rec["labels"] == [] and len(rec["attempts"]) == 1
+    assert rec["concepts"] == ["Bezout's identity"] and rec["level"] == "higher education"
+    assert rec["model"] == "fake-model" and "scripted world" in rec["backend"]
+    assert rec["timings"]["total_s"] >= rec["timings"]["llm_s"] > 0
+    assert len(ep.requests) == 1
+
+
+def test_broken_proof_is_repaired_and_the_repair_prompt_shows_numbered_code_and_messages() -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["Cauchy-Schwarz inequality"])
+        rec = writer.write(0)
+    assert rec["verdict"] == "verified"
+    assert [a["stage"] for a in rec["attempts"]] == ["proof", "ok"]
+    assert any("linarith failed" in m for m in rec["attempts"][0]["messages"])
+    repair = ep.requests[1][-1]["content"]
+    assert "Squares are non-negative" in repair and "Show that a^2 + b^2" in repair
+    assert "2 |   nlinarith [sq_nonneg a]" in repair and "linarith failed" in repair
+
+
+def test_cheating_proofs_are_rejected_by_the_guard_after_every_round() -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["perfect numbers"], repair_rounds=2)
+        rec = writer.write(0)
+    assert rec["verdict"] == "proof_rejected"
+    assert len(rec["attempts"]) == 3 and len(ep.requests) == 3
+    assert "sorry" in rec["attempts"][0]["messages"][0]
+    assert all("native_decide" in a["messages"][0] for a in rec["attempts"][1:])
+    # the second repair request shows both earlier attempts
+    assert "### Attempt 2" in ep.requests[2][-1]["content"]
+
+
+def test_unparsable_answer_is_recorded_not_raised() -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["Wilson's theorem"])
+        rec = writer.write(3)
+    assert rec["verdict"] == "unparsable" and rec["id"] == 3
+    assert "no problem and no informal proof" in rec["reasons"][0]
+    assert "weather" in rec["raw_answer"]
+
+
+def test_contradictory_and_trivial_statements_are_kept_but_labelled() -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["null sets"], trivial_tactics=["trivial", "omega"])
+        rec = writer.write(0)
+    assert rec["verdict"] == "verified"
+    assert set(rec["labels"]) == {"trivial: omega", "contradictory: exfalso; omega"}
+
+
+def test_statement_unknown_to_lean_is_a_statement_error() -> None:
+    wrong = GOOD.replace("good_one", "other_one")
+    with FakeEndpoint(
+        [CannedRule(("### Attempt 1",), wrong), CannedRule(("Bezout's identity",), wrong)]
+    ) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["Bezout's identity"], repair_rounds=1)
+        rec = writer.write(0)
+    assert rec["verdict"] == "statement_error" and len(rec["attempts"]) == 2
+    assert "not in the scripted world" in rec["reasons"][0]
+
+
+def test_step_mode_keeps_the_informal_proof_for_the_formal_call() -> None:
+    rules = [
+        CannedRule(
+            ("Now formalise",), GOOD.split("## Formal statement")[1].join(["## Formal statement", ""])
+        ),
+        CannedRule(("rigorous informal proof",), "## Informal proof\nUNIQUE-INFORMAL-PROOF-TEXT"),
+        CannedRule(("Bezout's identity",), "## Problem\nShow 1 ≤ n for positive n."),
+    ]
+    with FakeEndpoint(rules) as ep:
+        writer, _ = make_writer(ep, fixed_concepts=["Bezout's identity"], prompt_mode="step")
+        rec = writer.write(0)
+    assert rec["verdict"] == "verified", rec
+    assert rec["informal_proof"] == "UNIQUE-INFORMAL-PROOF-TEXT"
+    assert len(ep.requests) == 3
+    assert "UNIQUE-INFORMAL-PROOF-TEXT" in json.dumps(ep.requests[2])
+
+
+def test_run_is_resumable_keeps_no_api_key_and_refuses_other_settings(tmp_path: Path) -> None:
+    lib = tmp_path / "lib.json"
+    lib.write_text(
+        json.dumps(
+            {"levels": {"higher education": {"D": ["Bezout's identity", "Cauchy-Schwarz inequality"]}}}
+        ),
+        encoding="utf-8",
+    )
+    with FakeEndpoint(RULES) as ep:
+        writer, settings = make_writer(ep, k=1, num=3)
+        settings.concepts = str(lib)
+        writer.library = ConceptLibrary.load(lib)
+        out = tmp_path / "run"
+        first = run_mustard(settings, writer, out)
+        assert first.written == 3
+        settings.num = 5
+        again = run_mustard(settings, writer, out)
+        assert (again.written, again.skipped) == (2, 3)
+        lines = (out / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+        assert sorted(json.loads(x)["id"] for x in lines) == [0, 1, 2, 3, 4]
+        assert all(json.loads(x)["verdict"] == "verified" for x in lines)
+        for f in out.iterdir():
+            assert "sk-secret-123" not in f.read_text(encoding="utf-8", errors="replace")
+        settings.seed = 7
+        with pytest.raises(SynthRunError, match="seed"):
+            run_mustard(settings, writer, out)
+
+
+def test_torn_last_line_is_cut_and_that_sample_written_again(tmp_path: Path) -> None:
+    with FakeEndpoint(RULES) as ep:
+        writer, settings = make_writer(ep, fixed_concepts=["Bezout's identity"], num=2)
+        out = tmp_path / "run"
+        run_mustard(settings, writer, out)
+        path = out / "samples.jsonl"
+        data = path.read_bytes()
+        path.write_bytes(data[: data.rfind(b"\n", 0, len(data) - 1) + 1] + b'{"id": 1, "probl')
+        again = run_mustard(settings, writer, out)
+    assert again.written == 1
+    assert [json.loads(x)["id"] for x in path.read_text(encoding="utf-8").splitlines()] == [0, 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_endpoint_is_one_llm_error() -> None:
+    chat = OpenAIChat(LLMSettings(model="m", base_url=f"http://127.0.0.1:{_free_port()}/v1", retries=0))
+    with pytest.raises(LLMError, match="cannot reach"):
+        chat.chat([{"role": "user", "content": "hi"}])
+    with FakeEndpoint([], fail_with=400) as ep, pytest.raises(LLMError, match="HTTP 400"):
+        OpenAIChat(LLMSettings(model="m", base_url=ep.base_url, retries=0)).chat([])
+
+
+def _cli_args(ep: FakeEndpoint, out: Path, *extra: str) -> list[str]:
+    return [
+        "synth", "mustard", "--out", str(out), "--num", "4",
+        "backend=scripted", f"backend.world={WORLD}", "backend.in_process=true",
+        f"synth.llm.base_url={ep.base_url}", "synth.llm.model=fake", "synth.llm.retries=0",
+        "synth.sampling=cross_domain", "synth.k=3", "synth.level=higher education", *extra,
+    ]  # fmt: skip
+
+
+def test_cli_writes_samples_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeEndpoint([], default=GOOD) as ep:
+        assert main(_cli_args(ep, tmp_path / "run")) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    final = json.loads(out[-1])
+    assert final["samples"] == 4 and final["verified"] == 4
+    md = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")
+    assert "| higher education | 4 | 4 | 100.0% |" in md
+    assert (tmp_path / "run" / "summary.png").stat().st_size > 1000
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeEndpoint(RULES) as ep:
+        assert main(_cli_args(ep, tmp_path / "a", "synth.level=kindergarten")) == 2
+        assert main(_cli_args(ep, tmp_path / "b", "synth.fixed_concepts=[no such concept]")) == 2
+        assert main(_cli_args(ep, tmp_path / "c", "synth.repair_round=3")) == 2
+    err = capsys.readouterr().err
+    assert "kindergarten" in err and "no such concept" in err and "repair_round" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "a").exists()
+
+
+def test_cli_endpoint_down_exits_1_and_keeps_nothing_half_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeEndpoint([]) as ep:
+        args = _cli_args(ep, tmp_path / "r")
+    args = [
+        a
+        if not a.startswith("synth.llm.base_url")
+        else f"synth.llm.base_url=http://127.0.0.1:{_free_port()}/v1"
+        for a in args
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach" in err and "resume" in err
+    assert (tmp_path / "r" / "samples.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_model_code_cannot_smuggle_commands_into_the_header() -> None:
+    from prover.synthesis.check import read_declaration
+
+    ok = read_declaration(
+        "import Mathlib\nopen Real Nat\n\nopen Finset in\ntheorem t (n : ℕ) : n = n := by rfl"
+    )
+    assert not isinstance(ok, str)
+    assert ok.theorem.header == "import Mathlib\nopen Real Nat\nopen Finset\n"
+    assert ok.theorem.statement == "theorem t (n : ℕ) : n = n"
+    for code, why in [
+        ('open Real\n#eval IO.println "pwned"\ntheorem t : True := by trivial', "unsupported command"),
+        ("open Real renaming pi → p\ntheorem t : True := by trivial", "plain 'open"),
+        ("set_option maxHeartbeats 0 in\ntheorem t : True := by trivial", "unsupported prefix"),
+        ("axiom cheat : False\ntheorem t : False := cheat", "unsupported command"),
+        ("theorem t : (by exact sorry : Prop) := by trivial", "soundness guard"),
+        ("theorem a : True := by trivial\ntheorem b : True := by trivial", "exactly one theorem"),
+    ]:
+        res = read_declaration(code)
+        assert isinstance(res, str) and why in res, (code, res)
