@@ -39,11 +39,20 @@ def _head(t: str) -> str:
     return words[0] if words else ""
 
 
+def problem_of(source: str) -> str:
+    """The problem a step belongs to, whoever proved it: ``leanstar/proving.minif2f_solving#12`` ->
+    ``proving.minif2f_solving#12``. Two provers' proofs of one problem must land on the same side of a split."""
+    return source.split("/", 1)[-1]
+
+
 def split_by_problem(steps: Sequence, test_fraction: float, seed: int) -> tuple[list, list]:
-    sources = sorted({s.source for s in steps})
-    random.Random(seed).shuffle(sources)
-    test_sources = set(sources[: int(round(len(sources) * test_fraction))])
-    return [s for s in steps if s.source not in test_sources], [s for s in steps if s.source in test_sources]
+    problems = sorted({problem_of(s.source) for s in steps})
+    random.Random(seed).shuffle(problems)
+    test_problems = set(problems[: int(round(len(problems) * test_fraction))])
+    return (
+        [s for s in steps if problem_of(s.source) not in test_problems],
+        [s for s in steps if problem_of(s.source) in test_problems],
+    )
 
 
 def benchmark_of(source: str) -> str:
@@ -153,7 +162,7 @@ def run_split(
         "split": name,
         "train_steps": len(train),
         "test_steps": len(test),
-        "test_problems": len({s.source for s in test}),
+        "test_problems": len({problem_of(s.source) for s in test}),
     }
     t0 = time.perf_counter()
     knn = KnnTacticGenerator(train, enc, embeddings=emb_of(train))

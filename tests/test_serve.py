@@ -338,6 +338,51 @@ def test_solve_runs_the_fps_solver_and_checks_the_answer() -> None:
         assert "run_cmd" in error_of(c.post("/solve", json={"problem": sneaky}))["message"]
 
 
+def test_solve_accepts_a_lean_statement_of_fps_shape() -> None:
+    """The editor form: a Lean `∃ (answer : T)` statement is turned into the FPS problem it states."""
+    cfg = [
+        "backend=scripted",
+        f"backend.world={FPS_WORLD}",
+        "backend.in_process=true",
+        "generator=fixed",
+        "generator.tactics=[{tactic:rfl,logprob:-0.1}]",
+        "solver.preflight_formal_answers=false",  # the scripted world knows no preflight command
+        "solver.normal_form_probe=false",
+    ]
+    settings = load_settings(ServeSettings, {}, "serve")
+    service = ProverService.from_config(compose(cfg), settings)
+    statement = "theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10"
+    with TestClient(create_app(service)) as c:
+        body = {"statement": statement, "header": "import Mathlib\nopen Nat", "max_expansions": 5}
+        record = c.post("/solve", json=body).json()
+        # No ground truth: the answer is found and proved, but not compared (no RPE).
+        assert record["status"] == "answered" and record["answer"] == "(9 : ℕ)", record
+        assert record["check"]["verdict"]["accepted"] is True and record["check"]["rpe"] is None
+        assert record["ground_truth"] == ""
+        record = c.post("/solve", json={**body, "formal_answer": "answer = 9"}).json()
+        assert record["status"] == "solved" and record["check"]["rpe"]["correct"] is True, record
+        err = error_of(c.post("/solve", json={"statement": "theorem t (n : ℕ) : n + 0 = n"}))
+        assert err["code"] == "bad_request" and "∃ (answer : T)" in err["message"]
+        err = error_of(c.post("/solve", json={"statement": "theorem t : ∃ (x : ℕ), x = 1"}))
+        assert "∃ (answer : T)" in err["message"]
+        sneaky = "theorem t : ∃ (answer : ℕ), answer = (by exact 1 #eval 1)"
+        assert "#eval" in error_of(c.post("/solve", json={"statement": sneaky}))["message"]
+        problem = json.loads(FPS_PROBLEMS.read_text(encoding="utf-8").splitlines()[0])
+        err = error_of(c.post("/solve", json={"problem": problem, "statement": statement}))
+        assert "either problem" in err["message"]
+
+
+def test_solve_statement_parts_become_intros_and_outros() -> None:
+    service = build()
+    problem, truth = service.fps_problem_from_statement(
+        "theorem fps_restated (n : ℕ) : ∃ (answer : ℕ), ∀ (h₀ : answer < 101), (answer = n)", None, None
+    )
+    assert not truth and problem.id == "restated"
+    assert [(v.name, v.t) for v in problem.intros] == [("n", "ℕ")]
+    assert [(v.name, v.t) for v in problem.outros] == [("h₀", "answer < 101"), ("h_answer", "answer = n")]
+    assert problem.formal_answer_type == "ℕ"
+
+
 def test_solve_is_501_without_lean() -> None:
     with TestClient(create_app(build(lean="off"))) as c:
         response = c.post("/solve", json={"problem": {"statement": "x"}})

@@ -25,7 +25,9 @@ class FixedTacticGenerator(TacticGenerator):
                 raise GeneratorConfigError(f"fixed generator: expected (tactic, logprob) pairs, got {item!r}")
             tactic, logprob = item
             if not isinstance(tactic, str) or not tactic.strip():
-                raise GeneratorConfigError(f"fixed generator: tactic must be a non-empty string, got {tactic!r}")
+                raise GeneratorConfigError(
+                    f"fixed generator: tactic must be a non-empty string, got {tactic!r}"
+                )
             try:
                 score = float(logprob)
             except (TypeError, ValueError) as exc:

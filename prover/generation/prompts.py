@@ -106,4 +106,6 @@ def get_template(name: str) -> PromptTemplate:
     try:
         return TEMPLATES[name]
     except KeyError:
-        raise GeneratorConfigError(f"unknown prompt_template '{name}'; choose one of {sorted(TEMPLATES)}") from None
+        raise GeneratorConfigError(
+            f"unknown prompt_template '{name}'; choose one of {sorted(TEMPLATES)}"
+        ) from None

@@ -406,7 +406,16 @@ def create_app(service: ProverService) -> FastAPI:
             raise ApiError(
                 501, "not_available", f"formal problem solving is not available on this server ({why})"
             )
-        problem = service.fps_problem(body.problem)
+        if (body.problem is None) == (body.statement is None):
+            raise BadInput("give either problem (FPS fields) or statement (a Lean statement of FPS shape)")
+        if body.problem is not None:
+            if body.header is not None or body.formal_answer is not None:
+                raise BadInput("header and formal_answer go with statement; a problem carries its own")
+            problem, ground_truth = service.fps_problem(body.problem), True
+        else:
+            problem, ground_truth = service.fps_problem_from_statement(
+                body.statement or "", body.header, body.formal_answer
+            )
         expansions = min(
             body.max_expansions or int(service.search_cfg.get("max_expansions", 100)),
             settings.prove_max_expansions,
@@ -415,7 +424,7 @@ def create_app(service: ProverService) -> FastAPI:
         return await rt.on_lean_thread(
             request,
             service.sessions,
-            lambda session, cancel: service.solve(session, problem, expansions, limit, cancel),
+            lambda session, cancel: service.solve(session, problem, expansions, limit, cancel, ground_truth),
             timeout_s=limit + settings.request_timeout_s,
         )
 

@@ -136,8 +136,18 @@ class CheckResponse(BaseModel):
 
 
 class SolveRequest(Strict):
-    problem: dict[str, Any] = Field(
-        description="an FPS problem: informal_problem, intros, outros, formal_answer..."
+    """Either ``problem`` (the FPS benchmark fields) or, from an editor, ``statement`` (+ ``header``): a Lean
+    statement of FPS shape ``theorem NAME <binders> : ∃ (answer : T), <conclusion>``."""
+
+    problem: dict[str, Any] | None = Field(
+        None, description="an FPS problem: informal_problem, intros, outros, formal_answer..."
+    )
+    statement: str | None = Field(
+        None, description="theorem NAME <binders> : ∃ (answer : T), [∀ (h : P),] <conclusion> (editor form)"
+    )
+    header: str | None = Field(None, description="with statement: the text above it (header commands kept)")
+    formal_answer: str | None = Field(
+        None, description="with statement: the ground truth (a Prop about answer); without it no RPE is run"
     )
     max_expansions: int | None = Field(None, ge=1)
     time_limit_s: float | None = Field(None, gt=0)

@@ -428,10 +428,65 @@ class ProverService:
             raise BadInput("; ".join(refusals[:3]))
         return problem
 
+    def fps_problem_from_statement(
+        self, statement: str, header: str | None, formal_answer: str | None
+    ) -> tuple[Any, bool]:
+        """The editor form of /solve: ``(problem, has_ground_truth)`` from a Lean statement of FPS shape.
+
+        ``theorem NAME <binders> : ∃ (answer : T), ∀ (h : P), … , <conclusion>``: the binders become the
+        intros, ``T`` the answer type, the ``∀`` hypotheses and the conclusion the outros (so the solver's FPS
+        statement is the one written, up to layout). ``fps_NAME`` keeps its name. Without ``formal_answer``
+        (an editor user rarely has the ground truth) a placeholder stands in and RPE is not run.
+        """
+        from prover.lean.lexer import LexError
+        from prover.lean.statement import split_declaration
+
+        try:
+            parts = split_declaration(statement.strip())
+        except (LexError, ValueError) as exc:
+            raise BadInput(f"statement: cannot read it: {exc}") from None
+        shape = "theorem NAME <binders> : ∃ (answer : T), <conclusion>"
+        try:
+            intros = _binder_groups(parts.binders)
+            answer_binders, body = _leading_quantifier(parts.type, "∃")
+        except ValueError as exc:
+            raise BadInput(f"statement: {exc}; expected {shape}") from None
+        if len(answer_binders) != 1 or answer_binders[0][0] != ["answer"]:
+            raise BadInput(f"statement: its type must start with ∃ (answer : T); expected {shape}")
+        outros: list[dict[str, Any]] = []
+        while True:
+            try:
+                hyps, rest = _leading_quantifier(body, "∀")
+            except ValueError:
+                break
+            outros += [{"t": t, "name": n} for names, t in hyps for n in names]
+            body = rest
+        outros.append({"t": _unparen(body), "name": "h_answer"})
+        name = parts.name or "editor"
+        obj = {
+            "metainfo": {"problem_name": name[4:] if name.startswith("fps_") and len(name) > 4 else name},
+            "header": _open_lines(header or ""),
+            "intros": [{"t": t, "name": n} for names, t in intros for n in names],
+            "outros": outros,
+            "formal_answer": formal_answer if formal_answer and formal_answer.strip() else "True",
+            "formal_answer_type": answer_binders[0][1],
+        }
+        return self.fps_problem(obj), bool(formal_answer and formal_answer.strip())
+
     def solve(
-        self, session: Any, problem: Any, max_expansions: int, time_limit_s: float, cancel: threading.Event
+        self,
+        session: Any,
+        problem: Any,
+        max_expansions: int,
+        time_limit_s: float,
+        cancel: threading.Event,
+        ground_truth: bool = True,
     ) -> dict[str, Any]:
-        """Search for an answer and its proof, then the FPS final check (compile, verify, RPE): one record."""
+        """Search for an answer and its proof, then the FPS final check (compile, verify, RPE): one record.
+
+        Without ``ground_truth`` (the editor form) the check stops after the verified proof: status
+        ``answered`` (answer found and proved, not compared), never ``solved``/``ne_submitted``.
+        """
         from prover.fps.check import FpsChecker
         from prover.fps.solver import solve_problem
         from prover.search.factory import make_searcher
@@ -441,12 +496,17 @@ class ProverService:
             {**self.search_cfg, "max_expansions": max_expansions, "time_limit_s": time_limit_s}
         )
         generator = QueuedGenerator(self.worker, cancel)
-        record = solve_problem(
-            session, problem, searcher, generator, FpsChecker(session, self.solver_settings)
-        )
+        settings = self.solver_settings
+        if not ground_truth:
+            settings = settings.model_copy(update={"preflight_formal_answers": False})
+        checker = FpsChecker(session, settings) if ground_truth else _unjudged_checker(session, settings)
+        record = solve_problem(session, problem, searcher, generator, checker)
         if cancel.is_set():
             raise Cancelled("the request was cancelled")
-        return record.to_json()
+        out = record.to_json()
+        if not ground_truth:
+            out["ground_truth"] = ""
+        return out
 
     def version(self) -> dict[str, str]:
         return {
@@ -455,3 +515,90 @@ class ProverService:
             "generator": self.generator_name,
             "lean": self.lean_version,
         }
+
+
+def _binder_groups(text: str) -> list[tuple[list[str], str]]:
+    """``(a b : T) (h : P)`` as ``[(["a", "b"], "T"), (["h"], "P")]``; only explicit ``( … : … )`` binders."""
+    from prover.lean.lexer import bracket_delta, code_tokens
+
+    groups: list[tuple[list[str], str]] = []
+    depth, start = 0, -1
+    for tok in code_tokens(text):
+        delta = bracket_delta(tok)
+        if depth == 0 and delta == 0:
+            raise ValueError(f"unexpected {tok.text!r} among the binders")
+        if depth == 0 and delta > 0:
+            if tok.text != "(":
+                raise ValueError(f"only ( name : type ) binders are supported, got {tok.text!r}")
+            start = tok.end
+        depth += delta
+        if depth == 0 and delta < 0:
+            groups.append(_one_binder(text[start : tok.start]))
+    if depth != 0:
+        raise ValueError("unbalanced brackets among the binders")
+    return groups
+
+
+def _one_binder(inner: str) -> tuple[list[str], str]:
+    from prover.lean.lexer import bracket_delta, code_tokens
+
+    depth = 0
+    for tok in code_tokens(inner):
+        depth += bracket_delta(tok)
+        if depth == 0 and tok.kind == "symbol" and tok.text == ":":
+            names = inner[: tok.start].split()
+            if not names or any(not n.replace("_", "a").replace("'", "a").isalnum() for n in names):
+                break
+            return names, inner[tok.end :].strip()
+    raise ValueError(f"cannot read the binder ({inner.strip()})")
+
+
+def _leading_quantifier(text: str, symbol: str) -> tuple[list[tuple[list[str], str]], str]:
+    """``∃ (x : T), rest`` (or ``∀``) as ``(binders, rest)``; ValueError when ``text`` does not start so."""
+    from prover.lean.lexer import bracket_delta, code_tokens
+
+    body = _unparen(text)
+    if not body.startswith(symbol):
+        raise ValueError(f"no leading {symbol}")
+    depth = 0
+    for tok in code_tokens(body):
+        depth += bracket_delta(tok)
+        if depth == 0 and tok.kind == "symbol" and tok.text == ",":
+            return _binder_groups(body[len(symbol) : tok.start]), body[tok.end :].strip()
+    raise ValueError(f"no comma after {symbol}")
+
+
+def _unparen(text: str) -> str:
+    """``text`` without one pair of parentheses around all of it (the FPS builder adds its own)."""
+    from prover.lean.lexer import bracket_delta, code_tokens
+
+    body = text.strip()
+    if body.startswith("(") and body.endswith(")"):
+        toks = code_tokens(body)
+        depth = 0
+        for i, tok in enumerate(toks):
+            depth += bracket_delta(tok)
+            if depth == 0:
+                return body[1:-1].strip() if i == len(toks) - 1 else body
+    return body
+
+
+def _open_lines(header: str) -> str | None:
+    """The header's lines other than ``import`` ones (the FPS statement builder adds ``import Mathlib``)."""
+    kept = [line for line in header.splitlines() if line.strip() and not line.lstrip().startswith("import ")]
+    return "\n".join(kept) or None
+
+
+def _unjudged_checker(session: Any, settings: Any) -> Any:
+    """An FPS checker that stops after the verified proof (the editor form of /solve, no ground truth)."""
+    from prover.fps.check import FpsChecker
+
+    class Unjudged(FpsChecker):
+        """The FPS final check without RPE: no ground truth to compare the verified answer with."""
+
+        def _judge(self, problem: Any, out: Any, answer: str, intros: Any) -> Any:
+            out.status = "answered"
+            out.reason = "answer found and proved; no ground truth given, so it was not compared (RPE)"
+            return out
+
+    return Unjudged(session, settings)

@@ -7,9 +7,11 @@ absent (`scripts/setup_editor.sh` installs them).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,43 +44,104 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+#: The real server's overrides (one place; see its `_doc`). PROVER_EDITOR_SERVE_CMD replaces the whole command.
+REAL_SERVER_CONFIG = Path(__file__).resolve().parent / "real_server.json"
+
+
+def real_server_command(config: Path = REAL_SERVER_CONFIG) -> list[str]:
+    """`prover serve` with the overrides of `config`, repo-relative paths made absolute (cwd plays no part)."""
+    explicit = os.environ.get("PROVER_EDITOR_SERVE_CMD")
+    if explicit:
+        return shlex.split(explicit)
+    spec = json.loads(config.read_text())
+    path_keys = set(spec.get("repo_paths", []))
+    overrides = []
+    for item in spec["overrides"]:
+        key, _, value = item.partition("=")
+        if key in path_keys and value and not Path(value).is_absolute():
+            item = f"{key}={(REPO / value).resolve()}"
+        overrides.append(item)
+    prover = Path(sys.executable).parent / "prover"
+    return [str(prover) if prover.exists() else (shutil.which("prover") or "prover"), "serve", *overrides]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+class RealServer:
+    """`prover serve` on a fixed loopback port; stop() and start() again (the server-down test) reuse the port."""
+
+    def __init__(self, cmd: list[str], port: int) -> None:
+        self.cmd = cmd
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        self.proc = subprocess.Popen(
+            [*self.cmd, "--host", "127.0.0.1", "--port", str(self.port)], cwd=REPO, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout_s
+        while not _healthy(self.url):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"`{' '.join(self.cmd)}` exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"`prover serve` did not answer /health within {timeout_s} s")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        """Stop the server and wait until its port refuses connections."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+
 @dataclass
 class Served:
-    """The server the companion talks to; `fake` is None when it is the real `prover serve`."""
+    """The server the companion talks to: the real `prover serve` (`real`) or the fake one (`fake`)."""
 
     url: str
     fake: FakeProverServer | None
+    real: RealServer | None = None
+
+
+def server_kind() -> str:
+    """`real` (the default) or `fake` (PROVER_EDITOR_SERVER=fake: for extension development)."""
+    kind = os.environ.get("PROVER_EDITOR_SERVER", "real")
+    if kind not in ("real", "fake"):
+        raise pytest.UsageError(f"PROVER_EDITOR_SERVER must be real or fake, got {kind!r}")
+    return kind
 
 
 @pytest.fixture(scope="module")
 def prover_server() -> Iterator[Served]:
-    """The fake server by default; PROVER_EDITOR_SERVER=real starts `prover serve` (PROVER_EDITOR_SERVE_CMD)."""
-    if os.environ.get("PROVER_EDITOR_SERVER") != "real":
+    """The real `prover serve` on a scripted world by default; the fake server with PROVER_EDITOR_SERVER=fake."""
+    if server_kind() == "fake":
         fake = FakeProverServer()
         served = Served(fake.url, fake)
         yield served
         if served.fake is not None:
             served.fake.stop()  # the down test swaps in a restarted server on the same port
         return
-    prover = shutil.which("prover") or str(Path(sys.executable).parent / "prover")
-    cmd = shlex.split(os.environ.get("PROVER_EDITOR_SERVE_CMD", f"{prover} serve backend=scripted"))
-    port = free_port()
-    proc = subprocess.Popen(
-        [*cmd, "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"`{' '.join(cmd)}` exited with {proc.returncode}")
-            time.sleep(0.3)
-    yield Served(url, None)
-    proc.terminate()
-    proc.wait(timeout=10)
+    real = RealServer(real_server_command(), free_port())
+    try:
+        real.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield Served(real.url, None, real)
+    finally:
+        real.stop()
 
 
 @pytest.fixture(scope="session")

@@ -475,11 +475,19 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showWarningMessage('Prover: select a problem or put the cursor inside a theorem to solve it.');
       return;
     }
-    const res = await conn.run('Solve', (c) => c.solve({ statement, header: decl?.header ?? '', file: path.basename(doc.uri.fsPath) }));
-    if (res !== undefined) {
-      log.appendLine(`solve: ${JSON.stringify(res)}`);
-      const answer = typeof res.answer === 'string' || typeof res.answer === 'number' ? String(res.answer) : JSON.stringify(res);
-      void vscode.window.showInformationMessage(`Prover: solve: ${answer}`);
+    const label = selected !== '' ? 'the selection' : decl?.name ?? 'this example';
+    const res = await conn.run('Solve', (c) => c.solve(statement, decl?.header || undefined));
+    if (res === undefined) {
+      return;
+    }
+    log.appendLine(`solve ${path.basename(doc.uri.fsPath)} ${label}: ${JSON.stringify(res)}`);
+    const status = typeof res.status === 'string' ? res.status : 'unknown';
+    if ((status === 'answered' || status === 'solved') && typeof res.answer === 'string') {
+      const how = status === 'solved' ? 'matches the ground truth' : 'proved; no ground truth to compare with';
+      void vscode.window.showInformationMessage(`Prover: solved ${label}: answer = ${res.answer} (${how}).`);
+    } else {
+      const why = typeof res.reason === 'string' && res.reason !== '' ? `: ${res.reason}` : '';
+      void vscode.window.showWarningMessage(`Prover: no answer for ${label} (${status})${why}.`);
     }
   }
 

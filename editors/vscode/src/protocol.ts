@@ -26,6 +26,16 @@ export interface Premise {
   score: number;
 }
 
+/** The FPS solver's record, as /solve answers (the fields the companion shows). */
+export interface SolveRecord {
+  id?: string;
+  status?: string;
+  answer?: string | null;
+  proof?: string;
+  reason?: string;
+  [key: string]: unknown;
+}
+
 export interface CheckResult {
   accepted: boolean;
   reasons: string[];
@@ -135,8 +145,10 @@ export class ProverClient {
     return this.request('POST', '/check', header ? { statement, proof, header } : { statement, proof });
   }
 
-  solve(problem: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.request('POST', '/solve', { problem });
+  /** FPS solving, editor form: a Lean statement `theorem NAME <binders> : ∃ (answer : T), <conclusion>` and the
+   * text above it; the server builds the FPS problem from it (no ground truth: status `answered`, not RPE-judged). */
+  solve(statement: string, header?: string): Promise<SolveRecord> {
+    return this.request('POST', '/solve', header ? { statement, header } : { statement });
   }
 
   async startProve(statement: string, header: string | undefined, maxExpansions: number, timeLimitS: number): Promise<string> {

@@ -76,7 +76,15 @@ test('429 beyond the retry budget is a busy error carrying Retry-After', async (
 test('501 from /solve keeps the server message', async () => {
   handler = (_q, _b, res) => json(res, 501, { error: { code: 'not_available', message: 'the FPS solver does not exist yet' } });
   const c = new ProverClient({ baseUrl: base });
-  await assert.rejects(c.solve({ statement: 'x' }), (e: unknown) => e instanceof ProverError && e.status === 501 && e.code === 'not_available' && /FPS solver/.test(e.message));
+  await assert.rejects(c.solve('x'), (e: unknown) => e instanceof ProverError && e.status === 501 && e.code === 'not_available' && /FPS solver/.test(e.message));
+});
+
+test('solve sends the editor form: statement and header, no problem wrapper', async () => {
+  handler = (_q, _b, res) => json(res, 200, { id: 'solved', status: 'answered', answer: '(9 : ℕ)' });
+  const c = new ProverClient({ baseUrl: base });
+  const rec = await c.solve('theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10', 'import Mathlib');
+  assert.equal(rec.answer, '(9 : ℕ)');
+  assert.deepEqual(JSON.parse(seen[seen.length - 1].body), { statement: 'theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10', header: 'import Mathlib' });
 });
 
 test('a 500 without the JSON error body and a non-JSON 200 are reported, not thrown raw', async () => {
