@@ -7,6 +7,12 @@ top-1 / top-8 exact tactic (whitespace-normalised) on the held-out problems' ste
 throughput (pairs/s) and the curation counts per rule.
 
     .venv/bin/python bench/bench_train.py ../shared/data/tactics/fps-search-proof-steps.jsonl --steps 80
+
+``throughput`` mode: examples/s of each task's trainer (encoder, critic, retriever, generator) for a few
+steps on synthetic records with tiny random models (no download, bounded: ``--steps`` x ``--batch-size``);
+on a GPU the same command measures the GPU (``--device`` only reports what torch sees).
+
+    .venv/bin/python bench/bench_train.py throughput --steps 20 --batch-size 16
 """
 
 from __future__ import annotations
@@ -54,7 +60,140 @@ def topk(train: list[ProofStep], test: list[ProofStep], encoder_name: str, k: in
     }
 
 
+def _tiny_models(work: Path) -> tuple[str, str]:
+    """A 2-layer random BERT (MiniLM's tokenizer) and a 2+2-layer random ByT5, both width 64."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertModel,
+        ByT5Tokenizer,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
+
+    from prover.retrieval.encoder import resolve_model_path
+
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(resolve_model_path("minilm"))
+    bert = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=256,
+    )
+    BertModel(bert).save_pretrained(work / "bert")
+    tok.save_pretrained(work / "bert")
+    t5 = T5Config(
+        vocab_size=384,
+        d_model=64,
+        d_ff=128,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=2,
+        d_kv=32,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    T5ForConditionalGeneration(t5).save_pretrained(work / "t5")
+    ByT5Tokenizer().save_pretrained(work / "t5")
+    return str(work / "bert"), str(work / "t5")
+
+
+def _synthetic_data(folder: Path, n: int) -> Path:
+    """``n`` records per task over 6 tactics / 3 files, all in the train split (no eval during timing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prov = {"source": "bench", "origin": "synthetic"}
+    tactics = ["simp", "ring", "omega", "linarith", "norm_num", "exact h"]
+    rows: dict[str, list[dict]] = {"tactic": [], "critic": [], "premise": []}
+    corpus = [{"file": f"F{f}.lean", "imports": []} for f in range(3)]
+    corpus += [
+        {"full_name": f"F{f}.l{i}", "code": f"theorem F{f}.l{i} : a{i} + b = b + a{i}", "path": f"F{f}.lean"}
+        for f in range(3)
+        for i in range(8)
+    ]
+    for i in range(n):
+        goals = [f"x y : ℕ\nh : x + {i} ≤ y\n⊢ x * {i % 7} + y ≤ {i} * y + {i % 5}"]
+        base = {"theorem": f"t{i}", "split": "train", "provenance": prov, "goals": goals}
+        rows["tactic"].append({**base, "tactic": tactics[i % len(tactics)]})
+        rows["critic"].append({**base, "on_proof": i % 2 == 0, "distance": 1 + i % 8 if i % 2 == 0 else None})
+        rows["premise"].append({**base, "premises": [f"F{i % 3}.l{i % 8}"], "file": f"F{i % 3}.lean"})
+    for task, lines in rows.items():
+        (folder / f"{task}.jsonl").write_text(
+            "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
+        )
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in corpus))
+    return folder
+
+
+def throughput(argv: list[str]) -> None:
+    import torch
+
+    from prover.training.critic import train_critic
+    from prover.training.encoder import train_encoder
+    from prover.training.generator import train_generator
+    from prover.training.retriever import train_retriever
+    from prover.training.runs import read_metrics
+    from prover.training.settings import (
+        CriticTrainSettings,
+        EncoderTrainSettings,
+        GeneratorTrainSettings,
+        RetrieverTrainSettings,
+    )
+
+    ap = argparse.ArgumentParser(prog="bench_train.py throughput")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--tasks", default="encoder,critic,retriever,generator")
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-train-tp-"))
+    bert, t5 = _tiny_models(work)
+    data = _synthetic_data(work / "data", max(4 * args.steps * args.batch_size, 256))
+    common = {
+        "data": str(data),
+        "max_steps": args.steps,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "save_steps": 10**6,
+        "logging_steps": max(args.steps // 4, 1),
+    }
+    tasks = {
+        "encoder": (train_encoder, EncoderTrainSettings(model=bert, **common)),
+        "critic": (train_critic, CriticTrainSettings(model=bert, **common)),
+        "retriever": (
+            train_retriever,
+            RetrieverTrainSettings(model=bert, corpus=str(data / "corpus.jsonl"), eval_examples=0, **common),
+        ),
+        "generator": (train_generator, GeneratorTrainSettings(model=t5, eval_examples=0, **common)),
+    }
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    out: dict = {"device": device, "steps": args.steps, "batch_size": args.batch_size, "tasks": {}}
+    for name in args.tasks.split(","):
+        fn, settings = tasks[name]
+        settings.output_dir = str(work / name)
+        t0 = time.perf_counter()
+        summary = fn(settings)
+        wall = time.perf_counter() - t0
+        final = [r for r in read_metrics(work / name) if "train_runtime" in r][-1]
+        out["tasks"][name] = {
+            "examples_per_s": round(args.steps * args.batch_size / final["train_runtime"], 1),
+            "train_runtime_s": round(final["train_runtime"], 2),
+            "wall_s_with_load_and_export": round(wall, 2),
+            "steps": summary["steps"],
+        }
+    print(json.dumps(out, indent=2))
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["throughput"]:
+        throughput(sys.argv[2:])
+        return
     from prover.training.build import BuildInputs, build
     from prover.training.curate import curate
     from prover.training.encoder import train_encoder

@@ -176,3 +176,17 @@ def test_prover_runs_without_hydra_side_effects(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "outputs").exists(), "compose API must not create hydra output dirs"
+
+
+def test_verbosity_flag_is_accepted_after_the_subcommand() -> None:
+    """``prover prove -v ...`` must work like ``prover -v prove ...`` (README examples use both)."""
+    from prover.cli.main import _hoist_verbosity
+
+    assert _hoist_verbosity(["prove", "-v", "search=bfs"]) == ["-v", "prove", "search=bfs"]
+    assert _hoist_verbosity(["prove", "-vv", "--", "-v"]) == ["-vv", "prove", "--", "-v"]
+    args, _ = (
+        __import__("prover.cli.main", fromlist=["x"])
+        .build_parser()
+        .parse_known_args(_hoist_verbosity(["prove", "search=bfs", "-vv"]))
+    )
+    assert args.verbose == 2

@@ -41,6 +41,7 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert main(["solve", "--out", str(run_dir), "--limit", "2", *BASE]) == 0
     events = _events(capsys.readouterr().out)
     assert [e.get("status") for e in events if e["event"] == "problem"] == ["solved", "ne_submitted"]
+    assert [e["proven"] for e in events if e["event"] == "problem"] == [True, False]
     # a kill in the middle of writing the third line leaves a torn tail: resume cuts it and goes on
     with (run_dir / "results.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"problem": "restated", "sta')
@@ -55,7 +56,8 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert records[1].status == "failed" and records[1].answer["status"] == "ne_submitted"
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "| 1 (50.00%) | 1 (50.00%) |" in report
-    assert "| wrong | ne_submitted | `(5 : ℕ)` | `answer = 3` |" in report
+    assert "| 1 (50.00%) | 1 (50.00%) | 1 (50.00%) |" in report  # FPS: Proven = Solved
+    assert "| wrong | ne_submitted | no | `(5 : ℕ)` | `answer = 3` |" in report
 
 
 @pytest.mark.slow
@@ -71,6 +73,17 @@ def test_solve_all_five_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[
         "slow": "unsubmitted",
         "crashy": "unsubmitted",
     }
+    # `prover report RUN_DIR` on a solve run rewrites the FPS report (not the generic proving columns)
+    (tmp_path / "r" / "report.md").unlink()
+    assert main(["report", str(tmp_path / "r")]) == 0
+    shown = _events(capsys.readouterr().out)[0]
+    assert shown["kind"] == "solve" and (shown["solved"], shown["proven"], shown["total"]) == (1, 1, 5)
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert (
+        "| Solved | NE-Submitted | Proven |" in report and "| restated | ne_submitted | no | `n` |" in report
+    )
+    assert main(["report", str(tmp_path / "r"), "--out", str(tmp_path / "x")]) == 2
+    assert "report.md" in capsys.readouterr().err
 
 
 def test_check_one_answer(capsys: pytest.CaptureFixture[str]):

@@ -156,6 +156,8 @@ def test_dfps_forward_solving(session, problems):
     record = solve_problem(session, p, searcher, generator, checker)
     assert record.mode == "dfps" and record.status == "solved", record.reason
     assert record.answer == "answer = 9" and not record.restated
+    # the generator has no tactic for the backward direction: attempted, failed, not Proven
+    assert record.backward["status"] == "failed" and not record.proven
     assert record.proof.startswith("intro answer\nrefine ⟨(answer = 9 : Prop), ?_⟩")
     # submitting the conclusion itself proves nothing about the answer: flagged, and RPE says no
     restated = checker.final_check(p, ["exact h_answer"])
@@ -231,3 +233,46 @@ def test_world_extensions_try_and_canned_commands(session):
     command = "open Lean in\nrun_cmd do\n  let x := (← getEnv).find? `fps_solved |"
     missing = run(command)
     assert not missing.ok and "unknown constant 'fps_solved'" in missing.errors[0]
+
+
+def test_dfps_backward_direction_counts_as_proven(session, problems):
+    """After a solved D-FPS submission the same searcher proves ``(<submission>) → (<last outro>)`` (the
+    ``mpr`` direction); only a verified proof makes the record Proven, and the setting turns it off."""
+    from prover.fps.statements import dfps_backward_theorem
+
+    p = problems["solved"]
+    assert dfps_backward_theorem(p, "answer = 9").statement == (
+        "theorem dfps_mpr_solved :\n∀ (answer : ℕ),\n(\nanswer = 9\n) → (answer + 1 = 10)"
+    )
+    searcher = make_searcher({"name": "bfs", "max_expansions": 20, "num_sampled_tactics": 6})
+    tactics = [
+        ("have h : answer = 9 := by omega", -0.1),
+        ("exact h", -0.2),
+        ("intro answer h", -0.3),
+        ("omega", -0.4),
+    ]
+    record = solve_problem(
+        session, p, searcher, FixedTacticGenerator(tactics), FpsChecker(session, _settings(mode="dfps"))
+    )
+    assert record.status == "solved" and record.proven, record.backward
+    assert record.backward["proof"] == "intro answer h\nomega"
+    assert record.to_json()["proven"] is True
+    off = solve_problem(
+        session,
+        p,
+        searcher,
+        FixedTacticGenerator(tactics),
+        FpsChecker(session, _settings(mode="dfps", prove_backward=False)),
+    )
+    assert off.status == "solved" and not off.proven and off.backward == {}
+    # a submission the guard refuses is never placed in a statement
+    from prover.fps.solver import prove_backward
+
+    refused = prove_backward(session, p, "sorry", searcher, FixedTacticGenerator(tactics))
+    assert refused["status"] == "refused"
+
+
+def test_fps_proven_equals_solved(session, problems):
+    solved, _ = _solve(session, problems["solved"])
+    wrong, _ = _solve(session, problems["wrong"])
+    assert solved.proven and not wrong.proven and solved.backward == {}

@@ -353,7 +353,9 @@ def test_solve_accepts_a_lean_statement_of_fps_shape() -> None:
     service = ProverService.from_config(compose(cfg), settings)
     statement = "theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10"
     with TestClient(create_app(service)) as c:
-        body = {"statement": statement, "header": "import Mathlib\nopen Nat", "max_expansions": 5}
+        # The editor sends the whole text above the declaration: earlier theorems are dropped, not refused.
+        header = "import Mathlib\nopen Nat\n\ntheorem before : 1 + 1 = 2 := by\n  decide\n"
+        body = {"statement": statement, "header": header, "max_expansions": 5}
         record = c.post("/solve", json=body).json()
         # No ground truth: the answer is found and proved, but not compared (no RPE).
         assert record["status"] == "answered" and record["answer"] == "(9 : ℕ)", record

@@ -24,6 +24,13 @@ def register(inner: argparse._SubParsersAction) -> None:
         "--run", action="append", default=[], type=Path, help="`prover prove` run dir (repeatable)"
     )
     p.add_argument(
+        "--synth",
+        action="append",
+        default=[],
+        type=Path,
+        help="`prover synth` run dir (repeatable): verified samples -> proof.jsonl (statement, whole proof)",
+    )
+    p.add_argument(
         "--leandojo", type=Path, help="a LeanDojo Benchmark 4 directory (random/, novel_premises/)"
     )
     p.add_argument("--leandojo-split", choices=["random", "novel_premises"], default="random")
@@ -47,11 +54,12 @@ def register(inner: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from prover.training.build import BuildInputs, build
 
-    if not (args.tactics or args.run or args.leandojo):
-        raise CliError("nothing to build from: give --tactics, --run or --leandojo")
+    if not (args.tactics or args.run or args.leandojo or args.synth):
+        raise CliError("nothing to build from: give --tactics, --run, --synth or --leandojo")
     inputs = BuildInputs(
         tactic_files=list(args.tactics),
         run_dirs=list(args.run),
+        synth_dirs=list(args.synth),
         leandojo=args.leandojo,
         leandojo_split=args.leandojo_split,
         lean=args.lean,

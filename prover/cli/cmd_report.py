@@ -19,8 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from prover.evaluation.report import ReportError, load_run, summary_json, write_report
     from prover.evaluation.results import RunError
+    from prover.fps.report import is_solve_run, write_solve_report
 
     try:
+        if args.run_dir.is_dir() and is_solve_run(args.run_dir):  # `prover solve` runs: the FPS report
+            if args.compare is not None or args.out is not None:
+                raise CliError("a `prover solve` run has one report, RUN_DIR/report.md: no --compare/--out")
+            report, fps = write_solve_report(args.run_dir)
+            emit({"run": str(args.run_dir), "kind": "solve", **fps.to_json(), "files": {"md": str(report)}})
+            return 0
         files = write_report(args.run_dir, args.compare, args.out)
         summary = summary_json(load_run(args.run_dir))
     except (ReportError, RunError) as exc:

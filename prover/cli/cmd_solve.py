@@ -130,9 +130,8 @@ def _check(args: argparse.Namespace) -> int:
 def _solve(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from prover.evaluation.results import read_results
     from prover.evaluation.run_dir import RunLocked, SetupError, resume_config
-    from prover.fps.report import markdown, summarise
+    from prover.fps.report import write_solve_report
     from prover.fps.run import SolveRun
 
     if args.resume is not None and args.out is not None:
@@ -172,6 +171,7 @@ def _solve(args: argparse.Namespace) -> int:
                         "problem": r.problem,
                         "status": (r.answer or {}).get("status"),
                         "answer": (r.answer or {}).get("answer"),
+                        "proven": bool((r.answer or {}).get("proven")),
                         "time_s": round(r.time_s, 2),
                     }
                 )
@@ -180,16 +180,13 @@ def _solve(args: argparse.Namespace) -> int:
             interrupted = True
         run_dir = prepared.run_dir
         ids = {p.id for p in prepared.problems}
-    records = [r for r in read_results(run_dir / "results.jsonl").records if r.problem in ids]
-    (run_dir / "report.md").write_text(
-        markdown(records, f"prover solve: {cfg.benchmark.name}"), encoding="utf-8"
-    )
+    report, summary = write_solve_report(run_dir, ids)
     emit(
         {
             "event": "interrupted" if interrupted else "done",
             "run_dir": str(run_dir),
-            "report": str(run_dir / "report.md"),
-            **summarise(records).to_json(),
+            "report": str(report),
+            **summary.to_json(),
         }
     )
     return 130 if interrupted else 0

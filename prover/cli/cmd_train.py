@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="fine-tune a model (train=encoder|generator|critic|retriever|expert_iteration)",
         description="Example:\n  prover train train=encoder train.data=data/train "
-        "train.output_dir=outputs/enc train.max_steps=200",
+        "train.output_dir=outputs/enc train.max_steps=200\n"
+        "  prover train report OUTPUT_DIR   (loss / validation curves as PNG in OUTPUT_DIR/report/index.html)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_args(parser)
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from prover.settings import load_settings
     from prover.training.settings import TRAIN_SETTINGS
 
+    if args.overrides and args.overrides[0] == "report":
+        return _report(args.overrides[1:])
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
@@ -56,4 +59,19 @@ def run(args: argparse.Namespace) -> int:
         raise NotYetAvailable(f"'prover train train={task}' is not implemented yet; nothing was done")
     module, func = TRAINERS[task].split(":")
     emit(getattr(importlib.import_module(module), func)(settings))
+    return 0
+
+
+def _report(rest: list[str]) -> int:
+    """``prover train report RUN_DIR [OUT]``: the curves of ``RUN_DIR/metrics.jsonl`` as PNG in HTML."""
+    from prover.cli.common import CliError
+    from prover.training.records import TrainingDataError
+    from prover.training.report import write_training_report
+
+    if len(rest) not in (1, 2):
+        raise CliError("usage: prover train report RUN_DIR [OUT_DIR]")
+    try:
+        emit(write_training_report(*rest))
+    except TrainingDataError as exc:
+        raise CliError(str(exc)) from exc
     return 0

@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "suggest",
     "data",
     "train",
+    "iterate",
     "synth",
     "solve",
     "serve",
@@ -45,9 +46,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The global verbosity flags; accepted anywhere on the line (``prover prove -v ...`` as well as ``prover -v prove``).
+VERBOSITY_FLAGS = {"-v": 1, "-vv": 2, "-vvv": 3, "--verbose": 1}
+
+
+def _hoist_verbosity(argv: list[str]) -> list[str]:
+    """Move verbosity flags placed after the subcommand to the front, where argparse expects them.
+
+    No subcommand defines ``-v`` itself, so the move never changes what another option means; a ``--``
+    ends the scan (what follows is data).
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        (front if arg in VERBOSITY_FLAGS else rest).append(arg)
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(_hoist_verbosity(list(sys.argv[1:] if argv is None else argv)))
     if extra:
         # argparse stops collecting KEY=VALUE overrides at the first option; later overrides come back here
         options = [e for e in extra if e.startswith("-") or "=" not in e]

@@ -155,7 +155,7 @@ def _line_of(text: str, offset: int) -> int:
 # --- reading files (user input) -----------------------------------------------------------------------
 
 
-def _check_regular_file(path: Path) -> os.stat_result:
+def check_regular_file(path: Path) -> os.stat_result:
     """Refuse, before opening it, anything but a regular file of sensible size (``/dev/zero``, a FIFO...)."""
     try:
         info = path.stat()
@@ -187,8 +187,8 @@ def _check_regular_file(path: Path) -> os.stat_result:
 
 
 def _read_text(path: Path) -> str:
-    """The whole file as UTF-8, after :func:`_check_regular_file`; a bad byte is named by line and offset."""
-    _check_regular_file(path)
+    """The whole file as UTF-8, after :func:`check_regular_file`; a bad byte is named by line and offset."""
+    check_regular_file(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks, even if swapped for a FIFO meanwhile
     except OSError as exc:
@@ -223,7 +223,7 @@ def _nothing_usable(path: Path, report: LoadReport, what: str) -> BenchmarkError
 
 def _json_lines(path: Path, report: LoadReport) -> Iterable[tuple[str, dict[str, Any]]]:
     """The file's JSON objects; a bad line is reported by ``name:line`` and skipped, never dropped silently."""
-    _check_regular_file(path)
+    check_regular_file(path)
     for where, item in json_object_lines(path, label=path.name):
         if isinstance(item, BadLine):
             report.skipped.append((where, item.describe().removeprefix(f"{where}: ")))
@@ -426,7 +426,7 @@ def load_path(path: str | Path, fmt: str | None = None, source: str | None = Non
     if path.is_dir() and fmt is None and path.suffix not in (".json", ".jsonl"):
         report = load_lean_dir(path, source)
     else:
-        _check_regular_file(path)
+        check_regular_file(path)
         if fmt == "formalmath_json" or (fmt is None and path.suffix == ".json"):
             report = load_formalmath_json(path, source)
         elif path.suffix == ".lean":

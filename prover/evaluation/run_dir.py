@@ -200,7 +200,7 @@ class EvaluationRun:
                 Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), str(cfg.search.name)
             )
         if not resume:
-            _check_new_run_dir(run_dir)
+            check_new_run_dir(run_dir)
         limit = cfg.benchmark.get("limit")
         if limit is not None and (isinstance(limit, bool) or not str(limit).strip().isdigit()):
             raise SetupError(f"benchmark.limit must be a positive integer, got {limit!r}")
@@ -253,7 +253,7 @@ class EvaluationRun:
             first = next((p for p in problems if p.id not in finished), problems[0])
             load_s = worker.preflight(first.to_json())
             if not resume:
-                _create(run_dir, cfg, lock)
+                create_run_dir(run_dir, cfg, lock)
             retried = _drop_errors(run_dir) if retry_errors else []
             try:
                 store = ResultStore(run_dir)
@@ -337,7 +337,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _check_new_run_dir(run_dir: Path) -> None:
+def check_new_run_dir(run_dir: Path) -> None:
     """A new run needs a directory that does not hold a run (or is not a file); say which, in one line."""
     if run_dir.exists() and not run_dir.is_dir():
         raise SetupError(f"--out {run_dir} exists and is not a directory")
@@ -348,7 +348,7 @@ def _check_new_run_dir(run_dir: Path) -> None:
         raise SetupError(f"cannot create the run directory {run_dir}: {parent} is not writable")
 
 
-def _create(run_dir: Path, cfg: DictConfig, lock: RunDirLock) -> None:
+def create_run_dir(run_dir: Path, cfg: DictConfig, lock: RunDirLock) -> None:
     """Create the directory, lock it, and write ``config.yaml`` atomically (a torn config blocks every resume)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -103,9 +103,14 @@ def one_line(term: str) -> str | None:
 class FpsChecker:
     """RPE, preflight, normal-form probe and the final check over one session (probes cached per header)."""
 
-    def __init__(self, session: LeanSession, settings: SolverSettings | None = None) -> None:
+    def __init__(
+        self, session: LeanSession, settings: SolverSettings | None = None, compare_answer: bool = True
+    ) -> None:
+        """``compare_answer=False``: stop after the verified proof with status ``answered`` (no ground truth to
+        run RPE against, e.g. a statement sent from an editor)."""
         self.session = session
         self.settings = settings or SolverSettings()
+        self.compare_answer = compare_answer
         self._tactics: dict[str, tuple[str, ...]] = {}
         self.dropped_tactics: list[str] = []
 
@@ -280,6 +285,10 @@ class FpsChecker:
         return self._judge(problem, out, extraction.answer, extraction.intros)
 
     def _judge(self, problem: FpsProblem, out: FinalCheck, answer: str, intros: Sequence[str]) -> FinalCheck:
+        if not self.compare_answer:
+            out.status = "answered"
+            out.reason = "answer found and proved; no ground truth given, so it was not compared (RPE)"
+            return out
         out.rpe = self.rpe(problem, answer, prop_form=True if self.settings.mode == "dfps" else None)
         out.restatement = self.restatement(problem, answer, intros)
         out.status = "solved" if out.rpe.correct else "ne_submitted"

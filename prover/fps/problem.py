@@ -155,11 +155,11 @@ def problem_from_json(obj: dict[str, Any], ident: str, source: str = "") -> FpsP
 
 def load_fps_file(path: str | Path, source: str | None = None) -> FpsLoadReport:
     """Every problem of an FPS JSON-lines file; malformed entries are skipped with ``file:line`` and why."""
-    from prover.evaluation.benchmarks import BenchmarkError, _check_regular_file
+    from prover.evaluation.benchmarks import BenchmarkError, check_regular_file
 
     path = Path(path).expanduser()
     try:
-        _check_regular_file(path)
+        check_regular_file(path)
     except BenchmarkError as exc:
         raise FpsLoadError(str(exc)) from None
     report = FpsLoadReport()

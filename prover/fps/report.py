@@ -3,12 +3,17 @@ column and every submitted answer beside the ground truth (Markdown, from ``resu
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from prover.evaluation.results import AttemptRecord
+from prover.evaluation.results import RUN_META, AttemptRecord, read_results
+
+#: The FPS report's file name in a run directory (``prover solve`` and ``prover report`` write it).
+REPORT_FILE = "report.md"
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Summary:
             "errors": self.errors,
             "solved_rate": self.solved / n,
             "ne_submitted_rate": self.ne_submitted / n,
+            "proven_rate": self.proven / n,
             "budget": self.budget,
         }
 
@@ -62,7 +68,9 @@ def summarise(records: Iterable[AttemptRecord]) -> Summary:
             out.invalid += 1
         elif status == "error":
             out.errors += 1
-        out.proven += bool(fps.get("proven"))
+        proven = bool(fps.get("proven"))
+        out.proven += proven
+        out.by_type[r.category]["proven"] += proven
     return out
 
 
@@ -82,8 +90,10 @@ def markdown(records: list[AttemptRecord], title: str = "prover solve") -> str:
         f"# {title}",
         "",
         f"Budget: {s.budget or 'n/a'}. N = {n}. Solved = submitted and RPE-correct; NE-Submitted = submitted "
-        "(the whole problem recompiled with the answer substituted) but not RPE-correct; Proven = the backward "
-        "(D-FPS `mpr`) direction, not run yet. Restated answers are counted apart, never hidden in Solved.",
+        "(the whole problem recompiled with the answer substituted) but not RPE-correct; Proven = solved and "
+        "formally proved: for D-FPS the backward (`mpr`) direction of the submission searched and verified, for "
+        "FPS equal to Solved (the substituted recompile is the full proof). Restated answers are counted apart, "
+        "never hidden in Solved.",
         "",
         "| Solved | NE-Submitted | Proven | Restated (of which solved) | Invalid ground truth | Errors |",
         "|---|---|---|---|---|---|",
@@ -92,20 +102,20 @@ def markdown(records: list[AttemptRecord], title: str = "prover solve") -> str:
         "",
         "## By answer type",
         "",
-        "| answer type | N | Solved | NE-Submitted | unsubmitted | invalid | error |",
-        "|---|---|---|---|---|---|---|",
+        "| answer type | N | Solved | NE-Submitted | Proven | unsubmitted | invalid | error |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind, c in sorted(s.by_type.items(), key=lambda kv: -kv[1]["total"]):
         lines.append(
-            f"| {_cell(kind, 40)} | {c['total']} | {c['solved']} | {c['ne_submitted']} | {c['unsubmitted']} "
+            f"| {_cell(kind, 40)} | {c['total']} | {c['solved']} | {c['ne_submitted']} | {c['proven']} | {c['unsubmitted']} "
             f"| {c['invalid']} | {c['error']} |"
         )
     lines += [
         "",
         "## Answers",
         "",
-        "| problem | status | answer | ground truth | restatement (or why not scored) |",
-        "|---|---|---|---|---|",
+        "| problem | status | proven | answer | ground truth | restatement (or why not scored) |",
+        "|---|---|---|---|---|---|",
     ]
     for r in records:
         fps = r.answer or {}
@@ -113,7 +123,40 @@ def markdown(records: list[AttemptRecord], title: str = "prover solve") -> str:
             continue
         why = "; ".join(fps.get("restatement") or []) or ("" if fps.get("answer") else fps.get("reason", ""))
         lines.append(
-            f"| {_cell(r.problem, 40)} | {fps.get('status')} | `{_cell(fps.get('answer'))}` "
+            f"| {_cell(r.problem, 40)} | {fps.get('status')} | {'yes' if fps.get('proven') else 'no'} "
+            f"| `{_cell(fps.get('answer'))}` "
             f"| `{_cell(fps.get('ground_truth'))}` | {_cell(why)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _meta(run_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_solve_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` was written by ``prover solve`` (its ``run.json`` names a solver, or its records
+    are ``solve-*`` records)."""
+    if "solver" in _meta(run_dir):
+        return True
+    records = read_results(run_dir / "results.jsonl").records
+    return any(str(r.mode or "").startswith("solve-") for r in records)
+
+
+def write_solve_report(run_dir: Path, ids: Collection[str] | None = None) -> tuple[Path, Summary]:
+    """(Re)write ``RUN_DIR/report.md`` from ``results.jsonl`` (only ``ids`` when given; the last record of a
+    problem wins) and return its path with the counts."""
+    records: dict[str, AttemptRecord] = {}
+    for r in read_results(run_dir / "results.jsonl").records:
+        if ids is None or r.problem in ids:
+            records[r.problem] = r
+    bench = _meta(run_dir).get("benchmark")
+    name = bench.get("name") if isinstance(bench, dict) else None
+    chosen = list(records.values())
+    path = run_dir / REPORT_FILE
+    path.write_text(markdown(chosen, f"prover solve: {name or run_dir.name}"), encoding="utf-8")
+    return path, summarise(chosen)

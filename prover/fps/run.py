@@ -179,14 +179,14 @@ class SolveRun:
         command: Sequence[str] | None = None,
     ) -> SolveRun:
         from prover.evaluation.executors import make_executor
-        from prover.evaluation.run_dir import RunDirLock, _check_new_run_dir, _create
+        from prover.evaluation.run_dir import RunDirLock, check_new_run_dir, create_run_dir
         from prover.evaluation.versions import run_versions
         from prover.lean.factory import LeanUnavailable, preflight
 
         if run_dir is None:
             run_dir = new_run_dir(Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), "solve")
         if not resume:
-            _check_new_run_dir(run_dir)
+            check_new_run_dir(run_dir)
         try:
             fps_problems, skipped = load_problems(cfg.benchmark)
         except (FpsLoadError, ValueError) as exc:
@@ -223,7 +223,7 @@ class SolveRun:
                     f"the Lean backend failed on the first problem: {exc}".splitlines()[0], 1
                 ) from None
             if not resume:
-                _create(run_dir, cfg, lock)
+                create_run_dir(run_dir, cfg, lock)
             store = ResultStore(run_dir)
         except BaseException:
             if worker is not None:

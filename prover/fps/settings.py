@@ -24,6 +24,9 @@ class SolverSettings(Settings):
     preflight_formal_answers: bool = True
     #: Ask Lean whether ``norm_num`` still changes a submission (restatement: not in normal form).
     normal_form_probe: bool = True
+    #: D-FPS only: after a solved submission, search the backward (``mpr``) direction with the same searcher
+    #: and generator; a verified proof counts in the Proven column. (FPS: Proven = Solved, see the README.)
+    prove_backward: bool = True
     #: Seconds for each check command (final compile, extraction, RPE, probes).
     check_timeout_s: PositiveFloat = 120.0
 

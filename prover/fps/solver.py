@@ -15,6 +15,7 @@ from typing import Any
 from prover.fps.check import FinalCheck, FpsChecker
 from prover.fps.prelude import FpsSession
 from prover.fps.problem import FpsProblem
+from prover.fps.statements import dfps_backward_theorem, submission_problems
 from prover.lean.session import LeanSession
 
 #: Record statuses: solved (submitted, RPE-correct), ne_submitted (submitted, not RPE-correct), unsubmitted
@@ -35,6 +36,11 @@ class SolveRecord:
     informal_answer: str = ""
     restated: bool = False
     restatement: list[str] = field(default_factory=list)
+    #: The Proven column: FPS -- solved (the substituted whole proof is the proof); D-FPS -- solved and the
+    #: backward (``mpr``) direction of the submission proved and verified.
+    proven: bool = False
+    #: D-FPS backward attempt: status, proof, reason (empty when none was made).
+    backward: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     proof: str = ""
     search: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +58,8 @@ class SolveRecord:
             "informal_answer": self.informal_answer,
             "restated": self.restated,
             "restatement": list(self.restatement),
+            "proven": self.proven,
+            "backward": self.backward,
             "reason": self.reason,
             "proof": self.proof,
             "search": self.search,
@@ -72,10 +80,48 @@ def record_from_check(problem: FpsProblem, check: FinalCheck, mode: str = "fps")
         informal_answer=problem.informal_answer,
         restated=bool(restatement and restatement.flagged),
         restatement=list(restatement.reasons) if restatement else [],
+        # FPS: a solved answer was recompiled substituted into the full statement, which IS its proof
+        proven=mode == "fps" and check.status == "solved",
         reason=check.reason,
         proof=check.proof,
         check=check.to_json(),
     )
+
+
+def prove_backward(
+    session: LeanSession,
+    problem: FpsProblem,
+    submission: str,
+    searcher: Any,
+    generator: Any,
+    critic: Any = None,
+) -> dict[str, Any]:
+    """D-FPS backward proving: search ``(<submission>) → (<last outro>)`` under the intros, ``answer`` and the
+    other outros with the run's searcher, then verify the proof (guard, compile, ``#print axioms``).
+
+    Returns ``{"status": "proved" | "failed" | "refused", "proof", "reason", "theorem"}``; never raises for
+    Lean-side failures.
+    """
+    refused = submission_problems(submission)
+    if refused:
+        return {"status": "refused", "proof": "", "reason": f"submission refused: {refused[0]}"}
+    theorem = dfps_backward_theorem(problem, submission)
+    out: dict[str, Any] = {"theorem": theorem.name, "status": "failed", "proof": "", "reason": ""}
+    try:
+        result = searcher.search(session, generator, theorem, critic)
+    except Exception as exc:  # a broken search is this attempt's failure, not the problem's
+        out["reason"] = f"search: {type(exc).__name__}: {exc}"[:300]
+        return out
+    if not result.proved or not result.proof:
+        out["reason"] = result.error or f"search: {getattr(result.status, 'value', result.status)}"
+        return out
+    verdict = result.verdict if result.verdict is not None else session.verify(theorem, result.proof)
+    out["proof"] = result.proof
+    if not verdict.accepted:
+        out["reason"] = f"verify ({verdict.check}): " + "; ".join(verdict.reasons)[:300]
+        return out
+    out["status"] = "proved"
+    return out
 
 
 def solve_problem(
@@ -120,5 +166,8 @@ def solve_problem(
     whole = getattr(searcher, "mode", "") == "whole_proof" or getattr(result, "samples", None) is not None
     record = record_from_check(problem, checker.final_check(problem, solution, whole_proof=whole), mode)
     record.search = base.search
+    if mode == "dfps" and record.status == "solved" and record.answer and checker.settings.prove_backward:
+        record.backward = prove_backward(session, problem, record.answer, searcher, generator, critic)
+        record.proven = record.backward.get("status") == "proved"
     record.time_s = time.monotonic() - started
     return record

@@ -71,6 +71,25 @@ def dfps_forward_theorem(problem: FpsProblem, imports: str = "import Mathlib") -
     )
 
 
+def dfps_backward_type(problem: FpsProblem, submission: str) -> str:
+    """D-FPS backward proving (the ``mpr`` direction) of a submission: ``∀ <intros>, ∀ (answer : T),
+    ∀ <outros[:-1]>, (<submission>) → (<last outro>)``. The submission sits on lines of its own (see the
+    module docstring); check it with :func:`submission_problems` first."""
+    inner = _forall(problem.hypotheses, f"(\n{submission.strip()}\n) → ({problem.goal.t})")
+    return _forall(problem.intros, f"∀ ({ANSWER} : {problem.formal_answer_type}),\n{inner}")
+
+
+def dfps_backward_theorem(problem: FpsProblem, submission: str, imports: str = "import Mathlib") -> Theorem:
+    """The backward (``mpr``) statement of ``submission`` as a :class:`Theorem` (``dfps_mpr_<id>``)."""
+    name = declaration_name(problem, "dfps_mpr")
+    return Theorem(
+        name,
+        f"theorem {name} :\n{dfps_backward_type(problem, submission)}",
+        lean_header(problem, imports),
+        problem.source,
+    )
+
+
 def fps_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
     """The FPS statement as a :class:`Theorem` the session can start (``theorem fps_<id> : …``)."""
     name = declaration_name(problem, "fps")

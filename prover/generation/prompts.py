@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prover.generation import dfps_prompts
 from prover.generation.base import GenerationRequest
 from prover.generation.settings import GeneratorConfigError
 
@@ -38,6 +39,8 @@ class PromptTemplate:
     stop_markers: tuple[str, ...] = ()
     #: Keep only the first line of the continuation (one tactic per step).
     first_line_only: bool = False
+    #: A format's own reader of the continuation (replaces the marker/first-line cut when set).
+    extract: Callable[[str], str] | None = None
 
     def format(self, request: GenerationRequest, premises_text: str = "") -> str:
         if not isinstance(request, GenerationRequest):
@@ -45,6 +48,8 @@ class PromptTemplate:
         return self.render(request, premises_text)
 
     def extract_tactic(self, continuation: str) -> str:
+        if self.extract is not None:
+            return self.extract(continuation).strip()
         text = continuation
         for marker in self.stop_markers:
             cut = text.find(marker)
@@ -97,6 +102,14 @@ TEMPLATES: dict[str, PromptTemplate] = {
     ),
     "deepseek_prover": PromptTemplate(
         "deepseek_prover", _deepseek, stop_markers=("```", "/-"), first_line_only=True
+    ),
+    # D-FPS forward solving on the `mp` goal (prover.generation.dfps_prompts): worked examples, optionally
+    # step-by-step reasoning; the submission and its proof are read back as one `show …` step
+    "dfps_forward_icl": PromptTemplate(
+        "dfps_forward_icl", dfps_prompts.render_icl, extract=dfps_prompts.extract_icl_step
+    ),
+    "dfps_forward_cot": PromptTemplate(
+        "dfps_forward_cot", dfps_prompts.render_cot, extract=dfps_prompts.extract_cot_step
     ),
 }
 

@@ -465,13 +465,23 @@ class ProverService:
         name = parts.name or "editor"
         obj = {
             "metainfo": {"problem_name": name[4:] if name.startswith("fps_") and len(name) > 4 else name},
-            "header": _open_lines(header or ""),
+            "header": self._fps_header(header or ""),
             "intros": [{"t": t, "name": n} for names, t in intros for n in names],
             "outros": outros,
             "formal_answer": formal_answer if formal_answer and formal_answer.strip() else "True",
             "formal_answer_type": answer_binders[0][1],
         }
         return self.fps_problem(obj), bool(formal_answer and formal_answer.strip())
+
+    def _fps_header(self, header: str) -> str | None:
+        """The editor's text above the statement as an FPS problem header: its header commands only (earlier
+        declarations dropped, as for /prove), without ``import`` lines (the FPS builder adds ``import Mathlib``)."""
+        from prover.serve.context import clean_header
+
+        kept, reasons, _dropped = clean_header(header, self.guard_options)
+        if reasons:
+            raise BadInput("; ".join(reasons[:3]))
+        return _open_lines(kept)
 
     def solve(
         self,
@@ -593,12 +603,4 @@ def _unjudged_checker(session: Any, settings: Any) -> Any:
     """An FPS checker that stops after the verified proof (the editor form of /solve, no ground truth)."""
     from prover.fps.check import FpsChecker
 
-    class Unjudged(FpsChecker):
-        """The FPS final check without RPE: no ground truth to compare the verified answer with."""
-
-        def _judge(self, problem: Any, out: Any, answer: str, intros: Any) -> Any:
-            out.status = "answered"
-            out.reason = "answer found and proved; no ground truth given, so it was not compared (RPE)"
-            return out
-
-    return Unjudged(session, settings)
+    return FpsChecker(session, settings, compare_answer=False)

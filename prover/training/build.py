@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from prover.training.records import Split, write_records
-from prover.training.sources import from_leandojo, from_run_dir, from_tactic_jsonl
+from prover.training.sources import from_leandojo, from_run_dir, from_synth_dir, from_tactic_jsonl
 
 
 def split_of(theorem: str, val: float, test: float, seed: int = 0) -> Split:
@@ -36,21 +36,25 @@ class BuildInputs:
     run_dirs: list[Path] = field(default_factory=list)
     leandojo: Path | None = None
     leandojo_split: str = "random"
+    #: ``prover synth`` run directories: their verified samples become ``proof.jsonl`` (whole proofs)
+    synth_dirs: list[Path] = field(default_factory=list)
     lean: str | None = None
     mathlib: str | None = None
 
 
 def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.1, seed: int = 0) -> dict:
-    """Write ``tactic.jsonl`` / ``critic.jsonl`` / ``premise.jsonl`` and ``build.json``; return the summary."""
+    """Write ``tactic.jsonl`` / ``critic.jsonl`` / ``premise.jsonl`` / ``proof.jsonl`` and ``build.json``."""
     if not 0 <= val < 1 or not 0 <= test < 1 or val + test >= 1:
         raise ValueError(f"split fractions val={val}, test={test} must be in [0, 1) and sum below 1")
-    tasks: dict[str, list[BaseModel]] = {"tactic": [], "critic": [], "premise": []}
+    tasks: dict[str, list[BaseModel]] = {"tactic": [], "critic": [], "premise": [], "proof": []}
     for path in inputs.tactic_files:
         tasks["tactic"] += from_tactic_jsonl(path, inputs.lean, inputs.mathlib)
     for run in inputs.run_dirs:
         tac, crit = from_run_dir(run)
         tasks["tactic"] += tac
         tasks["critic"] += crit
+    for run in inputs.synth_dirs:
+        tasks["proof"] += from_synth_dir(run)
     published = []
     if inputs.leandojo is not None:
         tac, prem = from_leandojo(inputs.leandojo, inputs.leandojo_split)
@@ -70,6 +74,7 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
     summary["sources"] = {
         "tactic_files": [str(p) for p in inputs.tactic_files],
         "run_dirs": [str(p) for p in inputs.run_dirs],
+        "synth_dirs": [str(p) for p in inputs.synth_dirs],
         "leandojo": str(inputs.leandojo) if inputs.leandojo else None,
     }
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from prover.jsonl import BadLine, json_object_lines
 
 Split = Literal["train", "val", "test"]
 #: The task each file holds; ``<task>.jsonl`` in a data directory.
-TASKS = ("tactic", "critic", "premise")
+TASKS = ("tactic", "critic", "premise", "proof")
 #: HunyuanProver's distance critic predicts 1..8 steps to ``no goals``.
 MAX_DISTANCE = 8
 
@@ -89,10 +89,26 @@ class PremiseExample(_Record):
     file: str | None = None
 
 
+class ProofExample(_Record):
+    """A verified whole proof (statement -> proof), for whole-proof training.
+
+    ``prover synth`` checks a sample's proof as one declaration and records no intermediate states, so its
+    samples give (statement, proof) pairs, not (state, tactic) pairs.
+    """
+
+    #: the formal statement as the model wrote it (``theorem name ... : type``)
+    statement: str = Field(min_length=1)
+    #: the whole checked declaration (statement and proof)
+    proof: str = Field(min_length=1)
+    #: the informal problem, when the synthesis wrote one
+    informal: str | None = None
+
+
 RECORD_TYPES: dict[str, type[_Record]] = {
     "tactic": TacticExample,
     "critic": CriticExample,
     "premise": PremiseExample,
+    "proof": ProofExample,
 }
 R = TypeVar("R", bound=_Record)
 

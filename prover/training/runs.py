@@ -128,4 +128,12 @@ def read_metrics(out: str | Path) -> list[dict[str, Any]]:
     path = Path(out) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the half-written last line of a killed run
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from prover.generation.corpus import TacticCorpusError, load_corpus
+from prover.jsonl import BadLine, json_object_lines
 from prover.training.records import (
     MAX_DISTANCE,
     CriticExample,
     PremiseExample,
+    ProofExample,
     Provenance,
     TacticExample,
     TrainingDataError,
@@ -282,3 +284,41 @@ def _annotated_premises(annotated: Any) -> tuple[list[str], list[str]]:
             names.append(prov["full_name"])
             files.append(str(prov.get("def_path", "")))
     return names, files
+
+
+def from_synth_dir(run_dir: str | Path) -> list[ProofExample]:
+    """(statement, proof) pairs of a ``prover synth`` run directory: its *verified* samples only.
+
+    A sample's ``attempts`` are the model's repairs, each checked as a whole declaration; none records the
+    states in between, so synthesis gives whole-proof data, not (state, tactic) pairs. A rejected attempt is
+    not a negative example either (it may be wrong in its statement, not its proof), so it is skipped.
+    """
+    root = Path(run_dir)
+    path = root / "samples.jsonl"
+    if not path.is_file():
+        raise TrainingDataError(f"{root}: not a `prover synth` run directory (no samples.jsonl)")
+    out = []
+    for where, obj in json_object_lines(path):
+        if isinstance(obj, BadLine):
+            raise TrainingDataError(obj.describe())
+        if obj.get("verdict") != "verified":
+            continue
+        statement, proof = obj.get("formal_statement"), obj.get("formal_proof")
+        if not isinstance(statement, str) or not isinstance(proof, str) or not statement or not proof:
+            raise TrainingDataError(f"{where}: a verified sample without formal_statement / formal_proof")
+        out.append(
+            ProofExample(
+                theorem=f"synth:{root.resolve().name}#{obj.get('id')}",
+                provenance=Provenance(
+                    source="synth",
+                    origin=str(root.resolve()),
+                    lean=obj.get("lean"),
+                    mathlib=obj.get("mathlib"),
+                    run_id=f"{root.resolve().name}#{obj.get('id')}",
+                ),
+                statement=statement,
+                proof=proof,
+                informal=obj.get("problem"),
+            )
+        )
+    return out
