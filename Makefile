@@ -79,6 +79,13 @@ bench: install
 	test ! -f $(SHARED)/data/tactics/fps-search-proof-steps.jsonl || \
 	  $(PY) -m bench.bench_generation accuracy $(SHARED)/data/tactics/fps-search-proof-steps.jsonl
 	$(PY) -m bench.bench_evaluation
+	$(PY) -m bench.bench_fps --repeat 50
+	$(PY) -m bench.bench_serve --requests 200 --concurrency 4
+	$(PY) -m bench.bench_synth --num 200 --mix
+	$(PY) -m bench.bench_synth --alchemy --rules 100 --delay-ms 20 --pool 1
+	$(PY) bench/bench_train.py throughput --steps 20 --batch-size 16
+	test ! -f $(SHARED)/data/tactics/fps-search-proof-steps.jsonl || \
+	  $(PY) bench/bench_train.py $(SHARED)/data/tactics/fps-search-proof-steps.jsonl --steps 80
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
