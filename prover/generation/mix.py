@@ -24,29 +24,16 @@ from prover.generation.answers import answer_candidates
 from prover.generation.goals import Goal, looks_like_type, parse_goal
 from prover.generation.hints import Candidate, hint_candidates, intro_candidates, telescope
 from prover.generation.names import referenced_locals
+from prover.generation.portfolio import DEFAULT_PRIORS
 from prover.generation.renaming import shape_head
 
 _META = re.compile(r"\?[^\W\d][\w'!?]*")
 _NUMERIC_DOMAIN = ("ℝ", "ℚ", "ℂ", "ℕ", "ℤ")
 
-#: Default weights of the plain candidates (before any data; relative, the rest get ``_DEFAULT_OTHER``).
+#: Default weights of the plain candidates (before any data; relative, the rest get ``_DEFAULT_OTHER``): the
+#: portfolio's priors (``intro`` proposed as ``intros`` here, ``exact?`` never) plus the mix's own templates.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "norm_num": 0.20,
-    "simp": 0.14,
-    "linarith": 0.12,
-    "nlinarith": 0.10,
-    "omega": 0.09,
-    "simp_all": 0.05,
-    "ring_nf": 0.05,
-    "field_simp": 0.04,
-    "positivity": 0.04,
-    "decide": 0.03,
-    "aesop": 0.03,
-    "rfl": 0.03,
-    "intros": 0.03,
-    "constructor": 0.02,
-    "ring": 0.03,
-    "tauto": 0.01,
+    **{("intros" if k == "intro" else k): v for k, v in DEFAULT_PRIORS.items() if v > 0},
     "trivial": 0.01,
     "norm_num at *": 0.02,
     "simp at *": 0.01,

@@ -9,18 +9,14 @@ state text. ``target=binary``: two labels, "on a proof" is label 1 (the critic's
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
 from typing import Any
 
 from prover.training.records import MAX_DISTANCE, CriticExample, TrainingDataError, read_records
 from prover.training.runs import (
-    FINAL,
-    export,
-    last_checkpoint,
     metrics_callback,
     prepare_output_dir,
+    train_and_export,
     training_arguments,
 )
 from prover.training.settings import CriticTrainSettings
@@ -90,22 +86,14 @@ def train_critic(settings: CriticTrainSettings) -> dict[str, Any]:
         data_collator=collate,
         callbacks=[metrics_callback(out)],
     )
-    resume = last_checkpoint(out)
-    with contextlib.redirect_stdout(sys.stderr):
-        result = trainer.train(resume_from_checkpoint=resume)
-        evaluation = trainer.evaluate() if val else {}
-    final = out / FINAL
-    export(trainer, model, tokenizer, final)
-    summary = {
-        "task": "critic",
-        "output_dir": str(out),
-        "model": str(final),
-        "resumed_from": resume,
-        "train_records": len(train),
-        "val_records": len(val),
-        "steps": result.global_step,
-        "train_loss": result.training_loss,
-    }
-    if "eval_loss" in evaluation:
-        summary["eval_loss"] = evaluation["eval_loss"]
+    summary, _ = train_and_export(
+        trainer,
+        out,
+        "critic",
+        lambda: model,
+        tokenizer,
+        bool(val),
+        train_records=len(train),
+        val_records=len(val),
+    )
     return summary

@@ -10,10 +10,8 @@ result (``OUTPUT_DIR/model``) loads with ``generator.encoder=OUTPUT_DIR/model``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +19,9 @@ from typing import Any
 
 from prover.training.records import TacticExample, normalise, read_records
 from prover.training.runs import (
-    FINAL,
-    export,
-    last_checkpoint,
     metrics_callback,
     prepare_output_dir,
+    train_and_export,
     training_arguments,
 )
 from prover.training.settings import EncoderTrainSettings
@@ -155,23 +151,14 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
         data_collator=_collator(tokenizer, settings.max_length),
         callbacks=[metrics_callback(out)],
     )
-    resume = last_checkpoint(out)
-    # transformers prints its log dicts on stdout; the CLI's stdout is JSON lines only
-    with contextlib.redirect_stdout(sys.stderr):
-        result = trainer.train(resume_from_checkpoint=resume)
-        evaluation = trainer.evaluate() if len(val) >= 2 else {}
-    final = out / FINAL
-    export(trainer, model.encoder, tokenizer, final)
-    summary = {
-        "task": "encoder",
-        "output_dir": str(out),
-        "model": str(final),
-        "resumed_from": resume,
-        "train_pairs": len(train),
-        "val_pairs": len(val),
-        "steps": result.global_step,
-        "train_loss": result.training_loss,
-    }
-    if "eval_loss" in evaluation:
-        summary["eval_loss"] = evaluation["eval_loss"]
+    summary, _ = train_and_export(
+        trainer,
+        out,
+        "encoder",
+        lambda: model.encoder,
+        tokenizer,
+        len(val) >= 2,
+        train_pairs=len(train),
+        val_pairs=len(val),
+    )
     return summary

@@ -12,20 +12,16 @@ generator.model=OUTPUT_DIR/model generator.kind=KIND generator.prompt_template=T
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from prover.training.records import TacticExample, TrainingDataError, read_records
 from prover.training.runs import (
-    FINAL,
-    export,
-    last_checkpoint,
     metrics_callback,
     prepare_output_dir,
+    train_and_export,
     training_arguments,
 )
 from prover.training.settings import GeneratorTrainSettings
@@ -190,26 +186,18 @@ def train_generator(settings: GeneratorTrainSettings) -> dict[str, Any]:
         data_collator=_collator(tokenizer, settings),
         callbacks=[metrics_callback(out)],
     )
-    resume = last_checkpoint(out)
-    with contextlib.redirect_stdout(sys.stderr):
-        result = trainer.train(resume_from_checkpoint=resume)
-        evaluation = trainer.evaluate() if val else {}
-    final = out / FINAL
-    export(trainer, model.merge_and_unload() if settings.lora else model, tokenizer, final)
-    summary = {
-        "task": "generator",
-        "output_dir": str(out),
-        "model": str(final),
-        "kind": settings.kind,
-        "prompt_template": settings.prompt_template,
-        "resumed_from": resume,
-        "train_records": len(train),
-        "val_records": len(val),
-        "steps": result.global_step,
-        "train_loss": result.training_loss,
-    }
-    if "eval_loss" in evaluation:
-        summary["eval_loss"] = evaluation["eval_loss"]
+    summary, final = train_and_export(
+        trainer,
+        out,
+        "generator",
+        lambda: model.merge_and_unload() if settings.lora else model,
+        tokenizer,
+        bool(val),
+        kind=settings.kind,
+        prompt_template=settings.prompt_template,
+        train_records=len(train),
+        val_records=len(val),
+    )
     if val and settings.eval_examples:
         summary.update(top_k_exact(final, val[: settings.eval_examples], settings))
     return summary

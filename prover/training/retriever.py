@@ -12,19 +12,15 @@ retriever.encoder=OUTPUT_DIR/model`` and ``prover retrieve`` read.
 
 from __future__ import annotations
 
-import contextlib
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 from prover.training.records import PremiseExample, TrainingDataError, read_records
 from prover.training.runs import (
-    FINAL,
-    export,
-    last_checkpoint,
     metrics_callback,
     prepare_output_dir,
+    train_and_export,
     training_arguments,
 )
 from prover.training.settings import RetrieverTrainSettings
@@ -191,20 +187,9 @@ def train_retriever(settings: RetrieverTrainSettings) -> dict[str, Any]:
         data_collator=_collator(tokenizer, corpus.premises, settings.max_length),
         callbacks=[metrics_callback(out)],
     )
-    resume = last_checkpoint(out)
-    with contextlib.redirect_stdout(sys.stderr):
-        result = trainer.train(resume_from_checkpoint=resume)
-    final = out / FINAL
-    export(trainer, model.encoder, tokenizer, final)
-    summary = {
-        "task": "retriever",
-        "output_dir": str(out),
-        "model": str(final),
-        "resumed_from": resume,
-        "train_examples": len(train),
-        "steps": result.global_step,
-        "train_loss": result.training_loss,
-    }
+    summary, final = train_and_export(
+        trainer, out, "retriever", lambda: model.encoder, tokenizer, False, train_examples=len(train)
+    )
     if val:
         summary.update(recall_at(final, val, corpus))
     return summary

@@ -9,9 +9,12 @@ so multi-process launchers (``accelerate launch``, ``torchrun``) all write to th
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +125,41 @@ def export(trainer: Any, module: Any, tokenizer: Any, final: Path) -> None:
         module.save_pretrained(final)
         tokenizer.save_pretrained(final)
     trainer.accelerator.wait_for_everyone()
+
+
+def train_and_export(
+    trainer: Any,
+    out: Path,
+    task: str,
+    final_module: Callable[[], Any],
+    tokenizer: Any,
+    evaluate: bool,
+    **facts: Any,
+) -> tuple[dict[str, Any], Path]:
+    """Train (resuming from the last checkpoint in ``out``), evaluate if asked, export ``final_module()`` as the
+    plain Hugging Face ``model/`` directory, and return the run summary every task reports plus that directory.
+
+    ``final_module`` is called only after training (e.g. a LoRA model is merged then, not before).
+    """
+    resume = last_checkpoint(out)
+    # transformers prints its log dicts on stdout; the CLI's stdout is JSON lines only
+    with contextlib.redirect_stdout(sys.stderr):
+        result = trainer.train(resume_from_checkpoint=resume)
+        evaluation = trainer.evaluate() if evaluate else {}
+    final = out / FINAL
+    export(trainer, final_module(), tokenizer, final)
+    summary: dict[str, Any] = {
+        "task": task,
+        "output_dir": str(out),
+        "model": str(final),
+        **facts,
+        "resumed_from": resume,
+        "steps": result.global_step,
+        "train_loss": result.training_loss,
+    }
+    if "eval_loss" in evaluation:
+        summary["eval_loss"] = evaluation["eval_loss"]
+    return summary, final
 
 
 def read_metrics(out: str | Path) -> list[dict[str, Any]]:
