@@ -406,3 +406,32 @@ def test_plans_for_every_real_benchmark_statement(shared_data: Path) -> None:
             if not script.statement_check.startswith(("example : ", "universe ")):
                 failures.append(problem.id)
     assert total >= 1400 and not failures, failures[:10]
+
+
+def test_the_guard_reads_the_script_exactly_as_it_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script is re-indented under the statement; the guard must also see those bytes, not only the input."""
+    import prover.lean.verify as verify
+
+    seen: list[str] = []
+    real = verify.check_proof
+
+    def spy(theorem: Theorem, proof: str, options: Any = None) -> list[str]:
+        seen.append(proof)
+        return real(theorem, proof, options)
+
+    monkeypatch.setattr(verify, "check_proof", spy)
+    lean = FakeLean()
+    assert verify_proof(THM, "by\n    simp\n    rfl", run_command=lean).accepted
+    declaration = lean.sent[0][0]
+    sent_script = declaration.split(":= by\n", 1)[1]
+    assert sent_script == "  simp\n  rfl"
+    assert sent_script in seen
+
+    # and a refusal of the sent text stops verification before Lean sees anything
+    def refuse_sent(theorem: Theorem, proof: str, options: Any = None) -> list[str]:
+        return ["refused"] if proof == sent_script else real(theorem, proof, options)
+
+    monkeypatch.setattr(verify, "check_proof", refuse_sent)
+    lean = FakeLean()
+    verdict = verify_proof(THM, "by\n    simp\n    rfl", run_command=lean)
+    assert not verdict.accepted and verdict.check == "guard" and lean.sent == []

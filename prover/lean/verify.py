@@ -202,6 +202,17 @@ def _verify(theorem: Theorem, proof: str, run_command: RunCommand | None, opts: 
         plan = build_plan(theorem, proof)
     except (ValueError, StopIteration) as exc:
         return Verdict(False, (f"cannot build the verification command: {exc}",), "guard")
+    # A script is re-indented (and a leading `by` dropped) to sit under the statement: the guard also reads the
+    # bytes Lean will receive, not only what was submitted.
+    wrapped = f"{theorem.statement.rstrip()} := by\n"
+    sent = plan.declaration[len(wrapped) :] if plan.declaration.startswith(wrapped) else proof
+    if sent != proof:
+        try:
+            reasons = check_proof(theorem, sent, opts)
+        except ValueError as exc:
+            reasons = [f"cannot check the proof as sent: {exc}"]
+        if reasons:
+            return Verdict(False, tuple(reasons), "guard")
     if run_command is None:
         return Verdict(True, (STATIC_ONLY_NOTE,))
     declared = _ask(run_command, plan.declaration, None)
