@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_INDEX) -c $(LOCK) "$(TORCH_SPEC)"
-	$(PIP) install -q -c $(LOCK) -e ".[dev]"
+	$(PIP) install -q -c $(LOCK) -e ".[dev,train]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,7 +32,7 @@ lock:
 	$(PYTHON) -m venv "$$tmp/venv"; \
 	"$$tmp/venv/bin/python" -m pip install -q --upgrade pip; \
 	"$$tmp/venv/bin/python" -m pip install -q $(TORCH_INDEX) "$(TORCH_SPEC)"; \
-	"$$tmp/venv/bin/python" -m pip install -q -e ".[dev]"; \
+	"$$tmp/venv/bin/python" -m pip install -q -e ".[dev,train]"; \
 	{ echo "# Exact versions that \`make test\` installs with (pip -c): what CI tested. Regenerate deliberately with"; \
 	  echo "# \`make lock\` (fresh temporary venv, newest versions allowed by pyproject.toml); never edit by hand."; \
 	  echo "# torch is pinned without its local build tag so the CPU and CUDA wheels both satisfy it."; \

@@ -3,7 +3,9 @@
 Plain: best-first search on the FPS statement itself, then ``session.verify`` of the proof (what ``prover
 prove`` does). FPS: ``solve_problem`` (the prelude through ``FpsSession``, pruning of assigned answer goals, the
 same search, then the final check: replay, compile + extraction, substituted ``verify``, the RPE tactic probe
-and RPE). Reported: wall time per problem (median of ``--repeat`` runs) and the tactics the world ran, since
+and RPE). Problems: ``solved``/``wrong`` (answer assigned by unification, pruned when it comes first), ``split``
+(assigned in one conjunct while the other stays open: pruned early), ``chosen`` (run with ``answer_goal=first``:
+the session opens with ``pick_goal`` and the answer is given by ``exact``). Reported: wall time per problem (median of ``--repeat`` runs) and the tactics the world ran, since
 on a real REPL each extra tactic or command costs Lean time that this in-process world does not charge.
 
     .venv/bin/python -m bench.bench_fps --repeat 50
@@ -35,7 +37,13 @@ TACTICS = [
     ("show 5 + k ≤ k + 10", -0.5),
     ("omega", -1.0),
     ("all_goals skip", -1.5),
+    ("refine ⟨rfl, ?_⟩", -1.6),
+    ("pick_goal 2", -1.7),
+    ("exact 7", -1.8),
+    ("norm_num", -1.9),
 ]
+#: problems whose search starts on the answer goal (``SolverSettings.answer_goal``)
+ANSWER_FIRST = {"chosen"}
 
 
 def counting(session: WorldSession) -> list[int]:
@@ -59,17 +67,24 @@ def counting(session: WorldSession) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--problems", nargs="*", default=["solved", "wrong"])
+    parser.add_argument("--problems", nargs="*", default=["solved", "wrong", "split", "chosen"])
     args = parser.parse_args(argv)
-    problems = {p.id: p for p in load_fps_file(WORLDS / "fps_problems.jsonl").problems}
+    problems = {
+        p.id: p
+        for name in ("fps_problems.jsonl", "fps_steering.jsonl")
+        for p in load_fps_file(WORLDS / name).problems
+    }
     generator = FixedTacticGenerator(TACTICS)
     searcher = make_searcher(
-        {"name": "bfs", "max_expansions": 20, "num_sampled_tactics": 6, "time_limit_s": 60}
+        {"name": "bfs", "max_expansions": 20, "num_sampled_tactics": len(TACTICS), "time_limit_s": 60}
     )
-    settings = SolverSettings(preflight_formal_answers=False, normal_form_probe=False)
     rows = []
     for ident in args.problems:
         problem = problems[ident]
+        answer_goal = "first" if ident in ANSWER_FIRST else "last"
+        settings = SolverSettings(
+            preflight_formal_answers=False, normal_form_probe=False, answer_goal=answer_goal
+        )
         theorem = fps_theorem(problem)
         plain_t, fps_t, plain_n, fps_n = [], [], 0, 0
         for _ in range(args.repeat):
@@ -93,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "problem": ident,
                 "status": record.status,
+                "answer_goal": answer_goal,
+                "plain_proved": bool(result.proof),
                 "plain_ms": round(plain_ms, 2),
                 "fps_ms": round(fps_ms, 2),
                 "overhead_ms": round(fps_ms - plain_ms, 2),

@@ -223,7 +223,7 @@ def run_accuracy(args: argparse.Namespace) -> dict[str, object]:
 def run_throughput(args: argparse.Namespace) -> dict[str, object]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import torch
-    from test_generation_tiny_models import make_causal, make_seq2seq
+    from tiny_models import make_causal, make_seq2seq
 
     from prover.generation.hf import HFGenerationSettings, HFTacticGenerator
 

@@ -224,6 +224,20 @@ def _add_leandojo_file(corpus: Corpus, obj: dict[str, Any], where: str) -> None:
         corpus.premises.append(premise_from_json(premise, f"{where} premise #{j}", path=path, module=module))
 
 
+#: LeanDojo Benchmark 4's published split schemes and splits (``random/train.json`` …), kept as published.
+LEANDOJO_SCHEMES = ("random", "novel_premises")
+LEANDOJO_SPLITS = ("train", "val", "test")
+
+
+def leandojo_split_files(root: Path) -> Iterator[tuple[str, str, Path]]:
+    """``(split scheme, split, file)`` of a LeanDojo Benchmark 4 root, for every published split present."""
+    for scheme in LEANDOJO_SCHEMES:
+        for split in LEANDOJO_SPLITS:
+            path = root / scheme / f"{split}.json"
+            if path.is_file():
+                yield scheme, split, path
+
+
 def read_leandojo_corpus(path: str | Path, bad_utf8: BadUtf8Policy = "error") -> Corpus:
     """LeanDojo Benchmark 4's ``corpus.jsonl``: one line per file with ``path``, ``imports``, ``premises``."""
     corpus = Corpus()

@@ -27,7 +27,8 @@ lake update >&2 || fail "'lake update' failed (network access to github.com is n
 echo "setup_lean: downloading Mathlib's compiled cache (lake exe cache get)" >&2
 lake exe cache get >&2 || fail "'lake exe cache get' failed; without the cache Mathlib must be compiled (hours): run 'lake build'"
 echo "setup_lean: building the REPL" >&2
-lake build REPL >&2 || (cd .lake/packages/REPL && lake build repl >&2) || fail "building the REPL failed"
+# `repl` (the REPL package's executable); a bare `REPL` would name its library and build no binary
+lake build repl >&2 || (cd .lake/packages/REPL && lake build repl >&2) || fail "building the REPL failed"
 BIN="$ROOT/.lake/packages/REPL/.lake/build/bin/repl"
 [ -x "$BIN" ] || fail "the REPL binary is missing after the build (expected $BIN)"
 lake build >&2 || fail "building the project (import Mathlib) failed"

@@ -45,6 +45,12 @@ def extract_whole_proof(text: str, theorem_statement: str) -> str:
     return "\n".join(line[cut:] for line in lines).strip("\n")
 
 
+def whole_proof_request(theorem: Theorem) -> GenerationRequest:
+    """What the model is shown for a whole proof: the statement ``theorem … := by`` as its one goal, with the
+    theorem's name and header as context (whole-proof training builds its inputs with this same function)."""
+    return GenerationRequest.for_theorem(theorem, [f"{theorem.statement} := by"])
+
+
 class WholeProofSearch(Searcher):
     """``attempts`` rounds of ``num_samples`` whole proofs within ``time_limit_s``; every sample is verified.
 
@@ -66,7 +72,7 @@ class WholeProofSearch(Searcher):
         started = time.monotonic()
         deadline = started + s.time_limit_s
         stats = SearchStats()
-        request = GenerationRequest.for_theorem(theorem, [f"{theorem.statement} := by"])
+        request = whole_proof_request(theorem)
         verdicts: dict[str, Verdict] = {}
         correct: list[tuple[str, Verdict]] = []
         drawn = checked = rounds = 0

@@ -108,6 +108,17 @@ def test_check_one_answer(capsys: pytest.CaptureFixture[str]):
         (["solve", "--check", "--problem", '{"outros": []}', "--answer", "1"], "--problem:"),
         (["solve", "--check", "--problem", "/nonexistent.jsonl", "--answer", "1"], "--problem"),
         (["solve", "--answer", "1"], "go with --check"),
+        (["solve", "--retry-errors"], "--retry-errors needs --resume"),
+        (["solve", "--check", "--retry-errors", "--problem", "{}", "--answer", "1"], "do not apply"),
+        (
+            [
+                "solve",
+                "solver.backward_search={max_expansionz: 3}",
+                "benchmark=local",
+                f"benchmark.path={WORLDS / 'fps_problems.jsonl'}",
+            ],
+            "max_expansionz",
+        ),
         (["solve", "benchmark=samples"], "no FPS problem could be read"),
         (["solve", "benchmark=minif2f"], "not an FPS benchmark"),
         (["solve", "benchmark=local", "benchmark.path=/nonexistent.jsonl"], "benchmark:"),
@@ -126,3 +137,33 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys: pytest.CaptureF
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_solve_shares_the_prove_lifecycle_pool_retry_and_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """`prover solve` is `prover prove`'s run (one prepare): a process pool whose preflight ran in its worker,
+    `--retry-errors` on resume, run.json with the solver settings, the lock naming the command."""
+    from prover.evaluation.run_dir import RunDirLock
+
+    run_dir = tmp_path / "run"
+    base = [a for a in BASE if a != "executor.workers=0"]
+    assert (
+        main(["solve", "--out", str(run_dir), "--limit", "1", "--no-progress", *base, "executor.workers=1"])
+        == 0
+    )
+    events = _events(capsys.readouterr().out)
+    assert [e.get("status") for e in events if e["event"] == "problem"] == ["solved"]
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert meta["solver"]["mode"] == "fps" and "scripted world" in meta["backend"]
+    lock = RunDirLock(run_dir)
+    lock.acquire()
+    try:
+        assert main(["solve", "--resume", str(run_dir), "--retry-errors"]) == 1
+        assert "in use by another `prover solve`" in capsys.readouterr().err
+    finally:
+        lock.release()
+    assert main(["solve", "--resume", str(run_dir), "--retry-errors", "executor.workers=0"]) == 0
+    start = _events(capsys.readouterr().out)[0]
+    assert start["already_finished"] == 1 and start["retrying"] == []

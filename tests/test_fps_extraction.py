@@ -26,7 +26,7 @@ def test_command_is_ours_and_lexes():
     command = extraction_command("fps_putnam_1979_b3", 2, "open Set Topology\nopen Real")
     assert code_tokens(command)  # lexes as Lean
     assert "open Set Topology in\nopen Real in\n" in command and "set_option pp.fullNames true in" in command
-    assert "lambdaBoundedTelescope value 2" in command
+    assert "forallBoundedTelescope info.type (some 2)" in command
     # the guard refuses exactly this kind of text in a model's tactics: only we may send it
     assert check_tactic(command)
     with pytest.raises(ValueError):

@@ -105,7 +105,7 @@ def test_rpe_term_and_prop_forms_and_configurable_tactics():
         "example (x : ℝ) (answer : Prop) :\n(\nx = 2\n) ↔ (\nanswer ↔ x = 2\n) := by\n  try rfl"
     )
     assert preflight_command(p) == "example (x : ℝ) (answer : ℝ) : Prop :=\n(\nanswer = 4\n)"
-    assert tactic_probe_command("rw_search") == "example : True := by\n  try rw_search\n  trivial"
+    assert tactic_probe_command("rw_search") == "example : True := by\n  try rw_search\n  all_goals trivial"
 
 
 def test_submission_is_checked_before_it_reaches_a_command():

@@ -64,16 +64,16 @@ def test_assigned_answer_goal_is_pruned(session, problems):
     assert isinstance(root, TacticState) and root.path == ()
     done = fps.run_tactic(root, "rfl")
     assert isinstance(done, ProofFinished) and done.path == ("rfl",)
-    assert fps.finished[("rfl",)] == ("apply Exists.intro", "rfl", "all_goals skip")
+    assert fps.finished[("rfl",)] == (("apply Exists.intro", "rfl", "all_goals skip"), ("rfl", None))
     assert fps.prunes == 1
     assert isinstance(fps.run_tactic(root, "omega"), TacticError)
 
 
 def test_replay_marks_steps_on_the_answer_goal(session, problems):
-    opened, steps, on_answer = replay_solution(session, problems["wrong"], ["show 5 + k ≤ k + 10", "omega"])
+    opened, steps, kept = replay_solution(session, problems["wrong"], ["show 5 + k ≤ k + 10", "omega"])
     assert opened.prelude == ("intro k", "apply Exists.intro")
     assert steps == ["show 5 + k ≤ k + 10", "omega", "all_goals skip"]
-    assert on_answer == [False, False, False]
+    assert kept == ["show 5 + k ≤ k + 10", "omega", None]  # the pruning step is not part of the proof
     assert "failed" in replay_solution(session, problems["wrong"], ["omega"])
 
 
@@ -276,3 +276,39 @@ def test_fps_proven_equals_solved(session, problems):
     solved, _ = _solve(session, problems["solved"])
     wrong, _ = _solve(session, problems["wrong"])
     assert solved.proven and not wrong.proven and solved.backward == {}
+
+
+def test_dfps_backward_search_has_its_own_budget(session, problems):
+    """The ``mpr`` search runs under ``solver.backward_search``, not the forward budget, and records it."""
+    from prover.fps.report import summarise
+    from prover.fps.run import as_problem, to_attempt
+    from prover.fps.solver import backward_search_settings
+
+    tactics = [
+        ("have h : answer = 9 := by omega", -0.1),
+        ("exact h", -0.2),
+        ("intro answer h", -0.3),
+        ("omega", -0.4),
+    ]
+    searcher = make_searcher(
+        {"name": "bfs", "max_expansions": 20, "num_sampled_tactics": 6, "time_limit_s": 30}
+    )
+    p = problems["solved"]
+
+    def solve(**backward):
+        checker = FpsChecker(session, _settings(mode="dfps", backward_search=backward))
+        return solve_problem(session, p, searcher, FixedTacticGenerator(tactics), checker)
+
+    # one expansion is enough forward (after `have`, `exact h`) but not backward (`intro answer h`, then `omega`)
+    starved = solve(max_expansions=1)
+    assert starved.status == "solved" and not starved.proven
+    assert starved.backward["status"] == "failed" and starved.backward["budget"] == "1×6×1 in 30s"
+    assert starved.search["budget"] == "1×6×20"
+    ample = solve(max_expansions=5, time_limit_s=60)
+    assert ample.proven and ample.backward["budget"] == "1×6×5 in 60s"
+    same = solve()  # empty: the forward budget
+    assert same.proven and same.backward["budget"] == "1×6×20 in 30s"
+    summary = summarise([to_attempt(as_problem(p), starved, "1×6×20", 0.1)])
+    assert summary.backward_budget == "1×6×1 in 30s"
+    with pytest.raises(ValueError, match="max_expansionz"):
+        backward_search_settings(searcher.settings, _settings(backward_search={"max_expansionz": 3}))

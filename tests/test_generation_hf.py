@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_generation_tiny_models import PAIRS, make_causal, make_classifier, make_seq2seq
+from tiny_models import PAIRS, make_causal, make_classifier, make_seq2seq
 
 from prover.generation.base import GenerationRequest, requests_from_texts
 from prover.generation.critic import ModelCritic

@@ -174,6 +174,34 @@ def test_knn_cache_is_written_and_reused(
     assert knn_module._cache_path(corpus_file, "x/y", "ab" * 10, cache_dir="/tmp/c").parent == Path("/tmp/c")
 
 
+def test_knn_cache_is_not_reused_after_the_encoder_is_retrained_in_place(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model retrained into the same directory must not reuse embeddings of the old weights."""
+    import os
+
+    import prover.retrieval.encoder
+
+    model = tmp_path / "encoder"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"old weights")
+    monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
+    cache_dir = tmp_path / "cache"
+    KnnTacticGenerator.from_corpus(corpus_file, encoder=str(model), cache_dir=cache_dir)
+    TrigramEncoder.calls = 0
+    KnnTacticGenerator.from_corpus(corpus_file, encoder=str(model), cache_dir=cache_dir)
+    assert TrigramEncoder.calls == 0  # same weights: the cache is used
+    before = knn_module.encoder_fingerprint(str(model))
+    weights.write_bytes(b"new weights, retrained")
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert knn_module.encoder_fingerprint(str(model)) != before
+    KnnTacticGenerator.from_corpus(corpus_file, encoder=str(model), cache_dir=cache_dir)
+    assert TrigramEncoder.calls > 0  # re-embedded with the new weights
+    assert len(list(cache_dir.glob("*.npy"))) == 2
+
+
 def test_knn_bad_input(corpus_file: Path) -> None:
     gen = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder())
     with pytest.raises(GenerationInputError, match="empty"):

@@ -289,3 +289,20 @@ def test_package_exception_bases_derive_from_prover_error(package: str, base: st
                 if isinstance(cls, type) and issubclass(cls, BaseException) and not issubclass(cls, base_cls):
                     strays.append(f"{module.where(node)}: {node.name}")
     assert not strays, f"exceptions not deriving from {base}:\n" + "\n".join(strays)
+
+
+def test_pyproject_lists_every_package_so_a_wheel_install_is_complete() -> None:
+    """``packages`` is an explicit list (``retrieval/`` and ``search/`` are mapped under ``prover``): a
+    sub-package missing from it works in the editable install but is absent from a built wheel."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    on_disk = set()
+    for package, folder in config["package-dir"].items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder)
+            on_disk.add(".".join([package, *rel.parts]))
+    # prover/retrieval and prover/search are not folders; they come from the mapping
+    assert on_disk - listed == set(), f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
+    assert listed - on_disk == set()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.lean.goal_statement import statement_from_goal, statement_problems
+from prover.lean.goal_statement import REJECTIONS, statement_from_goal, statement_problems
 from prover.lean.statement import split_statement
 
 SHARED_STEPS = (
@@ -46,21 +46,29 @@ def test_instances_become_instance_binders_and_universes_are_declared() -> None:
 
 
 @pytest.mark.parametrize(
-    ("goal", "reason"),
+    ("goal", "reason", "kind"),
     [
-        ("x : ℕ\n⊢ ?w = x", "metavariable ?w"),
-        ("⊢ 2 * ?m.8325 = 4", "metavariable ?m"),
-        ("⊢ [0, 4] = Nat.digitsAux 9 ⋯ 36", "elided term"),
-        ("w : ℝ := √5\nhw : w = √5\n⊢ w ^ 2 = 5", "let-bound hypothesis w"),
-        ("x : ℕ\n⊢ 77 ∣ (1 + (2 +", "unclosed bracket"),
-        ("x : ℕ", "expected hypothesis lines and one '⊢'"),
-        ("⊢ True\n⊢ False", "not one goal"),
+        ("x : ℕ\n⊢ ?w = x", "metavariable ?w", "metavariable"),
+        ("⊢ 2 * ?m.8325 = 4", "metavariable ?m", "metavariable"),
+        ("⊢ [0, 4] = Nat.digitsAux 9 ⋯ 36", "elided term", "elided term"),
+        ("w : ℝ := √5\nhw : w = √5\n⊢ w ^ 2 = 5", "let-bound hypothesis w", "let-bound hypothesis"),
+        ("x : ℕ\n⊢ 77 ∣ (1 + (2 +", "unclosed bracket", "cut off"),
+        ("x : ℕ", "expected hypothesis lines and one '⊢'", "not one goal"),
+        ("⊢ True\n⊢ False", "not one goal", "not one goal"),
+        ("answer : ℝ\n⊢ ↑(3 / 20) = answer", "coercion of a literal", "coercion of a literal"),
+        ("x : ℝ\n⊢ x = ↑2", "coercion of a literal ↑2", "coercion of a literal"),
     ],
 )
-def test_unrepresentable_goals_are_rejected_with_the_reason(goal: str, reason: str) -> None:
+def test_unrepresentable_goals_are_rejected_with_the_reason(goal: str, reason: str, kind: str) -> None:
     res = statement_from_goal(goal)
     assert not res.ok and res.statement is None
-    assert reason in (res.reason or "")
+    assert reason in (res.reason or "") and res.kind == kind and kind in REJECTIONS
+
+
+def test_coercions_of_named_terms_are_kept_their_source_type_comes_from_the_binders() -> None:
+    res = statement_from_goal("n : ℕ\nx : ℝ\nh : ↑n = x\n⊢ ↑⌊x⌋ + ↑(n + 1) = (↑(3 / 20 : ℚ) : ℝ)", "c")
+    assert res.ok and res.kind == "", res.reason
+    assert res.statement.endswith(": ↑⌊x⌋ + ↑(n + 1) = (↑(3 / 20 : ℚ) : ℝ)")
 
 
 def test_structure_instances_in_a_hypothesis_are_not_lets() -> None:
@@ -84,9 +92,12 @@ def test_every_shared_goal_becomes_a_well_formed_statement_or_is_rejected_with_a
     ]
     assert len(steps) == 2403
     ok = 0
+    kinds: dict[str, int] = {}
     goals = [s["goals"][s["goal_id"]] for s in steps] + [g for s in steps for g in s["goals"]]
     for i, goal in enumerate(goals):
         res = statement_from_goal(goal, f"g{i}")
+        kinds[res.kind] = kinds.get(res.kind, 0) + 1
+        assert res.ok == (res.kind == "") and (res.ok or res.kind in REJECTIONS), (goal, res.reason)
         if res.ok:
             ok += 1
             assert res.statement is not None and statement_problems(res.statement) == [], (
@@ -98,5 +109,7 @@ def test_every_shared_goal_becomes_a_well_formed_statement_or_is_rejected_with_a
             assert len(names.split()) >= 2
         else:
             assert res.reason and res.reason.strip(), goal
-    # most real goals round-trip; the rest are metavariables (?w from `use`/answer search), ⋯ and lets
-    assert ok / len(goals) > 0.6, ok
+    # most real goals round-trip; the rest are metavariables (?w from `use`/answer search), coercions of literals
+    # (`↑(3 / 20)`: the literal's type is not printed), ⋯ and lets
+    assert ok / len(goals) > 0.6, (ok, kinds)
+    assert kinds.get("metavariable", 0) > kinds.get("coercion of a literal", 0) > 0, kinds

@@ -173,7 +173,7 @@ def test_contradictory_and_trivial_statements_are_kept_but_labelled() -> None:
         writer, _ = make_writer(ep, fixed_concepts=["null sets"], trivial_tactics=["trivial", "omega"])
         rec = writer.write(0)
     assert rec["verdict"] == "verified"
-    assert set(rec["labels"]) == {"trivial: omega", "contradictory: exfalso; omega"}
+    assert set(rec["labels"]) == {"trivial: omega", "contradictory: exfalso <;> omega"}
 
 
 def test_statement_unknown_to_lean_is_a_statement_error() -> None:
@@ -290,7 +290,7 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not (tmp_path / "a").exists()
 
 
-def test_cli_endpoint_down_exits_1_and_keeps_nothing_half_written(
+def test_cli_endpoint_down_exits_1_before_anything_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeEndpoint([]) as ep:
@@ -303,8 +303,99 @@ def test_cli_endpoint_down_exits_1_and_keeps_nothing_half_written(
     ]
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "cannot reach" in err and "resume" in err
-    assert (tmp_path / "r" / "samples.jsonl").read_text(encoding="utf-8") == ""
+    assert "cannot reach" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # the preflight failed: no run directory, no half-written line
+
+
+def test_cli_preflight_refuses_an_unserved_model_or_a_refused_key_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeEndpoint([], served=("other-model",)) as ep:
+        assert main(_cli_args(ep, tmp_path / "a")) == 2
+    with FakeEndpoint([], fail_with=401) as ep:
+        assert main(_cli_args(ep, tmp_path / "b")) == 2
+        assert ep.requests == []
+    err = capsys.readouterr().err
+    assert "does not serve model 'fake'" in err and "other-model" in err and "API key" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_cli_lean_missing_exits_1_before_the_model_is_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeEndpoint([], default=GOOD) as ep:
+        args = [a for a in _cli_args(ep, tmp_path / "r") if not a.startswith("backend")]
+        assert main([*args, "backend=repl", "backend.command=[no-such-lean-repl]"]) == 1
+        assert ep.requests == []
+    assert "no-such-lean-repl" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+class _Switch:
+    """A chat model that fails (as an unreachable endpoint does) while ``down`` is set."""
+
+    def __init__(self, inner: OpenAIChat) -> None:
+        self.inner, self.name, self.down = inner, inner.name, True
+
+    def chat(self, messages: list[dict[str, str]], **params: object) -> str:
+        if self.down:
+            raise LLMError("cannot reach http://127.0.0.1:9/v1: ConnectError")
+        return self.inner.chat(messages, **params)
+
+    def preflight(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_errors_are_records_a_run_of_them_stops_and_retry_errors_writes_them_again(tmp_path: Path) -> None:
+    from prover.synthesis.mustard import MustardStopped
+
+    with FakeEndpoint(RULES) as ep:
+        writer, settings = make_writer(ep, fixed_concepts=["Bezout's identity"], num=5, stop_after_errors=2)
+        switch = _Switch(writer.model)  # type: ignore[arg-type]
+        writer.model = switch
+        out = tmp_path / "run"
+        with pytest.raises(MustardStopped, match="2 samples in a row failed.*--retry-errors"):
+            run_mustard(settings, writer, out)
+        lines = [json.loads(x) for x in (out / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [(r["id"], r["verdict"]) for r in lines] == [(0, "error"), (1, "error")]
+        assert "cannot reach" in lines[0]["reasons"][0] and lines[0]["concepts"] == ["Bezout's identity"]
+        switch.down = False
+        plain = run_mustard(settings, writer, out)  # a plain resume keeps the error records
+        assert (plain.written, plain.skipped, plain.retried) == (3, 2, [])
+        again = run_mustard(settings, writer, out, retry_errors=True)
+        assert (again.written, again.retried) == (2, [0, 1])
+    final = [json.loads(x) for x in (out / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["id"] for r in final) == [0, 1, 2, 3, 4]
+    assert all(r["verdict"] == "verified" for r in final)
+    moved = (out / "errors-retried.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["id"] for x in moved] == [0, 1]
+
+
+def test_cli_retry_errors_and_run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    with FakeEndpoint([], default=GOOD, served=("fake",), fail_chat_with=503) as ep:
+        assert main(_cli_args(ep, out, "synth.stop_after_errors=2", "synth.llm.api_key=sk-top-secret")) == 1
+        err = capsys.readouterr().err
+        assert "2 samples in a row failed" in err and "--retry-errors" in err and "Traceback" not in err
+        ep.fail_chat_with = None
+        assert main([*_cli_args(ep, out, "synth.seed=3"), "--retry-errors"]) == 2  # not the saved settings
+        assert "seed" in capsys.readouterr().err
+        assert main([*_cli_args(ep, out, "synth.llm.api_key=sk-top-secret"), "--retry-errors"]) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (final["samples"], final["verified"], final["retried"], final["errors"]) == (4, 4, 2, 0)
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert (
+        meta["model"] == "fake"
+        and meta["settings"]["k"] == 3
+        and meta["backend_config"]["name"] == "scripted"
+    )
+    assert "scripted world" in meta["backend"] and meta["lean"] is None and meta["command"]
+    assert meta["resumes"][0]["retried_errors"] == [0, 1]
+    for f in out.iterdir():
+        assert "sk-top-secret" not in f.read_text(encoding="utf-8", errors="replace")
+    assert main(["synth", "mustard", "--retry-errors"]) == 2
 
 
 def test_model_code_cannot_smuggle_commands_into_the_header() -> None:
@@ -326,3 +417,107 @@ def test_model_code_cannot_smuggle_commands_into_the_header() -> None:
     ]:
         res = read_declaration(code)
         assert isinstance(res, str) and why in res, (code, res)
+
+
+def test_a_mustard_run_feeds_build_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.training.records import ProofExample, read_records
+
+    run = tmp_path / "run"
+    answer = GOOD.replace("theorem good_one", "open Nat in\ntheorem good_one")
+    with FakeEndpoint([], default=answer) as ep:
+        assert main(_cli_args(ep, run)) == 0
+    sample = json.loads((run / "samples.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    # the checked Lean code, not the model's text: no imports in the proof, the `open` lines in the header
+    assert sample["formal_statement"] == "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n"
+    assert sample["formal_proof"].startswith(sample["formal_statement"] + " := by")
+    assert sample["header"] == "import Mathlib\nopen Nat\n" and sample["name"] == "good_one"
+    assert "open Nat in" in sample["attempts"][0]["formal_proof"]  # what the model wrote stays in attempts
+    capsys.readouterr()
+    data = tmp_path / "data"
+    assert main(["data", "build-train", "--synth", str(run), "--out", str(data), "--val", "0"]) == 0
+    records = read_records(data / "proof.jsonl", ProofExample)
+    assert len(records) == 4 and all(r.proof.startswith(r.statement) for r in records)
+    assert all(r.provenance.source == "synth" and r.informal for r in records)
+
+
+def test_summary_leaves_error_records_out_of_the_pass_rates() -> None:
+    from prover.synthesis.summary import markdown, pass_rates
+
+    records = [
+        {"id": 0, "level": "elementary", "domain": "D", "verdict": "verified", "labels": []},
+        {"id": 1, "level": "elementary", "domain": "D", "verdict": "verified", "labels": ["trivial: simp"]},
+        {"id": 2, "level": "elementary", "domain": "D", "verdict": "proof_rejected", "labels": []},
+        {"id": 3, "level": "elementary", "domain": "D", "verdict": "error", "labels": []},
+    ]
+    assert pass_rates(records, "level") == [("elementary", 3, 2, 1)]
+    md = markdown(records)
+    assert "| elementary | 3 | 2 | 66.7% | 1 |" in md and "Errors (no verdict" in md and ": 1" in md
+
+
+def test_resume_may_move_the_endpoint_but_not_change_the_model(tmp_path: Path) -> None:
+    from prover.synthesis.store import SampleStore
+
+    settings = MustardSettings(llm=LLMSettings(model="m", base_url="http://a:1/v1"))
+    SampleStore(tmp_path, settings.recorded()).close()
+    moved = settings.model_copy(update={"llm": LLMSettings(model="m", base_url="http://b:2/v1", retries=5)})
+    SampleStore(tmp_path, moved.recorded()).close()
+    other = settings.model_copy(update={"llm": LLMSettings(model="other", base_url="http://a:1/v1")})
+    with pytest.raises(SynthRunError, match="llm"):
+        SampleStore(tmp_path, other.recorded())
+
+
+def test_workers_share_the_configured_repl_pool_out() -> None:
+    from prover.synthesis.mustard import worker_backend
+
+    repl = {"name": "repl", "command": ["repl"], "project_dir": ".", "pool_size": 8}
+    assert worker_backend(repl, 1) == repl
+    assert worker_backend(repl, 4)["pool_size"] == 2 and worker_backend(repl, 16)["pool_size"] == 1
+    scripted = {"name": "scripted", "world": str(WORLD)}
+    assert worker_backend(scripted, 3)["pool_size"] == 1
+
+
+def test_cli_repl_backend_is_preflighted_by_elaborating_a_statement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``backend=repl`` over the scripted world's server (the real REPL client and protocol): a Lean that cannot
+    elaborate the preflight statement stops the run before anything is written; one that can lets it run."""
+    import sys
+
+    def repl_args(ep: FakeEndpoint, world: Path, out: Path) -> list[str]:
+        args = [a for a in _cli_args(ep, out) if not a.startswith("backend")]
+        command = json.dumps([sys.executable, "-m", "prover.lean.doubles.server", str(world)])
+        return [*args, "backend=repl", f"backend.command={command}", f"backend.project_dir={REPO}",
+                "backend.pool_size=1", "--num", "1"]  # fmt: skip
+
+    with FakeEndpoint([], default=GOOD) as ep:
+        assert main(repl_args(ep, WORLD, tmp_path / "no")) == 1
+        err = capsys.readouterr().err
+        assert "Lean cannot elaborate" in err and "synth_preflight" in err and "Traceback" not in err
+        assert not (tmp_path / "no").exists() and ep.requests == []
+        world = json.loads(WORLD.read_text(encoding="utf-8"))
+        world["theorems"].append(
+            {"name": "synth_preflight", "statement": "theorem synth_preflight : True", "goals": ["⊢ True"]}
+        )
+        ok_world = tmp_path / "world.json"
+        ok_world.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
+        assert main(repl_args(ep, ok_world, tmp_path / "ok")) == 0
+    sample = json.loads((tmp_path / "ok" / "samples.jsonl").read_text(encoding="utf-8"))
+    assert sample["verdict"] == "verified" and sample["backend"] == "repl"
+
+
+def test_cli_refuses_a_run_directory_in_use_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prover.synthesis.store import SampleStore
+
+    out = tmp_path / "run"
+    with FakeEndpoint([], default=GOOD) as ep:
+        assert main(_cli_args(ep, out)) == 0
+        before = (out / "samples.jsonl").read_bytes()
+        capsys.readouterr()
+        with SampleStore(out, json.loads((out / "settings.json").read_text(encoding="utf-8"))):
+            assert main([*_cli_args(ep, out), "--num", "6"]) == 1
+        assert len(ep.requests) == 4  # refused before any model call
+    err = capsys.readouterr().err
+    assert "in use" in err and "Traceback" not in err
+    assert (out / "samples.jsonl").read_bytes() == before

@@ -40,16 +40,11 @@ def test_recorded_settings_never_hold_the_api_key() -> None:
 
 @pytest.mark.slow
 def test_hf_chat_model_answers_with_a_tiny_random_model(tmp_path: Path) -> None:
-    import torch
-    from transformers import ByT5Tokenizer, GPT2Config, GPT2LMHeadModel
+    from tiny_models import make_causal
 
     from prover.synthesis.llm import HFChat, make_chat_model
 
-    torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=384, n_embd=16, n_layer=1, n_head=2, n_positions=512, bos_token_id=1,
-                     eos_token_id=1, pad_token_id=0)  # fmt: skip
-    GPT2LMHeadModel(cfg).save_pretrained(tmp_path)
-    ByT5Tokenizer().save_pretrained(tmp_path)
+    make_causal(tmp_path, d_model=16, layers=1, positions=512)
     chat = make_chat_model(
         LLMSettings(kind="hf", model=str(tmp_path), max_tokens=8, temperature=0, device="cpu")
     )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_train_encoder import tiny_bert
+from tiny_models import tiny_bert
 
 from prover.cli.main import main
 from prover.training.critic import critic_target

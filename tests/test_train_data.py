@@ -9,7 +9,13 @@ import pytest
 
 from prover.cli.main import main
 from prover.training.build import BuildInputs, build, split_of
-from prover.training.records import CriticExample, TacticExample, TrainingDataError, read_records
+from prover.training.records import (
+    CriticExample,
+    ProofExample,
+    TacticExample,
+    TrainingDataError,
+    read_records,
+)
 from prover.training.sources import from_leandojo, from_run_dir
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "tactics" / "fps-search-proof-steps.jsonl"
@@ -182,6 +188,13 @@ def test_scripted_prove_run_builds_training_data(tmp_path: Path) -> None:
         "amc12_and": ["constructor", "assumption", "assumption"],
     }
     assert max(c.distance or 0 for c in critic) == 3 and all(c.on_proof for c in critic)
+    # every verified proof is also a whole-proof record: statement + header -> the checked tactic script
+    proofs = {p.theorem: p for p in read_records(tmp_path / "data" / "proof.jsonl", ProofExample)}
+    assert sorted(proofs) == ["amc12_and", "mathd_algebra_1"]
+    conj = proofs["amc12_and"]
+    assert conj.script() == "constructor\nassumption\nassumption" and conj.header == "import Mathlib\n"
+    assert conj.lean_theorem().name == "amc12_and" and conj.proof.startswith(conj.statement + " := by\n")
+    assert conj.provenance.source == "prove-run"
 
 
 def test_leandojo_traced_tactics_keep_published_split(tmp_path: Path) -> None:

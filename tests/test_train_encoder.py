@@ -6,31 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_models import tiny_bert
 
 from prover.cli.main import main
 from prover.training.records import Provenance, TacticExample
 from prover.training.runs import read_metrics
 from prover.training.settings import EncoderTrainSettings
-
-
-def tiny_bert(path: Path) -> Path:
-    """A 1-layer random BERT with the packaged MiniLM tokenizer (local files only)."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from prover.retrieval.encoder import resolve_model_path
-
-    tok = AutoTokenizer.from_pretrained(resolve_model_path("minilm"))
-    config = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
 
 
 def write_data(folder: Path) -> Path:

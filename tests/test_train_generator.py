@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from test_generation_tiny_models import make_causal, make_seq2seq
+from tiny_models import make_causal, make_seq2seq
 
 from prover.cli.main import main
-from prover.training.records import Provenance, TacticExample
+from prover.training.records import ProofExample, Provenance, TacticExample
 from prover.training.settings import GeneratorTrainSettings
 
 
@@ -105,6 +105,7 @@ def test_train_resume_and_load_into_hf_generator(
     summary = json.loads(capsys.readouterr().out)
     assert summary["resumed_from"].endswith("checkpoint-2") and summary["steps"] == 4
     assert summary["val_examples"] == 2 and 0.0 <= summary["val_top2"] <= 1.0
+    assert "pass_rate" not in summary and not list(out.glob("pass_rate-*"))  # off unless asked for
 
     def load(path: object) -> object:
         cfg = {"name": "hf", "model": str(path), "kind": kind, "prompt_template": template, "device": "cpu"}
@@ -115,3 +116,156 @@ def test_train_resume_and_load_into_hf_generator(
     # the checkpoint loads as the project's generator and has learnt something of the one target tactic
     assert trained.score_tactics(request, ["omega"])[0] > untrained.score_tactics(request, ["omega"])[0]
     assert len(trained.generate(request, 2)) == 1
+
+
+def proof_example(split: str = "train") -> ProofExample:
+    statement = "theorem amc12_and (p q : Prop) (hp : p) (hq : q) : p ∧ q"
+    return ProofExample(
+        theorem="amc12_and",
+        split=split,
+        provenance=Provenance(source="t", origin="m"),
+        statement=statement,
+        proof=f"{statement} := by\n  constructor\n  · exact hp\n  · exact hq",
+        header="import Mathlib\n",
+    )
+
+
+@pytest.mark.parametrize("template", ["reprover", "internlm_stepprover", "deepseek_prover"])
+def test_whole_proof_prompt_is_what_whole_proof_search_shows(template: str) -> None:
+    from prover.generation.base import TacticGenerator
+    from prover.generation.prompts import get_template
+    from prover.search.settings import WholeProofSettings
+    from prover.search.whole_proof import WholeProofSearch, extract_whole_proof
+    from prover.training.generator import proof_prompt
+
+    class Recorder(TacticGenerator):
+        def __init__(self) -> None:
+            self.seen: list = []
+
+        def generate(self, requests, k):  # type: ignore[no-untyped-def]
+            self.seen += list(requests)
+            return [[] for _ in requests]
+
+    ex = proof_example()
+    recorder = Recorder()
+    WholeProofSearch(WholeProofSettings(num_samples=1)).search(None, recorder, ex.lean_theorem())  # type: ignore[arg-type]
+    (shown,) = recorder.seen
+    assert proof_prompt(ex, get_template(template)) == get_template(template).format(shown)
+    assert shown.header == "import Mathlib\n" and shown.theorem_name == "amc12_and"
+    # the target is the script after `:= by`, which the searcher's extractor returns unchanged
+    script = ex.script()
+    assert script == "constructor\n· exact hp\n· exact hq"
+    assert extract_whole_proof(script, ex.statement) == script
+
+
+def test_whole_proof_examples_need_a_multi_line_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prover.training.records import write_records
+
+    write_records(tmp_path / "data" / "proof.jsonl", [proof_example()])
+    common = [
+        "train",
+        "train=generator",
+        f"train.data={tmp_path / 'data'}",
+        f"train.output_dir={tmp_path / 'o'}",
+    ]
+    assert main([*common, "train.examples=proof", "train.prompt_template=bfs_prover"]) == 2
+    err = capsys.readouterr().err
+    assert "first line" in err and "Traceback" not in err
+    # the default (tactic examples) reads tactic.jsonl, which this directory lacks
+    assert main(common) == 2
+    assert "tactic.jsonl does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_whole_proof_training_end_to_end_with_pass_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prove (fixed tactics) -> build-train (whole proofs) -> train examples=proof with the pass-rate check on
+    search=whole_proof -> the checkpoint loads as `generator=hf` and scores the learnt proof higher."""
+    from test_eval_end_to_end import overrides, write_world
+
+    from prover.evaluation.results import read_results
+    from prover.generation.factory import make_generator
+    from prover.search.whole_proof import whole_proof_request
+    from prover.training.records import read_records, write_records
+    from prover.training.runs import read_metrics
+
+    world, bench = write_world(tmp_path)
+    run = tmp_path / "run"
+    assert (
+        main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")])
+        == 0
+    )
+    data = tmp_path / "data"
+    assert (
+        main(["data", "build-train", "--out", str(data), "--run", str(run), "--val", "0", "--test", "0"]) == 0
+    )
+    capsys.readouterr()
+    proofs = read_records(data / "proof.jsonl", ProofExample)
+    assert sorted(p.theorem for p in proofs) == ["amc12_and", "mathd_algebra_1"]
+    for p in proofs:  # one theorem on each side, to exercise the validation
+        p.split = "val" if p.theorem == "amc12_and" else "train"
+    write_records(data / "proof.jsonl", proofs)
+
+    base = make_seq2seq(tmp_path / "base")
+    out = tmp_path / "gen"
+    cmd = [
+        "train",
+        "train=generator",
+        f"train.model={base}",
+        f"train.data={data}",
+        f"train.output_dir={out}",
+        "train.examples=proof",
+        "train.max_steps=12",
+        "train.batch_size=1",
+        "train.lr=3e-3",
+        "train.warmup_ratio=0.0",
+        "train.max_target_length=32",
+        "train.eval_top_k=2",
+        "train.pass_rate.enabled=true",
+        "train.pass_rate.limit=2",
+        "train.pass_rate.every_eval=true",
+        "train.eval_steps=6",
+        "benchmark=local",
+        f"benchmark.path={bench}",
+        "backend=scripted",
+        f"backend.world={world}",
+        "++backend.in_process=true",
+        "executor.workers=0",
+        "search=whole_proof",
+        "search.num_samples=2",
+        "generator=hf",
+        "generator.device=cpu",
+    ]
+    assert main(cmd) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["examples"] == "proof" and summary["proof_records"] == 2
+    assert summary["train_records"] == 1 and summary["val_records"] == 1
+    assert summary["val_proof_examples"] == 1 and 0.0 <= summary["val_proof_top2"] <= 1.0
+    assert "val_top1" not in summary  # no tactic examples were asked for
+    assert 6 in [m["step"] for m in read_metrics(out) if "eval_loss" in m]
+    # the pass-rate check: a `prover prove` run (whole-proof sampling) with the new checkpoint
+    rate = summary["pass_rate"]
+    assert rate["finished"] == 2 and 0.0 <= rate["pass_rate"] <= 1.0
+    records = read_results(Path(rate["run_dir"]) / "results.jsonl").records
+    assert {r.mode for r in records} == {"whole_proof"} and {r.model for r in records} == {
+        f"hf:{summary['model']}"
+    }
+    # every_eval: a snapshot's check at the evaluation of step 6, then the final model's, each logged once
+    logged = [m for m in read_metrics(out) if "eval_pass_rate" in m]
+    assert [m["step"] for m in logged] == [6, 12] and summary["steps"] == 12
+    assert (out / "snapshots" / "step-6" / "config.json").is_file()
+    assert (out / "pass_rate-step-6" / "results.jsonl").is_file()
+
+    def load(path: object) -> object:
+        return make_generator({"name": "hf", "model": str(path), "kind": "seq2seq", "device": "cpu"})
+
+    learnt = next(p for p in proofs if p.split == "train")
+    request = [whole_proof_request(learnt.lean_theorem())]
+    trained, untrained = load(summary["model"]), load(base)
+    assert (
+        trained.score_tactics(request, [learnt.script()])[0]
+        > untrained.score_tactics(request, [learnt.script()])[0]
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_train_critic import write_critic_data
-from test_train_encoder import tiny_bert
+from tiny_models import tiny_bert
 
 from prover.cli.main import main
 from prover.training.runs import last_checkpoint, read_metrics

@@ -167,6 +167,15 @@ def test_namespaced_report_names_the_full_constant() -> None:
     assert verify_proof(THM, "simp", run_command=FakeLean(axioms=axioms)).accepted
 
 
+def test_report_of_a_primed_name_is_read() -> None:
+    """Lean prints ``'t'' depends on axioms: […]`` for ``t'`` (src/Lean/Elab/Print.lean quotes the name as is)."""
+    primed = Theorem("t'", "theorem t' (n : ℕ) : n + 0 = n")
+    axioms = {"messages": [info("'t'' depends on axioms: [propext]")]}
+    assert verify_proof(primed, "simp", run_command=FakeLean(axioms=axioms)).accepted
+    bad = {"messages": [info("'t'' depends on axioms: [sorryAx]")]}
+    assert not verify_proof(primed, "simp", run_command=FakeLean(axioms=bad)).accepted
+
+
 @pytest.mark.parametrize(
     "tail",
     ["\n#guard_msgs in", "\n/- unclosed", "\nend", "\n#print axioms t"],
@@ -336,6 +345,8 @@ def test_real_lean_verification_protocol() -> None:
         assert not session.verify(dup, "set_option maxHeartbeats 400000 in").accepted
         uni = Theorem("real_uni", "theorem real_uni.{u} (α : Sort u) (a : α) : a = a")
         assert session.verify(uni, "rfl").accepted
+        primed = Theorem("real_add'", "theorem real_add' (n : ℕ) : n + 0 = n")
+        assert session.verify(primed, "simp").accepted  # `#print axioms` quotes it as 'real_add''
         let = Theorem("real_let", "theorem real_let (a : ℕ) :\n    let m := a\n    m = a")
         assert session.verify(let, "intro m\nrfl").accepted
         forged = Theorem(

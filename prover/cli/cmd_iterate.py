@@ -34,11 +34,12 @@ def loop_overrides(overrides: list[str]) -> list[str]:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "iterate",
-        help="expert iteration: rounds of prove -> collect proofs -> curate -> train the generator",
+        help="expert iteration: rounds of prove -> collect proofs -> curate -> train the generator (+ critic)",
         description="Example:\n  prover iterate rounds=3 output_dir=outputs/ei benchmark=minif2f "
         "generator=hf generator.model=PATH\n"
-        "Bare keys (rounds, output_dir, tactics, val, continue_from_previous, curate.*) are the loop's "
-        "own (train.*); train.generator.* is the training of each round; the rest is the prove config.",
+        "Bare keys (rounds, output_dir, tactics, val, continue_from_previous, curate.*, train_critic, "
+        "critic.*) are the loop's own (train.*); train.generator.* is the training of each round; the rest is "
+        "the prove config.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_args(parser)

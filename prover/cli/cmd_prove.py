@@ -1,9 +1,11 @@
 """``prover prove``: prove a benchmark with search or whole-proof sampling; resumable, parallel, verified.
 
 Parsing and printing only: the run lifecycle (preflight, run directory, lock, resume) is
-``prover.evaluation.run_dir``. Exit codes: 0 done (unsolved and per-problem ``error`` results included),
-2 bad config or input (nothing written), 1 broken environment (Lean/REPL/model cannot start, run directory
-locked by another process; nothing written), 130 interrupted (finished results kept).
+``prover.evaluation.run_dir``. The run options, their checks and the progress bar are shared with
+``prover solve`` (:func:`add_run_arguments`, :func:`prepare_run`, :class:`RunProgressBar`). Exit codes:
+0 done (unsolved and per-problem ``error`` results included), 2 bad config or input (nothing written),
+1 broken environment (Lean/REPL/model cannot start, run directory locked by another process; nothing
+written), 130 interrupted (finished results kept).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prover.cli.common import (
     CliError,
@@ -26,7 +28,7 @@ from prover.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from prover.evaluation.run_dir import RunProgress
+    from prover.evaluation.run_dir import EvaluationRun, RunKind, RunProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,17 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "missing model/corpus/world, Lean that cannot start) stops before anything is written: exit 2 "
         "for bad config or input, 1 for the environment or a run directory in use.",
     )
-    parser.add_argument(
-        "--out", type=Path, help="run directory to create (default: runs_dir/<bench>-<search>-<time>)"
-    )
-    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    parser.add_argument(
-        "--retry-errors",
-        action="store_true",
-        help="with --resume: run again the problems whose result is `error` (skipped otherwise)",
-    )
-    parser.add_argument("--limit", type=int, help="only the first N problems (after benchmark.split)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_run_arguments(parser, "<bench>-<search>-<time>")
     parser.add_argument(
         "--save-trees",
         action="store_true",
@@ -59,8 +51,56 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, default_dir: str) -> None:
+    """The options of a resumable benchmark run (``prover prove``, ``prover solve``)."""
+    parser.add_argument("--out", type=Path, help=f"run directory to create (default: runs_dir/{default_dir})")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="with --resume: run again the problems whose result is `error` (skipped otherwise)",
+    )
+    parser.add_argument("--limit", type=int, help="only the first N problems (after benchmark.split)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def prepare_run(args: argparse.Namespace, kind: RunKind, command: str) -> EvaluationRun | None:
+    """Check the run options, compose (or, with ``--resume``, reload) the config and prepare the run of
+    ``kind``; None when ``--cfg`` only printed the config. Setup problems become the CLI's one-line errors."""
+    from omegaconf import OmegaConf
+
+    from prover.evaluation.run_dir import EvaluationRun, RunLocked, SetupError, resume_config
+
+    if args.resume is not None and args.out is not None:
+        raise CliError("give either --out (new run) or --resume (existing run), not both")
+    if args.retry_errors and args.resume is None:
+        raise CliError("--retry-errors needs --resume RUN_DIR")
+    if args.limit is not None and args.limit < 1:
+        raise CliError(f"--limit must be >= 1, got {args.limit}")
+    try:
+        cfg = _load_config(args) if args.resume is None else resume_config(args.resume, args.overrides)
+        if print_config_if_asked(args, cfg):
+            return None
+        if args.limit is not None:
+            OmegaConf.update(cfg, "benchmark.limit", args.limit, force_add=True)
+        return EvaluationRun.prepare(
+            cfg,
+            args.resume if args.resume is not None else args.out,
+            kind=kind,
+            resume=args.resume is not None,
+            retry_errors=args.retry_errors,
+            save_trees=bool(getattr(args, "save_trees", False)),
+            command=sys.argv,
+            on_skip=lambda name, reason: print(f"{command}: skipped {name}: {reason}", file=sys.stderr),
+        )
+    except SetupError as exc:
+        raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
+    except RunLocked as exc:
+        raise EnvironmentFailure(str(exc)) from None
+
+
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
+def sigterm_interrupts() -> Iterator[None]:
     """SIGTERM ends the run like Ctrl-C: executors stop their workers, finished results stay."""
 
     def handler(signum: int, _frame: object) -> None:
@@ -86,41 +126,17 @@ def _load_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    with _sigterm_interrupts():
+    with sigterm_interrupts():
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from omegaconf import OmegaConf
-
     from prover.evaluation.executors import ExecutorError
-    from prover.evaluation.run_dir import EvaluationRun, RunLocked, SetupError, resume_config
+    from prover.evaluation.run_dir import PROVE
 
-    if args.resume is not None and args.out is not None:
-        raise CliError("give either --out (new run) or --resume (existing run), not both")
-    if args.retry_errors and args.resume is None:
-        raise CliError("--retry-errors needs --resume RUN_DIR")
-    if args.limit is not None and args.limit < 1:
-        raise CliError(f"--limit must be >= 1, got {args.limit}")
-    try:
-        cfg = _load_config(args) if args.resume is None else resume_config(args.resume, args.overrides)
-        if print_config_if_asked(args, cfg):
-            return 0
-        if args.limit is not None:
-            OmegaConf.update(cfg, "benchmark.limit", args.limit, force_add=True)
-        prepared = EvaluationRun.prepare(
-            cfg,
-            args.resume if args.resume is not None else args.out,
-            resume=args.resume is not None,
-            retry_errors=args.retry_errors,
-            save_trees=args.save_trees,
-            command=sys.argv,
-            on_skip=lambda name, reason: print(f"prover prove: skipped {name}: {reason}", file=sys.stderr),
-        )
-    except SetupError as exc:
-        raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
-    except RunLocked as exc:
-        raise EnvironmentFailure(str(exc)) from None
+    prepared = prepare_run(args, PROVE, "prover prove")
+    if prepared is None:
+        return 0
     with prepared:
         before = prepared.progress()
         emit(
@@ -133,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
                 "load_s": round(prepared.load_s, 3),
             }
         )
-        with _progress(before, args.no_progress) as tick:
+        with RunProgressBar(before, args.no_progress) as tick:
             try:
                 summary = prepared.execute(on_record=tick)
             except ExecutorError as exc:
@@ -161,14 +177,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress:
-    """A rich progress bar (stderr) with solved / attempted / rate / ETA; also prints one JSON line per problem."""
+class RunProgressBar:
+    """A rich progress bar (stderr) with solved / attempted / rate / ETA; also prints one JSON line per problem
+    (``fields`` adds to or replaces that line's keys, e.g. ``prover solve``'s answer)."""
 
-    def __init__(self, start: RunProgress, disabled: bool) -> None:
+    def __init__(
+        self,
+        start: RunProgress,
+        disabled: bool,
+        label: str = "prove",
+        fields: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> None:
         self.total = start.total
         self.done = start.finished
         self.solved = start.solved
         self.disabled = disabled
+        self.label = label
+        self.fields = fields
         self.progress = None
 
     def __enter__(self):
@@ -185,7 +210,7 @@ class _progress:
 
         if not self.disabled:
             self.progress = Progress(
-                TextColumn("[bold]prove"),
+                TextColumn(f"[bold]{self.label}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("solved {task.fields[solved]} ({task.fields[rate]})"),
@@ -196,7 +221,7 @@ class _progress:
             )
             self.progress.start()
             self.task = self.progress.add_task(
-                "prove", total=self.total, completed=self.done, solved=self.solved, rate=self._rate()
+                self.label, total=self.total, completed=self.done, solved=self.solved, rate=self._rate()
             )
         return self.tick
 
@@ -214,6 +239,7 @@ class _progress:
                 "time_s": round(record.time_s, 3),
                 "solved": self.solved,
                 "attempted": self.done,
+                **(self.fields(record) if self.fields is not None else {}),
             }
         )
         if self.progress is not None:

@@ -1,8 +1,9 @@
 """``prover solve``: formal problem solving (FPS) over a benchmark, or one RPE check with ``--check``.
 
-Parsing and printing only: the run is ``prover.fps.run.SolveRun`` (the ``prover prove`` machinery), the
-check ``prover.fps.check.FpsChecker``. Exit codes as ``prover prove``: 0 done, 2 bad config or input
-(nothing written), 1 broken environment, 130 interrupted (finished results kept).
+Parsing and printing only: the run is ``prover prove``'s (``EvaluationRun`` of kind
+``prover.fps.run.SOLVE``, set up by the same options and checks, ``cmd_prove.prepare_run``), the check
+``prover.fps.check.FpsChecker``. Exit codes as ``prover prove``: 0 done, 2 bad config or input (nothing
+written), 1 broken environment, 130 interrupted (finished results kept).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from prover.cli.cmd_prove import RunProgressBar, add_run_arguments, prepare_run, sigterm_interrupts
 from prover.cli.common import (
     CliError,
     EnvironmentFailure,
@@ -30,11 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "generator=...` (resumable: --resume RUN_DIR), or check one answer: `prover solve --check --problem "
         "FILE_OR_JSON --answer TEXT`.",
     )
-    parser.add_argument(
-        "--out", type=Path, help="run directory to create (default: runs_dir/<bench>-solve-<time>)"
-    )
-    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    parser.add_argument("--limit", type=int, help="only the first N problems")
+    add_run_arguments(parser, "<bench>-solve-<time>")
     parser.add_argument("--check", action="store_true", help="one RPE check of --answer against --problem")
     parser.add_argument(
         "--problem", help="with --check: a problem as JSON, or a .json/.jsonl file (first line)"
@@ -89,8 +87,8 @@ def _check(args: argparse.Namespace) -> int:
     from prover.fps.run import solver_settings
     from prover.lean.factory import LeanUnavailable, make_session, preflight
 
-    if args.resume or args.out or args.limit:
-        raise CliError("--check runs one check: --out/--resume/--limit do not apply")
+    if args.resume or args.out or args.limit or args.retry_errors:
+        raise CliError("--check runs one check: --out/--resume/--limit/--retry-errors do not apply")
     if not args.problem or args.answer is None:
         raise CliError("--check needs --problem FILE_OR_JSON and --answer TEXT")
     cfg = load_config(args)
@@ -128,58 +126,36 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from omegaconf import OmegaConf
-
-    from prover.evaluation.run_dir import RunLocked, SetupError, resume_config
+    from prover.evaluation.executors import ExecutorError
     from prover.fps.report import write_solve_report
-    from prover.fps.run import SolveRun
+    from prover.fps.run import SOLVE
 
-    if args.resume is not None and args.out is not None:
-        raise CliError("give either --out (new run) or --resume (existing run), not both")
-    if args.limit is not None and args.limit < 1:
-        raise CliError(f"--limit must be >= 1, got {args.limit}")
-    try:
-        cfg = load_config(args) if args.resume is None else resume_config(args.resume, args.overrides)
-        if print_config_if_asked(args, cfg):
+    with sigterm_interrupts():
+        prepared = prepare_run(args, SOLVE, "prover solve")
+        if prepared is None:
             return 0
-        if args.limit is not None:
-            OmegaConf.update(cfg, "benchmark.limit", args.limit, force_add=True)
-        prepared = SolveRun.prepare(
-            cfg, args.resume if args.resume is not None else args.out, resume=args.resume is not None
-        )
-    except SetupError as exc:
-        raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
-    except RunLocked as exc:
-        raise EnvironmentFailure(str(exc)) from None
-    for name, reason in prepared.skipped:
-        print(f"prover solve: skipped {name}: {reason}", file=sys.stderr)
-    interrupted = False
-    with prepared:
-        emit(
-            {
-                "event": "start",
-                "run_dir": str(prepared.run_dir),
-                "problems": len(prepared.problems),
-                "already_finished": len(prepared.store.finished & {p.id for p in prepared.problems}),
-            }
-        )
-        try:
-            prepared.execute(
-                on_record=lambda r: emit(
-                    {
-                        "event": "problem",
-                        "problem": r.problem,
-                        "status": (r.answer or {}).get("status"),
-                        "answer": (r.answer or {}).get("answer"),
-                        "proven": bool((r.answer or {}).get("proven")),
-                        "time_s": round(r.time_s, 2),
-                    }
-                )
+        interrupted = False
+        with prepared:
+            before = prepared.progress()
+            emit(
+                {
+                    "event": "start",
+                    "run_dir": str(prepared.run_dir),
+                    "problems": before.total,
+                    "already_finished": before.finished,
+                    "retrying": prepared.retried,
+                    "load_s": round(prepared.load_s, 3),
+                }
             )
-        except KeyboardInterrupt:
-            interrupted = True
-        run_dir = prepared.run_dir
-        ids = {p.id for p in prepared.problems}
+            with RunProgressBar(before, args.no_progress, "solve", _answer_fields) as tick:
+                try:
+                    prepared.execute(on_record=tick)
+                except KeyboardInterrupt:
+                    interrupted = True
+                except ExecutorError as exc:
+                    raise EnvironmentFailure(str(exc)) from None
+            run_dir = prepared.run_dir
+            ids = {p.id for p in prepared.problems}
     report, summary = write_solve_report(run_dir, ids)
     emit(
         {
@@ -189,4 +165,16 @@ def _solve(args: argparse.Namespace) -> int:
             **summary.to_json(),
         }
     )
+    if summary.errors and not interrupted:
+        print(
+            f"prover solve: {summary.errors} problem(s) ended in error (see results.jsonl); "
+            f"rerun them with: prover solve --resume {run_dir} --retry-errors",
+            file=sys.stderr,
+        )
     return 130 if interrupted else 0
+
+
+def _answer_fields(record) -> dict:
+    """A problem line of ``prover solve``: the FPS status (not the run loop's), the answer, Proven."""
+    fps = record.answer or {}
+    return {"status": fps.get("status"), "answer": fps.get("answer"), "proven": bool(fps.get("proven"))}

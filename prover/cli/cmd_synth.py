@@ -7,9 +7,9 @@ model unreachable; finished samples are kept and ``--out`` the same directory re
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
-from random import Random
 
 from prover.cli.common import (
     CliError,
@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("method", choices=["mustard", "alchemy"], help="which synthesiser")
     parser.add_argument("--out", type=Path, help="run directory (created, or resumed when it holds a run)")
     parser.add_argument("--num", type=int, help="number of samples (overrides synth.num)")
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="mustard: write again the samples of --out whose record is an error (endpoint down, crash)",
+    )
     add_config_args(parser)
     parser.set_defaults(func=run)
 
@@ -43,55 +48,49 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "alchemy":
         return _alchemy(args, cfg)
     from prover.errors import ConfigError
-    from prover.lean.factory import LeanUnavailable, make_session, preflight
+    from prover.evaluation.run_dir import RunLocked, SetupError
     from prover.settings import load_settings
-    from prover.synthesis.concepts import ConceptError, ConceptLibrary
-    from prover.synthesis.llm import LLMError, make_chat_model
-    from prover.synthesis.mustard import MustardWriter, run_mustard
+    from prover.synthesis.mustard import MustardRun, MustardStopped
     from prover.synthesis.settings import MustardSettings
-    from prover.synthesis.store import SynthRunError
     from prover.synthesis.summary import write_summary
 
     try:
         settings = load_settings(MustardSettings, cfg.synth, "synth", ignore=("name",))
-        if args.num is not None:
-            if args.num < 1:
-                raise CliError(f"--num must be a positive number, got {args.num}")
-            settings.num = args.num
-        library = ConceptLibrary.load(_resolve(settings.concepts))
-        # a bad level, domain or concept name fails here, before any model call
-        library.draw(
-            Random(0), settings.sampling, settings.k, settings.level, settings.domain, settings.fixed_concepts
-        )
-        preflight(cfg.backend)
-    except (ConfigError, ConceptError) as exc:
+    except ConfigError as exc:
         raise CliError(str(exc)) from None
-    except LeanUnavailable as exc:
-        raise EnvironmentFailure(str(exc)) from None
+    if args.num is not None:
+        if args.num < 1:
+            raise CliError(f"--num must be a positive number, got {args.num}")
+        settings.num = args.num
+    if args.retry_errors and args.out is None:
+        raise CliError("--retry-errors needs --out RUN_DIR (the run whose error samples to write again)")
     out = args.out or Path(str(cfg.get("runs_dir", "runs"))) / f"mustard-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        model = make_chat_model(settings.llm)
-    except LLMError as exc:
-        raise CliError(str(exc)) from None
-    try:
-        with make_session(cfg.backend) as session:
-            writer = MustardWriter(settings, library, model, session)
-            summary = run_mustard(settings, writer, out, on_record=lambda r: emit(_brief(r)))
-    except SynthRunError as exc:
-        raise CliError(str(exc)) from None
-    except LLMError as exc:
-        raise EnvironmentFailure(
-            f"{exc} (finished samples are kept in {out}; run again with --out to resume)"
-        ) from None
+        prepared = MustardRun.prepare(
+            settings, cfg.backend, out, retry_errors=args.retry_errors, command=sys.argv
+        )
+    except SetupError as exc:
+        raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
+    except RunLocked as exc:
+        raise EnvironmentFailure(str(exc)) from None
+    with prepared:
+        try:
+            summary = prepared.execute(on_record=lambda r: emit(_brief(r)))
+        except MustardStopped as exc:
+            write_summary(prepared.store.records, out)
+            raise EnvironmentFailure(str(exc)) from None
     md, png = write_summary(summary.records, out)
     ok = sum(1 for r in summary.records if r.get("verdict") == "verified")
+    errors = sum(1 for r in summary.records if r.get("verdict") == "error")
     emit(
         {
             "run_dir": str(out),
             "samples": len(summary.records),
             "written": summary.written,
             "skipped": summary.skipped,
+            "retried": len(summary.retried),
             "verified": ok,
+            "errors": errors,
             "summary": str(md),
             "plot": str(png) if png else None,
         }
@@ -102,21 +101,33 @@ def run(args: argparse.Namespace) -> int:
 def _alchemy(args: argparse.Namespace, cfg) -> int:
     from prover.errors import ConfigError
     from prover.lean.factory import LeanUnavailable, make_session, preflight
+    from prover.retrieval.errors import RetrievalError
     from prover.settings import load_settings
-    from prover.synthesis.alchemy import AlchemyInputError, load_rules, load_targets, run_alchemy
+    from prover.synthesis.alchemy import (
+        AlchemyInputError,
+        load_rules,
+        load_targets,
+        run_alchemy,
+        with_pp_options,
+    )
+    from prover.synthesis.alchemy_rank import make_ranker
     from prover.synthesis.settings import AlchemySettings
     from prover.synthesis.store import SynthRunError
 
-    if args.num is not None:
-        raise CliError("--num goes with 'prover synth mustard'")
+    if args.num is not None or args.retry_errors:
+        raise CliError("--num and --retry-errors go with 'prover synth mustard'")
     try:
         settings = load_settings(AlchemySettings, cfg.synth, "synth", ignore=("name",))
         if not settings.targets or not settings.rules:
             raise CliError("prover synth alchemy needs synth.targets=FILE and synth.rules=FILE")
-        targets = load_targets(Path(settings.targets))
+        skipped: list[str] = []
+        source_root = Path(settings.source_root) if settings.source_root else None
+        targets = load_targets(Path(settings.targets), source_root, settings.leandojo_scheme, skipped)
+        targets = with_pp_options(targets, settings.pp_options)
         rules = load_rules(Path(settings.rules))
+        ranker = make_ranker(settings, rules)
         preflight(cfg.backend)
-    except (ConfigError, AlchemyInputError) as exc:
+    except (ConfigError, AlchemyInputError, RetrievalError) as exc:
         raise CliError(str(exc)) from None
     except LeanUnavailable as exc:
         raise EnvironmentFailure(str(exc)) from None
@@ -124,11 +135,15 @@ def _alchemy(args: argparse.Namespace, cfg) -> int:
     try:
         with make_session(cfg.backend) as session:
             counts, variants = run_alchemy(
-                session, targets, rules, out, settings.model_dump(), use_prefilter=settings.prefilter
-            )
+                session, targets, rules, out, settings.model_dump(), settings.prefilter,
+                ranker, settings.max_rules, settings.pairs,
+            )  # fmt: skip
     except SynthRunError as exc:
         raise CliError(str(exc)) from None
-    emit({"run_dir": str(out), "targets": len(targets), "rules": len(rules), **counts.__dict__})
+    emit(
+        {"run_dir": str(out), "targets": len(targets), "skipped_targets": len(skipped), "rules": len(rules),
+         **counts.__dict__}
+    )  # fmt: skip
     return 0
 
 

@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if task not in TRAINERS:
         raise NotYetAvailable(f"'prover train train={task}' is not implemented yet; nothing was done")
     module, func = TRAINERS[task].split(":")
-    emit(getattr(importlib.import_module(module), func)(settings))
+    trainer = getattr(importlib.import_module(module), func)
+    # the generator's pass-rate check proves with the rest of this command's config (backend, benchmark, ...)
+    emit(trainer(settings, cfg) if task == "generator" else trainer(settings))
     return 0
 
 

@@ -5,6 +5,10 @@ config and then ``.run(job) -> dict`` for each job it is given, so sessions and 
 they are used and never pickled. Results stream back in completion order; the caller alone writes them.
 ``workers: 0`` runs inline (no process), ``local`` uses a spawn-based process pool, ``ray`` uses Ray actors.
 
+Expensive state is built once per process: the inline executor takes the driver's already built worker, and
+the process pool runs the run's preflight inside one of its own workers (:meth:`LocalExecutor.preflight`)
+and keeps that pool for the run, so the driver never loads a model it would throw away.
+
 Workers die with their driver: a pool process asks Linux for SIGTERM when its parent dies
 (``PR_SET_PDEATHSIG``) and also watches its parent pid from a daemon thread (the death signal fires when
 the *thread* that forked exits, and is not available off Linux); either way it closes its worker (sessions,
@@ -149,17 +153,39 @@ class InlineExecutor:
 # --- local process pool ---------------------------------------------------------------------------------
 
 _PROCESS_WORKER: Worker | None = None
+#: why this pool process could not build its worker's state (reported by the preflight and each job)
+_PROCESS_SETUP_ERROR: BaseException | None = None
 _PR_SET_PDEATHSIG = 1
 #: how often a pool process checks that its driver is still alive
 WATCHDOG_INTERVAL_S = 0.5
 
 
+#: How long a dying pool process waits for its worker to close before it exits anyway.
+EXIT_CLOSE_WAIT_S = 5.0
+_EXITING = threading.Event()
+
+
 def _exit_worker(*_: object) -> None:
-    """Close this process's worker (its sessions and REPL children) and exit at once."""
+    """Close this process's worker (its sessions and REPL children) and exit, within ``EXIT_CLOSE_WAIT_S``.
+
+    Why bounded, in a thread: this runs from the SIGTERM handler (in the main thread, possibly while that very
+    thread holds a REPL process's lock in the middle of a request) or from the watchdog thread (while the main
+    thread waits on Lean). An unbounded ``close()`` would then deadlock or wait out a long tactic, leaving an
+    orphaned process. Exiting without a finished close is safe: each REPL's reaper kills its process group
+    when this process's end of the watch pipe closes."""
+    if _EXITING.is_set():
+        return
+    _EXITING.set()
     worker = _PROCESS_WORKER
     if worker is not None:
-        with contextlib.suppress(Exception):
-            worker.close()
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                worker.close()
+
+        closer = threading.Thread(target=close, name="worker-close", daemon=True)
+        closer.start()
+        closer.join(EXIT_CLOSE_WAIT_S)
     os._exit(0)
 
 
@@ -184,18 +210,53 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_process(spec: WorkerSpec, parent: int) -> None:
-    global _PROCESS_WORKER
+    global _PROCESS_WORKER, _PROCESS_SETUP_ERROR
     signal.signal(signal.SIGTERM, _exit_worker)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the driver decides
     _die_with_parent(parent)
-    _PROCESS_WORKER = spec.build()
-    prepare = getattr(_PROCESS_WORKER, "prepare", None)
-    if prepare is not None:  # load the model here, not inside the first job's time
-        prepare()
+    try:
+        _PROCESS_WORKER = spec.build()
+        prepare = getattr(_PROCESS_WORKER, "prepare", None)
+        if prepare is not None:  # load the model here, not inside the first job's time
+            prepare()
+    except Exception as exc:  # a failing initializer breaks the pool without a reason: keep the reason
+        _PROCESS_SETUP_ERROR = exc
+        log.debug("worker set-up failed", exc_info=True)
+
+
+def _preflight_in_process(job: dict[str, Any], backend_cfg: Any) -> dict[str, Any]:
+    """The run's preflight inside a pool process: ``{"load_s", "versions"}`` or ``{"error", "exit_code"}``.
+
+    Plain data comes back (a ``SetupError`` would lose its exit code in pickling).
+    """
+    worker = _PROCESS_WORKER
+    if worker is None:
+        exc = _PROCESS_SETUP_ERROR or RuntimeError("worker process was not initialised")
+        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "exit_code": _exit_code(exc)}
+    try:
+        load_s = worker.preflight(job)  # type: ignore[attr-defined]
+    except Exception as exc:
+        return {"error": str(exc).splitlines()[0] if str(exc) else repr(exc), "exit_code": _exit_code(exc)}
+    from prover.evaluation.versions import run_versions
+
+    return {"load_s": load_s, "versions": run_versions(backend_cfg, getattr(worker, "_session", None))}
+
+
+def _exit_code(exc: BaseException) -> int:
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    return (
+        2 if isinstance(exc, ValueError | TypeError | KeyError | FileNotFoundError | IsADirectoryError) else 1
+    )
 
 
 def _run_in_process(job: dict[str, Any]) -> Any:
     if _PROCESS_WORKER is None:
+        if _PROCESS_SETUP_ERROR is not None:
+            raise RuntimeError(
+                f"worker set-up failed: {type(_PROCESS_SETUP_ERROR).__name__}: {_PROCESS_SETUP_ERROR}"
+            )
         raise RuntimeError("worker process was not initialised")
     try:
         return _PROCESS_WORKER.run(job)
@@ -210,6 +271,35 @@ class LocalExecutor:
         if workers < 1:
             raise ExecutorError(f"executor.workers must be >= 1 for a process pool, got {workers}")
         self.workers = workers
+        #: the pool the preflight started, kept for ``run`` with the same spec
+        self._open: tuple[WorkerSpec, ProcessPoolExecutor] | None = None
+
+    def preflight(self, spec: WorkerSpec, job: dict[str, Any], backend_cfg: Any) -> dict[str, Any]:
+        """Start the pool and run the worker's ``preflight(job)`` in one of its processes (the model loads
+        there, once); the pool is kept for :meth:`run`. Returns ``{"load_s", "versions"}`` or
+        ``{"error", "exit_code"}``.
+        """
+        self.close()
+        pool = self._pool(spec)
+        self._open = (spec, pool)
+        try:
+            return pool.submit(_preflight_in_process, job, backend_cfg).result()
+        except BrokenProcessPool:
+            self.close()
+            return {
+                "error": "the worker process died during the preflight (crash or out of memory)",
+                "exit_code": 1,
+            }
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop a pool that the preflight started and no run took over (idempotent)."""
+        if self._open is not None:
+            _, pool = self._open
+            self._open = None
+            self._terminate(pool)
 
     def _pool(self, spec: WorkerSpec) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -234,7 +324,11 @@ class LocalExecutor:
 
     def run(self, spec: WorkerSpec, jobs: Iterable[dict[str, Any]]) -> Iterator[JobOutcome]:
         queue = iter(jobs)
-        pool = self._pool(spec)
+        if self._open is not None and self._open[0] == spec:
+            pool, self._open = self._open[1], None  # the preflight's pool: its workers are loaded already
+        else:
+            self.close()
+            pool = self._pool(spec)
         pending: dict[Future[Any], dict[str, Any]] = {}
         finished = False
         try:

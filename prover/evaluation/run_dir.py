@@ -5,7 +5,10 @@ rules that keep a run directory trustworthy belong in one place:
 
 - nothing is created before a *preflight* passed (benchmark loaded, one worker built exactly as the
   executor builds it, one session started on the first problem), so a setup error never leaves result
-  lines behind, and a corrected retry starts cleanly;
+  lines behind, and a corrected retry starts cleanly; the inline executor then runs with that worker, a
+  process pool runs the preflight in its own first worker and keeps it, so a model loads once per process;
+- what is run is a :class:`RunKind` (its problem loader and worker): ``prover prove`` (:data:`PROVE`) and
+  ``prover solve`` (``prover.fps.run.SOLVE``) share this one lifecycle;
 - one process at a time owns a run directory (``fcntl.flock`` on ``RUN_DIR/.lock``, held for the whole
   run); a second one is refused at once instead of appending duplicate lines;
 - ``config.yaml`` is written once, atomically; ``--resume`` uses it, and accepts only overrides that
@@ -44,7 +47,7 @@ from prover.evaluation.results import (
     read_results,
     write_run_meta,
 )
-from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, ProblemWorker, SetupError, model_name
+from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, SetupError, model_name
 from prover.evaluation.versions import run_versions
 from prover.search.status import ProofStatus
 
@@ -54,6 +57,8 @@ RETRIED = "errors-retried.jsonl"
 RESUME_SAFE = ("executor", "executor.")
 
 __all__ = [
+    "PROVE",
+    "RunKind",
     "LOCK",
     "RETRIED",
     "RunLocked",
@@ -72,8 +77,9 @@ class RunLocked(EvaluationError):
 class RunDirLock:
     """An exclusive, non-blocking ``flock`` on ``RUN_DIR/.lock``; released when the process exits, however."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, command: str = "prover prove") -> None:
         self.path = run_dir / LOCK
+        self.command = command
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -83,7 +89,7 @@ class RunDirLock:
         except BlockingIOError:
             os.close(fd)
             raise RunLocked(
-                f"{self.path.parent} is in use by another `prover prove` (lock {self.path}); "
+                f"{self.path.parent} is in use by another `{self.command}` (lock {self.path}); "
                 "wait for it to finish or stop it"
             ) from None
         os.ftruncate(fd, 0)
@@ -134,6 +140,35 @@ def _versions(cfg: DictConfig) -> dict[str, Any]:
     return lean_versions(project if (project / "lean-toolchain").is_file() else REPO_ROOT)
 
 
+def _load_benchmark(benchmark_cfg: Any) -> tuple[list[Problem], LoadReport]:
+    from prover.evaluation.benchmarks import load_benchmark
+
+    return load_benchmark(benchmark_cfg)
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """What a run command runs; everything else (preflight, lock, ``run.json``, resume, retries) is shared.
+
+    ``worker`` is the ``"module:callable"`` every executor builds from the plain config (in each process): an
+    object with ``prepare()``, ``preflight(job) -> load seconds`` (raising :class:`SetupError`), ``run(job) ->
+    AttemptRecord`` and ``close()``. ``load`` reads ``cfg.benchmark`` (a ``ValueError`` is bad input);
+    ``validate`` checks the config before anything starts (raise ``ValueError`` naming the key); ``meta`` adds
+    fields to ``run.json``; ``label`` names a new run directory.
+    """
+
+    command: str = "prover prove"
+    worker: str = WORKER_FACTORY
+    load: Callable[[Any], tuple[list[Problem], LoadReport]] = _load_benchmark
+    validate: Callable[[dict[str, Any]], None] | None = None
+    meta: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    label: Callable[[DictConfig], str] = lambda cfg: str(cfg.search.name)
+
+
+#: ``prover prove``: benchmark theorems, :class:`prover.evaluation.runner.ProblemWorker`.
+PROVE = RunKind()
+
+
 @dataclass(frozen=True)
 class RunProgress:
     """Where a run's selected problems stand, results of earlier invocations (resumes) included."""
@@ -160,6 +195,8 @@ class EvaluationRun:
         run = EvaluationRun.prepare(cfg, Path("runs/x"))          # or resume=True on an existing dir
         with run:
             summary = run.execute()
+
+    ``kind`` picks what is run (:data:`PROVE` by default; ``prover.fps.run.SOLVE`` for ``prover solve``).
     """
 
     cfg: DictConfig
@@ -170,9 +207,11 @@ class EvaluationRun:
     lock: RunDirLock
     run_fields: dict[str, Any]
     container: dict[str, Any]
-    worker: ProblemWorker | None = None
+    worker: Any = None
     load_s: float = 0.0
     retried: list[str] = field(default_factory=list)
+    kind: RunKind = PROVE
+    executor: Any = None
 
     @classmethod
     def prepare(
@@ -180,6 +219,7 @@ class EvaluationRun:
         cfg: DictConfig,
         run_dir: Path | None = None,
         *,
+        kind: RunKind = PROVE,
         resume: bool = False,
         retry_errors: bool = False,
         save_trees: bool = False,
@@ -191,13 +231,11 @@ class EvaluationRun:
         Raises :class:`SetupError` (``exit_code`` 2: bad config or input, 1: broken environment) or
         :class:`RunLocked`; in both cases no result line was written.
         """
-        from prover.evaluation.benchmarks import load_benchmark
-
         if resume and run_dir is None:
             raise SetupError("resume needs the run directory")
         if run_dir is None:
             run_dir = new_run_dir(
-                Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), str(cfg.search.name)
+                Path(str(cfg.get("runs_dir", "runs"))), str(cfg.benchmark.name), kind.label(cfg)
             )
         if not resume:
             check_new_run_dir(run_dir)
@@ -205,7 +243,7 @@ class EvaluationRun:
         if limit is not None and (isinstance(limit, bool) or not str(limit).strip().isdigit()):
             raise SetupError(f"benchmark.limit must be a positive integer, got {limit!r}")
         try:
-            problems, report = load_benchmark(cfg.benchmark)
+            problems, report = kind.load(cfg.benchmark)
         except Exception as exc:
             raise SetupError(
                 f"benchmark: {_first_line(exc)}", 2 if isinstance(exc, ValueError) else 1
@@ -219,14 +257,19 @@ class EvaluationRun:
         assert isinstance(container, dict)
         if save_trees:
             container["trees_dir"] = str((run_dir / "trees").resolve())
+        if kind.validate is not None:
+            try:
+                kind.validate(container)
+            except Exception as exc:
+                raise SetupError(_first_line(exc), 2) from None
         try:
             from prover.evaluation.executors import make_executor
 
-            make_executor(cfg.executor)
+            executor = make_executor(cfg.executor)
         except Exception as exc:
             raise SetupError(f"executor: {_first_line(exc)}", 2) from None
 
-        lock = RunDirLock(run_dir)
+        lock = RunDirLock(run_dir, kind.command)
         if resume:
             lock.acquire()  # before the preflight, so a concurrent run is refused at once
         worker = None
@@ -242,16 +285,12 @@ class EvaluationRun:
             except (ValueError, TypeError) as exc:
                 raise SetupError(_first_line(exc), 2) from None
             try:
-                worker = ProblemWorker(container)
-            except Exception as exc:
-                raise SetupError(_first_line(exc), 2) from None
-            try:
                 store_probe = read_results(run_dir / RESULTS).records if resume else []
             except RunError as exc:
                 raise SetupError(str(exc), 2) from None
             finished = {r.problem for r in store_probe if not (retry_errors and r.status == "error")}
             first = next((p for p in problems if p.id not in finished), problems[0])
-            load_s = worker.preflight(first.to_json())
+            worker, load_s, versions = _preflight(kind, container, executor, first.to_json(), cfg.backend)
             if not resume:
                 create_run_dir(run_dir, cfg, lock)
             retried = _drop_errors(run_dir) if retry_errors else []
@@ -262,19 +301,22 @@ class EvaluationRun:
         except BaseException:
             if worker is not None:
                 worker.close()
+            _close_executor(executor)
             lock.release()
             raise
         run_fields = {
             "model": model_name(container["generator"]),
             "package": package_version(),
             **_versions(cfg),
-            **run_versions(cfg.backend, getattr(worker, "_session", None)),  # what ran, not the pins
+            **versions,  # what ran, not the pins
         }
+        extra = kind.meta(container) if kind.meta is not None else {}
         write_run_meta(
             run_dir,
             {
                 **run_fields,
                 "benchmark": container["benchmark"],
+                **extra,
                 "created": time.time(),
                 "command": list(command if command is not None else sys.argv),
                 "load_s": round(load_s, 3),
@@ -291,20 +333,35 @@ class EvaluationRun:
                 },
             )
         return cls(
-            cfg, run_dir, problems, report, store, lock, run_fields, container, worker, load_s, retried
+            cfg,
+            run_dir,
+            problems,
+            report,
+            store,
+            lock,
+            run_fields,
+            container,
+            worker,
+            load_s,
+            retried,
+            kind,
+            executor,
         )
 
     def execute(self, on_record: Callable[[AttemptRecord], None] | None = None) -> ExecutionSummary:
-        """Run every unfinished problem; the preflight's worker serves an inline executor."""
+        """Run every unfinished problem on the preflight's executor (and, inline, the preflight's worker)."""
         from prover.evaluation.executors import WorkerSpec, make_executor
         from prover.evaluation.runner import run_problems
 
-        executor = make_executor(self.cfg.executor)
-        spec = WorkerSpec(WORKER_FACTORY, self.container)
+        executor, self.executor = self.executor or make_executor(self.cfg.executor), None
+        spec = WorkerSpec(self.kind.worker, self.container)
         worker, self.worker = self.worker, None
-        return run_problems(
-            self.problems, self.store, spec, executor, self.run_fields, on_record, worker=worker
-        )
+        try:
+            return run_problems(
+                self.problems, self.store, spec, executor, self.run_fields, on_record, worker=worker
+            )
+        finally:
+            _close_executor(executor)
 
     def progress(self) -> RunProgress:
         """Counts over this run's selected problems, from the results written so far."""
@@ -322,6 +379,8 @@ class EvaluationRun:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        _close_executor(self.executor)
+        self.executor = None
         self.store.close()
         self.lock.release()
 
@@ -330,6 +389,41 @@ class EvaluationRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _preflight(
+    kind: RunKind, container: dict[str, Any], executor: Any, job: dict[str, Any], backend_cfg: Any
+) -> tuple[Any, float, dict[str, Any]]:
+    """Build one worker and start one session on ``job``, where the run will use it.
+
+    A process pool does it in its own first process (kept for the run: the model loads once there, never in
+    the driver); otherwise the driver builds the worker, which an inline executor then uses. Returns the
+    driver's worker (None for a pool), the load seconds and the versions of the backend that ran.
+    """
+    from prover.evaluation.executors import WorkerSpec
+
+    spec = WorkerSpec(kind.worker, container)
+    if hasattr(executor, "preflight"):
+        info = executor.preflight(spec, job, backend_cfg)
+        if "error" in info:
+            raise SetupError(str(info["error"]), int(info.get("exit_code", 1)))
+        return None, float(info["load_s"]), dict(info["versions"])
+    try:
+        worker = spec.build()
+    except Exception as exc:
+        raise SetupError(_first_line(exc), 2) from None
+    try:
+        load_s = worker.preflight(job)
+    except BaseException:
+        worker.close()
+        raise
+    return worker, load_s, run_versions(backend_cfg, getattr(worker, "_session", None))
+
+
+def _close_executor(executor: Any) -> None:
+    close = getattr(executor, "close", None)
+    if callable(close):
+        close()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,7 +7,8 @@ envs), in this order:
 2. compile ``<FPS statement> := by <prelude> <solution>`` and run our extraction metaprogram on its env
    (``prover.lean.fps_lean``): the answer as Lean printed it, the intros it mentions, whether it re-parsed;
 3. ``session.verify`` the statement with the answer SUBSTITUTED (``refine ⟨(<answer> : T), ?_⟩`` instead of
-   ``apply Exists.intro``, the answer-goal steps dropped): guard, compile, statement check, ``#print axioms``;
+   ``apply Exists.intro``, the steps that acted on or steered to the answer goal dropped, goal indices
+   renumbered; see ``prelude.substituted_step``): guard, compile, statement check, ``#print axioms``;
 4. RPE against the ground truth; and the restatement detector, beside it, never inside it.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prover.fps.prelude import PRUNE, problem_theorem, replay_solution
+from prover.fps.prelude import problem_theorem, replay_solution
 from prover.fps.problem import FpsProblem
 from prover.fps.restatement import Restatement, detect, normal_form_commands
 from prover.fps.settings import SolverSettings
@@ -215,12 +216,12 @@ class FpsChecker:
         mode = self.settings.mode
         theorem = problem_theorem(problem, mode)
         if whole_proof:
-            full, steps, on_answer, opened = solution, [], [], None
+            full, steps, substituted_steps, opened = solution, [], [], None
         else:
-            replay = replay_solution(self.session, problem, solution, mode)
+            replay = replay_solution(self.session, problem, solution, mode, self.settings.answer_goal)
             if isinstance(replay, str):
                 return FinalCheck("unsubmitted", f"replay: {replay}")
-            opened, steps, on_answer = replay
+            opened, steps, substituted_steps = replay
             full = [*opened.prelude, *steps]
         runner = self._runner(theorem.header)
         try:
@@ -274,7 +275,7 @@ class FpsChecker:
             f"refine ⟨({flat} : {answer_type}), ?_⟩" if t == "apply Exists.intro" else t
             for t in opened.prelude
         ]
-        kept = [t for t, ans in zip(steps, on_answer, strict=True) if not ans and t != PRUNE]
+        kept = [t for t in substituted_steps if t is not None]
         out.proof = "\n".join([*substituted, *kept])
         out.verdict = self.session.verify(theorem, out.proof)
         if not out.verdict.accepted:

@@ -1,20 +1,29 @@
 """The FPS prelude as tactics over a :class:`LeanSession`, and a session view that starts problems after it.
 
 After ``intro <intros>``, ``apply Exists.intro`` and ``intro <outros[:-1]>`` the state has two goals: the main
-goal (the conclusion about the answer metavariable, with the hypotheses in context) and the answer goal
+goal (the conclusion about the answer metavariable ``?w``, with the hypotheses in context) and the answer goal
 (``case w``, context: the intros only, so the answer cannot mention the hypotheses). ``apply`` puts the answer
-goal last, so searchers, which act on the first goal, work on the proof and assign the answer by unification
-or reach the answer goal once the rest is closed. The REPL prints goals unpruned: a goal that unification
-already assigned stays in its list, so when the answer goal comes first we send ``all_goals skip`` (which
-drops assigned goals) and keep its result only when it removed goals.
+goal last. The REPL acts on the first goal only, so the session steers (``SolverSettings.answer_goal``):
+
+- ``last`` (the reference's order): searchers work on the proof and assign the answer by unification, or reach
+  the answer goal once the rest is closed;
+- ``first``: the session opens with ``pick_goal N`` so the first step chooses the answer term (problems whose
+  conclusion unification cannot solve); :meth:`FpsSession.focus` / :meth:`FpsSession.focus_answer` do the same
+  for any state, for a searcher policy that picks goals.
+
+The REPL prints goals unpruned: a goal that unification already assigned stays in its list. When the answer
+goal is listed and no other goal mentions ``?w`` any more (it was assigned, or it now comes first), the session
+sends ``all_goals skip`` (which drops assigned goals) and keeps its result only when it removed goals.
 
 :class:`FpsSession` is that view for searchers, which start from ``session.start(theorem)``: ``start`` runs
 the prelude, states carry the solver's tactics only (so proofs are the solution, without the prelude), and
-the inner path (prelude, solution and the pruning steps) is kept in the handle for the final check.
+the inner path (prelude, steering, solution and pruning steps) is kept in the handle for the final check,
+together with what each step becomes once the answer is substituted (``kept``; see :func:`substituted_step`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +44,11 @@ from prover.lean.types import (
 )
 
 PRUNE = "all_goals skip"
+STEER = "pick_goal"
+#: The answer metavariable as goals print it while unassigned (``apply Exists.intro`` names it after ``w``).
+ANSWER_MVAR = re.compile(r"\?w(?![\w'!?₀-₉])")
+_GOAL_INDEX = re.compile(r"(pick_goal|on_goal)\s+(-?)(\d+)(\s*=>.*)?", re.DOTALL)
+_CASE_W = re.compile(r"(case|case')\s+w\s*=>", re.DOTALL)
 
 
 def prelude_tactics(problem: FpsProblem, mode: str = "fps") -> list[str]:
@@ -60,12 +74,40 @@ def problem_theorem(problem: FpsProblem, mode: str = "fps") -> Theorem:
     return dfps_forward_theorem(problem) if mode == "dfps" else fps_theorem(problem)
 
 
+def substituted_step(goals: Sequence[str], tactic: str, answer_goal: str) -> str | None:
+    """What a solution step becomes in the substituted recompile, where ``refine ⟨(<answer> : T), ?_⟩``
+    leaves no answer goal: None when it acted on the answer goal (first goal, ``case w =>``, ``pick_goal`` /
+    ``on_goal`` naming it), a ``pick_goal`` / ``on_goal`` index renumbered for the list without it, else as is.
+    """
+    if answer_goal not in goals:
+        return tactic
+    a = list(goals).index(answer_goal)
+    text = tactic.strip()
+    if a == 0 or _CASE_W.match(text):
+        return None
+    if text == "swap":
+        text = "pick_goal 2"
+    m = _GOAL_INDEX.fullmatch(text)
+    if m is None or (m.group(1) == "on_goal") != bool(m.group(4)):
+        return tactic
+    n = int(m.group(3))
+    if not 1 <= n <= len(goals):
+        return tactic  # Lean refuses it in both forms
+    i = len(goals) - n if m.group(2) else n - 1
+    if i == a:
+        return None
+    return f"{m.group(1)} {i + 1 - (i > a)}{m.group(4) or ''}"
+
+
 @dataclass(frozen=True)
 class FpsHandle:
-    """The inner session's state and the full tactic path that reached it (prelude and pruning included)."""
+    """The inner session's state, the full tactic path that reached it (prelude, steering and pruning
+    included) and, for each step after the prelude, what it becomes with the answer substituted (None: dropped).
+    """
 
     inner: TacticState
     inner_path: tuple[str, ...]
+    kept: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,21 +144,27 @@ def open_problem(session: LeanSession, problem: FpsProblem, mode: str = "fps") -
 
 
 class FpsSession(LeanSession):
-    """A session view on one problem: ``start`` returns the state after the prelude, steps prune assigned goals.
+    """A session view on one problem: ``start`` returns the state after the prelude (with
+    ``answer_goal="first"`` focused on the answer goal), steps prune assigned answer goals.
 
     Everything else (guard, verification, commands) is the inner session's.
     """
 
-    def __init__(self, inner: LeanSession, problem: FpsProblem, mode: str = "fps") -> None:
+    def __init__(
+        self, inner: LeanSession, problem: FpsProblem, mode: str = "fps", answer_goal: str = "last"
+    ) -> None:
+        if answer_goal not in ("first", "last"):
+            raise ValueError(f"answer_goal must be 'first' or 'last', got {answer_goal!r}")
         self.inner = inner
         self.problem = problem
         self.mode = mode
+        self.answer_goal = answer_goal
         self.theorem = problem_theorem(problem, mode)
         self.tactic_guard = inner.tactic_guard
         self.opened: Opened | None = None
         self.prunes = 0
-        #: outer path of a finished proof -> the inner session's path (prelude and pruning steps included)
-        self.finished: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: outer path of a finished proof -> the inner session's path and its substituted form (see FpsHandle)
+        self.finished: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str | None, ...]]] = {}
 
     def _start(self, theorem: Theorem) -> StartResult:
         if theorem.statement != self.theorem.statement:
@@ -126,22 +174,77 @@ class FpsSession(LeanSession):
             return opened
         self.opened = opened
         inner = opened.state
-        return TacticState(inner.goals, theorem, (), FpsHandle(inner, inner.path))
+        root = TacticState(inner.goals, theorem, (), FpsHandle(inner, inner.path))
+        if self.answer_goal == "first":
+            # part of the opening, like the prelude: not in the solution's path, dropped when substituted
+            focused = self._steer(root, self.opened.state.goals.index(opened.answer_goal))
+            if not isinstance(focused, TacticState):
+                return focused
+            return TacticState(focused.goals, theorem, (), focused.handle)
+        return root
 
+    # --- steering ---------------------------------------------------------------------------------------
+    def focus(self, state: TacticState, index: int) -> TacticResult:
+        """``state`` with its goal ``index`` (0-based) first, through ``pick_goal``: a searcher's goal choice.
+
+        The step is part of the path, so the solution replays it; index 0 is the state itself.
+        """
+        if not 0 <= index < len(state.goals):
+            return TacticError((f"no goal {index + 1}: the state has {len(state.goals)}",))
+        if index == 0:
+            return state
+        return self.run_tactic(state, f"{STEER} {index + 1}")
+
+    def focus_answer(self, state: TacticState) -> TacticResult:
+        """``state`` with the answer goal first; the state itself when it has no open answer goal (closed, or
+        assigned by unification and pruned) or when it is first already."""
+        answer = self.opened.answer_goal if self.opened is not None else ""
+        if answer not in state.goals:
+            return state
+        return self.focus(state, state.goals.index(answer))
+
+    def _steer(self, state: TacticState, index: int) -> TacticResult:
+        """``pick_goal`` on the inner state, recorded in the inner path only (the session's own step)."""
+        if index == 0:
+            return state
+        assert isinstance(state.handle, FpsHandle)
+        h = state.handle
+        result = self.inner.run_tactic(h.inner, f"{STEER} {index + 1}")
+        if not isinstance(result, TacticState):
+            return result
+        return TacticState(
+            result.goals, state.theorem, state.path, FpsHandle(result, result.path, (*h.kept, None))
+        )
+
+    # --- steps ------------------------------------------------------------------------------------------
     def _wrap(self, outer: TacticState, tactic: str, result: TacticResult) -> TacticResult:
+        assert isinstance(outer.handle, FpsHandle)
+        h = outer.handle
         path = (*outer.path, tactic)
-        if isinstance(result, ProofFinished):
-            self.finished[path] = result.path
-            return ProofFinished(outer.theorem, path, result.messages)
-        if isinstance(result, TacticState):
-            return TacticState(result.goals, outer.theorem, path, FpsHandle(result, result.path))
+        if isinstance(result, ProofFinished | TacticState):
+            answer = self.opened.answer_goal if self.opened is not None else ""
+            extra = len(result.path) - len(h.inner_path) - 1  # pruning steps the session added
+            kept = (*h.kept, substituted_step(h.inner.goals, tactic, answer), *([None] * extra))
+            if isinstance(result, ProofFinished):
+                self.finished[path] = (result.path, kept)
+                return ProofFinished(outer.theorem, path, result.messages)
+            return TacticState(result.goals, outer.theorem, path, FpsHandle(result, result.path, kept))
         return result
 
-    def _prune(self, result: TacticResult) -> TacticResult:
-        """When the answer goal comes first, drop it if unification already assigned it."""
+    def _prune(self, before: TacticState, result: TacticResult) -> TacticResult:
+        """Drop the answer goal once unification assigned it: it is listed, and no other goal mentions ``?w``
+        (now, while one did before -- or it comes first). ``all_goals skip`` keeps an unassigned goal, so the
+        pruned result is used only when it removed goals."""
         if not isinstance(result, TacticState) or self.opened is None:
             return result
-        if not result.goals or result.goals[0] != self.opened.answer_goal:
+        answer = self.opened.answer_goal
+        if answer not in result.goals:
+            return result
+        others = [g for g in result.goals if g != answer]
+        if any(ANSWER_MVAR.search(g) for g in others):
+            return result
+        was_open = any(ANSWER_MVAR.search(g) for g in before.goals if g != answer)
+        if result.goals[0] != answer and not was_open:
             return result
         self.prunes += 1
         pruned = self.inner.run_tactic(result, PRUNE)
@@ -161,7 +264,10 @@ class FpsSession(LeanSession):
                 raise TypeError("not a state of this FPS session")
             inner_steps.append((state.handle.inner, tactic))
         results = self.inner.run_tactics(inner_steps)
-        return [self._wrap(s, t, self._prune(r)) for (s, t), r in zip(steps, results, strict=True)]
+        return [
+            self._wrap(s, t, self._prune(i, r))
+            for (s, t), (i, _), r in zip(steps, inner_steps, results, strict=True)
+        ]
 
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
         """A whole proof of the statement (whole-proof sampling writes those), checked by the inner session."""
@@ -172,39 +278,32 @@ class FpsSession(LeanSession):
 
 
 def replay_solution(
-    session: LeanSession, problem: FpsProblem, solution: Sequence[str], mode: str = "fps"
-) -> tuple[Opened, list[str], list[bool]] | str:
-    """Run the solution from the prelude through :class:`FpsSession`.
+    session: LeanSession,
+    problem: FpsProblem,
+    solution: Sequence[str],
+    mode: str = "fps",
+    answer_goal: str = "last",
+) -> tuple[Opened, list[str], list[str | None]] | str:
+    """Run the solution from the prelude through :class:`FpsSession` (opened as the search was).
 
-    Returns (the opened problem, the solution as the inner session ran it -- pruning steps included --, and
-    for each of those steps whether it acted on the answer goal), or why it did not finish.
+    Returns (the opened problem, the steps after the prelude as the inner session ran them -- steering and
+    pruning included --, and what each becomes with the answer substituted, None when dropped), or why it
+    did not finish.
     """
-    fps = FpsSession(session, problem, mode)
+    fps = FpsSession(session, problem, mode, answer_goal)
     state = fps.start(fps.theorem)
     if not isinstance(state, TacticState) or fps.opened is None:
         return f"the prelude failed: {_describe(state)}"
     opened = fps.opened
-    assert isinstance(state.handle, FpsHandle)
-    done = len(state.handle.inner_path)
-    steps: list[str] = []
-    on_answer: list[bool] = []
     for i, tactic in enumerate(solution):
-        first = state.goals[0] if state.goals else ""
         result = fps.run_tactic(state, tactic)
-        if isinstance(result, ProofFinished):
-            inner: tuple[str, ...] = fps.finished.get(result.path, ())
-        elif isinstance(result, TacticState) and isinstance(result.handle, FpsHandle):
-            inner = result.handle.inner_path
-        else:
-            return f"step {i + 1} ({tactic!r}) failed: {_describe(result)}"
-        new = list(inner[done:]) or [tactic]
-        steps.extend(new)
-        on_answer.extend([first == opened.answer_goal] + [False] * (len(new) - 1))
-        done = len(inner)
         if isinstance(result, ProofFinished):
             if i != len(solution) - 1:
                 return f"the proof finished at step {i + 1} of {len(solution)}"
-            return opened, steps, on_answer
+            inner, kept = fps.finished[result.path]
+            return opened, list(inner[len(opened.prelude) :]), list(kept)
+        if not isinstance(result, TacticState):
+            return f"step {i + 1} ({tactic!r}) failed: {_describe(result)}"
         state = result
     return "the solution leaves goals open"
 

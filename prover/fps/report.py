@@ -27,6 +27,8 @@ class Summary:
     invalid: int = 0
     errors: int = 0
     budget: str = ""
+    #: D-FPS: the backward (``mpr``) search's own budget (empty when none was run)
+    backward_budget: str = ""
     by_type: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def to_json(self) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class Summary:
             "ne_submitted_rate": self.ne_submitted / n,
             "proven_rate": self.proven / n,
             "budget": self.budget,
+            "backward_budget": self.backward_budget,
         }
 
 
@@ -55,6 +58,7 @@ def summarise(records: Iterable[AttemptRecord]) -> Summary:
         status = str(fps.get("status", "error"))
         out.total += 1
         out.budget = out.budget or r.budget
+        out.backward_budget = out.backward_budget or str((fps.get("backward") or {}).get("budget") or "")
         out.by_type[r.category]["total"] += 1
         out.by_type[r.category][status] += 1
         restated = bool(fps.get("restated"))
@@ -89,7 +93,9 @@ def markdown(records: list[AttemptRecord], title: str = "prover solve") -> str:
     lines = [
         f"# {title}",
         "",
-        f"Budget: {s.budget or 'n/a'}. N = {n}. Solved = submitted and RPE-correct; NE-Submitted = submitted "
+        f"Budget: {s.budget or 'n/a'}"
+        + (f" (backward `mpr` search: {s.backward_budget})" if s.backward_budget else "")
+        + f". N = {n}. Solved = submitted and RPE-correct; NE-Submitted = submitted "
         "(the whole problem recompiled with the answer substituted) but not RPE-correct; Proven = solved and "
         "formally proved: for D-FPS the backward (`mpr`) direction of the submission searched and verified, for "
         "FPS equal to Solved (the substituted recompile is the full proof). Restated answers are counted apart, "

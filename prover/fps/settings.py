@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, field_validator
 
@@ -24,9 +24,16 @@ class SolverSettings(Settings):
     preflight_formal_answers: bool = True
     #: Ask Lean whether ``norm_num`` still changes a submission (restatement: not in normal form).
     normal_form_probe: bool = True
+    #: Which goal the search starts on: ``last`` -- the main goal, the answer assigned by unification (the
+    #: reference's order); ``first`` -- the answer goal (``pick_goal``), so the first step chooses the answer
+    #: term, for conclusions unification cannot solve.
+    answer_goal: Literal["last", "first"] = "last"
     #: D-FPS only: after a solved submission, search the backward (``mpr``) direction with the same searcher
     #: and generator; a verified proof counts in the Proven column. (FPS: Proven = Solved, see the README.)
     prove_backward: bool = True
+    #: D-FPS only: the backward (``mpr``) search's own budget -- keys of ``cfg.search`` that replace the forward
+    #: search's for that search alone (``name`` too); empty: the forward budget. Reports show both.
+    backward_search: dict[str, Any] = Field(default_factory=lambda: {"attempts": 1, "time_limit_s": 120.0})
     #: Seconds for each check command (final compile, extraction, RPE, probes).
     check_timeout_s: PositiveFloat = 120.0
 

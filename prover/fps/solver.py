@@ -15,8 +15,10 @@ from typing import Any
 from prover.fps.check import FinalCheck, FpsChecker
 from prover.fps.prelude import FpsSession
 from prover.fps.problem import FpsProblem
+from prover.fps.settings import SolverSettings
 from prover.fps.statements import dfps_backward_theorem, submission_problems
 from prover.lean.session import LeanSession
+from prover.search.settings import SearchSettings
 
 #: Record statuses: solved (submitted, RPE-correct), ne_submitted (submitted, not RPE-correct), unsubmitted
 #: (no checked answer), invalid (the ground truth does not elaborate: not scored), error.
@@ -88,6 +90,35 @@ def record_from_check(problem: FpsProblem, check: FinalCheck, mode: str = "fps")
     )
 
 
+def backward_search_settings(forward: Any, settings: SolverSettings) -> SearchSettings:
+    """The backward (``mpr``) search's settings: the forward ones with ``settings.backward_search`` on top."""
+    from prover.search.settings import search_settings
+
+    base = search_settings(forward)
+    over = dict(settings.backward_search)
+    if not over:
+        return base
+    data = base.model_dump() if over.get("name", base.name) == base.name else {}
+    return search_settings({**data, **over, "name": over.get("name", base.name)})
+
+
+def budget_text(settings: Any) -> str:
+    """``N×S×T in Ts``: a search budget with its wall clock (the backward budget often differs only there)."""
+    if settings is None:
+        return ""
+    return f"{settings.budget} in {settings.time_limit_s:g}s"
+
+
+def make_backward_searcher(searcher: Any, settings: SolverSettings) -> Any:
+    """A searcher with the backward direction's own budget (the forward searcher when there is none)."""
+    from prover.search.factory import make_searcher
+
+    forward = getattr(searcher, "settings", None)
+    if forward is None or not settings.backward_search:
+        return searcher
+    return make_searcher(backward_search_settings(forward, settings))
+
+
 def prove_backward(
     session: LeanSession,
     problem: FpsProblem,
@@ -99,14 +130,21 @@ def prove_backward(
     """D-FPS backward proving: search ``(<submission>) → (<last outro>)`` under the intros, ``answer`` and the
     other outros with the run's searcher, then verify the proof (guard, compile, ``#print axioms``).
 
-    Returns ``{"status": "proved" | "failed" | "refused", "proof", "reason", "theorem"}``; never raises for
-    Lean-side failures.
+    Returns ``{"status": "proved" | "failed" | "refused", "proof", "reason", "theorem", "budget"}``; never
+    raises for Lean-side failures.
     """
     refused = submission_problems(submission)
     if refused:
         return {"status": "refused", "proof": "", "reason": f"submission refused: {refused[0]}"}
     theorem = dfps_backward_theorem(problem, submission)
-    out: dict[str, Any] = {"theorem": theorem.name, "status": "failed", "proof": "", "reason": ""}
+    budget = budget_text(getattr(searcher, "settings", None))
+    out: dict[str, Any] = {
+        "theorem": theorem.name,
+        "status": "failed",
+        "proof": "",
+        "reason": "",
+        "budget": budget,
+    }
     try:
         result = searcher.search(session, generator, theorem, critic)
     except Exception as exc:  # a broken search is this attempt's failure, not the problem's
@@ -131,8 +169,12 @@ def solve_problem(
     generator: Any,
     checker: FpsChecker,
     critic: Any = None,
+    backward_searcher: Any = None,
 ) -> SolveRecord:
-    """Search, then check. Lean-side failures are results; only a broken session raises."""
+    """Search, then check. Lean-side failures are results; only a broken session raises.
+
+    ``backward_searcher`` (D-FPS ``mpr``) defaults to :func:`make_backward_searcher` of ``searcher``.
+    """
     mode = checker.settings.mode
     started = time.monotonic()
     base = SolveRecord(
@@ -149,7 +191,7 @@ def solve_problem(
             base.status, base.reason = "invalid", f"formal_answer does not elaborate: {why}"
             base.time_s = time.monotonic() - started
             return base
-    fps = FpsSession(session, problem, mode)
+    fps = FpsSession(session, problem, mode, checker.settings.answer_goal)
     result = searcher.search(fps, generator, fps.theorem, critic)
     base.search = {
         "status": str(getattr(result.status, "value", result.status)),
@@ -167,7 +209,8 @@ def solve_problem(
     record = record_from_check(problem, checker.final_check(problem, solution, whole_proof=whole), mode)
     record.search = base.search
     if mode == "dfps" and record.status == "solved" and record.answer and checker.settings.prove_backward:
-        record.backward = prove_backward(session, problem, record.answer, searcher, generator, critic)
+        backward = backward_searcher or make_backward_searcher(searcher, checker.settings)
+        record.backward = prove_backward(session, problem, record.answer, backward, generator, critic)
         record.proven = record.backward.get("status") == "proved"
     record.time_s = time.monotonic() - started
     return record

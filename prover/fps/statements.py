@@ -144,8 +144,9 @@ def preflight_command(problem: FpsProblem) -> str:
 
 def tactic_probe_command(tactic: str) -> str:
     """A trusted probe: does the pinned Mathlib know ``tactic``? (An unknown tactic is a parse error that
-    ``try`` cannot catch; a known one that fails is caught.)"""
-    return f"example : True := by\n  try {tactic}\n  trivial"
+    ``try`` cannot catch; a known one that fails is caught.) ``all_goals``: a tactic that closes ``True`` itself
+    (``norm_num``, ``aesop``) leaves no goal, and a bare ``trivial`` would then fail with "no goals"."""
+    return f"example : True := by\n  try {tactic}\n  all_goals trivial"
 
 
 def submission_problems(submission: str) -> list[str]:

@@ -18,6 +18,7 @@ keyed by the corpus name, checksum and encoder, so start-up after the first run 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -52,10 +53,32 @@ def user_cache_dir() -> Path:
     return base / "lean-prover" / "knn"
 
 
+def encoder_fingerprint(encoder: str) -> str:
+    """What identifies the encoder's weights: for a local model directory (the packaged MiniLM included), the
+    name, size and modification time of its config and weight files, so that a model retrained into the same
+    directory never reuses embeddings cached for the old weights; for a hub name, the name itself."""
+    from prover.retrieval.encoder import EncoderError, resolve_model_path
+
+    try:
+        folder = Path(resolve_model_path(encoder))
+    except EncoderError:  # reported where the encoder is loaded
+        return encoder
+    if not folder.is_dir():
+        return encoder
+    parts = [str(folder.resolve())]
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and (f.name == "config.json" or f.suffix in {".safetensors", ".bin", ".pt"}):
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
 def _cache_path(corpus: Path, encoder: str, checksum: str, cache_dir: str | Path | None = None) -> Path:
-    """Where the embedding of ``corpus`` is cached: ``cache_dir`` or the user cache, never the corpus folder."""
+    """Where the embedding of ``corpus`` is cached: ``cache_dir`` or the user cache, never the corpus folder.
+    The name carries the corpus checksum and a digest of :func:`encoder_fingerprint`."""
     tag = re.sub(r"[^A-Za-z0-9_.-]", "_", encoder)[-40:]
-    name = f"{corpus.name}.{tag}.{checksum[:16]}.npy"
+    weights = hashlib.sha256(encoder_fingerprint(encoder).encode()).hexdigest()[:12]
+    name = f"{corpus.name}.{tag}.{checksum[:16]}.{weights}.npy"
     folder = Path(cache_dir).expanduser() if cache_dir else user_cache_dir()
     return folder / name
 

@@ -1,7 +1,8 @@
 """The FPS answer extraction: a trusted, read-only metaprogram of ours, and the reader of its one message.
 
 After a solution compiled as ``theorem NAME : ∀ <intros>, ∃ (answer : T), … := by <prelude> <solution>``, the
-answer is the witness of the ``Exists.intro`` under the intros' lambdas of NAME's (instantiated) proof term.
+answer is the witness of the ``Exists.intro`` that NAME's proof term, applied to the intros, reduces to (looking
+through metadata, ``id``, ``let``/``have`` and compiler-made auxiliary lemmas).
 The metaprogram runs as a separate command on that declaration's env (model text never runs code; the guard
 still refuses metaprogramming in tactics), prints the witness with options that make it re-parse (full names,
 binder types, numeric types), re-parses and re-elaborates the printed text at the answer's type in the intros'
@@ -51,10 +52,81 @@ class Extraction:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+#: The metaprogram, every Lean name fully qualified: no ``open Lean …`` is in scope when the printed answer is
+#: re-elaborated, so only the problem's own ``open`` lines can make a name resolve differently.
+#: ``@NAME@`` / ``@BINDERS@`` / ``@MARKER@`` are filled in by :func:`extraction_command`.
+_METAPROGRAM = """run_cmd Lean.Elab.Command.liftTermElabM do
+  let some info := (← Lean.getEnv).find? `@NAME@ | throwError "@MARKER@: no declaration @NAME@"
+  let .thmInfo thm := info | throwError "@MARKER@: @NAME@ is not a theorem"
+  let value := thm.value
+  let value ← Lean.instantiateMVars value
+  Lean.Meta.forallBoundedTelescope info.type (some @BINDERS@) fun xs _ => do
+    let mut body := (Lean.mkAppN value xs).headBeta
+    for _ in [0:64] do
+      body := body.consumeMData.headBeta
+      if body.isAppOfArity `Exists.intro 4 then
+        break
+      if let .letE _ _ v b _ := body then
+        body := b.instantiate1 v
+        continue
+      let head := body.getAppFn
+      let args := body.getAppArgs
+      if head.isConstOf `id && Decidable.decide (2 ≤ args.size) then
+        body := Lean.mkAppN (args[1]!) (args.extract 2 args.size)
+        continue
+      if head.isConstOf `letFun && Decidable.decide (4 ≤ args.size) then
+        body := Lean.mkAppN ((args[3]!).beta #[args[2]!]) (args.extract 4 args.size)
+        continue
+      let .const c us := head | break
+      unless c.isInternal do
+        break
+      let some (.thmInfo aux) := (← Lean.getEnv).find? c | break
+      body := (aux.value.instantiateLevelParams aux.levelParams us).beta args
+    unless body.isAppOfArity `Exists.intro 4 do
+      throwError "@MARKER@: the proof is not an Exists.intro under @BINDERS@ binders"
+    let ty := body.getArg! 0
+    let w := body.getArg! 2
+    let mut names : Array Lean.Json := #[]
+    for x in xs do
+      if w.containsFVar x.fvarId! then
+        names := names.push (Lean.ToJson.toJson (← x.fvarId!.getUserName).toString)
+    let text := ToString.toString (← Lean.Meta.ppExpr w)
+    let check : Lean.Json ← Lean.withoutModifyingState do
+      match Lean.Parser.runParserCategory (← Lean.getEnv) `term text with
+      | .error err => pure (Lean.ToJson.toJson ("parse error: " ++ err))
+      | .ok stx =>
+        try
+          let e ← Lean.Elab.Term.withoutErrToSorry do
+            let e ← Lean.Elab.Term.elabTermEnsuringType stx (some ty)
+            Lean.Elab.Term.synthesizeSyntheticMVarsNoPostponing
+            Lean.instantiateMVars e
+          if (← Lean.Meta.isDefEq e w) then
+            pure Lean.Json.null
+          else
+            pure (Lean.ToJson.toJson "re-parsed to a different term")
+        catch ex =>
+          let why ← ex.toMessageData.toString
+          pure (Lean.ToJson.toJson ("re-elaboration failed: " ++ why))
+    let report := Lean.Json.compress (Lean.Json.mkObj
+      [("answer", Lean.ToJson.toJson text), ("intros", Lean.Json.arr names), ("reparse_error", check)])
+    let line := "@MARKER@ " ++ report
+    Lean.logInfo m!"{line}"
+"""
+
+
 def extraction_command(declaration: str, binders: int, opens: str = "") -> str:
-    """The metaprogram for ``declaration``'s answer under ``binders`` leading lambdas (intros, plus ``answer``
-    for D-FPS, whose submission is the witness after it). ``opens``: the problem's ``open …`` header lines,
-    re-applied (``open … in``) so that the printed answer re-elaborates in the scope it was written for."""
+    """The metaprogram for ``declaration``'s answer after its first ``binders`` quantifiers (the intros, plus
+    ``answer`` for D-FPS, whose submission is the witness after it). ``opens``: the problem's ``open …`` header
+    lines, re-applied (``open … in``) so that the printed answer re-elaborates in the scope it was written for.
+
+    The proof term is read from the ``thmInfo`` itself: ``ConstantInfo.value?`` returns a theorem's value only
+    with ``allowOpaque := true`` in recent Lean (src/Lean/Declaration.lean), an argument older versions lack.
+    The quantifiers are opened on the statement's TYPE and the value applied to them, so the answer speaks of
+    the statement's binder names whatever a whole proof named its intros, and an eta-reduced value or one that
+    is an auxiliary lemma (``grind``/``decide``-style ``_proof_N``) still reaches its ``Exists.intro``; ``id``
+    (``show``/``change``), ``let``/``have`` and metadata around it are looked through. The re-parse runs
+    without error recovery and in ``withoutModifyingState``, so its failure is reported in the JSON, never as
+    an error message of the command."""
     if not _NAME.match(declaration) or binders < 0:
         raise ValueError(f"not a declaration name: {declaration!r}")
     scoped = ""
@@ -66,34 +138,8 @@ def extraction_command(declaration: str, binders: int, opens: str = "") -> str:
             raise ValueError(f"only plain `open A B …` lines can scope the extraction, got {line!r}")
         scoped += f"{' '.join(words)} in\n"
     options = "".join(f"set_option {k} {v} in\n" for k, v in PP_OPTIONS)
-    return f"""{options}{scoped}open Lean Elab Command Meta Term in
-run_cmd liftTermElabM do
-  let some info := (← getEnv).find? `{declaration} | throwError "{MARKER}: no declaration {declaration}"
-  let some value := info.value? | throwError "{MARKER}: {declaration} has no value"
-  let value ← instantiateMVars value
-  lambdaBoundedTelescope value {binders} fun xs body => do
-    let body := body.consumeMData
-    unless body.isAppOfArity `Exists.intro 4 do
-      throwError "{MARKER}: the proof is not an Exists.intro under {binders} binders"
-    let w := body.getArg! 2
-    let ty ← inferType w
-    let used ← xs.filterM fun x => return w.containsFVar x.fvarId!
-    let names ← used.mapM fun x => do return toJson (← x.fvarId!.getUserName).toString
-    let text := toString (← ppExpr w)
-    let reparse : TermElabM Json := do
-      match Parser.runParserCategory (← getEnv) `term text with
-      | .error e => pure (toJson s!"parse error: {{e}}")
-      | .ok stx =>
-        try
-          let e ← elabTermEnsuringType stx (some ty)
-          synthesizeSyntheticMVarsNoPostponing
-          let e ← instantiateMVars e
-          if (← isDefEq e w) then pure Json.null else pure (toJson "re-parsed to a different term")
-        catch err => pure (toJson s!"re-elaboration failed: {{← err.toMessageData.toString}}")
-    let check ← reparse
-    logInfo m!"{MARKER} {{Json.compress (Json.mkObj [("answer", toJson text), ("intros", Json.arr names),
-      ("reparse_error", check)])}}"
-"""
+    body = _METAPROGRAM.replace("@NAME@", declaration).replace("@BINDERS@", str(binders))
+    return options + scoped + body.replace("@MARKER@", MARKER)
 
 
 def parse_extraction(response: Response, command: str) -> Extraction:

@@ -3,8 +3,10 @@
 Alchemy-style synthesis turns the goals Lean prints after a ``rw``/``apply`` probe into new theorems. Lean's
 pretty-printer is not a round trip: inaccessible names (``x✝``, ``inst✝¹``) cannot be written back, ``⋯`` hides
 elided terms, ``?w`` is an unassigned metavariable, ``w : ℝ := v`` is a ``let`` in the context that no binder can
-state, and long goals are sometimes cut off. Inaccessible names are renamed to fresh, non-clashing identifiers
-(``inst✝`` becomes an anonymous instance binder ``[T]``); the rest is rejected with the reason. Works on the
+state, long goals are sometimes cut off, and ``↑(3 / 20)`` hides the literal's source type (read back, it would be
+ℕ). Inaccessible names are renamed to fresh, non-clashing identifiers (``inst✝`` becomes an anonymous instance
+binder ``[T]``) and ``↑x`` is kept (``x``'s binder fixes its type); the rest is rejected with the reason and its
+class (``GoalStatement.kind``, one of :data:`REJECTIONS`). Works on the
 lexer's tokens, never on raw-text regexes, so a ``✝`` or ``:=`` inside a term is read as Lean reads it.
 """
 
@@ -32,10 +34,43 @@ class GoalStatement:
     statement: str | None
     reason: str | None = None
     renamed: tuple[tuple[str, str], ...] = ()
+    #: the reason's class, for counting (one of :data:`REJECTIONS`); "" when ``ok``
+    kind: str = ""
 
     @property
     def ok(self) -> bool:
         return self.statement is not None
+
+
+#: why a goal cannot become a statement, as counted in run summaries
+REJECTIONS = (
+    "not one goal",
+    "metavariable",
+    "elided term",
+    "let-bound hypothesis",
+    "cut off",
+    "coercion of a literal",
+    "unreadable",
+)
+
+
+def _kind(reason: str) -> str:
+    for kind, marker in (
+        ("metavariable", "metavariable"),
+        ("elided term", "⋯"),
+        ("let-bound hypothesis", "let-bound"),
+        ("cut off", "unclosed bracket"),
+        ("coercion of a literal", "coercion"),
+        ("not one goal", "one goal"),
+        ("not one goal", "empty target"),
+    ):
+        if marker in reason:
+            return kind
+    return "unreadable"
+
+
+def _rejected(reason: str) -> GoalStatement:
+    return GoalStatement(None, reason, kind=_kind(reason))
 
 
 @dataclass(frozen=True)
@@ -133,6 +168,7 @@ def statement_problems(statement: str) -> list[str]:
             problems.append(f"contains {t.text!r}")
     if depth > 0:
         problems.append("unclosed bracket (the goal may have been cut off)")
+    problems += _literal_coercions(toks)
     for a, b in zip(toks, toks[1:], strict=False):
         if a.text == "?" and b.kind == "ident" and a.end == b.start:
             problems.append(f"metavariable ?{b.text}")
@@ -147,28 +183,52 @@ def statement_problems(statement: str) -> list[str]:
     return problems
 
 
+def _literal_coercions(toks: Sequence) -> list[str]:
+    """``↑`` applied to a term without a name (``↑(3 / 20)``, ``↑2``): the printed goal lost the literal's
+    type (ℕ? ℚ?), and Lean would read it back as ℕ, silently changing the statement. ``↑x`` is safe (``x``'s
+    binder gives its type) and so is ``(↑e : T)`` (``pp.coercions.types``) when ``e`` names a type."""
+    out = []
+    for i, t in enumerate(toks):
+        if t.text != "↑" or i + 1 >= len(toks):
+            continue
+        nxt = toks[i + 1]
+        if nxt.text != "(":  # `↑x`, `↑⌊x⌋`, `↑(f x)` name something; `↑2` does not
+            if nxt.kind == "number":
+                out.append(f"coercion of a literal ↑{nxt.text}: its source type is not printed")
+            continue
+        depth, j, named = 0, i + 1, False
+        while j < len(toks):
+            depth += bracket_delta(toks[j])
+            named = named or toks[j].kind == "ident"
+            if depth == 0:
+                break
+            j += 1
+        if not named:
+            out.append("coercion of a literal ↑(…): its source type is not printed")
+    return out
+
+
 def statement_from_goal(goal: str, name: str = "synth_goal") -> GoalStatement:
     """Rebuild ``theorem name <binders> : <target>`` from one pretty-printed goal; see the module doc."""
     entries, target = _entries(goal)
     if target is None:
-        return GoalStatement(None, "not one goal: expected hypothesis lines and one '⊢' line")
+        return _rejected("not one goal: expected hypothesis lines and one '⊢' line")
     if not target:
-        return GoalStatement(None, "empty target after '⊢'")
-    for marker, why in (("⋯", "an elided term (⋯) cannot be written back"),):
-        if marker in goal:
-            return GoalStatement(None, why)
+        return _rejected("empty target after '⊢'")
+    if "⋯" in goal:
+        return _rejected("an elided term (⋯) cannot be written back")
     hyps: list[_Hyp] = []
     for entry in entries:
         hyp = _split_hyp(entry)
         if isinstance(hyp, str):
-            return GoalStatement(None, hyp)
+            return _rejected(hyp)
         hyps.append(hyp)
     try:
         taken = _identifiers(goal) | {n for h in hyps for n in h.names}
         whole = "\n".join([*entries, target])
         printed = list(dict.fromkeys(p for _, _, p in _inaccessible_spans(whole)))
     except LexError as exc:
-        return GoalStatement(None, f"the lexer refuses the goal: {exc}")
+        return _rejected(f"the lexer refuses the goal: {exc}")
     renames: dict[str, str] = {}
     for p in printed:
         base = p.split("✝")[0] or "x"
@@ -199,7 +259,7 @@ def statement_from_goal(goal: str, name: str = "synth_goal") -> GoalStatement:
     statement = " ".join([head, *binders, ":", concl])
     problems = statement_problems(statement)
     if problems:
-        return GoalStatement(None, "; ".join(problems))
+        return _rejected("; ".join(problems))
     return GoalStatement(statement, None, tuple(renames.items()))
 
 

@@ -42,6 +42,7 @@ from prover.lean.guard import GuardOptions
 from prover.lean.protocol import CommandRequest, Response, TacticRequest
 from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess
 from prover.lean.session import LeanSession
+from prover.lean.tactic_text import as_single_tactic
 from prover.lean.types import (
     Crash,
     ProofFinished,
@@ -425,7 +426,7 @@ class ReplSession(LeanSession):
             proof_state = self._materialise(worker, state)
             if not isinstance(proof_state, int):
                 return proof_state
-            resp = worker.process.request(TacticRequest(tactic, proof_state))
+            resp = worker.process.request(TacticRequest(as_single_tactic(tactic), proof_state))
         except ReplFailure as exc:
             return exc.as_result()
         return self._tactic_result(worker, state, tactic, resp)
@@ -440,7 +441,7 @@ class ReplSession(LeanSession):
                 return Crash(f"cannot rebuild the state: the theorem no longer starts: {started.messages}")
             known, proof_state = 0, started[0]
         for k in range(known, len(state.path)):
-            resp = worker.process.request(TacticRequest(state.path[k], proof_state))
+            resp = worker.process.request(TacticRequest(as_single_tactic(state.path[k]), proof_state))
             if not resp.ok or resp.proof_state is None:
                 return Crash(f"cannot rebuild the state: replaying {state.path[k]!r} failed: {resp.errors}")
             proof_state = resp.proof_state

@@ -41,7 +41,7 @@ from prover.lean.types import Theorem, Verdict
 
 STATIC_ONLY_NOTE = "static checks only: Lean did not check this proof"
 _AXIOMS_REPORT = re.compile(
-    r"'(?P<name>[^']+)' (?:depends on axioms: \[(?P<list>[^\]]*)\]|(?P<none>does not depend on any axioms))",
+    r"'(?P<name>.+?)' (?:depends on axioms: \[(?P<list>[^\]]*)\]|(?P<none>does not depend on any axioms))",
     re.DOTALL,
 )
 #: The checks, in the order they run; ``Verdict.check`` names the one that failed.

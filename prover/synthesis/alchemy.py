@@ -2,10 +2,12 @@
 
 Reference Alchemy (ICLR 2025) probes every Mathlib theorem against each target and rebuilds Mathlib files to
 verify. Here a symbol index pre-filters the rules (only rules whose constants and notation all occur in the
-target), the probes run as a batch through the session (``run_tactics``: pooled backends run them at once),
-statements are rebuilt from the pretty-printed goals by ``prover.lean.goal_statement`` (inaccessible names
-renamed, unrepresentable goals rejected with the reason), and every variant is checked as a whole proof by
-``LeanSession.verify`` (guard, compile, statement, axioms).
+target; optionally ranked by the dense retriever and cut to a budget, ``alchemy_rank``), the probes run as a batch
+through the session (``run_tactics``: pooled backends run them at once), statements are rebuilt from the
+pretty-printed goals by ``prover.lean.goal_statement`` (inaccessible names renamed, unrepresentable goals rejected
+with the reason), every variant is checked as a whole proof by ``LeanSession.verify`` (guard, compile, statement,
+axioms), and each verified proof is replayed tactic by tactic for (goals → tactic) training pairs. Targets from
+LeanDojo data are read by ``alchemy_inputs``.
 
 Probes: ``rw`` both ways on the conclusion and on each hypothesis, and ``apply`` on each hypothesis (success:
 Lean reports unsolved goals, which replace the hypothesis as fresh binders).
@@ -13,22 +15,23 @@ Lean reports unsolved goals, which replace the hypothesis as fresh binders).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prover.errors import ProverError
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.goal_statement import goal_parts, statement_from_goal, unsolved_goals
-from prover.lean.lexer import LexError, code_tokens
+from prover.lean.lexer import LexError, bracket_delta, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
 from prover.lean.statement import split_statement, statement_as_type
-from prover.lean.types import TacticError, TacticState, Theorem
+from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem
 from prover.synthesis.store import SampleStore
 
 #: tokens that say nothing about whether a rule can fire on a target
@@ -108,10 +111,33 @@ def rule_keys(rule: Rule) -> set[str]:
     return keys
 
 
-def prefilter(target: Target, rules: Sequence[Rule]) -> list[Rule]:
-    """Rules whose every key occurs in the target's statement (a necessary condition for ``rw`` to fire)."""
-    have = _symbols(target.statement)
-    return [r for r in rules if rule_keys(r) <= have]
+class SymbolIndex:
+    """The rule corpus indexed by key (constant or notation): a target's candidates are the rules all of whose
+    keys occur in it, found by counting hits per rule over the target's symbols, not by scanning every rule."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = list(rules)
+        self.need = [len(rule_keys(r)) for r in self.rules]
+        self.by_key: dict[str, list[int]] = {}
+        for i, r in enumerate(self.rules):
+            for key in rule_keys(r):
+                self.by_key.setdefault(key, []).append(i)
+        self.always = [i for i, n in enumerate(self.need) if n == 0]
+
+    def candidates(self, target: Target) -> list[Rule]:
+        """Rules whose every key occurs in the target's statement (a necessary condition for ``rw`` to fire),
+        in corpus order."""
+        hits: dict[int, int] = {}
+        for symbol in _symbols(target.statement):
+            for i in self.by_key.get(symbol, ()):
+                hits[i] = hits.get(i, 0) + 1
+        rows = sorted([*self.always, *(i for i, n in hits.items() if n == self.need[i])])
+        return [self.rules[i] for i in rows]
+
+
+def prefilter(target: Target, rules: Sequence[Rule] | SymbolIndex) -> list[Rule]:
+    """The candidates of ``target`` among ``rules`` (see :class:`SymbolIndex`; build one to filter many targets)."""
+    return (rules if isinstance(rules, SymbolIndex) else SymbolIndex(rules)).candidates(target)
 
 
 @dataclass(frozen=True)
@@ -220,18 +246,48 @@ def same_statement(a: str, b: str) -> bool:
 
 @dataclass
 class AlchemyCounts:
+    """Per target (checkpointed) and summed over a run. ``rules``: in the corpus; ``candidates``: after the
+    symbol filter; ``probed_rules``: after ranking and ``max_rules``; ``probes_all``: what probing every rule
+    of the corpus would have cost; ``probes_saved = probes_all - probes``."""
+
     rules: int = 0
     candidates: int = 0
+    probed_rules: int = 0
     probes: int = 0
+    probes_all: int = 0
     probes_saved: int = 0
     successes: int = 0
     variants: int = 0
     verified: int = 0
+    pairs: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str) -> None:
         key = reason.split(":")[0][:60]
         self.rejected[key] = self.rejected.get(key, 0) + 1
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Add one target's counts (as checkpointed: a plain dict; keys a newer run added may be missing)."""
+        for key, value in other.items():
+            if key == "rejected":
+                for reason, n in value.items():
+                    self.rejected[reason] = self.rejected.get(reason, 0) + n
+            elif hasattr(self, key):
+                setattr(self, key, getattr(self, key) + value)
+
+
+class RuleRanker(Protocol):
+    """Orders candidate rules by relevance to a goal (best first); ``prover.synthesis.alchemy_rank``."""
+
+    def rank(self, goal: str, rules: Sequence[Rule]) -> list[Rule]: ...
+
+
+def select_rules(
+    goal: str, candidates: Sequence[Rule], ranker: RuleRanker | None = None, max_rules: int | None = None
+) -> list[Rule]:
+    """The rules to probe: the candidates, ranked when a ranker is given, cut to ``max_rules``."""
+    ordered = ranker.rank(goal, candidates) if ranker is not None and candidates else list(candidates)
+    return ordered[:max_rules] if max_rules is not None else ordered
 
 
 def mutate(
@@ -240,27 +296,35 @@ def mutate(
     rules: Sequence[Rule],
     counts: AlchemyCounts | None = None,
     use_prefilter: bool = True,
+    ranker: RuleRanker | None = None,
+    max_rules: int | None = None,
+    pairs: bool = True,
+    index: SymbolIndex | None = None,
 ) -> list[dict[str, Any]]:
-    """Every verified (and every rejected, with its reason) variant of ``target`` under ``rules``."""
+    """Every verified (and every rejected, with its reason) variant of ``target`` under ``rules``; with
+    ``pairs``, each verified variant carries the (goals → tactic) steps of its proof (``steps``)."""
     counts = counts if counts is not None else AlchemyCounts()
     theorem = Theorem(target.name, target.statement, target.header, source="alchemy")
+    counts.rules += len(rules)
     root = session.start(theorem)
     if not isinstance(root, TacticState) or len(root.goals) != 1:
         counts.reject("target does not start with one goal")
         return []
     original = statement_from_goal(root.goals[0], target.name)
     if not original.ok or original.statement is None:
-        counts.reject(f"target goal cannot be rebuilt: {original.reason}")
+        counts.reject(f"target goal cannot be rebuilt ({original.kind}): {original.reason}")
         return []
     old_conclusion = split_statement(original.statement).type
     hyp_types = {n: t for names, t in (goal_parts(root.goals[0]) or ([], ""))[0] for n in names}
-    candidates = prefilter(target, rules) if use_prefilter else list(rules)
-    all_probes = probes_for(root, rules)
-    probes = probes_for(root, candidates)
-    counts.rules += len(rules)
+    candidates = prefilter(target, index or rules) if use_prefilter else list(rules)
+    chosen = select_rules(root.goals[0], candidates, ranker, max_rules)
+    per_rule = len(probes_for(root, rules[:1])) if rules else 0  # every rule gets the same probes
+    probes = probes_for(root, chosen)
     counts.candidates += len(candidates)
+    counts.probed_rules += len(chosen)
     counts.probes += len(probes)
-    counts.probes_saved += len(all_probes) - len(probes)
+    counts.probes_all += per_rule * len(rules)
+    counts.probes_saved += per_rule * len(rules) - len(probes)
     results = session.run_tactics([(root, p.tactic) for p in probes])
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -288,8 +352,10 @@ def mutate(
             "goal": goal,
         }
         if not rebuilt.ok or rebuilt.statement is None:
-            counts.reject(rebuilt.reason or "cannot rebuild")
-            out.append({**record, "verified": False, "reasons": [f"not rebuilt: {rebuilt.reason}"]})
+            counts.reject(f"round trip ({rebuilt.kind})")
+            out.append(
+                {**record, "verified": False, "reasons": [f"not rebuilt ({rebuilt.kind}): {rebuilt.reason}"]}
+            )
             continue
         if same_statement(rebuilt.statement, original.statement) or rebuilt.statement in seen:
             counts.reject("same as the original or an earlier variant")
@@ -297,9 +363,20 @@ def mutate(
         seen.add(rebuilt.statement)
         counts.variants += 1
         proof = mutated_proof(probe, target.proof, old_conclusion, hyp_types.get(probe.location))
-        verdict = session.verify(Theorem(name, rebuilt.statement, target.header, source="alchemy"), proof)
+        variant = Theorem(name, rebuilt.statement, target.header, source="alchemy")
+        verdict = session.verify(variant, proof)
+        reasons = list(verdict.reasons)
+        steps: list[dict[str, Any]] = []
         if verdict.accepted:
             counts.verified += 1
+            if pairs:
+                steps, why = proof_steps(session, variant, proof)
+                if why:
+                    counts.reject(f"pairs: {why}")
+                    reasons.append(f"no state-tactic pairs: {why}")
+                counts.pairs += len(steps)
+        elif "↑" in rebuilt.statement and verdict.check == "compile":
+            counts.reject("round trip (coercion did not elaborate)")  # `↑x` read back without its type
         else:
             counts.reject(f"verification: {verdict.check}")
         out.append(
@@ -310,19 +387,98 @@ def mutate(
                 "proof": proof,
                 "renamed": dict(rebuilt.renamed),
                 "verified": verdict.accepted,
-                "reasons": list(verdict.reasons),
+                "reasons": reasons,
+                "steps": steps,
             }
         )
     return out
 
 
-def lean_file(header: str, variants: Sequence[dict[str, Any]]) -> str:
-    """The verified variants as one Lean file a Lean user can check."""
-    blocks = [header.rstrip("\n")]
+def top_level_tactics(script: str) -> list[str]:
+    """The tactics of a ``by`` block, one per line at the block's column (deeper lines, and lines inside open
+    brackets, continue the tactic above; each tactic is dedented, its nested block kept)."""
+    lines = script.strip("\n").split("\n")
+    code = [ln for ln in lines if ln.strip() and not ln.strip().startswith("--")]
+    base = min((len(ln) - len(ln.lstrip()) for ln in code), default=0)
+    out: list[list[str]] = []
+    depth = 0
+    for line in lines:
+        if not line.strip() or line.strip().startswith("--"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        if out and (indent > base or depth > 0):
+            out[-1].append(line[base:])
+        else:
+            out.append([line[base:]])
+        with contextlib.suppress(LexError):  # a line cut inside a string or comment: depth unchanged
+            depth = max(0, depth + sum(bracket_delta(t) for t in code_tokens(line)))
+    return [textwrap.dedent("\n".join(t)).strip("\n") for t in out]
+
+
+def proof_steps(session: LeanSession, theorem: Theorem, proof: str) -> tuple[list[dict[str, Any]], str]:
+    """The proof run tactic by tactic from the theorem's root: one ``{step, goals, goal_id, tactic}`` per
+    tactic (the state it ran on), or no steps and the reason when a step fails or the proof does not close."""
+    state = session.start(theorem)
+    if not isinstance(state, TacticState):
+        return [], "the variant does not start"
+    tactics = top_level_tactics(proof)
+    steps: list[dict[str, Any]] = []
+    for i, tactic in enumerate(tactics):
+        res = session.run_tactic(state, tactic)
+        steps.append({"step": i, "goals": list(state.goals), "goal_id": 0, "tactic": tactic})
+        if isinstance(res, TacticState):
+            state = res
+        elif isinstance(res, ProofFinished) and i == len(tactics) - 1:
+            return steps, ""
+        else:
+            return [], f"step {i} ({tactic.splitlines()[0][:40]}) did not run as in the whole proof"
+    return [], "the steps leave goals open"
+
+
+def tactic_lines(variants: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The verified variants' steps in the project's tactic JSONL format (``prover data build-train
+    --tactics``): ``source`` is ``alchemy/<variant>``, plus the provenance (target, rule, direction, location)."""
+    out = []
     for v in variants:
-        if v.get("verified"):
-            blocks.append(f"-- {v['target']}: rw [{v['rule']}] ({v['direction']}) at {v['location']}")
-            blocks.append(Theorem(v["name"], v["statement"]).with_proof(v["proof"]))
+        if not v.get("verified"):
+            continue
+        for s in v.get("steps") or []:
+            out.append(
+                {
+                    "source": f"alchemy/{v['name']}",
+                    **s,
+                    "target": v["target"],
+                    "rule": v["rule"],
+                    "direction": v["direction"],
+                    "location": v["location"],
+                }
+            )
+    return out
+
+
+def merged_header(headers: Sequence[str]) -> str:
+    """One header for targets from several files: every distinct line, imports first, in first-seen order."""
+    lines = list(dict.fromkeys(ln.strip() for h in headers for ln in h.splitlines() if ln.strip()))
+    imports = [ln for ln in lines if ln.startswith("import ")]
+    return "".join(ln + "\n" for ln in imports + [ln for ln in lines if not ln.startswith("import ")])
+
+
+def lean_file(header: str, variants: Sequence[dict[str, Any]]) -> str:
+    """The verified variants as one Lean file a Lean user can check: the header, then each variant (a unique
+    name) with its proof and a comment naming its target and rule."""
+    blocks = [header.rstrip("\n")]
+    names: set[str] = set()
+    for v in variants:
+        if v.get("verified") and v["name"] not in names:
+            names.add(v["name"])
+            how = (
+                f"apply {v['rule']} at {v['location']}"
+                if v["direction"] == "apply"
+                else (f"rw [{'← ' if v['direction'] == '←' else ''}{v['rule']}] at {v['location']}")
+            )
+            blocks.append(
+                f"-- {v['target']}: {how}\n" + Theorem(v["name"], v["statement"]).with_proof(v["proof"])
+            )
     return "\n\n".join(blocks) + "\n"
 
 
@@ -331,15 +487,50 @@ class AlchemyInputError(ProverError, ValueError):
     """A targets or rules file that cannot be used; the message names the file and line."""
 
 
-def load_targets(path: Path) -> list[Target]:
+def load_targets(
+    path: Path, source_root: Path | None = None, scheme: str = "random", skipped: list[str] | None = None
+) -> list[Target]:
     """Targets from JSONL (``{name, statement, proof, header?}``), a ``.lean`` file or a directory of them
-    (theorems whose proof is a ``by`` block; the file's ``import``/``open`` lines become the header)."""
+    (theorems whose proof is a ``by`` block; the file's ``import``/``open`` lines become the header), a LeanDojo
+    traced repository, or LeanDojo Benchmark 4 (its root or one split file; the statements are cut from the
+    files under ``source_root`` at the benchmark's positions). Theorems that cannot be targets (term-mode
+    proofs, spans outside their file) are left out and, with ``skipped``, named there with the reason."""
+    from prover.synthesis import alchemy_inputs as inputs
+
+    skipped = skipped if skipped is not None else []
+    if path.is_dir() and inputs.is_traced_repo(path):
+        from prover.retrieval.corpus import CorpusError, load_traced_repo
+
+        try:
+            root, located = inputs.traced_located(load_traced_repo(path, build_deps=False))
+        except (
+            CorpusError,
+            RuntimeError,
+            OSError,
+        ) as exc:  # LeanDojo raises RuntimeError (not a git repo, …)
+            raise AlchemyInputError(f"targets: {path}: {exc}") from None
+        found, left = inputs.targets_at_positions(root, located)
+        skipped.extend(left)
+        return found
+    if inputs.is_leandojo_benchmark(path) and (path.is_dir() or path.is_file()):
+        if source_root is None or not source_root.is_dir():
+            raise AlchemyInputError(
+                f"targets: {path} is LeanDojo Benchmark 4; set synth.source_root to the repository checkout "
+                "its file_path entries point into"
+            )
+        try:
+            located = inputs.leandojo_located(path, scheme)
+        except ValueError as exc:
+            raise AlchemyInputError(f"targets: {exc}") from None
+        found, left = inputs.targets_at_positions(source_root, located)
+        skipped.extend(left)
+        return found
     if path.is_dir():
-        return [t for f in sorted(path.rglob("*.lean")) for t in load_targets(f)]
+        return [t for f in sorted(path.rglob("*.lean")) for t in load_targets(f, skipped=skipped)]
     if not path.is_file():
         raise AlchemyInputError(f"targets: no such file or directory: {path}")
     if path.suffix == ".lean":
-        return _lean_targets(path)
+        return _lean_targets(path, skipped)
     out = []
     for where, obj in json_object_lines(path):
         if isinstance(obj, BadLine):
@@ -352,7 +543,9 @@ def load_targets(path: Path) -> list[Target]:
     return out
 
 
-def _lean_targets(path: Path) -> list[Target]:
+def _lean_targets(path: Path, skipped: list[str]) -> list[Target]:
+    from prover.synthesis.alchemy_inputs import target_from_declaration
+
     try:
         text = path.read_text(encoding="utf-8")
         _, commands = split_commands(text)
@@ -361,46 +554,92 @@ def _lean_targets(path: Path) -> list[Target]:
     header = "".join(c.text.strip() + "\n" for c in commands if c.keyword in ("import", "open"))
     out = []
     for cmd in commands:
-        split = split_proof(cmd.declaration) if cmd.is_theorem else None
-        if split is None or split.is_open or not split.proof or split.proof[0] != "by":
+        if not cmd.is_theorem:
             continue
-        decl = cmd.declaration
-        body = decl[len(split.statement) :].lstrip()[2:].lstrip()  # after ':='
-        body = body[2:] if body.startswith("by") else body
-        statement = split.statement
-        prefix = split_statement(statement).prefix  # a doc comment or attributes: not part of the statement
-        if prefix and prefix in statement:
-            statement = statement[statement.index(prefix) + len(prefix) :].lstrip()
-        out.append(
-            Target(
-                cmd.full_name,
-                statement,
-                textwrap.dedent(body.strip("\n")),
-                header or "import Mathlib\n",
-            )
-        )
+        target = target_from_declaration(cmd.full_name, cmd.declaration, header or "import Mathlib\n")
+        if isinstance(target, str):
+            skipped.append(f"{path}: {cmd.full_name}: {target}")
+        else:
+            out.append(target)
     return out
+
+
+_PP_OPTION = re.compile(r"pp(\.[A-Za-z]+)+")
+
+
+def with_pp_options(targets: Sequence[Target], options: Sequence[str]) -> list[Target]:
+    """The targets with ``set_option NAME true`` for each pretty-printer option appended to their headers
+    (``pp.coercions.types``: goals print ``(↑x : ℤ)``, which reads back with its type)."""
+    bad = [o for o in options if not _PP_OPTION.fullmatch(o)]
+    if bad:
+        raise AlchemyInputError(f"pp_options: not a pretty-printer option name: {bad[0]!r}")
+    if not options:
+        return list(targets)
+    lines = "".join(f"set_option {o} true\n" for o in options)
+    return [Target(t.name, t.statement, t.proof, t.header.rstrip("\n") + "\n" + lines) for t in targets]
+
+
+def _type_of(code: str) -> str | None:
+    """The closed type of a theorem's code (``theorem n (a : α) : a = a`` → ``∀ (a : α), a = a``), or None."""
+    try:
+        split = split_proof(code)
+        parts = split_statement(split.statement if split else code)
+    except ValueError:  # SourceError and LexError are ValueErrors too
+        return None
+    return statement_as_type(parts) if parts.kind in ("theorem", "lemma") else None
+
+
+def rules_from_corpus(corpus: Any) -> tuple[list[Rule], int]:
+    """The theorems of a premise corpus (``prover.retrieval.corpus.Corpus``) as rules, and how many premises
+    were left out (definitions, structures, code without a readable statement)."""
+    out = []
+    for p in corpus.premises:
+        typ = _type_of(p.code) if p.code else None
+        if typ:
+            out.append(Rule(p.full_name, typ))
+    return out, len(corpus.premises) - len(out)
 
 
 def load_rules(path: Path) -> list[Rule]:
     """Rules from JSONL: ``{name, type}``, or premise-corpus lines ``{full_name, code}`` (the type is read from
-    the code's statement)."""
+    the code's statement); or every theorem of LeanDojo Benchmark 4's ``corpus.jsonl`` or of a traced repository,
+    read by ``prover.retrieval.corpus`` (their definitions and structures are not rules and are left out)."""
+    from prover.retrieval.corpus import CorpusError, read_corpus_source, read_leandojo_corpus
+
+    if path.is_dir():
+        from prover.synthesis.alchemy_inputs import is_traced_repo
+
+        if not is_traced_repo(path):
+            raise AlchemyInputError(
+                f"rules: {path} is a directory but not a LeanDojo traced repo (no *.trace.xml)"
+            )
+        try:
+            return rules_from_corpus(read_corpus_source(path, "traced"))[0]
+        except (
+            CorpusError,
+            RuntimeError,
+            OSError,
+        ) as exc:  # LeanDojo raises RuntimeError (not a git repo, …)
+            raise AlchemyInputError(f"rules: {path}: {exc}") from None
     if not path.is_file():
         raise AlchemyInputError(f"rules: no such file: {path}")
     out = []
     for where, obj in json_object_lines(path):
         if isinstance(obj, BadLine):
             raise AlchemyInputError(obj.describe())
+        if "premises" in obj and "path" in obj:  # LeanDojo's corpus.jsonl: one line per file
+            try:
+                return rules_from_corpus(read_leandojo_corpus(path))[0]
+            except CorpusError as exc:
+                raise AlchemyInputError(f"rules: {exc}") from None
         name = obj.get("name") or obj.get("full_name")
         typ = obj.get("type")
         if not typ and isinstance(obj.get("code"), str):
-            split = split_proof(obj["code"])
-            try:
-                typ = statement_as_type(split.statement if split else obj["code"])
-            except (ValueError, StopIteration):
-                typ = None
+            typ = _type_of(obj["code"])
         if not isinstance(name, str) or not isinstance(typ, str) or not name or not typ:
-            raise AlchemyInputError(f"{where}: a rule needs 'name' and 'type' (or 'full_name' and 'code')")
+            raise AlchemyInputError(
+                f"{where}: a rule needs 'name' and 'type' (or 'full_name' and a theorem's 'code')"
+            )
         out.append(Rule(name, typ))
     return out
 
@@ -412,15 +651,21 @@ def run_alchemy(
     run_dir: Path,
     settings: dict[str, Any],
     use_prefilter: bool = True,
+    ranker: RuleRanker | None = None,
+    max_rules: int | None = None,
+    pairs: bool = True,
 ) -> tuple[AlchemyCounts, list[dict[str, Any]]]:
-    """One checkpoint line per finished target in ``run_dir/targets.jsonl`` (resumable); then ``variants.lean``
-    (the verified variants) and ``counts.json``. Returns the totals over all targets, resumed ones included."""
+    """One checkpoint line per finished target in ``run_dir/targets.jsonl`` (resumable; it holds the target's
+    counts, variants and their steps); then, rebuilt from the checkpoints, ``variants.lean`` (the verified
+    variants), ``tactics.jsonl`` (their state-tactic pairs) and ``counts.json``. Returns the totals over all
+    targets, resumed ones included."""
+    index = SymbolIndex(rules) if use_prefilter else None  # built once for every target
     with SampleStore(run_dir, settings, key="target", file=TARGETS) as store:
         for target in targets:
             if target.name in store.finished:
                 continue
             counts = AlchemyCounts()
-            variants = mutate(session, target, rules, counts, use_prefilter)
+            variants = mutate(session, target, rules, counts, use_prefilter, ranker, max_rules, pairs, index)
             store.append(
                 {
                     "target": target.name,
@@ -432,19 +677,24 @@ def run_alchemy(
         records = list(store.records)
     total = AlchemyCounts()
     for rec in records:
-        for key, value in rec["counts"].items():
-            if key == "rejected":
-                for reason, n in value.items():
-                    total.rejected[reason] = total.rejected.get(reason, 0) + n
-            else:
-                setattr(total, key, getattr(total, key) + value)
+        total.add(rec["counts"])
     variants = [v for rec in records for v in rec["variants"]]
-    header = records[0]["header"] if records else "import Mathlib\n"
-    (run_dir / "variants.lean").write_text(lean_file(header, variants), encoding="utf-8")
-    (run_dir / "counts.json").write_text(
-        json.dumps(asdict(total), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    header = merged_header(
+        [rec["header"] for rec in records if any(v.get("verified") for v in rec["variants"])]
     )
+    _write(run_dir / "variants.lean", lean_file(header or "import Mathlib\n", variants))
+    _write(
+        run_dir / TACTICS, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in tactic_lines(variants))
+    )
+    _write(run_dir / "counts.json", json.dumps(asdict(total), indent=2, ensure_ascii=False) + "\n")
     return total, variants
 
 
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 TARGETS = "targets.jsonl"
+TACTICS = "tactics.jsonl"

@@ -8,7 +8,6 @@ proof in this project.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -103,16 +102,18 @@ class CheckResult:
     messages: list[str] = field(default_factory=list)
     theorem: Theorem | None = None
     root: TacticState | None = None
+    #: the proof declaration as checked (no ``import``/``open`` lines: those are in ``theorem.header``)
+    proof: str | None = None
 
 
 class Checker:
-    """Runs the checks through one session; ``lock`` serialises Lean calls when samples run on threads."""
+    """Runs the checks through one session. One checker per worker, each over its own session (the run's
+    worker processes build theirs), so checks of different samples run in parallel with nothing shared."""
 
     def __init__(self, session: LeanSession, trivial: Sequence[str], contradiction: Sequence[str]) -> None:
         self.session = session
         self.trivial = list(trivial)
         self.contradiction = list(contradiction)
-        self.lock = threading.Lock()
 
     def check(self, formal_statement: str | None, formal_proof: str | None) -> CheckResult:
         if not formal_statement or not formal_proof:
@@ -131,23 +132,20 @@ class Checker:
         theorem = stmt.theorem
         if proof.theorem.header != theorem.header:
             theorem = Theorem(theorem.name, theorem.statement, proof.theorem.header, theorem.source)
-        with self.lock:
-            root = self.session.start(theorem)
+        root = self.session.start(theorem)
         if not isinstance(root, TacticState):
-            return CheckResult("statement", _start_messages(root), theorem)
-        with self.lock:
-            verdict = self.session.verify(theorem, proof.text)
+            return CheckResult("statement", _start_messages(root), theorem, None, proof.text)
+        verdict = self.session.verify(theorem, proof.text)
         if not verdict.accepted:
             check = f"{verdict.check}: " if verdict.check else ""
-            return CheckResult("proof", [f"{check}{r}" for r in verdict.reasons], theorem, root)
-        return CheckResult("ok", [], theorem, root)
+            return CheckResult("proof", [f"{check}{r}" for r in verdict.reasons], theorem, root, proof.text)
+        return CheckResult("ok", [], theorem, root, proof.text)
 
     def degenerate_labels(self, root: TacticState) -> list[str]:
         """``trivial: T`` when tactic ``T`` closes the statement alone; ``contradictory: T`` when ``T`` proves
         ``False`` from its hypotheses. Each label is one tactic run: a small, fixed budget."""
         tactics = self.trivial + self.contradiction
-        with self.lock:
-            results = self.session.run_tactics([(root, t) for t in tactics])
+        results = self.session.run_tactics([(root, t) for t in tactics])
         labels = []
         for tactic, res in zip(tactics, results, strict=True):
             if isinstance(res, ProofFinished):

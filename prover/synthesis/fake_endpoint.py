@@ -2,7 +2,8 @@
 
 It speaks just enough of the protocol (``POST …/chat/completions`` → ``choices[0].message.content``) for
 ``OpenAIChat``; answers are canned: the first rule whose every trigger occurs in the request's messages wins.
-It counts requests, so tests can assert how many calls (and which) a run made.
+It counts chat requests, so tests can assert how many calls (and which) a run made; ``GET …/models`` lists
+``served`` (the preflight's question) and is not counted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class FakeEndpoint:
     default: str = "I cannot help with that."
     requests: list[list[dict[str, Any]]] = field(default_factory=list)
     fail_with: int | None = None
+    #: fail chat requests only (the endpoint still lists its models): an endpoint dying after the preflight
+    fail_chat_with: int | None = None
+    #: model ids ``GET …/models`` lists (empty: a listing that names none)
+    served: Sequence[str] = ()
 
     def answer(self, messages: list[dict[str, Any]]) -> str:
         text = "\n".join(str(m.get("content", "")) for m in messages)
@@ -36,11 +41,21 @@ class FakeEndpoint:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if fake.fail_with is not None:
+                    self._send(fake.fail_with, {"error": {"message": "fake failure"}})
+                elif self.path.endswith("/models"):
+                    data = [{"id": m, "object": "model"} for m in fake.served]
+                    self._send(200, {"object": "list", "data": data})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if fake.fail_with is not None:
-                    self._send(fake.fail_with, {"error": {"message": "fake failure"}})
+                failing = fake.fail_with if fake.fail_with is not None else fake.fail_chat_with
+                if failing is not None:
+                    self._send(failing, {"error": {"message": "fake failure"}})
                     return
                 if not self.path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})

@@ -19,7 +19,19 @@ Message = dict[str, str]
 
 
 class LLMError(ProverError, RuntimeError):
-    """The model could not answer (endpoint down, bad reply, model not loadable); one line says why."""
+    """The model could not answer (endpoint down, bad reply, model not loadable); one line says why.
+
+    ``exit_code`` follows the CLI's rule: 1 when the machine is wrong (endpoint down), 2 when the user's
+    configuration is (no model name, a key or model the endpoint refuses, a model that cannot be loaded).
+    """
+
+    exit_code = 1
+
+
+class LLMConfigError(LLMError):
+    """The endpoint answers, but refuses what we asked for (API key, model name): fix the config."""
+
+    exit_code = 2
 
 
 @runtime_checkable
@@ -27,6 +39,12 @@ class ChatModel(Protocol):
     name: str
 
     def chat(self, messages: Sequence[Message], **params: Any) -> str: ...
+
+    def preflight(self) -> None:
+        """Raise :class:`LLMError` when the model cannot possibly answer (checked before a run writes)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class OpenAIChat:
@@ -36,7 +54,7 @@ class OpenAIChat:
         import httpx
 
         if not settings.model:
-            raise LLMError("llm.model is empty: name the model the endpoint serves")
+            raise LLMConfigError("llm.model is empty: name the model the endpoint serves")
         self.settings = settings
         self.name = settings.model
         key = settings.api_key or os.environ.get(settings.api_key_env, "")
@@ -67,6 +85,10 @@ class OpenAIChat:
             if reply.status_code == 429 or reply.status_code >= 500:
                 problem = f"{self.settings.base_url} answered HTTP {reply.status_code}"
                 continue
+            if reply.status_code in (400, 401, 403, 404):
+                raise LLMConfigError(
+                    f"{self.settings.base_url} answered HTTP {reply.status_code}: {reply.text[:200]}"
+                )
             if reply.status_code != 200:
                 raise LLMError(
                     f"{self.settings.base_url} answered HTTP {reply.status_code}: {reply.text[:200]}"
@@ -80,6 +102,35 @@ class OpenAIChat:
             return content
         raise LLMError(problem)
 
+    def preflight(self) -> None:
+        """Before a run writes anything: is the endpoint up, is the key accepted, is the model served?
+
+        ``GET {base_url}/models`` (served by vLLM, SGLang, TGI, Ollama and hosted APIs) costs no generation;
+        a server without that route (404) is taken as reachable, and an empty list proves nothing either way.
+        """
+        import httpx
+
+        url = self.settings.base_url
+        try:
+            reply = self._client.get("/models")
+        except httpx.HTTPError as exc:
+            raise LLMError(f"cannot reach {url}: {type(exc).__name__}") from None
+        if reply.status_code in (401, 403):
+            raise LLMConfigError(
+                f"{url} refused the API key (HTTP {reply.status_code}); set {self.settings.api_key_env}"
+            )
+        if reply.status_code == 404:
+            return
+        if reply.status_code != 200:
+            raise LLMError(f"{url} answered HTTP {reply.status_code} to GET /models")
+        try:
+            served = [str(m["id"]) for m in reply.json().get("data", [])]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not the usual listing: the chat calls will tell
+        if served and self.settings.model not in served:
+            shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
+            raise LLMConfigError(f"{url} does not serve model {self.settings.model!r} (it serves: {shown})")
+
     def close(self) -> None:
         self._client.close()
 
@@ -91,7 +142,7 @@ class HFChat:
         from prover.generation.hf import pick_device, resolve_model
 
         if not settings.model:
-            raise LLMError("llm.model is empty: give a Hugging Face model name or path")
+            raise LLMConfigError("llm.model is empty: give a Hugging Face model name or path")
         try:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -99,7 +150,8 @@ class HFChat:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.model = AutoModelForCausalLM.from_pretrained(path)
         except Exception as exc:  # OSError, ValueError, ...: all mean "cannot load this model"
-            raise LLMError(f"cannot load model {settings.model!r}: {str(exc).splitlines()[0]}") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LLMConfigError(f"cannot load model {settings.model!r}: {first}") from None
         self.device = pick_device(settings.device)
         self.model.to(self.device).eval()
         self.settings = settings
@@ -130,6 +182,9 @@ class HFChat:
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
         return self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def preflight(self) -> None:
+        """Loading the model in the constructor was the check."""
 
     def close(self) -> None:
         pass

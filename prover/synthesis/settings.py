@@ -42,14 +42,18 @@ class MustardSettings(Settings):
     repair_rounds: NonNegativeInt = 2
     #: tactics that, closing the statement on their own, label it degenerate (``trivial``)
     trivial_tactics: list[str] = Field(default_factory=lambda: ["trivial", "simp", "decide", "norm_num"])
-    #: tactics that, proving ``False`` from the hypotheses, label it degenerate (``contradictory``)
+    #: tactics that, proving ``False`` from the hypotheses, label it degenerate (``contradictory``); each is ONE
+    #: tactic (``<;>``, not ``;``): the REPL's tactic mode parses a single tactic (leanprover-community/repl#43)
     contradiction_tactics: list[str] = Field(
-        default_factory=lambda: ["exfalso; simp_all", "exfalso; linarith", "exfalso; omega"]
+        default_factory=lambda: ["exfalso <;> simp_all", "exfalso <;> linarith", "exfalso <;> omega"]
     )
     num: PositiveInt = 10
     seed: int = 0
-    #: samples written concurrently (model calls overlap; Lean checks share the session's pool)
+    #: samples written concurrently: 1 runs in this process; N > 1 runs N worker processes (the evaluation
+    #: executors' pool), each with its own model client and Lean session, so model calls and checks overlap
     workers: PositiveInt = 1
+    #: stop the run (exit 1, finished samples kept) after this many samples in a row ended in an error
+    stop_after_errors: PositiveInt = 5
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
     def recorded(self) -> dict[str, object]:
@@ -62,9 +66,29 @@ class MustardSettings(Settings):
 class AlchemySettings(Settings):
     """``prover synth alchemy`` (configs/synth/alchemy.yaml mirrors the defaults)."""
 
-    #: targets: JSONL ``{name, statement, proof, header?}``, a ``.lean`` file or a directory of them
+    #: targets: JSONL ``{name, statement, proof, header?}``, a ``.lean`` file or a directory of them, a LeanDojo
+    #: traced repository, or LeanDojo Benchmark 4 (its root or one split file, with ``source_root``)
     targets: str | None = None
-    #: rules: JSONL ``{name, type}`` or premise-corpus lines ``{full_name, code}``
+    #: Benchmark 4 targets: the repository checkout whose files the benchmark's ``file_path`` entries name
+    source_root: str | None = None
+    #: Benchmark 4 targets given as the benchmark's root: which split scheme's files to read
+    leandojo_scheme: Literal["random", "novel_premises"] = "random"
+    #: rules: JSONL ``{name, type}``, premise-corpus lines ``{full_name, code}``, LeanDojo's ``corpus.jsonl`` or a
+    #: traced repository (their theorems)
     rules: str | None = None
     #: probe only rules whose constants and notation occur in the target (false: probe every rule)
     prefilter: bool = True
+    #: order the candidates by the dense retriever (``dense``) or keep the corpus order (``none``)
+    rank: Literal["none", "dense"] = "none"
+    #: probe at most this many rules per target (after the filter and the ranking); null: all candidates
+    max_rules: PositiveInt | None = None
+    #: ``rank: dense``: a dense index directory (``prover index build``) over the rules; null: built in memory
+    rank_index: str | None = None
+    #: ``rank: dense`` without ``rank_index``: the encoder of the in-memory index, and its device
+    encoder: str = "minilm"
+    device: str = "cpu"
+    #: run each verified variant's proof tactic by tactic and write its (goals -> tactic) pairs
+    pairs: bool = True
+    #: ``set_option NAME true`` lines added to every target's header, e.g. ``pp.coercions.types`` so that the
+    #: probed goals print ``(↑x : ℤ)`` and read back with their types
+    pp_options: list[str] = Field(default_factory=list)

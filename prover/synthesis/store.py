@@ -2,7 +2,9 @@
 
 Same rules as ``prover prove`` runs (and the same lock, ``prover.evaluation.run_dir.RunDirLock``): one line per
 finished sample, fsync'ed before the next; a torn last line is cut when the run resumes; a finished sample id is
-never written twice; one process at a time; a resumed run must ask for the same samples.
+never written twice; one process at a time; a resumed run must ask for the same samples. ``retry_errors`` moves
+the samples whose record is an error (``verdict: error``: endpoint down, worker crash) to
+``errors-retried.jsonl`` (the name ``prover prove --retry-errors`` uses), so they are written again.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from prover.errors import ProverError
-from prover.evaluation.run_dir import RunDirLock
+from prover.evaluation.run_dir import RETRIED, RunDirLock
 from prover.jsonl import BadLine, json_object_lines
 
 SAMPLES = "samples.jsonl"
 SETTINGS = "settings.json"
 #: settings that change how, not what, is synthesised: a resume may change them
-RESUME_SAFE = ("num", "workers")
+RESUME_SAFE = ("num", "workers", "stop_after_errors")
+#: ``llm`` keys that say where and how the model is reached, not which model writes: a resume may change them
+LLM_RESUME_SAFE = ("base_url", "api_key_env", "timeout_s", "retries", "device")
+ERROR = "error"
 
 
 class SynthRunError(ProverError, RuntimeError):
@@ -29,8 +34,21 @@ class SynthRunError(ProverError, RuntimeError):
 class SampleStore:
     """Append-only ``file`` (``samples.jsonl``) keyed by ``key`` (the sample ``id``; Alchemy: the ``target``)."""
 
-    def __init__(self, run_dir: Path, settings: dict[str, Any], key: str = "id", file: str = SAMPLES) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        run_dir: Path,
+        settings: dict[str, Any],
+        key: str = "id",
+        file: str = SAMPLES,
+        *,
+        retry_errors: bool = False,
+    ) -> None:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise SynthRunError(f"--out {run_dir} exists and is not a directory")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SynthRunError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
         self.run_dir = run_dir
         self.key = key
         self.lock = RunDirLock(run_dir)
@@ -39,6 +57,7 @@ class SampleStore:
             self._check_settings(settings)
             self.path = run_dir / file
             self.records = self._read()
+            self.retried = self._drop_errors() if retry_errors else []
         except BaseException:
             self.lock.release()
             raise
@@ -55,7 +74,7 @@ class SampleStore:
             differ = sorted(
                 k
                 for k in set(saved) | set(settings)
-                if k not in RESUME_SAFE and saved.get(k) != settings.get(k)
+                if k not in RESUME_SAFE and _what(k, saved.get(k)) != _what(k, settings.get(k))
             )
             if differ:
                 raise SynthRunError(
@@ -81,6 +100,26 @@ class SampleStore:
             records.append(obj)
         return records
 
+    def _drop_errors(self) -> list[Any]:
+        """Move error records to ``errors-retried.jsonl`` (appended, fsync'ed, before ``samples.jsonl`` is
+        rewritten atomically without them); returns their keys."""
+        errors = [r for r in self.records if r.get("verdict") == ERROR]
+        if not errors:
+            return []
+        keep = [r for r in self.records if r.get("verdict") != ERROR]
+        with (self.run_dir / RETRIED).open("a", encoding="utf-8") as fh:
+            fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in errors))
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep))
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.path)
+        self.records = keep
+        return [r[self.key] for r in errors]
+
     def append(self, record: dict[str, Any]) -> None:
         if record[self.key] in self.finished:
             return
@@ -99,3 +138,10 @@ class SampleStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _what(key: str, value: Any) -> Any:
+    """The part of a setting that decides what is synthesised (``llm``: all but where the model is reached)."""
+    if key == "llm" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in LLM_RESUME_SAFE}
+    return value

@@ -9,10 +9,14 @@ from typing import Any
 
 
 def pass_rates(records: Sequence[dict[str, Any]], key: str) -> list[tuple[str, int, int, int]]:
-    """``(group, samples, verified, verified and not degenerate)`` per value of ``key``, sorted by group."""
+    """``(group, samples, verified, verified and not degenerate)`` per value of ``key``, sorted by group.
+
+    ``error`` records (the model or a worker failed: no verdict) are left out: they say nothing about the
+    model's pass rate, and ``--retry-errors`` writes them again."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
-        groups[str(r.get(key))].append(r)
+        if r.get("verdict") != "error":
+            groups[str(r.get(key))].append(r)
     rows = []
     for name in sorted(groups):
         rs = groups[name]
@@ -30,6 +34,11 @@ def markdown(records: Sequence[dict[str, Any]]) -> str:
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())),
         f"Verified after a repair round: {repaired}",
     ]
+    if verdicts.get("error"):
+        lines.append(
+            f"Errors (no verdict, left out of the rates below; `--retry-errors` writes them again): "
+            f"{verdicts['error']}"
+        )
     for key, title in (("level", "Level"), ("domain", "Domain")):
         lines += [
             "",

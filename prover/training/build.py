@@ -16,7 +16,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from prover.training.records import Split, write_records
-from prover.training.sources import from_leandojo, from_run_dir, from_synth_dir, from_tactic_jsonl
+from prover.training.sources import (
+    from_leandojo,
+    from_run_dir,
+    from_synth_dir,
+    from_tactic_jsonl,
+    proofs_from_run_dir,
+)
 
 
 def split_of(theorem: str, val: float, test: float, seed: int = 0) -> Split:
@@ -53,6 +59,7 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         tac, crit = from_run_dir(run)
         tasks["tactic"] += tac
         tasks["critic"] += crit
+        tasks["proof"] += proofs_from_run_dir(run)
     for run in inputs.synth_dirs:
         tasks["proof"] += from_synth_dir(run)
     published = []

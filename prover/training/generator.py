@@ -1,4 +1,5 @@
-"""``prover train train=generator``: supervised fine-tuning of a seq2seq or causal model on (state -> tactic).
+"""``prover train train=generator``: supervised fine-tuning of a seq2seq or causal model on (state -> tactic)
+and / or (statement -> whole proof) examples (``examples=tactic|proof|both``).
 
 The input is built by the project's own prompt template (``prover.generation.prompts``) from the request that
 search would send (the goal the tactic ran on first, the theorem's name), with the record's premises as the
@@ -8,6 +9,13 @@ use premises without relying on them. Causal models see prompt + tactic + EOS wi
 tokens only (prompt positions are labelled -100). ``lora=true`` wraps the model with ``peft`` when installed;
 the exported ``model/`` is merged back into a plain Hugging Face directory, so ``generator=hf
 generator.model=OUTPUT_DIR/model generator.kind=KIND generator.prompt_template=T`` uses it at once.
+
+Whole-proof examples (``proof.jsonl``) are shown to the model through the very request whole-proof search
+builds (:func:`prover.search.whole_proof.whole_proof_request`: the statement ``… := by`` as the goal, the
+theorem's name and header) and the same template; the target is the tactic script after ``:= by``, which the
+searcher's extractor returns unchanged, so ``search=whole_proof`` with the checkpoint samples what it learnt.
+Validation: exact match (whitespace-normalised) of tactics and / or whole proofs on the val split, and
+optionally (``pass_rate.enabled``) a small ``prover prove`` run with the checkpoint.
 """
 
 from __future__ import annotations
@@ -17,14 +25,17 @@ import random
 from pathlib import Path
 from typing import Any
 
-from prover.training.records import TacticExample, TrainingDataError, read_records
+from prover.training.records import ProofExample, TacticExample, TrainingDataError, normalise, read_records
 from prover.training.runs import (
+    METRICS,
     metrics_callback,
     prepare_output_dir,
     train_and_export,
     training_arguments,
 )
 from prover.training.settings import GeneratorTrainSettings
+
+Example = TacticExample | ProofExample
 
 
 def prompt_for(example: TacticExample, template: Any, premises: list[str], max_bytes: int) -> str:
@@ -39,22 +50,40 @@ def prompt_for(example: TacticExample, template: Any, premises: list[str], max_b
     return template.format(request, prefix)
 
 
-class _Examples:
-    """A map-style dataset re-drawing the premise dropout each time an example is read."""
+def proof_prompt(example: ProofExample, template: Any) -> str:
+    """The model input for a whole proof, exactly as whole-proof search formats its request."""
+    from prover.search.whole_proof import whole_proof_request
 
-    def __init__(self, records: list[TacticExample], settings: GeneratorTrainSettings, seed: int) -> None:
+    return template.format(whole_proof_request(example.lean_theorem()), "")
+
+
+class _Examples:
+    """A map-style dataset re-drawing the premise dropout each time an example is read.
+
+    Whole-proof records must have a tactic script (:meth:`ProofExample.script`); :func:`load_examples`
+    keeps only those. Their (prompt, script) pairs never change, so they are rendered once.
+    """
+
+    def __init__(self, records: list[Example], settings: GeneratorTrainSettings, seed: int) -> None:
         from prover.generation.prompts import get_template
 
         self.records = records
         self.settings = settings
         self.template = get_template(settings.prompt_template)
         self.rng = random.Random(seed)
+        self.proofs = {
+            i: {"prompt": proof_prompt(r, self.template), "tactic": r.script() or ""}
+            for i, r in enumerate(records)
+            if isinstance(r, ProofExample)
+        }
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, i: int) -> dict[str, str]:
         r = self.records[i]
+        if isinstance(r, ProofExample):
+            return dict(self.proofs[i])
         kept = [p for p in r.premises if self.rng.random() >= self.settings.premise_dropout]
         return {
             "prompt": prompt_for(r, self.template, kept, self.settings.premise_max_bytes),
@@ -133,22 +162,29 @@ def _load(settings: GeneratorTrainSettings) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def _validation_generator(model_dir: Path, settings: GeneratorTrainSettings) -> Any:
+    from prover.generation.hf import HFTacticGenerator
+    from prover.generation.settings import HFGenerationSettings
+
+    return HFTacticGenerator(
+        str(model_dir),
+        HFGenerationSettings(
+            model=str(model_dir),
+            kind=settings.kind,
+            prompt_template=settings.prompt_template,
+            max_new_tokens=settings.max_target_length,
+        ),
+    )
+
+
 def top_k_exact(
-    model_dir: Path, records: list[TacticExample], settings: GeneratorTrainSettings
+    model_dir: Path, records: list[TacticExample], settings: GeneratorTrainSettings, generator: Any = None
 ) -> dict[str, float]:
     """Top-1 / top-k exact tactic match on ``records``, through the project's own HF generator (as search)."""
     from prover.generation.base import GenerationRequest
-    from prover.generation.hf import HFTacticGenerator
-    from prover.generation.settings import HFGenerationSettings
-    from prover.training.records import normalise
 
     k = settings.eval_top_k
-    generator = HFTacticGenerator(
-        str(model_dir),
-        HFGenerationSettings(
-            model=str(model_dir), kind=settings.kind, prompt_template=settings.prompt_template
-        ),
-    )
+    generator = generator or _validation_generator(model_dir, settings)
     hits1 = hitsk = 0
     for r in records:
         goals = list(r.goals)
@@ -161,7 +197,129 @@ def top_k_exact(
     return {"val_top1": hits1 / n, f"val_top{k}": hitsk / n, "val_examples": len(records)}
 
 
-def train_generator(settings: GeneratorTrainSettings) -> dict[str, Any]:
+def proof_exact(
+    model_dir: Path, records: list[ProofExample], settings: GeneratorTrainSettings, generator: Any = None
+) -> dict[str, float]:
+    """Top-1 / top-k exact whole-proof match (whitespace-normalised) on ``records``: the generator is asked
+    with whole-proof search's request and its samples are read by that searcher's extractor."""
+    from prover.search.whole_proof import extract_whole_proof, whole_proof_request
+
+    k = settings.eval_top_k
+    generator = generator or _validation_generator(model_dir, settings)
+    hits1 = hitsk = 0
+    for r in records:
+        theorem = r.lean_theorem()
+        row = generator.generate([whole_proof_request(theorem)], k)[0]
+        pred = [normalise(extract_whole_proof(s.tactic, theorem.statement)) for s in row]
+        want = normalise(r.script() or "")
+        hits1 += bool(pred) and pred[0] == want
+        hitsk += want in pred
+    n = max(len(records), 1)
+    return {"val_proof_top1": hits1 / n, f"val_proof_top{k}": hitsk / n, "val_proof_examples": len(records)}
+
+
+def load_examples(settings: GeneratorTrainSettings) -> tuple[list[Example], list[Example], dict[str, int]]:
+    """Train / val examples of the configured kinds, and counts for the run summary.
+
+    Whole proofs come from ``proof.jsonl``; a term-mode proof (no ``:= by``) has no tactic script for
+    whole-proof search to read and is skipped (counted as ``proof_records_skipped``).
+    """
+    from prover.generation.prompts import get_template
+
+    data = Path(str(settings.data))
+    examples: list[Example] = []
+    facts: dict[str, int] = {}
+    if settings.examples in ("tactic", "both"):
+        path = data / "tactic.jsonl"
+        if settings.examples == "tactic" or path.is_file():
+            tactics = read_records(path, TacticExample)
+            examples += tactics
+            facts["tactic_records"] = len(tactics)
+    if settings.examples in ("proof", "both"):
+        if get_template(settings.prompt_template).first_line_only:
+            raise TrainingDataError(
+                f"train.prompt_template={settings.prompt_template} keeps only the first line of the model's "
+                "output, so it cannot write whole proofs; use e.g. reprover or internlm_stepprover"
+            )
+        path = data / "proof.jsonl"
+        if settings.examples == "proof" or path.is_file():
+            proofs = read_records(path, ProofExample)
+            usable = [r for r in proofs if r.script() is not None]
+            examples += usable
+            facts["proof_records"] = len(usable)
+            facts["proof_records_skipped"] = len(proofs) - len(usable)
+    if settings.examples == "both" and not facts:
+        raise TrainingDataError(f"{data}: neither tactic.jsonl nor proof.jsonl (train.examples=both)")
+    train = [r for r in examples if r.split == "train"]
+    val = [r for r in examples if r.split == "val"]
+    if not train:
+        files = {"tactic": "tactic.jsonl", "proof": "proof.jsonl"}.get(
+            settings.examples, "tactic/proof.jsonl"
+        )
+        raise TrainingDataError(f"{data}/{files}: no records in the train split")
+    return train, val, facts
+
+
+def pass_rate(
+    model_dir: Path, settings: GeneratorTrainSettings, prove_cfg: Any, out: Path, step: int
+) -> dict[str, Any]:
+    """A small ``prover prove`` run with the checkpoint (``pass_rate.limit`` problems of the prove config's
+    benchmark), through the evaluation API; appended to ``metrics.jsonl`` as ``eval_pass_rate``."""
+    import json
+    import time
+
+    from omegaconf import OmegaConf
+
+    from prover.config import compose
+    from prover.training.prove import prove_run, with_hf_generator
+
+    base = prove_cfg if prove_cfg is not None else compose()
+    cfg = with_hf_generator(
+        base,
+        str(model_dir),
+        settings.kind,
+        settings.prompt_template,
+        max_new_tokens=settings.max_target_length,
+    )
+    OmegaConf.set_struct(cfg, False)
+    cfg.benchmark.limit = settings.pass_rate.limit
+    run_dir = out / f"pass_rate-step-{step}"
+    result = prove_run(cfg, run_dir, save_trees=False)
+    line = {
+        "step": step,
+        "time": time.time(),
+        "eval_pass_rate": result["pass_rate"],
+        "eval_pass_solved": result["solved"],
+        "eval_pass_problems": result["finished"],
+    }
+    with (out / METRICS).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+    return {**result, "run_dir": str(run_dir)}
+
+
+def _pass_rate_every_eval(settings: GeneratorTrainSettings, prove_cfg: Any, out: Path, tokenizer: Any):
+    """A ``TrainerCallback`` running the pass-rate check on a snapshot of the model at every evaluation.
+
+    The last step is left to the check after training (on the exported ``model/``), so no step is run twice.
+    """
+    from transformers import TrainerCallback
+
+    class PassRateEveryEval(TrainerCallback):
+        def on_evaluate(self, args, state, control, model=None, **kwargs):
+            if not state.is_world_process_zero or model is None or state.global_step >= state.max_steps:
+                return
+            snapshot = out / "snapshots" / f"step-{state.global_step}"
+            if not (snapshot / "config.json").is_file():
+                model.save_pretrained(snapshot)
+                tokenizer.save_pretrained(snapshot)
+            pass_rate(snapshot, settings, prove_cfg, out, state.global_step)
+
+    return PassRateEveryEval()
+
+
+def train_generator(settings: GeneratorTrainSettings, prove_cfg: Any = None) -> dict[str, Any]:
+    """Fine-tune, export ``model/``, validate; ``prove_cfg`` is the prove config of the pass-rate check
+    (default: the project's composed defaults)."""
     from transformers import Trainer
 
     if settings.data is None:
@@ -169,12 +327,13 @@ def train_generator(settings: GeneratorTrainSettings) -> dict[str, Any]:
     from prover.generation.prompts import get_template
 
     get_template(settings.prompt_template)  # an unknown template is a clear error before any loading
+    if settings.pass_rate.enabled and settings.pass_rate.every_eval and settings.lora:
+        raise TrainingDataError(
+            "train.pass_rate.every_eval needs a full model at each evaluation; with train.lora=true the "
+            "adapters are merged only at the end (use the check after training)"
+        )
     out = prepare_output_dir(settings)
-    records = read_records(Path(settings.data) / "tactic.jsonl", TacticExample)
-    train = [r for r in records if r.split == "train"]
-    val = [r for r in records if r.split == "val"]
-    if not train:
-        raise TrainingDataError(f"{settings.data}/tactic.jsonl: no records in the train split")
+    train, val, facts = load_examples(settings)
     tokenizer, model = _load(settings)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -186,6 +345,8 @@ def train_generator(settings: GeneratorTrainSettings) -> dict[str, Any]:
         data_collator=_collator(tokenizer, settings),
         callbacks=[metrics_callback(out)],
     )
+    if settings.pass_rate.enabled and settings.pass_rate.every_eval and val:
+        trainer.add_callback(_pass_rate_every_eval(settings, prove_cfg, out, tokenizer))
     summary, final = train_and_export(
         trainer,
         out,
@@ -195,9 +356,21 @@ def train_generator(settings: GeneratorTrainSettings) -> dict[str, Any]:
         bool(val),
         kind=settings.kind,
         prompt_template=settings.prompt_template,
+        examples=settings.examples,
+        **facts,
         train_records=len(train),
         val_records=len(val),
     )
-    if val and settings.eval_examples:
-        summary.update(top_k_exact(final, val[: settings.eval_examples], settings))
+    if not trainer.is_world_process_zero():
+        return summary
+    val_tactics = [r for r in val if isinstance(r, TacticExample)][: settings.eval_examples]
+    val_proofs = [r for r in val if isinstance(r, ProofExample)][: settings.eval_examples]
+    if val_tactics or val_proofs:
+        generator = _validation_generator(final, settings)
+        if val_tactics:
+            summary.update(top_k_exact(final, val_tactics, settings, generator))
+        if val_proofs:
+            summary.update(proof_exact(final, val_proofs, settings, generator))
+    if settings.pass_rate.enabled:
+        summary["pass_rate"] = pass_rate(final, settings, prove_cfg, out, int(summary["steps"]))
     return summary

@@ -2,16 +2,27 @@
 
 Every round lives in ``OUTPUT_DIR/round-R/``: ``prove/`` (a normal ``prover prove`` run directory with saved
 trees), ``data/`` (built from the proofs of this and every earlier round plus the configured tactic files),
-``curated/``, ``generator/`` (a normal training run: ``model/`` is the round's checkpoint) and ``round.json``
-(pass rate, counts, checkpoint), written last. A killed loop resumes where it stopped: a round with
-``round.json`` is done; a prove run resumes from its ``results.jsonl``; training resumes from its last
-checkpoint. Round 0 proves with the configured generator; round R > 0 with round R-1's checkpoint through
-``generator=hf``.
+``curated/`` (curated ``tactic.jsonl``; ``critic.jsonl`` and ``proof.jsonl`` copied as built),
+``generator/`` and, when the critic is trained, ``critic/`` (normal training runs: ``model/`` is the round's
+checkpoint), and ``round.json`` (pass rate, counts, checkpoints), written last.
+
+A killed loop resumes where it stopped: a round with ``round.json`` is done; a prove run resumes from its
+``results.jsonl``; a finished training stage is kept (``generator.json`` / ``critic.json``, its summary);
+an unfinished one resumes from its last checkpoint. Round 0 proves with the configured generator and critic;
+round R > 0 with round R-1's generator checkpoint (``generator=hf``) and, when critics are trained, the
+newest critic checkpoint (``search.critic.name=model``).
+
+The critic is trained when ``train_critic`` says so, by default exactly when the configured search asks a
+critic (mcts / mps with a critic other than ``none``): its labels are the states of the saved trees of the
+rounds so far (on a proof or not, distance to ``no goals``); a round whose trees give no labels in the train
+split (nothing solved yet) keeps the previous critic.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,31 +30,66 @@ from omegaconf import DictConfig, OmegaConf
 
 from prover.training.build import BuildInputs, build
 from prover.training.curate import curate
-from prover.training.records import TacticExample, read_records, write_records
+from prover.training.prove import prove_run, with_hf_generator
+from prover.training.records import CriticExample, TacticExample, read_records, write_records
 from prover.training.settings import ExpertIterationSettings
 
 
-def _prove(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    from prover.evaluation.results import RESULTS, read_results
-    from prover.evaluation.run_dir import EvaluationRun
+def search_uses_critic(cfg: DictConfig) -> bool:
+    """Whether the prove config's search asks a critic for state values (mcts / mps, critic not ``none``)."""
+    from prover.search.settings import ValuedSearchSettings, search_settings
 
-    resume = (run_dir / "config.yaml").is_file()
-    with EvaluationRun.prepare(cfg, run_dir, resume=resume, save_trees=True) as run:
-        run.execute()
-    records = read_results(run_dir / RESULTS).records
-    solved = sum(r.proved for r in records)
-    return {"solved": solved, "finished": len(records), "pass_rate": solved / max(len(records), 1)}
+    search = cfg.get("search")
+    if search is None:
+        return False
+    settings = search_settings(OmegaConf.to_container(search, resolve=True))
+    if not isinstance(settings, ValuedSearchSettings):
+        return False
+    critic = settings.critic
+    return critic != "none" and not (isinstance(critic, dict) and critic.get("name", "none") == "none")
 
 
-def round_config(cfg: DictConfig, settings: ExpertIterationSettings, model: str | None) -> DictConfig:
-    """The prove config of a round: the configured one, with the previous round's checkpoint as generator."""
-    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    if model is not None:
-        g = settings.generator
-        out.generator = OmegaConf.create(
-            {"name": "hf", "model": model, "kind": g.kind, "prompt_template": g.prompt_template}
-        )
+def round_config(
+    cfg: DictConfig,
+    settings: ExpertIterationSettings,
+    model: str | None,
+    critic_model: str | None = None,
+) -> DictConfig:
+    """The prove config of a round: the configured one, with the previous round's checkpoints."""
+    g = settings.generator
+    out = (
+        with_hf_generator(cfg, model, g.kind, g.prompt_template)
+        if model is not None
+        else OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    )
+    if critic_model is not None and search_uses_critic(out):
+        critic = {"name": "model", "model": critic_model, "template": settings.critic.template}
+        OmegaConf.set_struct(out, False)
+        out.search.critic = OmegaConf.create(critic)
     return out
+
+
+def _stage(marker: Path, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a training stage once: its summary is kept in ``marker`` (written atomically) and reused."""
+    if marker.is_file():
+        return json.loads(marker.read_text(encoding="utf-8"))
+    summary = run()
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(marker)
+    return summary
+
+
+def _train_round_critic(settings: ExpertIterationSettings, rd: Path, previous: str | None) -> dict[str, Any]:
+    from prover.training.critic import train_critic
+
+    labels = read_records(rd / "curated" / "critic.jsonl", CriticExample)
+    if not any(r.split == "train" for r in labels):
+        return {"skipped": "no critic labels in the train split (no solved problem with a saved tree yet)"}
+    crit = settings.critic.model_copy(update={"data": str(rd / "curated"), "output_dir": str(rd / "critic")})
+    if previous is not None and settings.continue_from_previous:
+        crit.model = previous
+    return train_critic(crit)
 
 
 def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any]:
@@ -51,8 +97,10 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
 
     out = Path(settings.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
+    with_critic = settings.train_critic if settings.train_critic is not None else search_uses_critic(cfg)
     history: list[dict[str, Any]] = []
     model: str | None = None
+    critic_model: str | None = None
     for r in range(settings.rounds):
         rd = out / f"round-{r}"
         done = rd / "round.json"
@@ -60,9 +108,11 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
             info = json.loads(done.read_text(encoding="utf-8"))
             history.append(info)
             model = info["model"]
+            critic_model = info.get("critic_model") or critic_model
             continue
         rd.mkdir(parents=True, exist_ok=True)
-        proved = _prove(round_config(cfg, settings, model), rd / "prove")
+        prove_cfg = round_config(cfg, settings, model, critic_model)
+        proved = prove_run(prove_cfg, rd / "prove")
         runs = [out / f"round-{i}" / "prove" for i in range(r + 1)]
         inputs = BuildInputs(tactic_files=[Path(p) for p in settings.tactics], run_dirs=runs)
         built = build(inputs, rd / "data", val=settings.val, test=0.0, seed=settings.seed)
@@ -72,24 +122,41 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
         )
         kept, report = curate(read_records(rd / "data" / "tactic.jsonl", TacticExample), rules)
         write_records(rd / "curated" / "tactic.jsonl", kept)
+        for task in ("critic", "proof"):  # curation rules are about (state, tactic) pairs
+            shutil.copyfile(rd / "data" / f"{task}.jsonl", rd / "curated" / f"{task}.jsonl")
         gen = settings.generator.model_copy(
             update={"data": str(rd / "curated"), "output_dir": str(rd / "generator")}
         )
         if model is not None and settings.continue_from_previous:
             gen.model = model
-        trained = train_generator(gen)
+        trained = _stage(rd / "generator.json", lambda gen=gen, c=prove_cfg: train_generator(gen, c))
         model = trained["model"]
-        info = {
+        info: dict[str, Any] = {
             "round": r,
             **proved,
             "tactic_records": built["tasks"]["tactic"]["records"],
+            "critic_records": built["tasks"]["critic"]["records"],
+            "proof_records": built["tasks"]["proof"]["records"],
             "curated": report.after,
             "curation_removed": report.removed,
             "model": model,
             "train_loss": trained["train_loss"],
         }
+        if with_critic:
+            critic = _stage(
+                rd / "critic.json", lambda p=critic_model, d=rd: _train_round_critic(settings, d, p)
+            )
+            critic_model = critic.get("model", critic_model)
+            info["critic"] = critic
+            info["critic_model"] = critic_model
         tmp = rd / "round.json.tmp"
         tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         tmp.replace(done)
         history.append(info)
-    return {"task": "expert_iteration", "output_dir": str(out), "rounds": history, "model": model}
+    return {
+        "task": "expert_iteration",
+        "output_dir": str(out),
+        "rounds": history,
+        "model": model,
+        "critic_model": critic_model,
+    }

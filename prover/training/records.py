@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prover.errors import ProverError
 from prover.jsonl import BadLine, json_object_lines
+from prover.lean.statement import split_declaration
+from prover.lean.types import Theorem
 
 Split = Literal["train", "val", "test"]
 #: The task each file holds; ``<task>.jsonl`` in a data directory.
@@ -93,15 +95,47 @@ class ProofExample(_Record):
     """A verified whole proof (statement -> proof), for whole-proof training.
 
     ``prover synth`` checks a sample's proof as one declaration and records no intermediate states, so its
-    samples give (statement, proof) pairs, not (state, tactic) pairs.
+    samples give (statement, proof) pairs, not (state, tactic) pairs; the proved problems of ``prover prove``
+    runs give them too (their statement, header and checked tactic script).
     """
 
-    #: the formal statement as the model wrote it (``theorem name ... : type``)
+    #: the formal statement (``theorem name ... : type``), as whole-proof search shows it to the model
     statement: str = Field(min_length=1)
     #: the whole checked declaration (statement and proof)
     proof: str = Field(min_length=1)
     #: the informal problem, when the synthesis wrote one
     informal: str | None = None
+    #: the Lean name search passes as the theorem's name (default: the name declared in ``statement``)
+    name: str | None = None
+    #: the imports / opens the statement is checked under (``prover prove`` problems carry one)
+    header: str = ""
+
+    def lean_theorem(self) -> Theorem:
+        """The theorem as whole-proof search receives it (name, statement, header)."""
+        name = self.name
+        if name is None:
+            try:
+                name = split_declaration(self.statement).name
+            except ValueError:
+                name = ""
+        return Theorem(name or self.theorem, self.statement, self.header)
+
+    def script(self) -> str | None:
+        """The tactic script after ``:= by`` (dedented), i.e. what whole-proof search wants from the model;
+        ``None`` for a term-mode proof or a declaration the lexer cannot split."""
+        try:
+            body = split_declaration(self.proof).proof
+        except ValueError:
+            return None
+        body = (body or "").lstrip()
+        if body[:2] != "by" or (len(body) > 2 and not body[2].isspace()):
+            return None
+        first, *rest = body[2:].split("\n")
+        indents = [len(line) - len(line.lstrip()) for line in rest if line.strip()]
+        cut = min(indents, default=0)
+        lines = ([first.strip()] if first.strip() else []) + [line[cut:].rstrip() for line in rest]
+        script = "\n".join(lines).strip("\n")
+        return script or None
 
 
 RECORD_TYPES: dict[str, type[_Record]] = {

@@ -59,6 +59,22 @@ class EncoderTrainSettings(CommonTrainSettings):
     cross_theorem_only: bool = True
 
 
+class PassRateSettings(Settings):
+    """Pass-rate validation after ``train=generator``: a small ``prover prove`` run with the new checkpoint.
+
+    Off by default (it needs a backend). The run is the prove config of the same command line (``backend``,
+    ``benchmark``, ``search``, ``executor``; ``search=whole_proof`` for a whole-proof model) with
+    ``generator=hf`` on the checkpoint; each run lives in ``OUTPUT_DIR/pass_rate-step-N/``.
+    """
+
+    enabled: bool = False
+    #: the first ``limit`` problems of the configured benchmark (``benchmark.limit``)
+    limit: PositiveInt = 20
+    #: also at every evaluation during training (a snapshot in ``OUTPUT_DIR/snapshots/step-N``), for a curve;
+    #: off: once, after training, which keeps it cheap
+    every_eval: bool = False
+
+
 class GeneratorTrainSettings(CommonTrainSettings):
     name: Literal["generator"] = "generator"
     model: str = "google/byt5-small"
@@ -69,6 +85,10 @@ class GeneratorTrainSettings(CommonTrainSettings):
     kind: Literal["seq2seq", "causal"] = "seq2seq"
     #: the project's prompt template the model reads states in (``prover.generation.prompts``)
     prompt_template: str = "reprover"
+    #: ``tactic``: (state -> tactic) from ``tactic.jsonl``; ``proof``: (statement -> whole proof) from
+    #: ``proof.jsonl``, in the prompt whole-proof search (``search=whole_proof``) shows; ``both``: the two mixed
+    examples: Literal["tactic", "proof", "both"] = "tactic"
+    #: target tokens (a tactic, or a whole proof), also ``max_new_tokens`` of the validation's generator
     max_target_length: PositiveInt = 128
     #: each premise is dropped from the input with this probability (ReProver: 0.5)
     premise_dropout: Fraction = 0.5
@@ -80,6 +100,7 @@ class GeneratorTrainSettings(CommonTrainSettings):
     #: after training: top-1 / top-``eval_top_k`` exact match on the first ``eval_examples`` val records
     eval_top_k: PositiveInt = 8
     eval_examples: NonNegativeInt = 64
+    pass_rate: PassRateSettings = Field(default_factory=PassRateSettings)
 
 
 class RetrieverTrainSettings(CommonTrainSettings):
@@ -138,8 +159,8 @@ class CurateSettings(Settings):
 
 
 class ExpertIterationSettings(Settings):
-    """``train=expert_iteration``: rounds of prove -> collect -> curate -> train (the prove part is the usual
-    ``backend`` / ``benchmark`` / ``search`` / ``generator`` config)."""
+    """``train=expert_iteration``: rounds of prove -> collect -> curate -> train the generator (and the critic)
+    (the prove part is the usual ``backend`` / ``benchmark`` / ``search`` / ``generator`` config)."""
 
     name: Literal["expert_iteration"] = "expert_iteration"
     rounds: PositiveInt = 2
@@ -152,3 +173,7 @@ class ExpertIterationSettings(Settings):
     continue_from_previous: bool = True
     curate: CurateSettings = Field(default_factory=CurateSettings)
     generator: GeneratorTrainSettings = Field(default_factory=GeneratorTrainSettings)
+    #: train a critic each round on the critic labels of the saved trees, and prove the next round with it
+    #: (``search.critic`` = the new checkpoint); ``null``: exactly when the configured search uses a critic
+    train_critic: bool | None = None
+    critic: CriticTrainSettings = Field(default_factory=CriticTrainSettings)

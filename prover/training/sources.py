@@ -1,7 +1,8 @@
 """Readers turning each data source into training records (splits are assigned later, by theorem).
 
 Sources: our tactic JSONL (``source, step, goals, goal_id, tactic``), ``prover prove`` run directories (the
-proved path of every solved problem, and critic labels from the saved search trees), and LeanDojo Benchmark 4
+proved path of every solved problem, critic labels from the saved search trees, and every proved problem's
+whole proof), ``prover synth`` run directories (verified samples as whole proofs), and LeanDojo Benchmark 4
 (``traced_tactics`` with ``annotated_tactic`` premise provenances; its published split kept).
 """
 
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from prover.generation.corpus import TacticCorpusError, load_corpus
 from prover.jsonl import BadLine, json_object_lines
+from prover.retrieval.corpus import leandojo_split_files
 from prover.training.records import (
     MAX_DISTANCE,
     CriticExample,
@@ -131,12 +132,8 @@ def _read_tree(path: Path) -> SavedTree:
     return SavedTree(data, str(path))
 
 
-def from_run_dir(run_dir: str | Path) -> tuple[list[TacticExample], list[CriticExample]]:
-    """The proved path of every solved (and verified) problem, and critic labels from its saved tree.
-
-    Without a saved tree, a solved problem contributes nothing (its proof text alone has no states). Critic
-    labels come from solved problems only: in an unsolved tree "no proof found" does not mean "unprovable".
-    """
+def _run_records(run_dir: str | Path) -> tuple[Path, list[Any], Provenance]:
+    """A run directory's absolute path, its result records and the provenance its records carry."""
     from prover.evaluation.results import RESULTS, RunError, read_results
 
     root = Path(run_dir).resolve()
@@ -152,6 +149,43 @@ def from_run_dir(run_dir: str | Path) -> tuple[list[TacticExample], list[CriticE
         mathlib=meta.get("mathlib"),
         run_id=f"{root.name}@{meta.get('created', '')}",
     )
+    return root, records, prov
+
+
+def proofs_from_run_dir(run_dir: str | Path) -> list[ProofExample]:
+    """The whole proof of every proved problem of a run (tree search or whole-proof sampling alike).
+
+    Needs no saved tree: the record holds the statement, header and the verified tactic script, which is
+    all whole-proof training reads. ``proof`` is the checked declaration, as for ``prover synth`` samples.
+    """
+    from prover.lean.types import Theorem
+
+    _, records, prov = _run_records(run_dir)
+    out = []
+    for rec in records:
+        if not rec.proved or not rec.proof or not rec.statement.strip():
+            continue
+        theorem = Theorem(rec.theorem, rec.statement, rec.header)
+        out.append(
+            ProofExample(
+                theorem=rec.problem,
+                provenance=prov,
+                statement=rec.statement,
+                proof=theorem.with_proof(rec.proof),
+                name=rec.theorem,
+                header=rec.header,
+            )
+        )
+    return out
+
+
+def from_run_dir(run_dir: str | Path) -> tuple[list[TacticExample], list[CriticExample]]:
+    """The proved path of every solved (and verified) problem, and critic labels from its saved tree.
+
+    Without a saved tree, a solved problem contributes nothing (its proof text alone has no states). Critic
+    labels come from solved problems only: in an unsolved tree "no proof found" does not mean "unprovable".
+    """
+    root, records, prov = _run_records(run_dir)
     tactics: list[TacticExample] = []
     critic: list[CriticExample] = []
     for rec in records:
@@ -203,21 +237,12 @@ def tree_tactic_stats(run_dir: str | Path) -> dict[str, tuple[int, int]]:
     return {k: (a, b) for k, (a, b) in stats.items()}
 
 
-def _leandojo_files(root: Path) -> Iterator[tuple[str, str, Path]]:
-    """``(split scheme, split, file)``: ``random/train.json`` etc. as published."""
-    for scheme in ("random", "novel_premises"):
-        for split in ("train", "val", "test"):
-            path = root / scheme / f"{split}.json"
-            if path.is_file():
-                yield scheme, split, path
-
-
 def from_leandojo(
     root: str | Path, scheme: str = "random"
 ) -> tuple[list[TacticExample], list[PremiseExample]]:
     """LeanDojo Benchmark 4 (``leandojo_benchmark_4/``): tactics and used premises, split as published."""
     base = Path(root)
-    files = [(sp, p) for sc, sp, p in _leandojo_files(base) if sc == scheme]
+    files = [(sp, p) for sc, sp, p in leandojo_split_files(base) if sc == scheme]
     if not files:
         raise TrainingDataError(f"{base}: no LeanDojo split files {scheme}/{{train,val,test}}.json")
     tactics: list[TacticExample] = []

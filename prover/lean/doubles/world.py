@@ -10,7 +10,11 @@ Semantics: a tactic acts on the FIRST goal; it is looked up (whitespace-normalis
 the goals it produces replace the first goal, the other goals follow. A tactic missing from the map is an error.
 ``sorry``/``admit`` close the first goal the way Lean does (a ``declaration uses `sorry``` warning), so
 verification can be tested against them. ``try T`` without its own entry runs ``T`` and keeps the goals when it
-fails. ``commands`` gives canned answers to commands the world cannot elaborate (see ``ScriptedCommand``).
+fails. Goal steering is native, as in Lean: ``pick_goal N`` (``-N`` from the end) moves a goal to the front, and
+``all_goals T`` without its own entry runs ``T`` on each goal (``skip`` without an entry keeps the goal, so an
+entry ``skip -> []`` scripts a goal that unification already assigned, which ``all_goals skip`` drops); a
+transition's ``assigns`` instantiates metavariables (``?w``) in the other goals.
+``commands`` gives canned answers to commands the world cannot elaborate (see ``ScriptedCommand``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prover.lean.errors import LeanError
+from prover.lean.tactic_text import unwrap_single_tactic
 from prover.lean.types import Theorem
 
 DEFAULT_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
@@ -57,6 +62,8 @@ class Transition(BaseModel):
     error: str | None = None
     crash: bool = False
     delay_ms: int | None = Field(default=None, ge=0)
+    #: metavariables the tactic assigned (``{"?w": "7"}``): replaced in the other goals, as Lean instantiates
+    assigns: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_outcome(self) -> Transition:
@@ -190,14 +197,21 @@ class Step:
 
 
 def step(world: World, goals: Sequence[str], tactic: str) -> Step:
-    """Apply ``tactic`` to the first of ``goals``. Pure: delays are reported, not slept."""
+    """Apply ``tactic`` to the first of ``goals``. Pure: delays are reported, not slept.
+
+    A tactic sequence that the REPL client sent as ``(seq)`` (``prover.lean.tactic_text``) is the step ``seq``,
+    as it is in Lean (the REPL-protocol server refuses a bare sequence, as the REPL does)."""
     delay = world.default_delay_ms
+    tactic = unwrap_single_tactic(tactic)
     if normalise_tactic(tactic).startswith("try ") and (
         not goals or world.transition(goals[0], tactic) is None
     ):
         # as Lean's `try`: a failing tactic leaves the goals as they were (a crash or delay still happens)
         inner = step(world, goals, normalise_tactic(tactic)[4:])
         return Step(goals=tuple(goals), delay_ms=inner.delay_ms) if inner.error is not None else inner
+    steered = _steer(world, goals, normalise_tactic(tactic), delay)
+    if steered is not None:
+        return steered
     if not goals:
         return Step(error="no goals to be proved", delay_ms=delay)
     first, rest = goals[0], tuple(goals[1:])
@@ -214,4 +228,35 @@ def step(world: World, goals: Sequence[str], tactic: str) -> Step:
         return Step(crash=True, delay_ms=delay)
     if tr.error is not None:
         return Step(error=tr.error, delay_ms=delay)
+    for mvar, value in (tr.assigns or {}).items():
+        pattern = re.compile(re.escape(mvar) + r"(?![\w'!?])")
+        rest = tuple(pattern.sub(lambda _m, v=value: v, goal) for goal in rest)
     return Step(goals=tuple(tr.goals or ()) + rest, delay_ms=delay)
+
+
+_PICK_GOAL = re.compile(r"pick_goal (-?)(\d+)")
+
+
+def _steer(world: World, goals: Sequence[str], tactic: str, delay: int) -> Step | None:
+    """Lean's goal-list tactics (``pick_goal``, ``all_goals`` and ``skip`` without an entry), or None."""
+    scripted = bool(goals) and world.transition(goals[0], tactic) is not None
+    if scripted:
+        return None
+    if tactic == "skip":
+        return Step(goals=tuple(goals), delay_ms=delay)
+    if m := _PICK_GOAL.fullmatch(tactic):
+        n = int(m.group(2))
+        if n == 0 or n > len(goals):
+            return Step(error=f"goal index `{n}` is out of bounds", delay_ms=delay)
+        i = len(goals) - n if m.group(1) else n - 1
+        return Step(goals=(goals[i], *goals[:i], *goals[i + 1 :]), delay_ms=delay)
+    if tactic.startswith("all_goals "):
+        out: list[str] = []
+        for goal in goals:
+            one = step(world, [goal], tactic[len("all_goals ") :])
+            if one.goals is None:
+                return Step(error=one.error, crash=one.crash, delay_ms=delay + one.delay_ms)
+            out.extend(one.goals)
+            delay += one.delay_ms
+        return Step(goals=tuple(out), delay_ms=delay)
+    return None
