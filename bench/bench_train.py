@@ -32,13 +32,19 @@ def _step(r: TacticExample) -> ProofStep:
     return ProofStep(r.theorem, 0, tuple(r.goals), r.goal_id, r.tactic)
 
 
-def topk(train: list[ProofStep], test: list[ProofStep], encoder_name: str, k: int) -> dict[str, float]:
+#: the kNN generator without its shape model: the neighbours' votes alone, i.e. what the encoder decides
+VOTES_ONLY = {"portfolio_weight": 0.0, "learn_mix": False}
+
+
+def topk(
+    train: list[ProofStep], test: list[ProofStep], encoder_name: str, k: int, **knn: object
+) -> dict[str, float]:
     from prover.generation.knn import KnnTacticGenerator
     from prover.retrieval.encoder import TextEncoder
 
     enc = TextEncoder(encoder_name)
     t0 = time.perf_counter()
-    knn = KnnTacticGenerator(train, enc)
+    knn_gen = KnnTacticGenerator(train, enc, **knn)
     requests = []
     for s in test:
         goals = list(s.goals)
@@ -46,7 +52,7 @@ def topk(train: list[ProofStep], test: list[ProofStep], encoder_name: str, k: in
         requests.append(GenerationRequest(goals=[focused, *goals]))
     top1 = topk_hits = 0
     for start in range(0, len(requests), 64):
-        rows = knn.generate(requests[start : start + 64], k)
+        rows = knn_gen.generate(requests[start : start + 64], k)
         for s, row in zip(test[start : start + 64], rows, strict=True):
             pred = [normalise(x.tactic) for x in row]
             truth = normalise(s.tactic)
@@ -206,6 +212,10 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--test", type=float, default=0.2)
     ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--batching", choices=["random", "hard"], default="random")
+    ap.add_argument("--skip-stock", action="store_true", help="do not re-measure the stock encoder")
+    ap.add_argument("--encoder", help="measure this fine-tuned encoder directory instead of training one")
     ap.add_argument("--work", default=None, help="keep data / checkpoints here (default: a temporary dir)")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-train-"))
@@ -223,11 +233,13 @@ def main() -> None:
         max_length=args.max_length,
         save_steps=max(args.steps // 2, 1),
         logging_steps=10,
+        lr=args.lr,
+        batching=args.batching,
     )
     t0 = time.perf_counter()
-    trained = train_encoder(settings)
+    trained = train_encoder(settings) if args.encoder is None else {"model": args.encoder}
     seconds = time.perf_counter() - t0
-    out = {
+    out: dict = {
         "corpus": args.corpus,
         "split": summary["tasks"]["tactic"]["splits"],
         "test_problems": len({s.source for s in test}),
@@ -238,10 +250,22 @@ def main() -> None:
             "pairs_per_s": round(trained["steps"] * args.batch_size / seconds, 2),
             "seconds": round(seconds, 1),
             "train_loss": trained["train_loss"],
+        }
+        if args.encoder is None
+        else {"encoder": args.encoder},
+        "settings": {
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "batching": args.batching,
         },
-        "knn stock minilm": topk(train, test, "minilm", args.k),
-        "knn fine-tuned minilm": topk(train, test, trained["model"], args.k),
     }
+    encoders = {"fine-tuned minilm": trained["model"]}
+    if not args.skip_stock:
+        encoders = {"stock minilm": "minilm", **encoders}
+    for label, name in encoders.items():
+        out[f"knn {label}"] = topk(train, test, name, args.k)
+        out[f"votes only {label}"] = topk(train, test, name, args.k, **VOTES_ONLY)
     print(json.dumps(out, indent=2))
 
 

@@ -167,3 +167,38 @@ def test_solve_shares_the_prove_lifecycle_pool_retry_and_lock(
     assert main(["solve", "--resume", str(run_dir), "--retry-errors", "executor.workers=0"]) == 0
     start = _events(capsys.readouterr().out)[0]
     assert start["already_finished"] == 1 and start["retrying"] == []
+
+
+def test_check_answers_lists_the_ground_truths_that_do_not_elaborate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`prover solve --check-answers`: every formal_answer pre-flighted before a run, the bad ones listed."""
+    world = json.loads((WORLDS / "fps_world.json").read_text(encoding="utf-8"))
+    world["commands"] = [
+        {
+            "contains": "Prop :=\n(\nanswer = 3\n)",
+            "messages": [{"severity": "error", "data": "unknown constant"}],
+        },
+        {"contains": ": Prop :=", "messages": []},  # every other formal_answer elaborates
+        *world.get("commands", []),
+    ]
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
+    args = [
+        "solve",
+        "--check-answers",
+        "--no-progress",
+        "backend=scripted",
+        f"backend.world={path}",
+        "benchmark=local",
+        f"benchmark.path={WORLDS / 'fps_problems.jsonl'}",
+    ]
+    assert main(args) == 0
+    events = _events(capsys.readouterr().out)
+    assert [e["problem"] for e in events[:-1]] == ["wrong"]
+    assert "unknown constant" in events[0]["reason"] and events[0]["elaborates"] is False
+    assert events[-1] == {"event": "formal_answers", "checked": 5, "invalid": 1, "skipped_when_loading": 0}
+    assert main([*args, "--check"]) == 2
+    assert "two different modes" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "r")]) == 2
+    assert "writes no run" in capsys.readouterr().err

@@ -152,7 +152,7 @@ def test_cli_runs_alchemy_on_benchmark4_targets_with_dense_ranking_options(tmp_p
     lean = (out / "variants.lean").read_text(encoding="utf-8")
     assert lean.startswith(HEADER + "open Sample\n") and f"theorem {name} " in lean
     assert (out / "tactics.jsonl").read_text(encoding="utf-8").count(
-        '"source": "alchemy/Sample.add_swap_alchemy_1"'
+        '"source": "alchemy-Sample.add_swap_alchemy_1/Sample.add_swap"'
     ) == 3
     # a dense index that is not there is one clear line, exit 2
     assert (

@@ -136,8 +136,8 @@ def test_run_writes_pairs_that_build_train_reads(tmp_path: Path, capsys) -> None
     assert counts.verified == 2 and counts.pairs == 5
     lines = [json.loads(x) for x in (out / "tactics.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(x["source"], x["step"]) for x in lines] == [
-        ("alchemy/t1_alchemy_1", 0), ("alchemy/t1_alchemy_1", 1), ("alchemy/t1_alchemy_1", 2),
-        ("alchemy/t1_alchemy_2", 0), ("alchemy/t1_alchemy_2", 1),
+        ("alchemy-t1_alchemy_1/t1", 0), ("alchemy-t1_alchemy_1/t1", 1), ("alchemy-t1_alchemy_1/t1", 2),
+        ("alchemy-t1_alchemy_2/t1", 0), ("alchemy-t1_alchemy_2/t1", 1),
     ]  # fmt: skip
     first = lines[0]
     assert first["goals"] == ["a b : ℕ\nh : a + b = 3\n⊢ a + b = 3"] and first["goal_id"] == 0
@@ -149,7 +149,8 @@ def test_run_writes_pairs_that_build_train_reads(tmp_path: Path, capsys) -> None
         "⊢",
     )
     examples = from_tactic_jsonl(out / "tactics.jsonl")
-    assert examples[0].theorem == "t1_alchemy_1" and examples[0].after == [lines[1]["goals"][0]]
+    # the split key is the target: every variant of `t1` lands on t1's side of the split
+    assert {e.theorem for e in examples} == {"t1"} and examples[0].after == [lines[1]["goals"][0]]
     assert examples[2].after is None  # the last step of a proof
     assert (
         main(
@@ -160,6 +161,18 @@ def test_run_writes_pairs_that_build_train_reads(tmp_path: Path, capsys) -> None
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     built = sum(1 for p in (tmp_path / "data").glob("tactic*.jsonl") for _ in p.open(encoding="utf-8"))
     assert built >= 5, summary
+    # `--synth RUN` reads an Alchemy run directly: the pairs as tactic records, the variants as whole proofs
+    assert main(["data", "build-train", "--out", str(tmp_path / "data2"), "--synth", str(out)]) == 0
+    capsys.readouterr()
+    from prover.training.records import ProofExample, TacticExample, read_records
+
+    tactics = read_records(tmp_path / "data2" / "tactic.jsonl", TacticExample)
+    proofs = read_records(tmp_path / "data2" / "proof.jsonl", ProofExample)
+    assert len(tactics) == 5 and {t.provenance.source for t in tactics} == {"alchemy"}
+    assert sorted(p.name or "" for p in proofs) == ["t1_alchemy_1", "t1_alchemy_2"]
+    assert {p.theorem for p in proofs} == {"t1"} and len({p.split for p in proofs + tactics}) == 1
+    assert all(p.proof.startswith(p.statement + " := by\n") for p in proofs)
+    assert all(p.script() for p in proofs)  # the tactic script whole-proof training targets
 
 
 def test_pairs_of_a_proof_that_does_not_replay_step_by_step_are_dropped_with_the_reason() -> None:

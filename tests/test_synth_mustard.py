@@ -438,6 +438,24 @@ def test_a_mustard_run_feeds_build_train(tmp_path: Path, capsys: pytest.CaptureF
     records = read_records(data / "proof.jsonl", ProofExample)
     assert len(records) == 4 and all(r.proof.startswith(r.statement) for r in records)
     assert all(r.provenance.source == "synth" and r.informal for r in records)
+    # the sample's name and header (its `open` lines) reach the training record, so training sees what Lean saw
+    assert {(r.name, r.header) for r in records} == {("good_one", "import Mathlib\nopen Nat\n")}
+    assert all(r.lean_theorem().header == "import Mathlib\nopen Nat\n" for r in records)
+    # degeneracy labels travel too, and curation drops those samples (drop_degenerate, on by default)
+    lines = (run / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["labels"] = ["trivial: simp"]
+    (run / "samples.jsonl").write_text("\n".join([json.dumps(first, ensure_ascii=False), *lines[1:]]) + "\n")
+    capsys.readouterr()
+    labelled = tmp_path / "labelled"
+    assert main(["data", "build-train", "--synth", str(run), "--out", str(labelled), "--val", "0"]) == 0
+    assert [r.labels for r in read_records(labelled / "proof.jsonl", ProofExample)].count(["trivial: simp"]) == 1
+    capsys.readouterr()
+    assert main(["data", "curate", str(labelled), "--out", str(tmp_path / "curated")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["removed"]["drop_degenerate"] == 1
+    kept = read_records(tmp_path / "curated" / "proof.jsonl", ProofExample)
+    assert len(kept) == 3 and not any(r.labels for r in kept)
 
 
 def test_summary_leaves_error_records_out_of_the_pass_rates() -> None:

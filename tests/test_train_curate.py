@@ -101,6 +101,7 @@ def test_cli_curate_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[
         "drop_unchanged": 1,
         "downsample_ineffective": 0,
         "drop_easy": 0,
+        "drop_degenerate": 0,
     }
     assert "dedupe: removed 1" in err
     assert len(read_records(tmp_path / "cur" / "tactic.jsonl", TacticExample)) == 1

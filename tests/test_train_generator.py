@@ -269,3 +269,23 @@ def test_whole_proof_training_end_to_end_with_pass_rate(
         trained.score_tactics(request, [learnt.script()])[0]
         > untrained.score_tactics(request, [learnt.script()])[0]
     )
+
+
+def test_examples_setting_picks_the_files_and_skips_term_proofs(tmp_path: Path) -> None:
+    from prover.training.generator import load_examples
+    from prover.training.records import write_records
+
+    data = write_data(tmp_path / "data")  # 20 tactic records, 4 of them val
+    term = proof_example().model_copy(update={"theorem": "term", "proof": "theorem t : True := trivial"})
+    write_records(data / "proof.jsonl", [proof_example(), proof_example("val"), term])
+
+    def load(examples: str) -> tuple[list, list, dict]:
+        return load_examples(GeneratorTrainSettings(data=str(data), examples=examples))  # type: ignore[arg-type]
+
+    train, val, facts = load("tactic")
+    assert (len(train), len(val)) == (16, 4) and all(isinstance(r, TacticExample) for r in train + val)
+    train, val, facts = load("proof")
+    assert (len(train), len(val)) == (1, 1) and all(isinstance(r, ProofExample) for r in train + val)
+    assert facts == {"proof_records": 2, "proof_records_skipped": 1}
+    train, val, facts = load("both")
+    assert (len(train), len(val)) == (17, 5) and facts["tactic_records"] == 20

@@ -16,12 +16,17 @@ def register(inner: argparse._SubParsersAction) -> None:
     """Add the two actions to ``prover data``'s sub-parsers."""
     p = inner.add_parser(
         "build-train",
-        help="write training data (tactic / critic / premise JSONL, split by theorem) from our sources",
+        help="write training data (tactic / critic / premise / proof JSONL, split by theorem) from our sources",
     )
     p.add_argument("--out", required=True, type=Path, help="data directory to write")
     p.add_argument("--tactics", action="append", default=[], type=Path, help="tactic JSONL (repeatable)")
     p.add_argument(
-        "--run", action="append", default=[], type=Path, help="`prover prove` run dir (repeatable)"
+        "--run",
+        action="append",
+        default=[],
+        type=Path,
+        help="`prover prove` run dir (repeatable): proved paths of saved trees -> tactic.jsonl, their states -> "
+        "critic.jsonl, every proved problem's whole proof -> proof.jsonl",
     )
     p.add_argument(
         "--synth",
@@ -34,6 +39,12 @@ def register(inner: argparse._SubParsersAction) -> None:
         "--leandojo", type=Path, help="a LeanDojo Benchmark 4 directory (random/, novel_premises/)"
     )
     p.add_argument("--leandojo-split", choices=["random", "novel_premises"], default="random")
+    p.add_argument(
+        "--premise-corpus",
+        type=Path,
+        help="a premise corpus (JSONL or LeanDojo corpus.jsonl): also write (state, used premises) pairs for "
+        "the tactics of --tactics/--run/--synth, read off the tactic text",
+    )
     p.add_argument("--lean", help="Lean version of the tactic JSONL (provenance)")
     p.add_argument("--mathlib", help="Mathlib version of the tactic JSONL (provenance)")
     p.add_argument("--val", type=float, default=0.1, help="fraction of theorems in val (default 0.1)")
@@ -42,7 +53,9 @@ def register(inner: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_build)
 
     p = inner.add_parser(
-        "curate", help="prune tactic data by rules (each a switch); print how many records each removed"
+        "curate",
+        help="prune tactic data by rules (each a switch) and drop degenerate synthesised proofs; print how many "
+        "records each rule removed",
     )
     p.add_argument("data", type=Path, help="a data directory from build-train (reads tactic.jsonl)")
     p.add_argument("--out", required=True, type=Path, help="data directory to write (other files copied)")
@@ -64,6 +77,7 @@ def _build(args: argparse.Namespace) -> int:
         leandojo_split=args.leandojo_split,
         lean=args.lean,
         mathlib=args.mathlib,
+        premise_corpus=args.premise_corpus,
     )
     try:
         summary = build(inputs, args.out, args.val, args.test, args.seed)
@@ -93,21 +107,13 @@ def _curate_settings(args: argparse.Namespace):
 
 
 def _curate(args: argparse.Namespace) -> int:
-    import shutil
-
-    from prover.training.curate import curate
-    from prover.training.records import TacticExample, iter_task_files, read_records, write_records
+    from prover.training.curate import curate_dir
 
     settings = _curate_settings(args)
-    records = read_records(args.data / "tactic.jsonl", TacticExample)
-    kept, report = curate(records, settings)
-    if args.out.resolve() == args.data.resolve():
-        raise CliError("--out must differ from the input directory (the input is kept as it was)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for task, path in iter_task_files(args.data):
-        if task != "tactic":
-            shutil.copyfile(path, args.out / path.name)
-    write_records(args.out / "tactic.jsonl", kept)
+    try:
+        report = curate_dir(args.data, args.out, settings)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     for rule, n in report.removed.items():
         print(f"prover data curate: {rule}: removed {n}", file=sys.stderr)
     emit(

@@ -130,6 +130,22 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
+def emit_start(prepared: Any) -> Any:
+    """The ``start`` event of a run (``prover prove`` / ``prover solve``); returns where the run stands."""
+    before = prepared.progress()
+    emit(
+        {
+            "event": "start",
+            "run_dir": str(prepared.run_dir),
+            "problems": before.total,
+            "already_finished": before.finished,
+            "retrying": prepared.retried,
+            "load_s": round(prepared.load_s, 3),
+        }
+    )
+    return before
+
+
 def _run(args: argparse.Namespace) -> int:
     from prover.evaluation.executors import ExecutorError
     from prover.evaluation.run_dir import PROVE
@@ -138,17 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     if prepared is None:
         return 0
     with prepared:
-        before = prepared.progress()
-        emit(
-            {
-                "event": "start",
-                "run_dir": str(prepared.run_dir),
-                "problems": before.total,
-                "already_finished": before.finished,
-                "retrying": prepared.retried,
-                "load_s": round(prepared.load_s, 3),
-            }
-        )
+        before = emit_start(prepared)
         with RunProgressBar(before, args.no_progress) as tick:
             try:
                 summary = prepared.execute(on_record=tick)

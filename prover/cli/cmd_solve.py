@@ -12,8 +12,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from prover.cli.cmd_prove import RunProgressBar, add_run_arguments, prepare_run, sigterm_interrupts
+from prover.cli.cmd_prove import (
+    RunProgressBar,
+    add_run_arguments,
+    emit_start,
+    prepare_run,
+    sigterm_interrupts,
+)
 from prover.cli.common import (
     CliError,
     EnvironmentFailure,
@@ -39,13 +46,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--id", help="with --check and a .jsonl file: the problem with this id")
     parser.add_argument("--answer", help="with --check: the submitted answer (a Lean term)")
+    parser.add_argument(
+        "--check-answers",
+        action="store_true",
+        help="before a run: pre-flight every formal_answer of the benchmark on the pinned Mathlib and list "
+        "those that do not elaborate (one JSON line each, then a summary)",
+    )
     add_config_args(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.check and args.check_answers:
+        raise CliError("--check and --check-answers are two different modes: give one")
     if args.check:
         return _check(args)
+    if args.check_answers:
+        return _check_answers(args)
     if args.problem or args.answer:
         raise CliError("--problem/--answer go with --check")
     return _solve(args)
@@ -84,25 +101,17 @@ def _read_problem(text: str, ident: str | None):
 
 def _check(args: argparse.Namespace) -> int:
     from prover.fps.check import CheckUnavailable, FpsChecker
-    from prover.fps.run import solver_settings
-    from prover.lean.factory import LeanUnavailable, make_session, preflight
 
-    if args.resume or args.out or args.limit or args.retry_errors:
-        raise CliError("--check runs one check: --out/--resume/--limit/--retry-errors do not apply")
+    _no_run_arguments(args, "--check")
+    if args.limit:
+        raise CliError("--check runs one check: --limit does not apply")
     if not args.problem or args.answer is None:
         raise CliError("--check needs --problem FILE_OR_JSON and --answer TEXT")
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
     problem = _read_problem(args.problem, args.id)
-    try:
-        settings = solver_settings(cfg.get("solver"))
-        preflight(cfg.backend)
-        session = make_session(cfg.backend)
-    except LeanUnavailable as exc:
-        raise EnvironmentFailure(str(exc)) from None
-    except ValueError as exc:
-        raise CliError(str(exc).splitlines()[0]) from None
+    settings, session = _check_session(args, cfg, "--check")
     with session:
         checker = FpsChecker(session, settings)
         try:
@@ -125,6 +134,66 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _no_run_arguments(args: argparse.Namespace, what: str) -> None:
+    if args.resume or args.out or args.retry_errors:
+        raise CliError(f"{what} writes no run: --out/--resume/--retry-errors do not apply")
+
+
+def _check_session(args: argparse.Namespace, cfg: Any, what: str) -> tuple[Any, Any]:
+    """The solver settings and a started Lean session for the one-off checks (config errors exit 2)."""
+    from prover.fps.run import solver_settings
+    from prover.lean.factory import LeanUnavailable, make_session, preflight
+
+    try:
+        settings = solver_settings(cfg.get("solver"))
+        preflight(cfg.backend)
+        return settings, make_session(cfg.backend)
+    except LeanUnavailable as exc:
+        raise EnvironmentFailure(str(exc)) from None
+    except ValueError as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+
+
+def _check_answers(args: argparse.Namespace) -> int:
+    """Pre-flight every selected problem's ``formal_answer`` (``example <intros> (answer : T) : Prop := …``) so
+    that a ground truth the pinned Mathlib cannot elaborate is known before a run, not scored as a wrong answer."""
+    from tqdm import tqdm
+
+    from prover.fps.check import FpsChecker
+    from prover.fps.run import load_problems
+
+    _no_run_arguments(args, "--check-answers")
+    if args.problem or args.answer is not None:
+        raise CliError("--check-answers reads the configured benchmark: --problem/--answer go with --check")
+    cfg = load_config(args)
+    if print_config_if_asked(args, cfg):
+        return 0
+    try:
+        problems, skipped = load_problems(cfg.benchmark)
+    except ValueError as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    if args.limit:
+        problems = problems[: args.limit]
+    settings, session = _check_session(args, cfg, "--check-answers")
+    invalid = 0
+    with session:
+        checker = FpsChecker(session, settings)
+        for problem in tqdm(problems, desc="formal answers", disable=args.no_progress, file=sys.stderr):
+            why = checker.preflight(problem)
+            if why is not None:
+                invalid += 1
+                emit({"problem": problem.id, "elaborates": False, "reason": why})
+    emit(
+        {
+            "event": "formal_answers",
+            "checked": len(problems),
+            "invalid": invalid,
+            "skipped_when_loading": len(skipped),
+        }
+    )
+    return 0
+
+
 def _solve(args: argparse.Namespace) -> int:
     from prover.evaluation.executors import ExecutorError
     from prover.fps.report import write_solve_report
@@ -136,17 +205,7 @@ def _solve(args: argparse.Namespace) -> int:
             return 0
         interrupted = False
         with prepared:
-            before = prepared.progress()
-            emit(
-                {
-                    "event": "start",
-                    "run_dir": str(prepared.run_dir),
-                    "problems": before.total,
-                    "already_finished": before.finished,
-                    "retrying": prepared.retried,
-                    "load_s": round(prepared.load_s, 3),
-                }
-            )
+            before = emit_start(prepared)
             with RunProgressBar(before, args.no_progress, "solve", _answer_fields) as tick:
                 try:
                     prepared.execute(on_record=tick)

@@ -437,7 +437,9 @@ def proof_steps(session: LeanSession, theorem: Theorem, proof: str) -> tuple[lis
 
 def tactic_lines(variants: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The verified variants' steps in the project's tactic JSONL format (``prover data build-train
-    --tactics``): ``source`` is ``alchemy/<variant>``, plus the provenance (target, rule, direction, location)."""
+    --tactics`` or ``--synth``): ``source`` is ``alchemy-<variant>/<target>`` (``RUN/PROBLEM``: the split groups
+    by the target, so the variants of one theorem never straddle train and test), plus the provenance (target,
+    rule, direction, location)."""
     out = []
     for v in variants:
         if not v.get("verified"):
@@ -445,7 +447,7 @@ def tactic_lines(variants: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for s in v.get("steps") or []:
             out.append(
                 {
-                    "source": f"alchemy/{v['name']}",
+                    "source": f"alchemy-{v['name']}/{v['target']}",
                     **s,
                     "target": v["target"],
                     "rule": v["rule"],

@@ -22,6 +22,7 @@ from prover.training.sources import (
     from_synth_dir,
     from_tactic_jsonl,
     proofs_from_run_dir,
+    synth_tactics,
 )
 
 
@@ -46,6 +47,9 @@ class BuildInputs:
     synth_dirs: list[Path] = field(default_factory=list)
     lean: str | None = None
     mathlib: str | None = None
+    #: a premise corpus: (state, used premises) pairs are also read off the tactic text of every source
+    #: without LeanDojo's annotations (``prover.training.premise_use``)
+    premise_corpus: Path | None = None
 
 
 def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.1, seed: int = 0) -> dict:
@@ -62,12 +66,20 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         tasks["proof"] += proofs_from_run_dir(run)
     for run in inputs.synth_dirs:
         tasks["proof"] += from_synth_dir(run)
+        tasks["tactic"] += synth_tactics(run)
     published = []
     if inputs.leandojo is not None:
         tac, prem = from_leandojo(inputs.leandojo, inputs.leandojo_split)
         published = tac + prem
         tasks["tactic"] += tac
         tasks["premise"] += prem
+    if inputs.premise_corpus is not None:
+        from prover.retrieval.corpus import read_any_corpus
+        from prover.training.premise_use import premise_examples
+
+        annotated = {id(r) for r in published}
+        unannotated = [r for r in tasks["tactic"] if id(r) not in annotated]
+        tasks["premise"] += premise_examples(unannotated, read_any_corpus(inputs.premise_corpus))  # type: ignore[arg-type]
     keep = {id(r) for r in published}
     summary: dict = {"out_dir": str(out_dir.resolve()), "val": val, "test": test, "seed": seed, "tasks": {}}
     for task, records in tasks.items():
@@ -83,6 +95,7 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         "run_dirs": [str(p) for p in inputs.run_dirs],
         "synth_dirs": [str(p) for p in inputs.synth_dirs],
         "leandojo": str(inputs.leandojo) if inputs.leandojo else None,
+        "premise_corpus": str(inputs.premise_corpus) if inputs.premise_corpus else None,
     }
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -3,7 +3,9 @@
 Rules run in a fixed order and each reports how many records it removed, so a user can see what a switch
 costs: de-duplication after whitespace normalisation, tactics that left the state unchanged, down-sampling of
 frequent ineffective tactics, and (optionally) problems a cheap search already solves (BFS-Prover's filter).
-Down-sampling is deterministic (a hash of the record), so curating twice gives the same file.
+Down-sampling is deterministic (a hash of the record), so curating twice gives the same file. Whole proofs
+(``proof.jsonl``) have one rule: synthesised statements labelled degenerate (a trivial conclusion,
+contradictory hypotheses) are dropped (``drop_degenerate``); the other task files are copied as built.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.training.records import TacticExample, normalise
+from prover.training.records import (
+    ProofExample,
+    TacticExample,
+    iter_task_files,
+    normalise,
+    read_records,
+    write_records,
+)
 from prover.training.settings import CurateSettings
 from prover.training.sources import tree_tactic_stats
 
@@ -119,3 +128,30 @@ def curate(
         current = kept
     report.after = len(current)
     return current, report
+
+
+def curate_proofs(records: list[ProofExample], settings: CurateSettings) -> list[ProofExample]:
+    """Whole proofs kept: without the degenerate ones when ``drop_degenerate`` (synthesis labels them)."""
+    return [r for r in records if not (settings.drop_degenerate and r.labels)]
+
+
+def curate_dir(data: Path, out: Path, settings: CurateSettings) -> CurationReport:
+    """Curate a ``prover data build-train`` directory into ``out``: ``tactic.jsonl`` by the rules,
+    ``proof.jsonl`` by :func:`curate_proofs` (counted as ``drop_degenerate``), every other task file copied."""
+    import shutil
+
+    if out.resolve() == data.resolve():
+        raise ValueError("--out must differ from the input directory (the input is kept as it was)")
+    kept, report = curate(read_records(data / "tactic.jsonl", TacticExample), settings)
+    out.mkdir(parents=True, exist_ok=True)
+    report.removed["drop_degenerate"] = 0
+    for task, path in iter_task_files(data):
+        if task == "proof":
+            proofs = read_records(path, ProofExample)
+            chosen = curate_proofs(proofs, settings)
+            report.removed["drop_degenerate"] = len(proofs) - len(chosen)
+            write_records(out / path.name, chosen)
+        elif task != "tactic":
+            shutil.copyfile(path, out / path.name)
+    write_records(out / "tactic.jsonl", kept)
+    return report

@@ -3,7 +3,8 @@
 Why: the kNN generator votes with the tactics of the nearest corpus goals, so "near" should mean "solved by
 the same tactic", not "looks alike". Goals whose recorded tactics agree (same whitespace-normalised tactic, or
 the same head with ``positives=head``) are positive pairs; the other goals of the batch are negatives (InfoNCE,
-symmetric), except those of the same tactic group, which are masked out rather than pushed away. Pooling is
+symmetric), except those of the same tactic group, which are masked out rather than pushed away. With
+``batching=hard`` the batches gather alike goals of different tactics (:func:`hard_batches`). Pooling is
 the mean over tokens, L2-normalised, exactly as :class:`prover.retrieval.encoder.TextEncoder` embeds, so the
 result (``OUTPUT_DIR/model``) loads with ``generator.encoder=OUTPUT_DIR/model``.
 """
@@ -64,6 +65,62 @@ def contrastive_pairs(
     return pairs
 
 
+def hard_batches(
+    pairs: Sequence[dict[str, Any]], vectors: Any, batch_size: int, seed: int = 0
+) -> list[list[dict[str, Any]]]:
+    """Pairs grouped into batches of alike anchors from distinct tactic groups.
+
+    ``vectors``: the unit-norm embedding of each pair's anchor under the starting encoder. A batch starts from a
+    random unassigned pair and takes the unassigned pairs whose anchors are most similar to it, one pair per
+    tactic group (a second member of a group would only be masked out). Random in-batch negatives are mostly
+    unlike goals that the kNN vote never confuses; these are the near misses it does. The last, partial batch
+    is dropped, as ``dataloader_drop_last`` does for random batches.
+    """
+    import numpy as np
+
+    vecs = np.asarray(vectors, dtype=np.float32)
+    groups = np.array([p["group"] for p in pairs])
+    free = np.ones(len(pairs), dtype=bool)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    batches: list[list[dict[str, Any]]] = []
+    for start in order:
+        if not free[start]:
+            continue
+        candidates = np.flatnonzero(free)
+        ranked = candidates[np.argsort(-(vecs[candidates] @ vecs[start]), kind="stable")]
+        chosen: list[int] = []
+        taken: set[int] = set()
+        for i in ranked:
+            if int(groups[i]) not in taken:
+                chosen.append(int(i))
+                taken.add(int(groups[i]))
+                if len(chosen) == batch_size:
+                    break
+        if len(chosen) < batch_size:
+            break  # too few distinct groups left to fill a batch
+        free[chosen] = False
+        batches.append([pairs[i] for i in chosen])
+    return batches
+
+
+def _embed_anchors(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> Any:
+    """Unit-norm mean-pooled embeddings of ``texts`` under ``model`` as it is now (before training)."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(texts), 64):
+            enc = tokenizer(
+                list(texts[start : start + 64]),
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            out.append(model.embed(enc["input_ids"], enc["attention_mask"]))
+    return torch.cat(out).numpy()
+
+
 def _contrastive_model(encoder: Any, temperature: float) -> Any:
     import torch
 
@@ -100,7 +157,9 @@ def _contrastive_model(encoder: Any, temperature: float) -> Any:
 def _collator(tokenizer: Any, max_length: int):
     import torch
 
-    def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    def collate(batch: list[Any]) -> dict[str, Any]:
+        if batch and isinstance(batch[0], list):  # hard batching: each dataset item is a whole batch
+            batch = [pair for item in batch for pair in item]
         a = tokenizer(
             [x["a"] for x in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
         )
@@ -141,13 +200,27 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
     if getattr(base.config, "is_encoder_decoder", False):
         base = base.get_encoder()
     model = _contrastive_model(base, settings.temperature)
+    has_eval = len(val) >= 2
+    args_settings, train_items, val_items = settings, list(train), list(val)
+    if settings.batching == "hard":
+        # the dataset's items are whole batches, mined once with the starting encoder (so a resumed run mines
+        # the same ones); one item per step. Validation keeps random batches of the same size.
+        vectors = _embed_anchors(model, tokenizer, [p["a"] for p in train], settings.max_length)
+        train_items = hard_batches(train, vectors, settings.batch_size, settings.seed)
+        if not train_items:
+            raise TrainingDataError(
+                f"{settings.data}: fewer than batch_size={settings.batch_size} tactic groups to fill a hard batch"
+            )
+        args_settings = settings.model_copy(update={"batch_size": 1})
+        bs = settings.batch_size
+        val_items = [val[i : i + bs] for i in range(0, len(val) - bs + 1, bs)] or [val]
     trainer = Trainer(
         model=model,
         args=training_arguments(
-            settings, out, has_eval=len(val) >= 2, dataloader_drop_last=True, label_names=["group"]
+            args_settings, out, has_eval=has_eval, dataloader_drop_last=True, label_names=["group"]
         ),
-        train_dataset=train,
-        eval_dataset=val if len(val) >= 2 else None,
+        train_dataset=train_items,
+        eval_dataset=val_items if has_eval else None,
         data_collator=_collator(tokenizer, settings.max_length),
         callbacks=[metrics_callback(out)],
     )
@@ -157,8 +230,9 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
         "encoder",
         lambda: model.encoder,
         tokenizer,
-        len(val) >= 2,
+        has_eval,
         train_pairs=len(train),
         val_pairs=len(val),
+        batching=settings.batching,
     )
     return summary

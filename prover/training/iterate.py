@@ -21,7 +21,6 @@ split (nothing solved yet) keeps the previous critic.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from prover.training.build import BuildInputs, build
-from prover.training.curate import curate
+from prover.training.curate import curate_dir
 from prover.training.prove import prove_run, with_hf_generator
-from prover.training.records import CriticExample, TacticExample, read_records, write_records
+from prover.training.records import CriticExample, read_records
 from prover.training.settings import ExpertIterationSettings
 
 
@@ -120,10 +119,7 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
         rules = settings.curate.model_copy(
             update={"tree_runs": settings.curate.tree_runs or [str(p) for p in runs]}
         )
-        kept, report = curate(read_records(rd / "data" / "tactic.jsonl", TacticExample), rules)
-        write_records(rd / "curated" / "tactic.jsonl", kept)
-        for task in ("critic", "proof"):  # curation rules are about (state, tactic) pairs
-            shutil.copyfile(rd / "data" / f"{task}.jsonl", rd / "curated" / f"{task}.jsonl")
+        report = curate_dir(rd / "data", rd / "curated", rules)
         gen = settings.generator.model_copy(
             update={"data": str(rd / "curated"), "output_dir": str(rd / "generator")}
         )

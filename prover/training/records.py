@@ -109,6 +109,8 @@ class ProofExample(_Record):
     name: str | None = None
     #: the imports / opens the statement is checked under (``prover prove`` problems carry one)
     header: str = ""
+    #: degeneracy labels from synthesis (``trivial: norm_num``, ``contradictory: …``); curation can drop them
+    labels: list[str] = Field(default_factory=list)
 
     def lean_theorem(self) -> Theorem:
         """The theorem as whole-proof search receives it (name, statement, header)."""

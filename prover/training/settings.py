@@ -57,6 +57,9 @@ class EncoderTrainSettings(CommonTrainSettings):
     max_pairs_per_group: PositiveInt = 64
     #: a tactic group whose members all come from one theorem is skipped (they would teach near-copies)
     cross_theorem_only: bool = True
+    #: ``random`` batches, or ``hard``: each batch gathers goals that the starting encoder finds alike but whose
+    #: tactics differ, so the in-batch negatives are the near misses the kNN vote confuses
+    batching: Literal["random", "hard"] = "random"
 
 
 class PassRateSettings(Settings):
@@ -155,6 +158,8 @@ class CurateSettings(Settings):
     #: drop the problems that a cheap search already solved (BFS-Prover's filter): its run directories
     drop_easy: bool = False
     easy_runs: list[str] = []
+    #: whole proofs: drop synthesised samples labelled degenerate (trivial conclusion, contradictory hypotheses)
+    drop_degenerate: bool = True
     seed: NonNegativeInt = 0
 
 

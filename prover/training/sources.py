@@ -15,6 +15,7 @@ from typing import Any
 
 from prover.generation.corpus import TacticCorpusError, load_corpus
 from prover.jsonl import BadLine, json_object_lines
+from prover.lean.types import Theorem
 from prover.retrieval.corpus import leandojo_split_files
 from prover.training.records import (
     MAX_DISTANCE,
@@ -312,18 +313,46 @@ def _annotated_premises(annotated: Any) -> tuple[list[str], list[str]]:
 
 
 def from_synth_dir(run_dir: str | Path) -> list[ProofExample]:
-    """(statement, proof) pairs of a ``prover synth`` run directory: its *verified* samples only.
+    """(statement, proof) pairs of a ``prover synth`` run directory: its *verified* samples / variants only.
 
-    A sample's ``attempts`` are the model's repairs, each checked as a whole declaration; none records the
-    states in between, so synthesis gives whole-proof data, not (state, tactic) pairs. A rejected attempt is
-    not a negative example either (it may be wrong in its statement, not its proof), so it is skipped.
+    MUSTARD (``samples.jsonl``): a sample's ``attempts`` are the model's repairs, each checked as a whole
+    declaration; none records the states in between, so it gives whole-proof data. A rejected attempt is not a
+    negative example either (it may be wrong in its statement, not its proof), so it is skipped. The sample's
+    degeneracy ``labels`` (trivial conclusion, contradictory hypotheses) are kept for curation to filter.
+    Alchemy (``targets.jsonl`` checkpoints): each verified variant, under its target's name (the split key, so
+    the variants of one theorem stay on one side); its state-tactic pairs come from :func:`synth_tactics`.
     """
     root = Path(run_dir)
-    path = root / "samples.jsonl"
-    if not path.is_file():
-        raise TrainingDataError(f"{root}: not a `prover synth` run directory (no samples.jsonl)")
+    if (root / "samples.jsonl").is_file():
+        return _mustard_proofs(root)
+    if (root / ALCHEMY_TARGETS).is_file():
+        return _alchemy_proofs(root)
+    raise TrainingDataError(
+        f"{root}: not a `prover synth` run directory (no samples.jsonl from mustard, no {ALCHEMY_TARGETS} "
+        "from alchemy)"
+    )
+
+
+#: Alchemy's per-target checkpoints and its state-tactic pairs (``prover.synthesis.alchemy``'s file names)
+ALCHEMY_TARGETS = "targets.jsonl"
+ALCHEMY_TACTICS = "tactics.jsonl"
+
+
+def synth_tactics(run_dir: str | Path) -> list[TacticExample]:
+    """The (state, tactic) pairs of a synthesis run: Alchemy replays every verified variant step by step
+    (``tactics.jsonl``, source ``alchemy-<variant>/<target>``); MUSTARD records none."""
+    path = Path(run_dir) / ALCHEMY_TACTICS
+    if not (Path(run_dir) / ALCHEMY_TARGETS).is_file() or not path.is_file():
+        return []
+    out = from_tactic_jsonl(path)
+    for r in out:
+        r.provenance = r.provenance.model_copy(update={"source": "alchemy"})
+    return out
+
+
+def _mustard_proofs(root: Path) -> list[ProofExample]:
     out = []
-    for where, obj in json_object_lines(path):
+    for where, obj in json_object_lines(root / "samples.jsonl"):
         if isinstance(obj, BadLine):
             raise TrainingDataError(obj.describe())
         if obj.get("verdict") != "verified":
@@ -331,6 +360,7 @@ def from_synth_dir(run_dir: str | Path) -> list[ProofExample]:
         statement, proof = obj.get("formal_statement"), obj.get("formal_proof")
         if not isinstance(statement, str) or not isinstance(proof, str) or not statement or not proof:
             raise TrainingDataError(f"{where}: a verified sample without formal_statement / formal_proof")
+        labels = obj.get("labels") or []
         out.append(
             ProofExample(
                 theorem=f"synth:{root.resolve().name}#{obj.get('id')}",
@@ -344,6 +374,35 @@ def from_synth_dir(run_dir: str | Path) -> list[ProofExample]:
                 statement=statement,
                 proof=proof,
                 informal=obj.get("problem"),
+                name=obj.get("name") if isinstance(obj.get("name"), str) else None,
+                header=obj.get("header") if isinstance(obj.get("header"), str) else "",
+                labels=[str(x) for x in labels] if isinstance(labels, list) else [],
             )
         )
+    return out
+
+
+def _alchemy_proofs(root: Path) -> list[ProofExample]:
+    out = []
+    prov = Provenance(source="alchemy", origin=str(root.resolve()), run_id=root.resolve().name)
+    for where, obj in json_object_lines(root / ALCHEMY_TARGETS):
+        if isinstance(obj, BadLine):
+            raise TrainingDataError(obj.describe())
+        header = obj.get("header") if isinstance(obj.get("header"), str) else ""
+        for v in obj.get("variants") or []:
+            if not isinstance(v, dict) or not v.get("verified"):
+                continue
+            name, statement, proof = v.get("name"), v.get("statement"), v.get("proof")
+            if not all(isinstance(x, str) and x for x in (name, statement, proof)):
+                raise TrainingDataError(f"{where}: a verified variant without name / statement / proof")
+            out.append(
+                ProofExample(
+                    theorem=str(obj.get("target") or name),
+                    provenance=prov,
+                    statement=statement,
+                    proof=Theorem(name, statement).with_proof(proof),
+                    name=name,
+                    header=header,
+                )
+            )
     return out

@@ -177,6 +177,14 @@ class WorldServer:
         head, has_assign, body = _split_assign(chunk)
         spec = self.world.find_theorem(statement=head) if has_assign else None
         first_line = (line0 + 1, 0), (line0 + 1, len(chunk.split("\n", 1)[0]))
+        if spec is None and (canned := self.world.scripted_command(chunk)) is not None:
+            # a canned answer for a declaration that is not a theorem of the world (e.g. an `example` checking
+            # that a term elaborates)
+            return _DeclResult(
+                [_message(m.severity, m.data, *first_line) for m in canned.messages],
+                delay_ms=canned.delay_ms or 0,
+                crash=canned.crash,
+            )
         if spec is None:
             why = "missing ':='" if not has_assign else "the statement is not in the scripted world"
             return _DeclResult(

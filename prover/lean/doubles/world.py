@@ -81,7 +81,8 @@ class ScriptedMessage(BaseModel):
 
 class ScriptedCommand(BaseModel):
     """A canned answer for a command the world cannot elaborate (a metaprogram of ours, e.g. the FPS answer
-    extraction): an otherwise unsupported command whose text contains ``contains`` gets ``messages``; with
+    extraction), or for a declaration that is not one of the world's theorems (an ``example`` checking that a
+    term elaborates): such a command whose text contains ``contains`` gets ``messages``; with
     ``requires``, only on an env where that declaration was added without errors or ``sorry``."""
 
     model_config = ConfigDict(extra="forbid")
