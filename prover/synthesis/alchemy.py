@@ -505,11 +505,7 @@ def load_targets(
 
         try:
             root, located = inputs.traced_located(load_traced_repo(path, build_deps=False))
-        except (
-            CorpusError,
-            RuntimeError,
-            OSError,
-        ) as exc:  # LeanDojo raises RuntimeError (not a git repo, …)
+        except (CorpusError, *TRACE_ERRORS) as exc:
             raise AlchemyInputError(f"targets: {path}: {exc}") from None
         found, left = inputs.targets_at_positions(root, located)
         skipped.extend(left)
@@ -617,11 +613,7 @@ def load_rules(path: Path) -> list[Rule]:
             )
         try:
             return rules_from_corpus(read_corpus_source(path, "traced"))[0]
-        except (
-            CorpusError,
-            RuntimeError,
-            OSError,
-        ) as exc:  # LeanDojo raises RuntimeError (not a git repo, …)
+        except (CorpusError, *TRACE_ERRORS) as exc:
             raise AlchemyInputError(f"rules: {path}: {exc}") from None
     if not path.is_file():
         raise AlchemyInputError(f"rules: no such file: {path}")
@@ -698,5 +690,7 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+#: What reading a traced repo raises besides ``CorpusError``: LeanDojo's RuntimeError (not a git repo, …), I/O.
+TRACE_ERRORS: tuple[type[Exception], ...] = (RuntimeError, OSError)
 TARGETS = "targets.jsonl"
 TACTICS = "tactics.jsonl"
