@@ -449,7 +449,9 @@ def test_a_mustard_run_feeds_build_train(tmp_path: Path, capsys: pytest.CaptureF
     capsys.readouterr()
     labelled = tmp_path / "labelled"
     assert main(["data", "build-train", "--synth", str(run), "--out", str(labelled), "--val", "0"]) == 0
-    assert [r.labels for r in read_records(labelled / "proof.jsonl", ProofExample)].count(["trivial: simp"]) == 1
+    assert [r.labels for r in read_records(labelled / "proof.jsonl", ProofExample)].count(
+        ["trivial: simp"]
+    ) == 1
     capsys.readouterr()
     assert main(["data", "curate", str(labelled), "--out", str(tmp_path / "curated")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
