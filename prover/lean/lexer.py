@@ -470,8 +470,3 @@ def name_parts(ident: str) -> list[str]:
 def normalised_code(text: str) -> tuple[str, ...]:
     """Token texts without comments: equal for texts that differ only in whitespace and comments."""
     return tuple(t.text for t in code_tokens(text))
-
-
-# --- declarations -----------------------------------------------------------------------------------
-DECL_KEYWORDS = ("theorem", "lemma", "example", "def", "abbrev", "instance")
-MODIFIERS = ("private", "protected", "noncomputable", "nonrec", "partial", "unsafe")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from prover.lean.errors import LeanError
 from prover.lean.lexer import Token, bracket_delta, name_parts, tokenize
+from prover.lean.statement import MODIFIERS, skip_head
 
 #: Keywords that declare something (a theorem/lemma is a problem when its proof is open).
 DECLARATIONS = frozenset(
@@ -35,9 +36,6 @@ DECLARATIONS = frozenset(
     }
 )
 THEOREMS = frozenset({"theorem", "lemma"})
-MODIFIERS = frozenset(
-    {"private", "protected", "noncomputable", "nonrec", "partial", "unsafe", "scoped", "local"}
-)
 #: Command keywords that are never part of a term or tactic: they start a command even after an error.
 _STRONG = frozenset(
     {"theorem", "lemma", "def", "abbrev", "example", "axiom", "opaque", "structure", "inductive"}
@@ -101,25 +99,6 @@ def _tokens(text: str) -> list[Token]:
         raise SourceError(str(exc)) from exc
 
 
-def _head_end(code: list[Token], k: int) -> int:
-    """Index after the head at ``k``: doc comment, ``@[…]`` attributes and modifiers before a keyword."""
-    n = len(code)
-    while k < n:
-        tok = code[k]
-        if tok.kind == "comment" and tok.text.startswith("/--"):
-            k += 1
-        elif tok.text == "@[":
-            depth, k = 1, k + 1
-            while k < n and depth:
-                depth += bracket_delta(code[k])
-                k += 1
-        elif tok.kind == "ident" and tok.text in MODIFIERS:
-            k += 1
-        else:
-            return k
-    return k
-
-
 def _prefix_end(code: list[Token], k: int) -> int | None:
     """For ``open …``/``set_option …`` at ``k``: the index after its ``in`` when one follows, else None."""
     n = len(code)
@@ -160,7 +139,7 @@ def _starts(code: list[Token], k: int, depth: int) -> bool:
     if word in MODIFIERS:
         if depth:
             return False
-        after = _head_end(code, k)
+        after = skip_head(code, k)
         return after < len(code) and code[after].kind == "ident" and code[after].text in _KEYWORDS
     if word == "deriving":
         return k + 1 < len(code) and code[k + 1].text == "instance"
@@ -184,7 +163,7 @@ def _head(code: list[Token], k: int, limit: int) -> tuple[list[tuple[int, int]],
             break
         prefixes.append((decl, after - 1))
         decl = after
-    return prefixes, decl, _head_end(code, decl)
+    return prefixes, decl, skip_head(code, decl)
 
 
 def split_commands(text: str) -> tuple[str, list[Command]]:

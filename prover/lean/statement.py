@@ -10,6 +10,7 @@ that no ``let``/``have`` at that level is still waiting for. Works on the lexer'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prover.lean.lexer import Token, bracket_delta, code_tokens
@@ -67,12 +68,14 @@ def proof_assign_index(toks: list[Token], start: int = 0) -> int | None:
     return None
 
 
-def _skip_head(toks: list[Token]) -> int:
-    """Index of the declaration keyword after doc comments, ``@[…]`` attributes and modifiers."""
-    k = 0
+def skip_head(toks: Sequence[Token], k: int = 0) -> int:
+    """Index of the declaration keyword after the head at ``k``: doc comments (in token lists that keep
+    comments), ``@[…]`` attributes and modifiers. The one reading of a declaration's head in the Lean layer."""
     while k < len(toks):
         tok = toks[k]
-        if tok.text == "@[":
+        if tok.kind == "comment" and tok.text.startswith("/--"):
+            k += 1
+        elif tok.text == "@[":
             depth, k = 1, k + 1
             while k < len(toks) and depth:
                 depth += bracket_delta(toks[k])
@@ -91,7 +94,7 @@ def split_declaration(text: str) -> DeclParts:
     anonymous ``instance``), malformed universes, no ``:`` type before the proof, an empty type.
     """
     toks = code_tokens(text)
-    k = _skip_head(toks)
+    k = skip_head(toks)
     if k >= len(toks) or toks[k].kind != "ident" or toks[k].text not in DECL_KEYWORDS:
         raise ValueError(f"not a declaration: {text.strip()[:60]!r}")
     prefix = text[: toks[k].start].strip() if k else _leading_doc(text, toks[k].start)

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prover.lean.guard import GuardOptions, check_proof
-from prover.lean.lexer import bracket_delta, code_tokens
+from prover.lean.lexer import code_tokens
 from prover.lean.protocol import Message, ProtocolError, Response
-from prover.lean.statement import DECL_KEYWORDS, MODIFIERS, DeclParts, split_declaration, split_statement
+from prover.lean.statement import DECL_KEYWORDS, DeclParts, skip_head, split_declaration, split_statement
 from prover.lean.types import Theorem, Verdict
 
 STATIC_ONLY_NOTE = "static checks only: Lean did not check this proof"
@@ -92,18 +92,7 @@ def _declaration_start(proof: str) -> int | None:
         if j >= len(toks):
             return None
         k = j + 1
-    j = k
-    while j < len(toks):
-        tok = toks[j]
-        if tok.text == "@[":
-            depth, j = 1, j + 1
-            while j < len(toks) and depth:
-                depth += bracket_delta(toks[j])
-                j += 1
-        elif tok.kind == "ident" and tok.text in MODIFIERS:
-            j += 1
-        else:
-            break
+    j = skip_head(toks, k)
     return k if j < len(toks) and toks[j].kind == "ident" and toks[j].text in DECL_KEYWORDS else None
 
 
