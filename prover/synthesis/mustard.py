@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -251,10 +250,6 @@ def error_record(
     return record
 
 
-#: how long closing a worker's session and model client may take before the worker gives up waiting
-CLOSE_WAIT_S = 10.0
-
-
 class MustardWorker:
     """One worker of a run (the evaluation executors' ``Worker``): ``run({"id": i})`` writes sample ``i``.
 
@@ -270,22 +265,12 @@ class MustardWorker:
         return self.writer.write(int(job["id"]))
 
     def close(self) -> None:
-        """Close what this worker built, waiting at most ``CLOSE_WAIT_S``. A pool process closes its worker from
-        a signal handler when the driver dies, possibly while its own main thread holds a REPL process's lock in
-        the middle of a check: an unbounded close would deadlock there and leave the process orphaned (its REPL
-        children are killed by their reaper once it exits)."""
+        """Close what this worker built, once. A pool process that is told to die bounds this close itself
+        (``prover.evaluation.executors._exit_worker``), so a close stuck on a REPL lock cannot orphan it."""
         owned, self._owned = self._owned, []
-        if not owned:
-            return
-
-        def close_all() -> None:
-            for thing in owned:
-                with contextlib.suppress(Exception):
-                    thing.close()
-
-        closer = threading.Thread(target=close_all, name="mustard-close", daemon=True)
-        closer.start()
-        closer.join(CLOSE_WAIT_S)
+        for thing in owned:
+            with contextlib.suppress(Exception):
+                thing.close()
 
 
 def build_worker(config: dict[str, Any]) -> MustardWorker:

@@ -73,14 +73,13 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         published = tac + prem
         tasks["tactic"] += tac
         tasks["premise"] += prem
+    keep = {id(r) for r in published}  # LeanDojo's records: published split, annotated premises
     if inputs.premise_corpus is not None:
         from prover.retrieval.corpus import read_any_corpus
         from prover.training.premise_use import premise_examples
 
-        annotated = {id(r) for r in published}
-        unannotated = [r for r in tasks["tactic"] if id(r) not in annotated]
+        unannotated = [r for r in tasks["tactic"] if id(r) not in keep]
         tasks["premise"] += premise_examples(unannotated, read_any_corpus(inputs.premise_corpus))  # type: ignore[arg-type]
-    keep = {id(r) for r in published}
     summary: dict = {"out_dir": str(out_dir.resolve()), "val": val, "test": test, "seed": seed, "tasks": {}}
     for task, records in tasks.items():
         for r in records:

@@ -28,7 +28,7 @@ from prover.lean.lexer import LexError, Token, code_tokens
 from prover.lean.protocol import PICKLE_KEYS, Request, encode_response, read_command_blocks, request_json
 from prover.lean.source import SourceError, split_commands
 from prover.lean.statement import proof_assign_index, split_declaration, statement_as_type
-from prover.lean.tactic_text import is_tactic_sequence
+from prover.lean.tactic_text import is_tactic_sequence, unwrap_single_tactic
 
 #: Commands that only set up scope: accepted, no effect on the world.
 SCOPE_COMMANDS = frozenset(
@@ -86,10 +86,11 @@ class WorldServer:
         state = self.states.get(ps) if isinstance(ps, int) else None
         if state is None:
             return Reply({"message": "Unknown proof state."})
-        tactic = str(request["tactic"])
-        if is_tactic_sequence(tactic):
+        sent = str(request["tactic"])
+        if is_tactic_sequence(sent):
             # the REPL parses exactly one tactic (leanprover-community/repl#43); the client sends `(seq)`
-            return Reply({"message": f"Lean error:\n<input>:1:{tactic.index(';')}: expected end of input"})
+            return Reply({"message": f"Lean error:\n<input>:1:{sent.index(';')}: expected end of input"})
+        tactic = unwrap_single_tactic(sent)  # Lean's `(seq)` runs the step `seq`, which the world scripts
         out = step(self.world, state.goals, tactic)
         if out.crash:
             return Reply(None, out.delay_ms, crash=True)

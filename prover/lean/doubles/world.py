@@ -30,7 +30,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prover.lean.errors import LeanError
-from prover.lean.tactic_text import unwrap_single_tactic
 from prover.lean.types import Theorem
 
 DEFAULT_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
@@ -198,12 +197,8 @@ class Step:
 
 
 def step(world: World, goals: Sequence[str], tactic: str) -> Step:
-    """Apply ``tactic`` to the first of ``goals``. Pure: delays are reported, not slept.
-
-    A tactic sequence that the REPL client sent as ``(seq)`` (``prover.lean.tactic_text``) is the step ``seq``,
-    as it is in Lean (the REPL-protocol server refuses a bare sequence, as the REPL does)."""
+    """Apply ``tactic`` to the first of ``goals``. Pure: delays are reported, not slept."""
     delay = world.default_delay_ms
-    tactic = unwrap_single_tactic(tactic)
     if normalise_tactic(tactic).startswith("try ") and (
         not goals or world.transition(goals[0], tactic) is None
     ):
