@@ -30,6 +30,9 @@ SHARED_STEPS = (
         ("simp -- a comment; not code", False),
         ('exact "a;b"', False),  # inside a string
         ("have h : P := by\n  simp\n  ring", False),  # one tactic over several lines
+        ("simp; exact (", False),  # unbalanced: our `)` would close its `(` (`exact ()`), so never wrapped
+        ("simp; exact h)", False),
+        ("simp) ; (ring", False),
     ],
 )
 def test_what_counts_as_a_sequence(tactic: str, sequence: bool) -> None:

@@ -18,17 +18,21 @@ _CLOSE = "\n)"
 
 
 def is_tactic_sequence(tactic: str) -> bool:
-    """Whether ``tactic`` holds a ``;`` at bracket depth 0 (outside strings and comments)."""
+    """Whether ``tactic`` holds a ``;`` at bracket depth 0 (outside strings and comments) and its brackets
+    balance. Unbalanced text is never wrapped: our parentheses would pair with its brackets (``exact (`` would
+    become ``(…exact (\n)``, i.e. ``exact ()``), so it goes to Lean as written and fails there."""
     try:
         tokens = code_tokens(tactic)
     except LexError:
         return False  # unlexable text is sent as it is; the guard and Lean report it
-    depth = 0
+    depth, sequence = 0, False
     for tok in tokens:
         depth += bracket_delta(tok)
+        if depth < 0:
+            return False
         if depth == 0 and tok.kind == "symbol" and tok.text == ";":
-            return True
-    return False
+            sequence = True
+    return sequence and depth == 0
 
 
 def as_single_tactic(tactic: str) -> str:
