@@ -51,11 +51,15 @@ test: install
 test-editor: install
 	bash scripts/test_editor.sh
 
+# ruff, then mypy (scripts/typecheck.py: zero errors in prover/lean, search, retrieval, prover/generation and the
+# front door; a ratchet on the rest). CI runs it before the tests.
 lint: install
-	$(VENV)/bin/ruff check prover retrieval search tests bench
-	$(VENV)/bin/ruff format --check prover retrieval search tests bench
+	$(VENV)/bin/ruff check prover retrieval search tests bench scripts
+	$(VENV)/bin/ruff format --check prover retrieval search tests bench scripts
+	$(PY) scripts/typecheck.py
 
-# Lean toolchain, Mathlib cache and the REPL build (needs network + elan).
+# Lean toolchain, Mathlib cache, the REPL and the judge (comparator, lean4export, landrun; needs network, elan,
+# git and Go; COMPARATOR=0 skips the judge's tools).
 lean:
 	@bash scripts/setup_lean.sh
 

@@ -9,6 +9,13 @@ the session opens with ``pick_goal`` and the answer is given by ``exact``). Repo
 on a real REPL each extra tactic or command costs Lean time that this in-process world does not charge.
 
     .venv/bin/python -m bench.bench_fps --repeat 50
+
+``--rejudge REF`` instead re-judges the reference's released baseline solutions with our decision logic
+(``prover.fps.rejudge``): REF is a copy of Purewhite2019/formal_problem_solving_main's ``data/`` and
+``baseline_results/`` (never committed; see bench/README.md for the command that writes it). One JSON line per
+released file (the reference's counts, ours, the records lost), then the totals; exit 1 if any is lost.
+
+    .venv/bin/python -m bench.bench_fps --rejudge /tmp/fpsref
 """
 
 from __future__ import annotations
@@ -68,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--problems", nargs="*", default=["solved", "wrong", "split", "chosen"])
+    parser.add_argument("--rejudge", type=Path, help="re-judge the reference's baseline_results/ in this copy")
+    parser.add_argument("--limit", type=int, help="with --rejudge: at most this many records per file")
     args = parser.parse_args(argv)
+    if args.rejudge is not None:
+        return rejudge(args.rejudge, args.limit)
     problems = {
         p.id: p
         for name in ("fps_problems.jsonl", "fps_steering.jsonl")
@@ -83,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         problem = problems[ident]
         answer_goal = "first" if ident in ANSWER_FIRST else "last"
         settings = SolverSettings(
-            preflight_formal_answers=False, normal_form_probe=False, answer_goal=answer_goal
+            preflight_formal_answers=False,
+            normal_form_probe=False,
+            answer_goal=answer_goal,
+            prove_ground_truth=False,  # the solving overhead alone (Proven is a run of its own)
         )
         theorem = fps_theorem(problem)
         plain_t, fps_t, plain_n, fps_n = [], [], 0, 0
@@ -122,6 +136,45 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     return 0
+
+
+def rejudge(root: Path, limit: int | None = None) -> int:
+    """Every released ``{solving,proving}.<benchmark>.jsonl`` under ``root/baseline_results`` re-judged."""
+    import tempfile
+
+    from prover.fps.rejudge import index_problems, rejudge_file
+
+    files = sorted((root / "baseline_results").glob("*/*/*.jsonl"))
+    if not files:
+        print(f"bench_fps: no baseline_results/*/*/*.jsonl under {root}", file=sys.stderr)
+        return 2
+    totals: dict[str, int] = {"files": 0, "records": 0, "reference_counted": 0, "ours_counted": 0, "lost": 0}
+    indexes: dict[str, dict] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            bench = path.name.split(".")[1]
+            data = root / "data" / f"{bench}.jsonl"
+            try:
+                json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+            except (ValueError, IndexError, OSError):
+                print(json.dumps({"path": str(path), "skipped": "not JSON lines (a pointer, or absent)"}))
+                continue
+            if bench not in indexes:
+                indexes[bench] = index_problems(data)
+            summary = rejudge_file(path, indexes[bench], Path(tmp), limit)
+            row = summary.to_json()
+            row["path"] = str(path.relative_to(root))
+            print(json.dumps(row, ensure_ascii=False))
+            counted = "proven" if summary.kind == "proving" else "solved"
+            totals["files"] += 1
+            totals["records"] += summary.records
+            totals["reference_counted"] += summary.reference[counted]
+            totals["ours_counted"] += summary.ours[counted]
+            totals["lost"] += len(summary.lost)
+    totals["seconds"] = round(time.perf_counter() - started, 1)  # type: ignore[assignment]
+    print(json.dumps({"event": "totals", **totals}))
+    return 1 if totals["lost"] else 0
 
 
 if __name__ == "__main__":

@@ -194,11 +194,209 @@ def throughput(argv: list[str]) -> None:
     print(json.dumps(out, indent=2))
 
 
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def heldout(argv: list[str]) -> None:
+    """Stock vs fine-tuned encoder on held-out problems, the default generator and the votes alone.
+
+    Split by text (``prover.training.build``: problems sharing a goal share a side, 0% leak): the encoder
+    trains on train, ``train=encoder`` re-fits the generator's mix on val (``model/knn_mix.json``), and every
+    figure is measured on test, problems neither the encoder nor the mix saw. The stock encoder gets the same
+    val re-fit (``stock, val-fitted mix``), so the comparison is of encoders, not of fitting procedures.
+    """
+    from prover.generation.knn import KnnTacticGenerator
+    from prover.generation.mix import fit_mix_weights, heldout_mix_rows, load_mix
+    from prover.retrieval.encoder import TextEncoder
+    from prover.training.build import BuildInputs, build
+    from prover.training.encoder import train_encoder
+    from prover.training.settings import EncoderTrainSettings
+
+    ap = argparse.ArgumentParser(prog="bench_train.py heldout")
+    ap.add_argument("corpus")
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--val", type=float, default=0.15)
+    ap.add_argument("--test", type=float, default=0.2)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--encoder", help="a fine-tuned encoder directory: measure it instead of training one")
+    ap.add_argument("--work", default=None)
+    args = ap.parse_args(argv)
+    work = Path(args.work or tempfile.mkdtemp(prefix="bench-train-heldout-"))
+    t_all = time.perf_counter()
+    summary = build(
+        BuildInputs(tactic_files=[Path(args.corpus)]), work / "data", args.val, args.test, args.seed
+    )
+    records = read_records(work / "data" / "tactic.jsonl", TacticExample)
+    train = [_step(r) for r in records if r.split == "train"]
+    val = [r for r in records if r.split == "val"]
+    test = [_step(r) for r in records if r.split == "test"]
+    out: dict = {
+        "corpus": args.corpus,
+        "split": summary["tasks"]["tactic"]["splits"],
+        "leak": summary["tasks"]["tactic"]["leak"],
+        "test_problems": len({s.source for s in test}),
+    }
+    if args.encoder is None:
+        settings = EncoderTrainSettings(
+            data=str(work / "data"),
+            output_dir=str(work / "encoder"),
+            max_steps=args.steps,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            lr=args.lr,
+            save_steps=max(args.steps, 1),
+            eval_steps=max(args.steps, 1),
+        )
+        t0 = time.perf_counter()
+        trained = train_encoder(settings)
+        out["train"] = {
+            "steps": trained["steps"],
+            "wall_s_with_mix_refit": round(time.perf_counter() - t0, 1),
+            "train_loss": trained["train_loss"],
+            "eval_loss": trained.get("eval_loss"),
+            "val_refit": {k: v for k, v in trained.items() if k.startswith(("eval_", "mix_"))},
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+        model = trained["model"]
+    else:
+        model = args.encoder
+
+    def measure(label: str, name: str, mix: dict[str, float] | None) -> None:
+        enc = TextEncoder(name, max_length=args.max_length)
+        gen = KnnTacticGenerator(train, enc)
+        if mix == {}:  # fit on val for this encoder, as train=encoder does
+            mix = fit_mix_weights(heldout_mix_rows(gen, val), gen.portfolio_weight)
+        if mix:
+            gen.mix_weights = mix
+        out[f"generator {label}"] = topk_with(gen, test, 8)
+        votes = KnnTacticGenerator(train, enc, embeddings=gen._vectors, **VOTES_ONLY)
+        out[f"votes only {label}"] = topk_with(votes, test, 8)
+
+    measure("stock, corpus-fitted mix", "minilm", None)
+    measure("stock, val-fitted mix", "minilm", {})
+    measure("fine-tuned, corpus-fitted mix", model, None)
+    measure("fine-tuned, val-fitted mix (train=encoder default)", model, load_mix(model) or {})
+    out["wall_s_total"] = round(time.perf_counter() - t_all, 1)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(out, indent=2))
+
+
+def st_compare(argv: list[str]) -> None:
+    """Throughput of ``train=encoder`` against sentence-transformers' own training loop with
+    ``MultipleNegativesRankingLoss`` (in-batch negatives, scale 20 = our temperature 0.05): same model (the
+    packaged MiniLM), same (anchor, positive) pairs, batch size, max length and number of steps, in one process,
+    alternated ``--rounds`` times so that a changing machine load hits both alike.
+
+    sentence-transformers >= 3 routes ``fit`` through its ``SentenceTransformerTrainer``, which needs the
+    Hugging Face ``datasets`` package (not a dependency here, and shadowed by the repository's ``datasets/``
+    folder); its ``old_fit`` is the same library's own loop without it, so that is what is timed.
+    """
+    import statistics
+
+    import torch
+    from sentence_transformers import InputExample, SentenceTransformer, losses
+    from torch.utils.data import DataLoader
+
+    from prover.retrieval.encoder import resolve_model_path
+    from prover.training.build import BuildInputs, build
+    from prover.training.encoder import contrastive_pairs, train_encoder
+    from prover.training.runs import read_metrics, set_progress
+    from prover.training.settings import EncoderTrainSettings
+
+    ap = argparse.ArgumentParser(prog="bench_train.py st-compare")
+    ap.add_argument("corpus")
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args(argv)
+    set_progress(False)
+    work = Path(tempfile.mkdtemp(prefix="bench-train-st-"))
+    build(BuildInputs(tactic_files=[Path(args.corpus)]), work / "data", val=0.0, test=0.2, seed=2)
+    records = [r for r in read_records(work / "data" / "tactic.jsonl", TacticExample) if r.split == "train"]
+    settings = EncoderTrainSettings(
+        data=str(work / "data"),
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        save_steps=10**6,
+        logging_steps=args.steps,
+        warmup_ratio=0.0,
+        refit_mix=False,
+    )
+    pairs = contrastive_pairs(records, settings, 0)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for round_no in range(args.rounds):
+        run = settings.model_copy(update={"output_dir": str(work / f"ours-{round_no}")})
+        train_encoder(run)
+        ours.append([r for r in read_metrics(run.output_dir) if "train_runtime" in r][-1]["train_runtime"])
+        torch.manual_seed(0)
+        model = SentenceTransformer(resolve_model_path("minilm"), device="cpu")
+        model.max_seq_length = args.max_length
+        examples = [InputExample(texts=[p["a"], p["b"]]) for p in pairs]
+        loader = DataLoader(examples, shuffle=True, batch_size=args.batch_size, drop_last=True)
+        loss = losses.MultipleNegativesRankingLoss(model, scale=20.0)
+        t0 = time.perf_counter()
+        model.old_fit(
+            train_objectives=[(loader, loss)],
+            epochs=1,
+            steps_per_epoch=args.steps,
+            warmup_steps=0,
+            optimizer_params={"lr": settings.lr},
+            show_progress_bar=False,
+        )
+        theirs.append(time.perf_counter() - t0)
+    pairs_done = args.steps * args.batch_size
+    out = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "rounds": args.rounds,
+        "ours_s": [round(x, 1) for x in ours],
+        "sentence_transformers_old_fit_s": [round(x, 1) for x in theirs],
+        "ours_pairs_per_s": round(pairs_done / statistics.median(ours), 2),
+        "st_pairs_per_s": round(pairs_done / statistics.median(theirs), 2),
+        "ratio_ours_over_st": round(statistics.median(theirs) / statistics.median(ours), 3),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    print(json.dumps(out, indent=2))
+
+
+def topk_with(gen: object, test: list[ProofStep], k: int) -> dict[str, float]:
+    requests = []
+    for s in test:
+        goals = list(s.goals)
+        focused = goals.pop(s.goal_id)
+        requests.append(GenerationRequest(goals=[focused, *goals]))
+    top1 = hits = 0
+    for start in range(0, len(requests), 64):
+        rows = gen.generate(requests[start : start + 64], k)  # type: ignore[attr-defined]
+        for s, row in zip(test[start : start + 64], rows, strict=True):
+            pred = [normalise(x.tactic) for x in row]
+            truth = normalise(s.tactic)
+            top1 += bool(pred) and pred[0] == truth
+            hits += truth in pred
+    return {"top1": round(top1 / len(test), 4), f"top{k}": round(hits / len(test), 4)}
+
+
 def main() -> None:
     import sys
 
     if sys.argv[1:2] == ["throughput"]:
         throughput(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["heldout"]:
+        heldout(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["st-compare"]:
+        st_compare(sys.argv[2:])
         return
     from prover.training.build import BuildInputs, build
     from prover.training.curate import curate

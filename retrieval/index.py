@@ -111,6 +111,7 @@ def build_faiss(vectors: np.ndarray, index_type: str = "flat", params: FaissPara
     if vectors.ndim != 2 or vectors.shape[1] == 0:
         raise PremiseIndexError(f"expected a (n, dim) matrix of vectors, got shape {vectors.shape}")
     n, dim = vectors.shape
+    index: Any  # faiss's bundled stubs type each class apart; the three kinds share one duck-typed API
     if index_type == "flat":
         index = faiss.IndexFlatIP(dim)
     elif index_type == "hnsw":
@@ -141,8 +142,11 @@ def search_faiss(
     ``allowed`` (sorted row ids) restricts the search inside faiss with an ``IDSelectorBatch``, so the k
     results are the best *allowed* rows, not the allowed survivors of an unfiltered top-k.
     """
-    import faiss
+    import faiss as faiss_module
 
+    faiss: Any = (
+        faiss_module  # its bundled stubs lack the SearchParameters* keyword fields and the HNSW class
+    )
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     k = min(k, max(index.ntotal, 1))
     if allowed is None:
@@ -183,6 +187,10 @@ class PremiseIndex:
     def load(cls, directory: str | Path, encoder: str | None = None) -> PremiseIndex:
         """Load and cross-check; ``encoder`` (if given) must be the one the index was built with."""
         directory = Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise PremiseIndexError(
+                f"{directory} is a file, not an index directory (build one with `prover index build --out DIR`)"
+            )
         if not directory.is_dir():
             raise PremiseIndexError(f"index directory {directory} does not exist")
         meta = IndexMeta.read(directory)
@@ -239,7 +247,7 @@ def build_dense_index(
     if not len(corpus):
         raise PremiseIndexError("the corpus has no premises; nothing to index")
     texts = [p.text for p in corpus.premises]
-    step = batch_size or getattr(encoder, "batch_size", 64)
+    step = int(batch_size or getattr(encoder, "batch_size", 64) or 64)
     chunks: list[np.ndarray] = []
     bar = None
     if progress:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ class Retriever(abc.ABC):
         rows = [r for name in names for r in self._rows_by_name.get(name, ())]
         return np.unique(np.asarray(rows, dtype=np.int64))
 
-    def _hits(self, scores: Sequence[float], rows: Sequence[int]) -> list[Hit]:
+    def _hits(self, scores: Iterable[float], rows: Iterable[int]) -> list[Hit]:
         return [(self.corpus.premises[int(r)], float(s)) for s, r in zip(scores, rows, strict=True) if r >= 0]
 
 

@@ -32,4 +32,40 @@ lake build repl >&2 || (cd .lake/packages/REPL && lake build repl >&2) || fail "
 BIN="$ROOT/.lake/packages/REPL/.lake/build/bin/repl"
 [ -x "$BIN" ] || fail "the REPL binary is missing after the build (expected $BIN)"
 lake build >&2 || fail "building the project (import Mathlib) failed"
+
+# --- the judge: comparator + lean4export + landrun (prover.lean.comparator; README "Trust model") ---------
+# comparator (github.com/leanprover/comparator) follows Lean's releases: a tag per version from v4.27, and the
+# branch `pre-v25` for "v4.24.0 and older". Its own lake manifest pins the lean4export it builds, which must
+# match the project's Lean. landrun (github.com/Zouuup/landrun, a Go program) is built from `main`, as
+# comparator's README asks. Skip with COMPARATOR=0: verify.judge=auto then uses the repl judge.
+if [ "${COMPARATOR:-1}" != "0" ]; then
+  TOOLS="$ROOT/.lake/tools"
+  VERSION="${TOOLCHAIN##*:}"
+  case "$VERSION" in
+    v4.1[0-9].*|v4.2[0-4].*|v4.[0-9].*) COMPARATOR_REF="pre-v25" ;;
+    *) COMPARATOR_REF="$VERSION" ;;
+  esac
+  COMPARATOR_REF="${COMPARATOR_REF_OVERRIDE:-$COMPARATOR_REF}"
+  skip="(or run 'COMPARATOR=0 make lean': the repl judge needs none of it)"
+  command -v git >/dev/null 2>&1 || fail "building comparator needs git $skip"
+  mkdir -p "$TOOLS/bin"
+  if [ ! -d "$TOOLS/comparator/.git" ]; then
+    echo "setup_lean: fetching comparator @ $COMPARATOR_REF" >&2
+    git clone --quiet --depth 1 --branch "$COMPARATOR_REF" https://github.com/leanprover/comparator \
+      "$TOOLS/comparator" >&2 || fail "cannot fetch comparator @ $COMPARATOR_REF from github.com $skip"
+  fi
+  echo "setup_lean: building comparator and lean4export" >&2
+  (cd "$TOOLS/comparator" && lake build lean4export comparator >&2) \
+    || fail "building comparator and lean4export failed $skip"
+  if [ ! -x "$TOOLS/bin/landrun" ]; then
+    command -v go >/dev/null 2>&1 || fail "building landrun needs Go (https://go.dev/dl) $skip"
+    [ -d "$TOOLS/landrun/.git" ] || git clone --quiet --depth 1 https://github.com/Zouuup/landrun \
+      "$TOOLS/landrun" >&2 || fail "cannot fetch landrun from github.com $skip"
+    (cd "$TOOLS/landrun" && go build -o "$TOOLS/bin/landrun" ./cmd/landrun >&2) \
+      || fail "building landrun failed $skip"
+  fi
+  "$TOOLS/bin/landrun" --version >/dev/null 2>&1 \
+    || echo "setup_lean: warning: landrun does not run here (Landlock needs Linux >= 5.13); comparator will reject every proof, use verify.judge=repl" >&2
+  echo "setup_lean: comparator ready: $TOOLS/comparator/.lake/build/bin/comparator (verify.judge=auto uses it)" >&2
+fi
 echo "setup_lean: ready. REPL binary: $BIN (run it with: lake env $BIN)"

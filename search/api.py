@@ -21,7 +21,7 @@ from prover.lean.session import LeanSession
 from prover.lean.types import ProofFinished, TacticState, Theorem, Verdict
 from prover.search.errors import SearchConfigError
 from prover.search.graph import SearchGraph, SearchStats
-from prover.search.run import Budget, SearchRun
+from prover.search.run import AttemptBudget, SearchRun
 from prover.search.settings import SearchSettings, TreeSearchSettings
 from prover.search.status import ProofStatus
 
@@ -38,6 +38,14 @@ class SampleCounts:
     distinct: int = 0
     #: why rejected samples were rejected (distinct reasons, sorted, at most 20)
     rejection_reasons: tuple[str, ...] = ()
+    #: 1-based position of the first correct sample in judging order (None: none correct): the coverage curve
+    first_correct: int | None = None
+    #: samples that answered a repair turn (included in ``n``), and the rounds run (first round included)
+    repaired: int = 0
+    rounds: int = 0
+    #: tokens the model server reported for this theorem (0: a local model, or a server that reports none)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -174,7 +182,7 @@ class TreeSearcher(Searcher):
             graph = SearchGraph(theorem)
             graph.add_root(root)
             run = SearchRun(
-                session, generator, critic, graph, Budget(s.max_expansions, deadline), s.num_sampled_tactics
+                session, generator, critic, graph, AttemptBudget(s.max_expansions, deadline), s.num_sampled_tactics
             )
             a0 = time.monotonic()
             try:

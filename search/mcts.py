@@ -91,13 +91,13 @@ class MonteCarloTreeSearch(TreeSearcher):
             if not live:
                 return _Selection(path, "dead")
             sqrt_n = math.sqrt(max(tree.visits.get(node, 0.0), 1.0))
-            node = max(
-                live,
-                key=lambda c, p=node: (
-                    tree.q(c)
-                    + c_puct * tree.prior.get((p, c), 0.0) * sqrt_n / (1.0 + tree.visits.get(c, 0.0))
-                ),
-            )
+            parent = node
+
+            def puct(child: int, parent: int = parent, sqrt_n: float = sqrt_n) -> float:
+                prior = tree.prior.get((parent, child), 0.0)
+                return tree.q(child) + c_puct * prior * sqrt_n / (1.0 + tree.visits.get(child, 0.0))
+
+            node = max(live, key=puct)
             path.append(node)
 
     def _attempt(self, run: SearchRun) -> ProofStatus:
@@ -153,14 +153,14 @@ class MonteCarloTreeSearch(TreeSearcher):
                 if not suggestions:
                     graph.mark_expanded(node)
         values = dict(zip(to_generate, run.value(to_generate), strict=True))
-        for path, node in leaves:
-            if node is None:
+        for path, leaf in leaves:
+            if leaf is None:
                 value = 0.0
-            elif node in values:
-                value = values[node]
-            elif tree.visits.get(node, 0.0) > 0:
-                value = tree.q(node)
+            elif leaf in values:
+                value = values[leaf]
+            elif tree.visits.get(leaf, 0.0) > 0:
+                value = tree.q(leaf)
             else:
-                value = run.value([node])[0]
+                value = run.value([leaf])[0]
             # a duplicate child already carries its own visits; back up along the path only once per node
             tree.add(list(dict.fromkeys(path)), 1.0, value)

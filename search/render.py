@@ -14,7 +14,7 @@ beyond :data:`LABEL_ALL_LIMIT` drawn nodes, and the figure grows with the number
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,27 @@ def shorten(text: str, limit: int = MAX_LABEL) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def node_label(node: dict[str, Any]) -> str:
+def shorten_middle(text: str, limit: int = MAX_LABEL) -> str:
+    """One line of at most ``limit`` characters, cut in the middle: sibling tactics often differ only at their
+    end (``nlinarith [sq_nonneg (a - b)]`` / ``… (a + b)]``), so head and tail both stay."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    head = (limit - 1) // 2
+    return line[:head] + "…" + line[len(line) - (limit - 1 - head) :]
+
+
+def node_label(node: dict[str, Any], tactic: str | None = None) -> str:
+    """A node's label. A failed tactic's leaf names the tactic that failed (siblings' error messages often
+    share a long prefix, so the message alone reads the same on every leaf), then the message's start."""
     kind = node["kind"]
     if kind == "proof":
         return "no goals ∎"
     if kind != "state":
+        if tactic is not None:
+            return (
+                f"✗ {shorten_middle(tactic, MAX_LABEL - 2)}\n{shorten(kind + ': ' + node.get('message', ''))}"
+            )
         return f"{kind}: {shorten(node.get('message', ''), MAX_LABEL - len(kind) - 2)}"
     goals = node["goals"]
     target = goals[0].rpartition("⊢")[2] if goals else ""
@@ -63,6 +79,9 @@ class Layout:
     omitted: int
     #: failed-tactic leaves merged into "N failed tactics" nodes
     collapsed: int = 0
+    #: the drawn labels' boxes in display pixels (x0, y0, x1, y1), node and edge labels alike; tests check
+    #: that none overlap
+    label_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 def collapse_failed_leaves(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -218,12 +237,19 @@ def render(
     def labelled(n: int) -> bool:
         return label_all or n in on_proof or n == data["root"] or -pos[n][1] <= 1
 
-    slot = 1.9 if label_all else 0.45  # inches per leaf: room for a label, or for a dot
+    # inches per leaf: room for a label (28 characters at 7 pt plus the box), or for a dot
+    slot = 2.3 if label_all else 0.45
     width = max(6.0, min(MAX_INCHES, (max((x for x, _ in pos.values()), default=0) + 1) * slot))
     height = max(3.0, min(MAX_INCHES, (max((-y for _, y in pos.values()), default=0) + 1) * 1.3))
     height = max(height, min(MAX_INCHES, width / 4))  # a wide, shallow tree must not become a thin strip
     dpi = max(20.0, min(100.0, MAX_PIXELS / max(width, height)))
     fig, ax = plt.subplots(figsize=(width, height))
+    texts: list[Any] = []
+    #: the tactic that produced each failed leaf: drawn on the leaf itself, not on its edge
+    failed_by: dict[int, str] = {}
+    for e in data["edges"]:
+        if nodes[e["target"]]["kind"] in FAILED_KINDS and (e["source"], e["target"]) in layout.tree_edges:
+            failed_by[e["target"]] = e["tactic"]
     for e in data["edges"]:
         u, v = e["source"], e["target"]
         if u not in pos or v not in pos:
@@ -234,18 +260,22 @@ def render(
         style = "-" if (u, v) in layout.tree_edges else ":"
         color = "#1a9850" if on_path else ("#bbbbbb" if failed else "#555555")
         ax.plot([x0, x1], [y0, y1], style, color=color, lw=2.5 if on_path else 0.8, zorder=1)
-        if not (label_all or on_path):
+        if not (label_all or on_path) or v in failed_by:
             continue
-        ax.text(
-            (x0 + x1) / 2,
-            (y0 + y1) / 2,
-            shorten(e["tactic"], 20),
-            fontsize=6,
-            ha="center",
-            va="center",
-            color="#999999" if failed else "#1f3d7a",
-            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-            zorder=2,
+        # near the child, not at the midpoint: a state's many edges converge on it, and their midpoints crowd
+        # into half the width the children have
+        texts.append(
+            ax.text(
+                x0 + 0.7 * (x1 - x0),
+                y0 + 0.7 * (y1 - y0),
+                shorten(e["tactic"], 20),
+                fontsize=6,
+                ha="center",
+                va="center",
+                color="#999999" if failed else "#1f3d7a",
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=2,
+            )
         )
     for n, (x, y) in pos.items():
         node = nodes[n]
@@ -264,16 +294,18 @@ def render(
         if not labelled(n):
             ax.scatter([x], [y], s=30, c=face, edgecolors=edge, linewidths=0.8, zorder=3)
             continue
-        ax.text(
-            x,
-            y,
-            node_label(node),
-            fontsize=7,
-            ha="center",
-            va="center",
-            color=text_color,
-            zorder=3,
-            bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge},
+        texts.append(
+            ax.text(
+                x,
+                y,
+                node_label(node, failed_by.get(n)),
+                fontsize=7,
+                ha="center",
+                va="center",
+                color=text_color,
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": edge},
+            )
         )
     title = (data.get("theorem") or {}).get("name", "search graph")
     proof = data.get("proof")
@@ -290,5 +322,10 @@ def render(
     ax.margins(0.05, 0.1)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, bbox_inches="tight", dpi=dpi)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    for text in texts:
+        box = text.get_bbox_patch().get_window_extent(renderer) if text.get_bbox_patch() else None
+        box = box or text.get_window_extent(renderer)
+        layout.label_boxes.append((box.x0, box.y0, box.x1, box.y1))
     plt.close(fig)
     return layout

@@ -20,7 +20,7 @@ from prover.search.status import ProofStatus
 
 
 @dataclass(frozen=True)
-class Budget:
+class AttemptBudget:
     """Per-attempt limits: ``max_expansions`` generator expansions and a wall-clock deadline."""
 
     max_expansions: int
@@ -36,7 +36,7 @@ class SearchRun:
         generator: TacticGenerator,
         critic: Critic | None,
         graph: SearchGraph,
-        budget: Budget,
+        budget: AttemptBudget,
         num_tactics: int,
     ) -> None:
         self.session = session

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
 from prover.errors import ConfigError
 from prover.search.errors import SearchConfigError
@@ -126,15 +126,30 @@ class MpsSettings(ValuedSearchSettings):
 
 
 class WholeProofSettings(SearchSettings):
-    """Whole-proof sampling (DeepSeek-Prover style): ``num_samples`` proofs per round, each verified."""
+    """Whole-proof sampling (DeepSeek-Prover style): ``num_samples`` proofs per attempt, each verified, then
+    ``repair_rounds`` rounds in which failed samples' Lean errors become the model's next turn (Goedel-Prover-V2's
+    self-correction: 8 initial samples, 2 rounds). Budgets count samples, tokens and Lean seconds."""
 
     mode: ClassVar[str] = "whole_proof"
 
     name: Literal["whole_proof"] = "whole_proof"
+    #: samples drawn from the opening prompt in each attempt
     num_samples: PositiveInt = 32
+    #: rounds after the first in which failed samples are repaired from their Lean errors (0: no repair)
+    repair_rounds: NonNegativeInt = 0
+    #: answers drawn per repair round, spread over the previous round's failed samples (one each, in order)
+    samples_per_round: PositiveInt = 8
+    #: budgets over all attempts and rounds (null: unbounded): samples drawn, tokens used, seconds in Lean
+    max_samples: PositiveInt | None = None
+    max_tokens: PositiveInt | None = None
+    max_lean_s: PositiveFloat | None = None
+    #: where every drawn and judged sample is journaled (set by the run directory: a killed run resumes per sample)
+    journal_dir: str | None = None
 
     @property
     def budget(self) -> str:
+        if self.repair_rounds:
+            return f"{self.attempts}×({self.num_samples}+{self.repair_rounds}×{self.samples_per_round})×1"
         return f"{self.attempts}×{self.num_samples}×1"
 
 

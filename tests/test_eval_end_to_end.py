@@ -131,7 +131,12 @@ def test_prove_runs_to_completion_verifies_and_reports(
         "theorem amc12_and (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  assumption" in lean
     )
     assert "induction_cheat" not in lean and lean.startswith("import Mathlib")
-    assert "2/4 solved (50.0%)" in (run / "report" / "report.md").read_text(encoding="utf-8")
+    report_md = (run / "report" / "report.md").read_text(encoding="utf-8")
+    assert "2/4 solved (50.0%)" in report_md
+    # the judge decided and is named in run.json, in every record and in the report
+    assert json.loads((run / "run.json").read_text(encoding="utf-8"))["judge"] == "simulation"
+    assert {r.judge for r in records} == {"simulation"} and summary["judge"] == "simulation"
+    assert "judge simulation" in report_md and "accepted by the judge `simulation`" in report_md
 
     # a second run that solves less, compared with the first
     run2 = tmp_path / "run2"

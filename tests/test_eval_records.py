@@ -71,7 +71,10 @@ def test_worker_returns_a_typed_record_with_theorem_and_verdict(tmp_path: Path) 
     assert cheat.status is ProofStatus.UNVERIFIED
     assert isinstance(cheat.verification, Verdict) and not cheat.verification.accepted
     line = json.loads(record.model_dump_json())
-    assert line["status"] == "proved" and line["verification"] == {"accepted": True, "reasons": []}
+    # the judge decided (a scripted world judges itself: `simulation`), and the record names it
+    assert line["status"] == "proved"
+    assert line["verification"] == {"accepted": True, "reasons": [], "judge": "simulation"}
+    assert line["judge"] == "simulation" and cheat.judge == "simulation"
 
 
 def test_whole_proof_goes_through_the_same_worker_path_and_verifies_once(tmp_path: Path) -> None:

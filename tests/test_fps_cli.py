@@ -41,7 +41,8 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert main(["solve", "--out", str(run_dir), "--limit", "2", *BASE]) == 0
     events = _events(capsys.readouterr().out)
     assert [e.get("status") for e in events if e["event"] == "problem"] == ["solved", "ne_submitted"]
-    assert [e["proven"] for e in events if e["event"] == "problem"] == [True, False]
+    # Proven is the separate ground-truth proving run: `omega` proves `wrong`'s, nothing here `solved`'s
+    assert [e["proven"] for e in events if e["event"] == "problem"] == [False, True]
     # a kill in the middle of writing the third line leaves a torn tail: resume cuts it and goes on
     with (run_dir / "results.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"problem": "restated", "sta')
@@ -56,8 +57,9 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert records[1].status == "failed" and records[1].answer["status"] == "ne_submitted"
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "| 1 (50.00%) | 1 (50.00%) |" in report
-    assert "| 1 (50.00%) | 1 (50.00%) | 1 (50.00%) |" in report  # FPS: Proven = Solved
-    assert "| wrong | ne_submitted | no | `(5 : ℕ)` | `answer = 3` |" in report
+    assert "| Solved | NE-Submitted | Proven |\n|---|---|---|\n| 1 (50.00%) | 1 (50.00%) | 1 (50.00%) |" in report
+    assert report.count("**Simulation:**") == 1 and "a simulation, not Lean" in report  # issue 24
+    assert "| wrong | ne_submitted | yes | `(5 : ℕ)` | `answer = 3` |" in report
 
 
 @pytest.mark.slow

@@ -116,4 +116,4 @@ def test_dfps_forward_solving_with_a_prompted_model(template):
     assert record.answer == "answer = 9"
     assert "show answer = 9\nomega" in record.proof
     # the same model, shown the backward goal with the proving prompt, proves it: Proven
-    assert record.proven and record.backward["proof"] == "intro answer h\nomega"
+    assert record.backward["status"] == "proved" and record.backward["proof"] == "intro answer h\nomega"

@@ -79,8 +79,8 @@ def test_answer_chosen_first_is_solved_only_when_steered(session, problems):
     first = _solve(session, p, tactics, answer_goal="first")
     assert first.status == "solved", first.reason
     assert first.answer == "(7 : ℤ)"
-    # the substituted recompile: the answer in `refine`, the steering and the answer step dropped
-    assert first.proof == "refine ⟨((7 : ℤ) : ℤ), ?_⟩\nnorm_num"
+    # verified as found: the session's steering and the answer step are part of the proof
+    assert first.proof == "apply Exists.intro\npick_goal 2\nexact 7\nnorm_num"
     # a model may steer itself: `pick_goal 2` from the generator is replayed and dropped the same way
     steered = _solve(session, p, [*tactics, ("pick_goal 2", -0.4)])
     assert steered.status == "solved", steered.reason
@@ -103,7 +103,7 @@ def test_unification_in_another_goal_prunes_the_answer_goal_early(session, probl
     record = _solve(session, p, [("refine ⟨rfl, ?_⟩", -0.1), ("norm_num", -0.2)])
     assert record.status == "solved", record.reason
     assert record.answer == "(9 : ℕ)"
-    assert record.proof == "refine ⟨((9 : ℕ) : ℕ), ?_⟩\nrefine ⟨rfl, ?_⟩\nnorm_num"
+    assert record.proof == "apply Exists.intro\nrefine ⟨rfl, ?_⟩\nall_goals skip\nnorm_num"
 
 
 def test_replay_keeps_the_steering_out_of_the_substituted_proof(session, problems):

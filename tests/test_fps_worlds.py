@@ -82,7 +82,9 @@ def test_solved(session, problems):
     assert record.status == "solved", record.reason
     assert record.answer == "(9 : ℕ)" and record.ground_truth == "answer = 9"
     assert not record.restated
-    assert record.proof == "refine ⟨((9 : ℕ) : ℕ), ?_⟩\nrfl"
+    # verified as found (what the reference verifies): the answer stays a metavariable the proof assigns
+    assert record.proof == "apply Exists.intro\nrfl\nall_goals skip"
+    assert record.check["verified_form"] == "as_found"
     assert record.check["verdict"]["accepted"] and record.check["rpe"]["correct"]
     # the probe found that this "Mathlib" lacks rw_search: it is left out of RPE, the rest kept in order
     assert checker.dropped_tactics == ["rw_search"]
@@ -156,12 +158,10 @@ def test_dfps_forward_solving(session, problems):
     record = solve_problem(session, p, searcher, generator, checker)
     assert record.mode == "dfps" and record.status == "solved", record.reason
     assert record.answer == "answer = 9" and not record.restated
-    # the generator has no tactic for the backward direction: attempted, failed, not Proven
-    assert record.backward["status"] == "failed" and not record.proven
-    assert record.proof.startswith("intro answer\nrefine ⟨(answer = 9 : Prop), ?_⟩")
-    # submitting the conclusion itself proves nothing about the answer: flagged, and RPE says no
-    restated = checker.final_check(p, ["exact h_answer"])
-    assert restated.status == "unsubmitted"  # the world has no extraction for it; the detector is unit-tested
+    # the generator has no tactic for the backward direction: attempted, failed
+    assert record.backward["status"] == "failed"
+    assert record.proof.startswith("intro answer\napply Exists.intro")
+    # submitting the conclusion itself proves nothing about the answer: flagged (the detector, unit-tested)
     from prover.fps.restatement import detect
 
     assert any("the conclusion itself" in r for r in detect(p, "answer + 1 = 10", mode="dfps").reasons)
@@ -254,9 +254,10 @@ def test_dfps_backward_direction_counts_as_proven(session, problems):
     record = solve_problem(
         session, p, searcher, FixedTacticGenerator(tactics), FpsChecker(session, _settings(mode="dfps"))
     )
-    assert record.status == "solved" and record.proven, record.backward
+    assert record.status == "solved" and record.backward["status"] == "proved", record.backward
     assert record.backward["proof"] == "intro answer h\nomega"
-    assert record.to_json()["proven"] is True
+    # Proven is the separate ground-truth proving run (same root goal here), not the backward attempt
+    assert record.to_json()["proven"] is True and record.proving["theorem"] == "ftp_solved"
     off = solve_problem(
         session,
         p,
@@ -264,7 +265,7 @@ def test_dfps_backward_direction_counts_as_proven(session, problems):
         FixedTacticGenerator(tactics),
         FpsChecker(session, _settings(mode="dfps", prove_backward=False)),
     )
-    assert off.status == "solved" and not off.proven and off.backward == {}
+    assert off.status == "solved" and off.backward == {}
     # a submission the guard refuses is never placed in a statement
     from prover.fps.solver import prove_backward
 
@@ -272,10 +273,20 @@ def test_dfps_backward_direction_counts_as_proven(session, problems):
     assert refused["status"] == "refused"
 
 
-def test_fps_proven_equals_solved(session, problems):
+def test_proven_is_a_separate_proving_run_with_the_ground_truth(session, problems):
+    """The paper's Proven (reference ``init_backward_state`` + ``only_proving=True``): a proving run on
+    ``∀ <intros> (answer : T) (h_submission : <formal_answer>) <outros[:-1]>, (<goal>)``, independent of
+    solving: ``wrong`` submits a wrong answer (NE-Submitted) and is still Proven; ``restated`` has no proving
+    theorem in this world (start fails): not Proven; the setting turns the run off."""
     solved, _ = _solve(session, problems["solved"])
     wrong, _ = _solve(session, problems["wrong"])
-    assert solved.proven and not wrong.proven and solved.backward == {}
+    restated, _ = _solve(session, problems["restated"])
+    assert solved.status == "solved" and solved.proven and solved.proving["proof"] == "simp"
+    assert wrong.status == "ne_submitted" and wrong.proven and wrong.proving["theorem"] == "ftp_wrong"
+    assert not restated.proven and restated.proving["status"] == "failed"
+    assert solved.backward == {}
+    off, _ = _solve(session, problems["solved"], prove_ground_truth=False)
+    assert off.status == "solved" and not off.proven and off.proving == {}
 
 
 def test_dfps_backward_search_has_its_own_budget(session, problems):
@@ -301,13 +312,13 @@ def test_dfps_backward_search_has_its_own_budget(session, problems):
 
     # one expansion is enough forward (after `have`, `exact h`) but not backward (`intro answer h`, then `omega`)
     starved = solve(max_expansions=1)
-    assert starved.status == "solved" and not starved.proven
+    assert starved.status == "solved" and starved.backward["status"] == "failed"
     assert starved.backward["status"] == "failed" and starved.backward["budget"] == "1×6×1 in 30s"
     assert starved.search["budget"] == "1×6×20"
     ample = solve(max_expansions=5, time_limit_s=60)
-    assert ample.proven and ample.backward["budget"] == "1×6×5 in 60s"
+    assert ample.backward["status"] == "proved" and ample.backward["budget"] == "1×6×5 in 60s"
     same = solve()  # empty: the forward budget
-    assert same.proven and same.backward["budget"] == "1×6×20 in 30s"
+    assert same.backward["status"] == "proved" and same.backward["budget"] == "1×6×20 in 30s"
     summary = summarise([to_attempt(as_problem(p), starved, "1×6×20", 0.1)])
     assert summary.backward_budget == "1×6×1 in 30s"
     with pytest.raises(ValueError, match="max_expansionz"):

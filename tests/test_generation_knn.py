@@ -17,6 +17,8 @@ from prover.generation.goals import parse_goal, parse_state, rename_identifiers
 from prover.generation.inputs import GenerationInputError
 from prover.generation.knn import KnnTacticGenerator, adapt_tactic
 from prover.generation.portfolio import AutomationPortfolio, learn_priors
+from prover.retrieval.corpus import Corpus, Premise
+from prover.retrieval.retriever import Hit, Retriever
 
 
 class TrigramEncoder:
@@ -221,3 +223,34 @@ def test_shipped_sample_corpus_with_minilm(repo_root: Path, tmp_path: Path) -> N
         requests_from_texts(["c d : ℝ\nhc : 0 < c\nhd : 0 < d\n⊢ 2 * c * d ≤ c ^ 2 + d ^ 2"]), 8
     )[0]
     assert "nlinarith [sq_nonneg (c - d)]" in [s.tactic for s in sugg[:3]]
+
+
+class _FixedRetriever(Retriever):
+    """A retriever over a two-premise corpus that ranks them in a fixed order (scores as a real one returns)."""
+
+    def __init__(self) -> None:
+        super().__init__(Corpus([Premise("Nat.pow_mod"), Premise("Nat.add_mul_mod_self_left")]))
+        self.states: list[str] = []
+
+    def _retrieve(self, states: list[str], k: int, allowed: list[np.ndarray | None]) -> list[list[Hit]]:
+        self.states += states
+        return [self._hits([0.9, 0.4], [0, 1])[:k] for _ in states]
+
+
+def test_knn_with_a_retriever_puts_premise_names_in_hint_lists(corpus_file: Path) -> None:
+    """The retriever returns (premise, score) pairs; the hints must carry the premises' NAMES (once, their
+    reprs reached the hint filter, which dropped them all)."""
+    retriever = _FixedRetriever()
+    state = "n : ℕ\nh₀ : n % 4 = 3\n⊢ n ^ 2 % 4 = 1"
+    with_premises = KnnTacticGenerator(
+        load_corpus(corpus_file), TrigramEncoder(), retriever=retriever, num_premises=2
+    ).generate(requests_from_texts([state]), 64)[0]
+    without = KnnTacticGenerator(load_corpus(corpus_file), TrigramEncoder()).generate(
+        requests_from_texts([state]), 64
+    )[0]
+    assert retriever.states == [state]
+    tactics = {s.tactic for s in with_premises}
+    assert "rw [Nat.pow_mod]" in tactics
+    assert "simp [Nat.pow_mod, Nat.add_mul_mod_self_left]" in tactics
+    assert not any("Premise(" in t or "0.9" in t for t in tactics)
+    assert not any("Nat.add_mul_mod_self_left" in s.tactic for s in without)

@@ -123,10 +123,18 @@ def test_repl_versions_come_from_the_session_and_the_lake_manifest(tmp_path: Pat
 
     class Asked:
         def describe(self) -> dict[str, Any]:
-            return {"backend": "repl", "lean": "4.19.0", "project_dir": str(tmp_path)}
+            return {"backend": "repl", "lean": "4.19.0", "project_dir": str(tmp_path), "sandbox": "bwrap"}
 
     cfg = {"name": "repl", "project_dir": str(tmp_path)}
-    assert run_versions(cfg, Asked()) == {"backend": "repl", "lean": "4.19.0", "mathlib": "v4.19.0"}
+    versions = run_versions(cfg, Asked(), judge="repl")
+    assert versions == {
+        "backend": "repl",
+        "lean": "4.19.0",
+        "mathlib": "v4.19.0",
+        "judge": "repl",
+        "sandbox": "bwrap",
+    }
+    assert describe_versions(versions).endswith("; judge repl, sandbox bwrap")  # every report names both
     assert run_versions(cfg, None)["lean"] == "unknown"  # never the pinned lean-toolchain text
 
 

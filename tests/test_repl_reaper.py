@@ -1,10 +1,12 @@
 """REPL processes die with the prover, however it dies (``kill -9`` included), and only then.
 
 A driver subprocess builds a ``ReplSession`` over the misbehaving REPL double, started from pool threads
-that have exited by the time we look (the case ``PR_SET_PDEATHSIG`` gets wrong), with the double run as a
-grandchild (``sh -c``, like ``lake env repl``) and busy on a hanging tactic (a REPL that is not reading
-never notices that its stdin has closed). It prints every pid of the REPL process groups; we kill it
-and expect all of them gone within a few seconds.
+that have exited by the time we look (the case ``PR_SET_PDEATHSIG`` gets wrong: the sandbox's
+``--die-with-parent`` is a death signal, so the sandbox starts every process from one long-lived thread), with
+the double run as a grandchild (``sh -c``, like ``lake env repl``) and busy on a hanging tactic (a REPL that is
+not reading never notices that its stdin has closed). It prints every pid of the REPL process trees; we kill
+it and expect all of them gone within a few seconds. Both launchers: bubblewrap (``backend.sandbox=bwrap``,
+no reaper process) and the reaper (``backend.sandbox=none``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from prover.lean.repl_process import ReplProcess, ReplStartError
+from prover.lean.sandbox import bwrap_problem
 
 DOUBLE = Path(__file__).parent / "doubles" / "misbehaving_repl.py"
 
@@ -30,9 +33,11 @@ DRIVER = textwrap.dedent(
     from prover.lean.repl_backend import ReplSession
     from prover.lean.types import Theorem, TacticState
 
-    double = sys.argv[1]
+    double, sandbox = sys.argv[1], sys.argv[2]
     command = ["sh", "-c", f'"{sys.executable}" "{double}"; exit $?']  # the REPL as a grandchild
-    session = ReplSession({"command": command, "pool_size": 2, "tactic_timeout_s": 300, "start_timeout_s": 10})
+    session = ReplSession(
+        {"command": command, "pool_size": 2, "tactic_timeout_s": 300, "start_timeout_s": 10, "sandbox": sandbox}
+    )
     session.tactic_guard = lambda tactic: []
     threads = [threading.Thread(target=w.process.header_env, args=("import Mathlib\\n",)) for w in session.workers]
     for t in threads:
@@ -47,19 +52,19 @@ DRIVER = textwrap.dedent(
     busy.start()
     time.sleep(0.5)
 
-    def group(pgid):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = open(f"/proc/{entry}/stat").read()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                    pids.append(int(entry))
+    def tree(pid):
+        pids, stack = [], [pid]
+        while stack:
+            p = stack.pop()
+            pids.append(p)
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    stack.extend(int(c) for c in open(f"/proc/{p}/task/{task}/children").read().split())
+            except OSError:
+                pass
         return pids
 
-    pids = [p for w in session.workers for p in group(w.process.pid)]
+    pids = [p for w in session.workers for p in tree(w.process.pid)]
     print(json.dumps({"pids": pids, "alive": [w.process.alive for w in session.workers]}), flush=True)
     time.sleep(600)
     """
@@ -75,11 +80,14 @@ def _gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
-def _run_driver(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
+def _run_driver(tmp_path: Path, sandbox: str) -> tuple[subprocess.Popen[str], list[int]]:
     script = tmp_path / "driver.py"
     script.write_text(DRIVER, encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(DOUBLE)], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, str(script), str(DOUBLE), sandbox],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     line = proc.stdout.readline() if proc.stdout else ""
     if not line:
@@ -90,12 +98,15 @@ def _run_driver(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
     return proc, info["pids"]
 
 
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_repl_process_groups_die_with_the_prover(tmp_path: Path, sig: int) -> None:
-    proc, pids = _run_driver(tmp_path)
+def test_repl_process_groups_die_with_the_prover(tmp_path: Path, sig: int, sandbox: str) -> None:
+    if sandbox == "bwrap" and bwrap_problem():
+        pytest.skip(f"no sandbox here: {bwrap_problem()}")
+    proc, pids = _run_driver(tmp_path, sandbox)
     try:
-        # per process: sh and the double, both busy (and the reaper) -> at least 4 pids, all alive now
-        assert len(pids) >= 4 and not any(_gone(p) for p in pids)
+        # per process: sh and the double, both busy, and the reaper (none) or bubblewrap's two processes
+        assert len(pids) >= (6 if sandbox == "none" else 8) and not any(_gone(p) for p in pids)
         os.kill(proc.pid, sig)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5

@@ -84,3 +84,43 @@ def test_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["tree", "render", str(good), "-o", str(tmp_path / "x.txt")]) == 2
     assert ".svg, .png or .pdf" in capsys.readouterr().err
     assert main(["tree", "render", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.svg")]) == 2
+
+
+def _overlapping(boxes: list[tuple[float, float, float, float]]) -> list[tuple[int, int]]:
+    return [
+        (i, j)
+        for i, a in enumerate(boxes)
+        for j, b in enumerate(boxes[i + 1 :], i + 1)
+        if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+    ]
+
+
+def test_many_failed_siblings_get_distinct_labels_that_do_not_overlap(tmp_path: Path) -> None:
+    """Issue 24: a 33-node tree with 32 failed siblings drew overlapping labels, and every failed leaf read the
+    same truncated prefix of its (shared) error message."""
+    from prover.search.render import render
+
+    g = SearchGraph(TH)
+    g.add_root(TacticState(("a b : ℝ\nh : 0 < a\n⊢ a * b ≤ a ^ 2 + b ^ 2",), TH))
+    for i in range(32):
+        message = "linarith failed to find a contradiction\ncase a\na b : ℝ\n⊢ False" + " " * i
+        g.add_result(ROOT, f"nlinarith [sq_nonneg (a - {i} * b)]", -0.1 * i, TacticError((message,)))
+    data = g.to_json()
+    assert len(data["nodes"]) == 33
+    layout = render(data, tmp_path / "wide.png", collapse_failed=False)
+    assert len(layout.label_boxes) == 33  # the root and 32 leaves; the failed tactics sit on their leaves
+    assert _overlapping(layout.label_boxes) == []
+    nodes = {n["id"]: n for n in data["nodes"]}
+    leaf_labels = {
+        node_label(nodes[e["target"]], e["tactic"])
+        for e in data["edges"]
+        if nodes[e["target"]]["kind"] == "error"
+    }
+    assert len(leaf_labels) == 32  # each failed leaf says which tactic failed
+
+
+def test_demo_graph_labels_do_not_overlap(tmp_path: Path) -> None:
+    from prover.search.render import render
+
+    layout = render(demo_graph().to_json(), tmp_path / "demo.png")
+    assert layout.label_boxes and _overlapping(layout.label_boxes) == []

@@ -25,7 +25,7 @@ from prover.search.whole_proof import WholeProofSearch
 
 REPO = Path(__file__).resolve().parents[1]
 #: Benchmark files differ in what they pick (which benchmark, where, which split); the rest are defaults.
-BENCHMARK_CHOICES = {"name", "path", "split"}
+BENCHMARK_CHOICES = {"name", "path", "split", "holes"}
 
 
 def _yaml_files(group: str) -> list[Path]:

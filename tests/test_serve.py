@@ -48,9 +48,14 @@ def build(overrides: list[str] = (), scripted: bool = True, **serve: Any) -> Pro
     return ProverService.from_config(cfg, settings)
 
 
+def local(app: Any) -> TestClient:
+    """A test client that names the server as a loopback host (the gateway refuses other Host names)."""
+    return TestClient(app, base_url="http://localhost")
+
+
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(build())) as c:
+    with local(create_app(build())) as c:
         yield c
 
 
@@ -66,7 +71,8 @@ def error_of(response: Any) -> dict[str, str]:
 def test_serve_yaml_mirrors_the_settings_defaults() -> None:
     data = yaml.safe_load((REPO / "configs" / "serve" / "default.yaml").read_text())
     assert data == ServeSettings().model_dump()
-    assert data["host"] == "127.0.0.1" and data["port"] == 23337 and data["cors_origins"] == []
+    assert data["host"] == "127.0.0.1" and data["port"] == 23337 and data["allowed_origins"] == []
+    assert data["token"] is True and data["allow_guard_only"] is False and data["open_paths"] == ["/health"]
 
 
 def test_unknown_serve_key_is_named() -> None:
@@ -76,13 +82,21 @@ def test_unknown_serve_key_is_named() -> None:
         load_settings(ServeSettings, {"api_key": " "}, "serve")
 
 
-def test_lean_required_fails_at_start_without_lean() -> None:
-    with pytest.raises(ServeSetupError, match="backend=repl needs"):
-        build(["backend=repl", "backend.command=[no-such-lake-binary]"], scripted=False, lean="required")
+NO_LEAN = ["backend=repl", "backend.command=[no-such-lake-binary]"]
 
 
-def test_lean_auto_serves_without_lean_when_it_cannot_start(caplog: pytest.LogCaptureFixture) -> None:
-    service = build(["backend=repl", "backend.command=[no-such-lake-binary]"], scripted=False)
+def no_lean(**serve: Any) -> ProverService:
+    """A server whose backend cannot start here, allowed to run guard-only."""
+    return build(NO_LEAN, scripted=False, allow_guard_only=True, **serve)
+
+
+def test_serve_refuses_to_start_without_lean_unless_guard_only_is_allowed() -> None:
+    with pytest.raises(ServeSetupError, match=r"backend=repl needs.*serve\.allow_guard_only=true"):
+        build(NO_LEAN, scripted=False)
+
+
+def test_guard_only_serves_without_lean_when_allowed(caplog: pytest.LogCaptureFixture) -> None:
+    service = no_lean()
     try:
         assert not service.has_lean and service.version()["backend"] == "none"
         assert "serving without Lean" in caplog.text
@@ -177,7 +191,8 @@ def test_health_version_and_openapi(client: TestClient) -> None:
 def test_generate_speaks_leancopilot(client: TestClient) -> None:
     # exactly what LeanCopilot's ExternalGenerator sends (curl, pretty JSON, accept header)
     raw = json.dumps({"name": "our-model", "input": ADD_GOAL, "prefix": ""}, indent=2)
-    response = client.post("/generate", content=raw, headers={"accept": "application/json"})
+    headers = {"accept": "application/json", "Content-Type": "application/json"}
+    response = client.post("/generate", content=raw, headers=headers)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"outputs"}
@@ -295,7 +310,7 @@ def test_premises_from_a_bm25_index(tmp_path: Path) -> None:
     )
     build_bm25_index(corpus).save(tmp_path / "idx")
     service = build(["retriever=bm25", f"retriever.index_path={tmp_path / 'idx'}"])
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         out = c.post("/premises", json={"goal": "n : Nat\n⊢ n + 0 = n", "k": 2}).json()["premises"]
         assert len(out) == 2 and out[0]["path"] == "Init/Core.lean"
         assert {p["full_name"] for p in out} == {"Nat.add_zero", "Nat.zero_add"}
@@ -320,7 +335,7 @@ def test_solve_runs_the_fps_solver_and_checks_the_answer() -> None:
     settings = load_settings(ServeSettings, {}, "serve")
     service = ProverService.from_config(compose(cfg), settings)
     problem = json.loads(FPS_PROBLEMS.read_text(encoding="utf-8").splitlines()[0])
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         record = c.post("/solve", json={"problem": problem, "max_expansions": 5}).json()
         assert record["status"] == "solved" and record["answer"] == "(9 : ℕ)", record
         assert record["check"]["verdict"]["accepted"] is True and record["check"]["rpe"]["correct"] is True
@@ -352,7 +367,7 @@ def test_solve_accepts_a_lean_statement_of_fps_shape() -> None:
     settings = load_settings(ServeSettings, {}, "serve")
     service = ProverService.from_config(compose(cfg), settings)
     statement = "theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10"
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         # The editor sends the whole text above the declaration: earlier theorems are dropped, not refused.
         header = "import Mathlib\nopen Nat\n\ntheorem before : 1 + 1 = 2 := by\n  decide\n"
         body = {"statement": statement, "header": header, "max_expansions": 5}
@@ -386,7 +401,7 @@ def test_solve_statement_parts_become_intros_and_outros() -> None:
 
 
 def test_solve_is_501_without_lean() -> None:
-    with TestClient(create_app(build(lean="off"))) as c:
+    with local(create_app(no_lean())) as c:
         response = c.post("/solve", json={"problem": {"statement": "x"}})
         assert response.status_code == 501 and error_of(response)["code"] == "not_available"
         assert "Lean backend" in error_of(response)["message"]
@@ -420,7 +435,7 @@ def test_prove_returns_a_verified_proof_by_polling_and_by_events(client: TestCli
 
 def test_prove_events_stream_progress_then_done() -> None:
     service = build(["generator.tactics=[{tactic:step,logprob:-0.1},{tactic:done,logprob:-0.2}]"])
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         job_id = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"}).json()["job_id"]
         with c.stream("GET", f"/prove/{job_id}/events") as stream:
             text = "".join(stream.iter_text())
@@ -433,7 +448,7 @@ def test_prove_events_stream_progress_then_done() -> None:
 
 def test_prove_cancel_stops_the_search() -> None:
     service = build(["generator.tactics=[{tactic:step,logprob:-0.1}]"])
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         job_id = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"}).json()["job_id"]
         time.sleep(0.4)
         started = time.monotonic()
@@ -447,7 +462,7 @@ def test_prove_cancel_stops_the_search() -> None:
 
 def test_prove_budget_failure_and_too_many_jobs() -> None:
     service = build(["generator.tactics=[{tactic:step,logprob:-0.1}]"], max_queued_jobs=1)
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         first = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0", "max_expansions": 2})
         second = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"})
         assert second.status_code == 429 and second.headers["retry-after"] == "1"
@@ -493,7 +508,7 @@ def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
 
 
 def test_oversized_bodies_are_413_with_and_without_content_length() -> None:
-    with TestClient(create_app(build(max_body_bytes=1000))) as c:
+    with local(create_app(build(max_body_bytes=1000))) as c:
         big = {"goal": "x" * 5000}
         assert error_of(c.post("/suggest", json=big))["code"] == "payload_too_large"
 
@@ -509,14 +524,14 @@ def test_oversized_bodies_are_413_with_and_without_content_length() -> None:
 
 
 def test_overlong_goal_is_refused_by_the_generator_limit() -> None:
-    with TestClient(create_app(build(["generator.max_state_chars=50"]))) as c:
+    with local(create_app(build(["generator.max_state_chars=50"]))) as c:
         err = error_of(c.post("/suggest", json={"goal": "⊢ " + "a" * 100}))
         assert "over the limit" in err["message"] and "the goal" in err["message"]
 
 
 # --- API key, CORS ---------------------------------------------------------------------------------------
 def test_api_key_guards_everything_but_health() -> None:
-    with TestClient(create_app(build(api_key="s3cret"))) as c:
+    with local(create_app(build(api_key="s3cret"))) as c:
         assert c.get("/health").status_code == 200
         assert error_of(c.get("/version"))["code"] == "unauthorized"
         assert c.post("/suggest", json={"goal": ADD_GOAL}, headers={"X-API-Key": "wrong"}).status_code == 401
@@ -528,7 +543,7 @@ def test_cors_is_off_by_default_and_on_for_listed_origins(client: TestClient) ->
     preflight = {"Origin": "http://example.org", "Access-Control-Request-Method": "POST"}
     assert "access-control-allow-origin" not in client.options("/suggest", headers=preflight).headers
     assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "http://x"}).headers
-    with TestClient(create_app(build(cors_origins=["http://example.org"], api_key="k"))) as c:
+    with local(create_app(build(allowed_origins=["http://example.org"], api_key="k"))) as c:
         response = c.options("/suggest", headers=preflight)
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == "http://example.org"
@@ -537,26 +552,27 @@ def test_cors_is_off_by_default_and_on_for_listed_origins(client: TestClient) ->
 # --- time limits -----------------------------------------------------------------------------------------
 def test_request_time_limit_is_504_and_the_session_comes_back() -> None:
     service = build(["generator.tactics=[{tactic:sleep,logprob:-0.1}]"], request_timeout_s=0.5, pool_size=1)
-    with TestClient(create_app(service)) as c:
+    with local(create_app(service)) as c:
         started = time.monotonic()
         response = c.post("/suggest", json={"goal": ADD_GOAL, "theorem": ADD, "k": 1})
         assert response.status_code == 504 and error_of(response)["code"] == "timeout"
         assert time.monotonic() - started < 2.5
-        busy = c.post("/suggest", json={"goal": ADD_GOAL, "theorem": ADD, "k": 1})
-        assert busy.status_code == 429 and busy.headers["retry-after"] == "1"  # the tactic still runs
-        deadline = time.monotonic() + 10
-        while c.get("/health").json()["sessions"]["in_use"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # the session of the timed-out request was abandoned (closed, slot free) at once, not after its tactic
         assert c.get("/health").json()["sessions"]["in_use"] == 0
+        again = c.post("/suggest", json={"goal": ADD_GOAL, "theorem": ADD, "k": 1})
+        assert again.status_code == 504, again.text  # a fresh session ran it: not 429 "all sessions busy"
 
 
-def test_without_lean_suggestions_are_unchecked_and_check_is_guard_only() -> None:
-    with TestClient(create_app(build(lean="off"))) as c:
+def test_without_lean_suggestions_are_unchecked_and_check_is_never_accepted() -> None:
+    """Issue 23: guard-only /check answered `accepted: true` for `theorem t : False := by simp`."""
+    with local(create_app(no_lean())) as c:
         rows = c.post("/suggest", json={"goal": ADD_GOAL, "theorem": ADD}).json()["suggestions"]
         assert {r["status"] for r in rows} == {"unchecked", "refused"}
-        verdict = c.post("/check", json={**ADD, "proof": "omega"}).json()
-        assert verdict["mode"] == "guard-only" and verdict["accepted"] is True
-        assert c.post("/check", json={**ADD, "proof": "sorry"}).json()["accepted"] is False
+        verdict = c.post("/check", json={"statement": "theorem t : False", "proof": "by simp"}).json()
+        assert verdict["mode"] == "guard-only" and verdict["accepted"] is False
+        assert verdict["status"] == "not_checked" and "not checked by Lean" in verdict["reasons"][0]
+        refused = c.post("/check", json={**ADD, "proof": "sorry"}).json()
+        assert refused["accepted"] is False and refused["status"] == "rejected" and refused["check"] == "guard"
         assert error_of(c.post("/prove", json=ADD))["code"] == "no_backend"
         assert c.get("/version").json()["backend"] == "none"
 
@@ -621,3 +637,59 @@ def test_session_pool_is_bounded_and_replaces_broken_sessions() -> None:
     pool.release(b, broken=True)
     assert b.closed and pool.acquire() is made[2]
     assert len(made) == 3 and pool.in_use == 2
+
+
+# --- whole-proof search through the server (issue 20: budgets are typed overrides, never dict merges) --------
+def test_serve_whole_proof_prove_job_reaches_a_verified_proof() -> None:
+    """`prover serve search=whole_proof`: a /prove job ends `proved`, not "unknown key search.max_expansions"."""
+    service = build(["search=whole_proof", "search.num_samples=4"])
+    with local(create_app(service)) as c:
+        created = c.post("/prove", json={**ADD, "max_expansions": 5, "time_limit_s": 20})
+        assert created.status_code == 202, created.text
+        state = _wait_job(c, created.json()["job_id"])
+        assert state["status"] == "proved", state
+        assert state["proof"].strip() == "omega"
+
+
+def test_serve_whole_proof_solve_answers_a_record_not_500() -> None:
+    """`/solve` under search=whole_proof samples a whole proof of the FPS statement and checks the answer."""
+    cfg = compose(
+        [
+            "backend=scripted",
+            f"backend.world={FPS_WORLD}",
+            "backend.in_process=true",
+            "generator=fixed",
+            "search=whole_proof",
+            "search.num_samples=2",
+            "solver.preflight_formal_answers=false",
+            "solver.normal_form_probe=false",
+        ]
+    )
+    cfg.generator.tactics = [{"tactic": "refine ⟨((9 : ℕ) : ℕ), ?_⟩\nrfl", "logprob": -0.1}]
+    service = ProverService.from_config(cfg, load_settings(ServeSettings, {}, "serve"))
+    problem = json.loads(FPS_PROBLEMS.read_text(encoding="utf-8").splitlines()[0])
+    with local(create_app(service)) as c:
+        response = c.post("/solve", json={"problem": problem, "max_expansions": 5})
+        assert response.status_code == 200, response.text
+        record = response.json()
+        assert record["status"] == "solved" and record["answer"] == "(9 : ℕ)", record
+        assert record["search"]["budget"] == "1×2×1"  # whole-proof budget: attempts × samples × 1
+
+
+def test_search_budget_is_a_validated_typed_override() -> None:
+    """A request's budget is applied to the typed settings (only the fields the searcher has), validated."""
+    service = build(["search=whole_proof", "search.num_samples=3"])
+    try:
+        assert service.default_max_expansions is None
+        within = service.search_within(7, 5.0)
+        assert type(within).__name__ == "WholeProofSettings" and within.time_limit_s == 5.0
+        assert within.num_samples == 3 and service.search.time_limit_s == 600.0  # the original is untouched
+    finally:
+        service.close()
+    service = build(["search=bfs"])
+    try:
+        assert service.search_within(7, 5.0).max_expansions == 7
+        with pytest.raises(BadInput, match="time_limit_s"):
+            service.search_within(7, -1.0)
+    finally:
+        service.close()

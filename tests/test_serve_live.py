@@ -28,13 +28,29 @@ STEP_S = 0.25  # delay of each `step` in the world
 
 class Served(subprocess.Popen):  # type: ignore[type-arg]
     log: list[str]
+    #: the per-start token as a header, read from the file the server names at start
+    auth: dict[str, str]
+    token_file: Path
 
 
 def start_server(*overrides: str, env: dict[str, str] | None = None) -> tuple[Served, str]:
     """`prover serve --port 0 ...`; returns the process and its URL once /health answers.
 
     Its stderr is read on a thread into ``proc.log`` (one line per request: a full pipe would stall it)."""
-    cmd = [sys.executable, "-m", "prover.cli.main", "serve", "--port", "0", *overrides]
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="prover-serve-test-")
+    cmd = [
+        sys.executable,
+        "-m",
+        "prover.cli.main",
+        "serve",
+        "--port",
+        "0",
+        f"serve.token_dir={state}/tokens",
+        f"serve.state_dir={state}/jobs",
+        *overrides,
+    ]
     proc = Served(
         cmd,
         cwd=REPO,
@@ -47,12 +63,16 @@ def start_server(*overrides: str, env: dict[str, str] | None = None) -> tuple[Se
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     url = None
-    while time.monotonic() < deadline and url is None:
+    proc.auth = {}
+    while time.monotonic() < deadline and not proc.auth:
         line = proc.stderr.readline()
         if not line and proc.poll() is not None:
             raise AssertionError(f"prover serve exited with {proc.returncode}")
         if m := re.search(r"listening on (http://127\.0\.0\.1:\d+)", line):
             url = m.group(1)
+        if m := re.search(r"token in (\S+)", line):
+            proc.token_file = Path(m.group(1))
+            proc.auth = {"X-API-Key": proc.token_file.read_text().strip()}
     assert url is not None, "prover serve did not say where it listens"
     proc.log = []
     threading.Thread(target=lambda: proc.log.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
@@ -98,6 +118,7 @@ def test_real_server_answers_and_logs_one_line_per_request() -> None:
     )
     try:
         assert httpx.get(f"{url}/version").status_code == 401  # the key from the environment is required
+        assert httpx.get(f"{url}/version", headers=proc.auth).status_code == 200  # and the token works too
         with httpx.Client(base_url=url, timeout=10, headers={"X-API-Key": "k3y"}) as c:
             body = {
                 "goal": "n : Nat\n⊢ n + 0 = n",
@@ -107,7 +128,10 @@ def test_real_server_answers_and_logs_one_line_per_request() -> None:
             rows = c.post("/suggest", json=body).json()["suggestions"]
             assert {r["tactic"]: r["status"] for r in rows} == {"simp": "closes_goal", "omega": "closes_goal"}
             assert c.post("/generate", json={"name": "m", "input": "⊢ a", "prefix": ""}).status_code == 200
-            assert c.post("/suggest", content=b"{oops").status_code == 400
+            assert (
+                c.post("/suggest", content=b"{oops", headers={"Content-Type": "application/json"}).status_code
+                == 400
+            )
     finally:
         err = stop(proc)
     lines = [ln for ln in err.splitlines() if re.search(r"(GET|POST) /", ln)]
@@ -164,12 +188,12 @@ def test_bad_config_and_taken_port_are_one_line_exit_2() -> None:
 
 
 def test_fifty_concurrent_requests_against_a_pool_of_two(server: tuple[Served, str]) -> None:
-    _, url = server
+    proc, url = server
     # each request replays 2 slow steps then runs 2 suggestions: it holds a session for >= 0.5 s
     body = {"goal": "⊢ Slow 2", "k": 2, "theorem": SLOW, "path": ["step", "step"]}
 
     async def fire() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=proc.auth) as c:
             return await asyncio.gather(*(c.post("/suggest", json=body) for _ in range(50)))
 
     started = time.monotonic()
@@ -190,11 +214,12 @@ def test_fifty_concurrent_requests_against_a_pool_of_two(server: tuple[Served, s
 
 
 def test_client_disconnect_stops_the_work_and_frees_the_session(server: tuple[Served, str]) -> None:
-    _, url = server
+    proc, url = server
     host, port = url.removeprefix("http://").split(":")
     body = json.dumps({"goal": "⊢ Slow 10", "k": 1, "theorem": SLOW, "path": ["step"] * 10}).encode()
     request = (
         f"POST /suggest HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"X-API-Key: {proc.auth['X-API-Key']}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     with socket.create_connection((host, int(port))) as sock:
@@ -210,8 +235,8 @@ def test_client_disconnect_stops_the_work_and_frees_the_session(server: tuple[Se
 
 
 def test_job_events_over_the_wire_and_cancel(server: tuple[Served, str]) -> None:
-    _, url = server
-    with httpx.Client(base_url=url, timeout=10) as c:
+    proc, url = server
+    with httpx.Client(base_url=url, timeout=10, headers=proc.auth) as c:
         job_id = c.post("/prove", json=SLOW).json()["job_id"]
         events: list[str] = []
         with c.stream("GET", f"/prove/{job_id}/events") as stream:
@@ -222,3 +247,79 @@ def test_job_events_over_the_wire_and_cancel(server: tuple[Served, str]) -> None
                         assert c.delete(f"/prove/{job_id}").json()["status"] == "cancelled"
         assert events[-1] == "event: done" and "event: progress" in events
         assert c.get(f"/prove/{job_id}").json()["status"] == "cancelled"
+
+
+# --- the wire: deadlines, uvicorn's own errors, the token file (issue 23) -------------------------------------
+def test_token_file_is_user_only_and_gone_after_stop() -> None:
+    proc, url = start_server("backend=scripted", f"backend.world={WORLD}", "generator=fixed")
+    try:
+        assert (
+            proc.token_file.name.startswith("serve-")
+            and oct(proc.token_file.stat().st_mode & 0o777) == "0o600"
+        )
+        assert httpx.get(f"{url}/version").status_code == 401
+        assert httpx.get(f"{url}/version", headers=proc.auth).status_code == 200
+        assert httpx.head(f"{url}/health").status_code == 200
+    finally:
+        stop(proc)
+    assert not proc.token_file.exists()
+
+
+def test_old_key_variable_still_works_with_a_warning() -> None:
+    proc, url = start_server(
+        "backend=scripted", f"backend.world={WORLD}", "generator=fixed", env={"PROVER_API_KEY": "old"}
+    )
+    try:
+        assert httpx.get(f"{url}/version", headers={"X-API-Key": "old"}).status_code == 200
+    finally:
+        err = stop(proc)
+    assert "PROVER_API_KEY is deprecated" in err
+
+
+def test_slow_and_idle_connections_are_cut_and_bad_http_is_json() -> None:
+    proc, url = start_server(
+        "backend=scripted",
+        f"backend.world={WORLD}",
+        "generator=fixed",
+        "serve.header_timeout_s=1",
+        "serve.body_timeout_s=1",
+    )
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port))) as idle:  # connects, sends nothing
+            idle.settimeout(5)
+            t0 = time.monotonic()
+            assert idle.recv(100) == b""  # closed by the server
+            assert time.monotonic() - t0 < 3
+        with socket.create_connection((host, int(port))) as slow:  # headers one byte at a time
+            slow.settimeout(5)
+            t0 = time.monotonic()
+            closed = False
+            for byte in b"POST /suggest HTTP/1.1\r\nHost: localhost\r\n":
+                try:
+                    slow.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.2)
+                if time.monotonic() - t0 > 4:
+                    break
+            closed = closed or slow.recv(100) == b""
+            assert closed and time.monotonic() - t0 < 4
+        with socket.create_connection((host, int(port))) as lazy:  # headers in time, body never
+            lazy.settimeout(5)
+            lazy.sendall(
+                b"POST /suggest HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + f"X-API-Key: {proc.auth['X-API-Key']}\r\nContent-Length: 100\r\n\r\n{{".encode()
+            )
+            answer = lazy.recv(4096).decode()
+            assert answer.startswith("HTTP/1.1 408") and '"request_timeout"' in answer
+        with socket.create_connection((host, int(port))) as bad:
+            bad.settimeout(5)
+            bad.sendall(b"GARBAGE\r\n\r\n")
+            answer = bad.recv(4096).decode()
+            assert answer.startswith("HTTP/1.1 400") and "application/json" in answer
+            assert json.loads(answer.split("\r\n\r\n", 1)[1])["error"]["code"] == "bad_request"
+        assert httpx.get(f"{url}/health").status_code == 200
+    finally:
+        stop(proc)

@@ -45,6 +45,11 @@ def register(inner: argparse._SubParsersAction) -> None:
         help="a premise corpus (JSONL or LeanDojo corpus.jsonl): also write (state, used premises) pairs for "
         "the tactics of --tactics/--run/--synth, read off the tactic text",
     )
+    p.add_argument(
+        "--keep-degenerate",
+        action="store_true",
+        help="keep synthesised whole proofs labelled degenerate (trivial / contradictory); dropped by default",
+    )
     p.add_argument("--lean", help="Lean version of the tactic JSONL (provenance)")
     p.add_argument("--mathlib", help="Mathlib version of the tactic JSONL (provenance)")
     p.add_argument("--val", type=float, default=0.1, help="fraction of theorems in val (default 0.1)")
@@ -69,6 +74,7 @@ def _build(args: argparse.Namespace) -> int:
 
     if not (args.tactics or args.run or args.leandojo or args.synth):
         raise CliError("nothing to build from: give --tactics, --run, --synth or --leandojo")
+    _check_out_dir(args.out)
     inputs = BuildInputs(
         tactic_files=list(args.tactics),
         run_dirs=list(args.run),
@@ -78,6 +84,7 @@ def _build(args: argparse.Namespace) -> int:
         lean=args.lean,
         mathlib=args.mathlib,
         premise_corpus=args.premise_corpus,
+        keep_degenerate=args.keep_degenerate,
     )
     try:
         summary = build(inputs, args.out, args.val, args.test, args.seed)
@@ -85,6 +92,15 @@ def _build(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     emit(summary)
     return 0
+
+
+def _check_out_dir(out: Path) -> None:
+    """``--out`` must be (or become) a directory: a file there is one sentence before any work starts."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file, not a directory; give a directory to write the data into")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise CliError(f"--out {out}: {parent} is a file, not a directory")
 
 
 def _curate_settings(args: argparse.Namespace):
@@ -110,6 +126,14 @@ def _curate(args: argparse.Namespace) -> int:
     from prover.training.curate import curate_dir
 
     settings = _curate_settings(args)
+    _check_out_dir(args.out)
+    if settings.drop_easy and not settings.easy_runs:
+        raise CliError(
+            "drop_easy=true needs easy_runs=[RUN_DIR, ...]: the runs whose solved problems to drop"
+        )
+    for run in settings.easy_runs:
+        if not (Path(run) / "results.jsonl").is_file():
+            raise CliError(f"easy_runs: {run} is not a `prover prove` run directory (no results.jsonl)")
     try:
         report = curate_dir(args.data, args.out, settings)
     except ValueError as exc:

@@ -12,7 +12,15 @@ import sys
 import time
 from dataclasses import asdict
 
-from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
+from prover.cli.common import (
+    CliError,
+    add_config_args,
+    check_output_dir,
+    check_output_file,
+    emit,
+    load_config,
+    print_config_if_asked,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,6 +90,7 @@ def run_build(args: argparse.Namespace) -> int:
     from prover.retrieval.settings import retriever_settings
 
     settings = retriever_settings(cfg.retriever)
+    check_output_dir(args.out)  # before the corpus is read and the encoder loaded
     corpus = _read(args)
     started = time.perf_counter()
     index = build_index(corpus, settings, progress=True)
@@ -93,6 +102,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     from prover.retrieval.corpus import write_corpus
 
+    check_output_file(args.out)
     corpus = _read(args)
     digest = write_corpus(corpus, args.out)
     emit(

@@ -10,6 +10,8 @@ from prover.cli.common import CliError, add_config_args, load_config, print_conf
 
 #: Read when ``serve.api_key`` is not set, so the key need not appear on a command line (``ps`` shows those).
 API_KEY_ENV = "PROVER_SERVE_API_KEY"
+#: The name the editor companion used before 0.x; still read, with a warning.
+OLD_API_KEY_ENV = "PROVER_API_KEY"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -19,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="serve suggestions, proof search and checking over HTTP (editors, LeanCopilot)",
         description="Examples:\n  prover serve backend=scripted backend.world=tests/data/worlds/tiny.json\n"
         "  prover serve --port 23337 generator=hf generator.model=PATH backend=repl\n"
-        f"API key: serve.api_key=... or ${API_KEY_ENV}; limits: serve.pool_size, serve.max_body_bytes, ...",
+        "Every request but /health needs the token written at start to the file it prints (or serve.api_key /\n"
+        f"${API_KEY_ENV}); limits: serve.pool_size, serve.max_body_bytes, ...",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", help="address to listen on (default serve.host = 127.0.0.1)")
@@ -44,15 +47,21 @@ def run(args: argparse.Namespace) -> int:
             settings.port = args.port
     except (ConfigError, ValueError) as exc:
         raise CliError(str(exc).splitlines()[0]) from None
-    if settings.api_key is None and os.environ.get(API_KEY_ENV, "").strip():
-        settings.api_key = os.environ[API_KEY_ENV].strip()
+    if settings.api_key is None:
+        settings.api_key = _key_from_env()
     if settings.host not in LOOPBACK and settings.api_key is None:
         print(
             f"prover serve: warning: listening on {settings.host} without an API key: anyone who can reach this "
-            f"address can run Lean here (set serve.api_key or ${API_KEY_ENV})",
+            f"address and read the token can run Lean here (set serve.api_key or ${API_KEY_ENV})",
             file=sys.stderr,
         )
     sock = _bind(settings.host, settings.port)
+    settings.port = sock.getsockname()[1]
+    if settings.state_dir is None:  # jobs outlive a restart: a cache dir, not the runtime dir (gone at logout)
+        from pathlib import Path
+
+        cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+        settings.state_dir = str(Path(cache) / "lean-prover" / f"serve-{settings.port}")
     from prover.serve.app import create_app
     from prover.serve.service import ProverService
 
@@ -61,8 +70,40 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sock.close()
         raise CliError(str(exc)) from None
-    _serve(create_app(service), sock, settings.host)
+    token, token_file = None, None
+    if settings.token:
+        from prover.serve.token import write_token
+
+        try:
+            token, token_file = write_token(settings.port, settings.token_dir)
+        except OSError as exc:
+            sock.close()
+            service.close()
+            raise CliError(f"cannot write the token file: {exc} (set serve.token_dir=DIR)") from None
+    app = create_app(service, token=token)
+    app.state.runtime.parser.warm()
+    try:
+        _serve(app, sock, settings, token_file)
+    finally:
+        if token_file is not None and token is not None:
+            from prover.serve.token import remove_token
+
+            remove_token(token_file, token)
     return 0
+
+
+def _key_from_env() -> str | None:
+    value = os.environ.get(API_KEY_ENV, "").strip()
+    if value:
+        return value
+    old = os.environ.get(OLD_API_KEY_ENV, "").strip()
+    if old:
+        print(
+            f"prover serve: warning: ${OLD_API_KEY_ENV} is deprecated; use ${API_KEY_ENV}",
+            file=sys.stderr,
+        )
+        return old
+    return None
 
 
 def _bind(host: str, port: int):
@@ -83,16 +124,21 @@ def _bind(host: str, port: int):
     return sock
 
 
-def _serve(app, sock, host: str) -> None:
+def _serve(app, sock, settings, token_file) -> None:
     import logging
 
     import uvicorn
 
+    from prover.serve.transport import guarded_protocol
+
     # one line per request from prover.serve.gateway, whatever -v says; uvicorn's own access log is off
     logging.getLogger("prover.serve").setLevel(logging.INFO)
     port = sock.getsockname()[1]
+    host = settings.host
     shown = f"[{host}]" if ":" in host else host
     print(f"prover serve: listening on http://{shown}:{port} (Ctrl+C stops)", file=sys.stderr, flush=True)
+    if token_file is not None:
+        print(f"prover serve: token in {token_file} (send it as X-API-Key)", file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -100,5 +146,9 @@ def _serve(app, sock, host: str) -> None:
         log_level="warning",
         timeout_graceful_shutdown=5,
         lifespan="on",
+        http=guarded_protocol(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections,
+        h11_max_incomplete_event_size=64 * 1024,  # request line + headers; bodies have max_body_bytes
     )
     uvicorn.Server(config).run(sockets=[sock])

@@ -115,6 +115,7 @@ def _check(args: argparse.Namespace) -> int:
     with session:
         checker = FpsChecker(session, settings)
         try:
+            # the solver's mode decides the form: FPS `answer = (<answer> : T)`, D-FPS `(<answer>) ↔ …`
             rpe = checker.rpe(problem, args.answer)
             restatement = checker.restatement(problem, args.answer, None)
         except CheckUnavailable as exc:
@@ -122,6 +123,7 @@ def _check(args: argparse.Namespace) -> int:
     emit(
         {
             "problem": problem.id,
+            "mode": settings.mode,
             "answer": args.answer,
             "correct": rpe.correct,
             "reasons": list(rpe.reasons),
@@ -182,7 +184,7 @@ def _check_answers(args: argparse.Namespace) -> int:
             why = checker.preflight(problem)
             if why is not None:
                 invalid += 1
-                emit({"problem": problem.id, "elaborates": False, "reason": why})
+                emit(_does_not_elaborate(problem.id, why))
     emit(
         {
             "event": "formal_answers",
@@ -194,11 +196,62 @@ def _check_answers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _does_not_elaborate(problem: str, why: str) -> dict[str, Any]:
+    """One ``--check-answers`` line for a ground truth that does not elaborate, said plainly."""
+    from prover.lean.fps_lean import unknown_names
+
+    names = unknown_names(why)
+    because = f" (unknown here: {', '.join(names)})" if names else ""
+    return {
+        "problem": problem,
+        "elaborates": False,
+        "unknown_names": names,
+        "message": f"{problem}: the ground truth does not elaborate on the pinned Mathlib{because}; a run "
+        "marks this problem `invalid` (not scored), never a failure of the solver",
+        "reason": why,
+    }
+
+
+def _with_reference_budgets(args: argparse.Namespace) -> None:
+    """``benchmark=fps_*``: put the reference's budgets (``prover.fps.settings.REFERENCE_BUDGETS``) in front
+    of the overrides, for each key not given on the command line and present in the composed config (a new
+    run only: a resumed run keeps its saved config). Said on stderr, with how to keep the configured ones."""
+    from omegaconf import OmegaConf
+
+    from prover.fps.run import solver_settings
+    from prover.fps.settings import REFERENCE_BUDGETS
+
+    if args.resume is not None:
+        return
+    cfg = load_config(args)
+    name = str(OmegaConf.select(cfg, "benchmark.name", default="") or "")
+    try:
+        wanted = solver_settings(cfg.get("solver")).reference_budgets
+    except ValueError:
+        return  # the run's own validation names the bad key
+    if not name.startswith("fps_") or not wanted:
+        return
+    given = {o.split("=", 1)[0].lstrip("+~") for o in args.overrides}
+    added = [
+        f"{key}={value}"
+        for key, value in REFERENCE_BUDGETS.items()
+        if key not in given and OmegaConf.select(cfg, key, default=None) is not None
+    ]
+    if added:
+        args.overrides = [*added, *args.overrides]
+        print(
+            f"prover solve: benchmark {name}: the reference's budgets {' '.join(added)} "
+            "(give a key to override it, or solver.reference_budgets=false for the configured defaults)",
+            file=sys.stderr,
+        )
+
+
 def _solve(args: argparse.Namespace) -> int:
     from prover.evaluation.executors import ExecutorError
     from prover.fps.report import write_solve_report
     from prover.fps.run import SOLVE
 
+    _with_reference_budgets(args)
     with sigterm_interrupts():
         prepared = prepare_run(args, SOLVE, "prover solve")
         if prepared is None:

@@ -8,9 +8,15 @@ reach ``prover.cli.main``, which prints them as one line with exit code 2.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
+from prover.cli.common import (
+    CliError,
+    add_config_args,
+    emit,
+    load_config,
+    print_config_if_asked,
+    read_text_arg,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.k < 1:
         raise CliError(f"-k must be >= 1, got {args.k}")
-    state = sys.stdin.read() if args.state == "-" else args.state
+    state = read_text_arg(args.state, "--state")
     from prover.generation.base import GenerationRequest
     from prover.generation.factory import make_generator
     from prover.generation.inputs import check_requests
@@ -47,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
         suggestions = generator.generate([request], args.k)[0]
     finally:
         generator.close()
+    if not suggestions:
+        # silence and exit 0 would read as "it worked"; e.g. an HF model whose every output was empty/invalid
+        error = CliError(
+            f"generator={settings.name} proposed no valid tactic for this state "
+            "(every output was empty or not a tactic)"
+        )
+        error.exit_code = 1
+        raise error
     guard = default_tactic_guard()  # refused suggestions are marked, not hidden
     for rank, suggestion in enumerate(suggestions, start=1):
         refusals = guard(suggestion.tactic)

@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "  prover train report OUTPUT_DIR   (loss / validation curves as PNG in OUTPUT_DIR/report/index.html)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--force-new",
+        action="store_true",
+        help="start over in train.output_dir even if it holds a run with other settings (its checkpoints, "
+        "metrics and model are removed); without it such a run is refused, the same settings resume",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     add_config_args(parser)
     parser.set_defaults(func=run)
 
@@ -57,11 +64,70 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(TRAIN_SETTINGS[task], cfg.train, "train")
     if task not in TRAINERS:
         raise NotYetAvailable(f"'prover train train={task}' is not implemented yet; nothing was done")
+    _check_before_training(task, settings, cfg, args)
     module, func = TRAINERS[task].split(":")
     trainer = getattr(importlib.import_module(module), func)
     # the generator's pass-rate check proves with the rest of this command's config (backend, benchmark, ...)
-    emit(trainer(settings, cfg) if task == "generator" else trainer(settings))
+    with _SigtermSaysSo():
+        emit(trainer(settings, cfg) if task == "generator" else trainer(settings))
     return 0
+
+
+def _check_before_training(task: str, settings, cfg, args: argparse.Namespace) -> None:
+    """Everything that can be wrong with the command line, checked before any model loads (one sentence each):
+    a pass-rate check without a usable backend, a resume with other settings, an unreachable hub model."""
+    from prover.training.runs import check_model_source, check_resume, set_progress
+
+    set_progress(not args.no_progress)
+    _silence_library_progress()
+    if task == "generator" and settings.pass_rate.enabled:
+        from prover.lean.factory import preflight
+
+        preflight(cfg.backend)  # e.g. backend=repl without Lean: said now, not after hours of training
+    check_resume(settings, force_new=args.force_new)
+    check_model_source(settings.model)
+
+
+def _silence_library_progress() -> None:
+    """Only the project's own progress lines: no "Loading weights" bars from transformers / the hub."""
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        pass
+
+
+class _SigtermSaysSo:
+    """SIGTERM outside the training loop (loading, export, validation) ends with a sentence and exit 143, not
+    silently; inside it ``prover.training.runs`` saves a checkpoint first."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        from prover.training.runs import TrainingInterrupted
+
+        raise TrainingInterrupted(
+            "terminated (SIGTERM); finished checkpoints are kept, the same command resumes"
+        )
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
 
 
 def _report(rest: list[str]) -> int:

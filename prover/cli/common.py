@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -48,10 +50,70 @@ def load_config(args: argparse.Namespace) -> DictConfig:
     bad = [o for o in getattr(args, "overrides", []) if "=" not in o]
     if bad:
         raise CliError(f"not a hydra override (KEY=VALUE expected): {' '.join(bad)}")
+    overrides = list(getattr(args, "overrides", []))
     try:
-        return compose(getattr(args, "overrides", []))
+        return compose(overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise CliError(f"bad configuration: {exc}") from exc
+        raise CliError(_explain_bad_override(overrides, exc)) from exc
+
+
+def _override_key(override: str) -> str:
+    """``~search.x``, ``+search.x=1``, ``search.x=1`` -> ``search.x``."""
+    return override.split("=", 1)[0].lstrip("~+").strip()
+
+
+def _explain_bad_override(overrides: list[str], exc: Exception) -> str:
+    """One sentence for a failed composition; a mistyped key gets the nearest known keys, never hydra's
+    "use +KEY" hint (which invites adding a key that nothing reads)."""
+    import difflib
+    import re
+
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from prover.config import compose
+
+    message = " ".join(str(exc).split())
+    match = re.search(r"Could not (?:override|delete from config|append to config)\. ?'?([^'\s]+)'?", message)
+    match = match or re.search(r"Could not override '([^']+)'", message)
+    if match is None:
+        return f"bad configuration: {message}"
+    key = match.group(1)
+    others = [o for o in overrides if _override_key(o) != key]
+    try:
+        base = compose(others)
+    except (HydraException, OmegaConfBaseException):
+        base = compose([])
+    container = OmegaConf.to_container(base, resolve=False)
+    known = _flat_keys(container if isinstance(container, dict) else {})
+    if key in known:
+        # the key exists: the value is what failed (a type or a missing config option of a group)
+        message = re.sub(r"\s*To append to your config use \+\S+", "", message)
+        return f"bad configuration: {message}"
+    prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+    siblings = sorted(k for k in known if k.startswith(prefix) and "." not in k[len(prefix) :])
+    by_name = {k[len(prefix) :]: k for k in siblings}
+    close = [
+        by_name[n] for n in difflib.get_close_matches(key[len(prefix) :], list(by_name), n=3, cutoff=0.5)
+    ]
+    close = close or difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    hint = f"did you mean {', '.join(close)}?" if close else ""
+    if not close and siblings:
+        shown = ", ".join(siblings[:25]) + (", ..." if len(siblings) > 25 else "")
+        hint = f"known keys{' of ' + prefix[:-1] if prefix else ''}: {shown}"
+    return f"unknown config key '{key}'" + (f"; {hint}" if hint else "")
+
+
+def _flat_keys(node: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every key of a nested config, dotted (``search.max_expansions``), groups included (``search``)."""
+    keys: list[str] = []
+    for name, value in node.items():
+        dotted = f"{prefix}{name}"
+        keys.append(dotted)
+        if isinstance(value, dict):
+            keys.extend(_flat_keys(value, dotted + "."))
+    return keys
 
 
 def print_config_if_asked(args: argparse.Namespace, cfg: DictConfig) -> bool:
@@ -78,3 +140,49 @@ def placeholder(name: str, issue: str):
         raise NotYetAvailable(f"'prover {name}' is not implemented yet ({issue}); nothing was done")
 
     return run
+
+
+def check_output_dir(path: str) -> None:
+    """An output directory must be creatable and writable; said before any expensive work starts."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {path} is an existing file, not a directory; name a new or existing directory")
+    parent = out if out.exists() else _nearest_existing(out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"--out {path}: cannot write in {parent} (permission denied)")
+
+
+def check_output_file(path: str) -> None:
+    """An output file's folder must be writable and the path must not be a directory."""
+    out = Path(path)
+    if out.is_dir():
+        raise CliError(f"--out {path} is a directory; name a file")
+    parent = _nearest_existing(out.parent if str(out.parent) else Path("."))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"--out {path}: cannot write in {parent} (permission denied)")
+    if parent.exists() and not parent.is_dir():
+        raise CliError(f"--out {path}: {parent} is a file, not a directory")
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def read_text_arg(value: str, option: str) -> str:
+    """The text of an option that may be ``-`` (stdin), as UTF-8: anything else is one sentence, not a traceback."""
+    if value == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CliError(
+                f"{option} -: standard input is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            ) from None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{option}: the argument is not UTF-8 text") from None
+    return value

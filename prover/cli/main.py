@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
-from prover import __version__
+from prover import __version__, progress
 from prover.errors import ProverError
 from prover.log import setup_logging
 
@@ -40,14 +41,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"prover {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    parser.add_argument(
+        "--no-progress",
+        dest="global_no_progress",
+        action="store_true",
+        help="no progress output on stderr (accepted anywhere on the line)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(f"prover.cli.cmd_{name}").register(sub)
     return parser
 
 
-#: The global verbosity flags; accepted anywhere on the line (``prover prove -v ...`` as well as ``prover -v prove``).
-VERBOSITY_FLAGS = {"-v": 1, "-vv": 2, "-vvv": 3, "--verbose": 1}
+#: The global flags accepted anywhere on the line (``prover prove -v ...`` as well as ``prover -v prove``).
+VERBOSITY_FLAGS = {"-v": 1, "-vv": 2, "-vvv": 3, "--verbose": 1, "--no-progress": 0}
+
+
+#: set when SIGTERM arrived: the KeyboardInterrupt raised for it then ends with "terminated" and exit 143
+_TERMINATED = {"hit": False}
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    """SIGTERM, raised where the program is, so every command ends with one sentence and exit 143 (commands
+    with their own handler — prove, solve, train — replace this one while they run)."""
+    _TERMINATED["hit"] = True
+    raise KeyboardInterrupt
 
 
 def _hoist_verbosity(argv: list[str]) -> list[str]:
@@ -76,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(options or extra)}")
         args.overrides = [*args.overrides, *extra]
     setup_logging(args.verbose)
+    if args.global_no_progress:
+        args.no_progress = True
+    progress.set_enabled(not getattr(args, "no_progress", False))
+    progress.quiet_libraries()
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except ProverError as exc:
@@ -84,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prover {args.command}: error: {message}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
+        if _TERMINATED["hit"]:
+            print(f"prover {args.command}: terminated (SIGTERM); finished results are kept", file=sys.stderr)
+            return 143
         print(f"prover {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import PositiveInt, field_validator
 
@@ -50,10 +50,13 @@ class Problem:
     theorem: Theorem
     split: str | None = None
     category: str = "other"
+    #: definition holes the model fills besides the proof (PutnamBench's ``…_solution`` in "find the answer"
+    #: mode): the header holds each as ``abbrev NAME : T := sorry`` and the judge checks them as definition holes
+    definition_names: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         t = self.theorem
-        return {
+        data = {
             "id": self.id,
             "name": t.name,
             "header": t.header,
@@ -62,11 +65,19 @@ class Problem:
             "split": self.split,
             "category": self.category,
         }
+        if t.informal:
+            data["informal"] = t.informal
+        if self.definition_names:
+            data["definition_names"] = list(self.definition_names)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Problem:
-        theorem = Theorem(data["name"], data["statement"], data["header"], data.get("source", ""))
-        return cls(data["id"], theorem, data.get("split"), data.get("category", "other"))
+        theorem = Theorem(
+            data["name"], data["statement"], data["header"], data.get("source", ""), data.get("informal", "")
+        )
+        holes = tuple(str(h) for h in data.get("definition_names") or ())
+        return cls(data["id"], theorem, data.get("split"), data.get("category", "other"), holes)
 
 
 @dataclass
@@ -415,7 +426,135 @@ def load_lean_dir(path: Path, source: str) -> LoadReport:
     return report
 
 
-def load_path(path: str | Path, fmt: str | None = None, source: str | None = None) -> LoadReport:
+# --- PutnamBench ---------------------------------------------------------------------------------------
+
+#: How PutnamBench's answer holes (``abbrev …_solution : T := sorry``, 346 of 672) are run: ``given`` inlines the
+#: reference answer from the comment under the hole (the model only proves); ``find`` keeps the hole for the
+#: model to fill, judged as a definition hole (``Problem.definition_names``).
+PUTNAM_HOLE_MODES = ("given", "find")
+
+
+def putnam_answer_comment(hole_text: str) -> str | None:
+    """The reference answer PutnamBench writes in ``--`` comment lines right under a hole, or None."""
+    lines = hole_text.split("\n")[1:]
+    answer: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            answer.append(stripped[2:].strip())
+        elif stripped or answer:
+            break
+    text = "\n".join(answer).strip()
+    return text or None
+
+
+def _docstring(text: str) -> tuple[str, str]:
+    """``(docstring, rest)`` of a declaration that starts with ``/-- … -/`` (else ``("", text)``)."""
+    stripped = text.lstrip()
+    if not stripped.startswith("/--"):
+        return "", text
+    end = stripped.find("-/")
+    if end < 0:
+        return "", text
+    return stripped[3:end].strip(), stripped[end + 2 :].lstrip("\n")
+
+
+def putnam_problem(
+    name: str, lean: str, source: str, holes: str = "given", answers: Mapping[str, str] | None = None
+) -> Problem | str:
+    """One PutnamBench file (``lean4/src/NAME.lean``) as a problem, or the reason it cannot be one.
+
+    Header: the file's imports, ``open`` lines and other definitions, with each answer hole either inlined
+    (``holes="given"``: ``abbrev NAME : T := <reference answer>``) or kept with ``sorry`` (``"find"``). The
+    docstring above the theorem is the informal statement. ``answers`` overrides the comment under a hole.
+    """
+    if holes not in PUTNAM_HOLE_MODES:
+        return f"unknown hole mode {holes!r} (choose {' or '.join(PUTNAM_HOLE_MODES)})"
+    try:
+        preamble, commands = split_commands(lean)
+    except SourceError as exc:
+        return f"not readable Lean: {exc}"
+    theorems = [i for i, c in enumerate(commands) if c.is_theorem]
+    if len(theorems) != 1:
+        return f"expected one theorem, found {len(theorems)}"
+    index = theorems[0]
+    target = commands[index]
+    informal, declaration = _docstring(target.declaration)
+    split = split_proof(declaration)
+    if split is None or not split.is_open or not split.statement:
+        return "the theorem's proof is not open (':= sorry' or ':= by sorry')"
+    parts = [preamble]
+    hole_names: list[str] = []
+    for command in commands[:index]:
+        hole = command.keyword in ("abbrev", "def") and command.name.endswith("_solution")
+        hole_split = split_proof(command.declaration) if hole else None
+        if hole_split is None or not hole_split.is_open:
+            parts.append(command.text)
+            continue
+        hole_names.append(command.name)
+        if holes == "find":
+            parts.append(f"{hole_split.statement} := sorry\n\n")
+            continue
+        answer = (answers or {}).get(command.name) or putnam_answer_comment(command.text)
+        if answer is None:
+            return f"{command.name}: no reference answer in the comment under the hole"
+        indented = answer.replace("\n", "\n  ")  # a continuation line must not start a new command
+        parts.append(f"{hole_split.statement} :=\n  {indented}\n\n")
+    parts += [p + "\n" for p in target.prefixes]
+    theorem = Theorem(target.full_name or name, split.statement, _normalise_header("".join(parts)), source, informal)
+    category = "answer" if hole_names else "proof"
+    return Problem(name, theorem, None, category, tuple(hole_names) if holes == "find" else ())
+
+
+def load_putnambench_jsonl(path: Path, source: str, holes: str = "given") -> LoadReport:
+    """Our JSON-lines copy of PutnamBench (``name``, ``lean``: the whole file, ``solution_holes``, ``solutions``)."""
+    report = LoadReport()
+    for label, obj in _json_lines(path, report):
+        if not isinstance(obj.get("name"), str) or not isinstance(obj.get("lean"), str):
+            report.skipped.append((label, "missing 'name' or 'lean'"))
+            continue
+        names, values = obj.get("solution_holes") or [], obj.get("solutions") or []
+        answers = {str(n): str(v) for n, v in zip(names, values, strict=False)}
+        problem = putnam_problem(obj["name"], obj["lean"], source, holes, answers)
+        if isinstance(problem, str):
+            report.skipped.append((obj["name"], problem))
+        else:
+            report.add(problem)
+    if not report.problems:
+        raise _nothing_usable(path, report, "PutnamBench problem (objects with 'name' and 'lean')")
+    return report
+
+
+def putnambench_row(name: str, lean: str) -> dict[str, Any]:
+    """One ``lean4/src/NAME.lean`` file as a line of our JSONL copy (what ``prover data fetch putnambench`` writes)."""
+    preamble, commands = split_commands(lean)
+    del preamble
+    holes = [
+        c
+        for c in commands
+        if c.keyword in ("abbrev", "def") and c.name.endswith("_solution") and is_open_goal(c.declaration)
+    ]
+    return {
+        "name": name,
+        "lean": lean,
+        "solution_holes": [c.name for c in holes],
+        "solutions": [putnam_answer_comment(c.text) or "" for c in holes],
+    }
+
+
+def _looks_like_putnambench(path: Path) -> bool:
+    """Our PutnamBench copy has whole files (``lean``) where the other JSONL formats have ``formal_statement``."""
+    try:
+        with path.open("rb") as fh:
+            first = json.loads(fh.readline(MAX_BENCHMARK_BYTES) or b"{}")
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and "lean" in first and "formal_statement" not in first
+
+
+def load_path(
+    path: str | Path, fmt: str | None = None, source: str | None = None, holes: str = "given"
+) -> LoadReport:
     """Load any supported benchmark file or directory; ``fmt`` from the manifest, else sniffed.
 
     Raises :class:`BenchmarkError` (one line naming the file) when nothing can be read: a missing file,
@@ -427,7 +566,11 @@ def load_path(path: str | Path, fmt: str | None = None, source: str | None = Non
         report = load_lean_dir(path, source)
     else:
         check_regular_file(path)
-        if fmt == "formalmath_json" or (fmt is None and path.suffix == ".json"):
+        if fmt is None and path.suffix == ".jsonl" and _looks_like_putnambench(path):
+            fmt = "putnambench_jsonl"
+        if fmt == "putnambench_jsonl":
+            report = load_putnambench_jsonl(path, source, holes)
+        elif fmt == "formalmath_json" or (fmt is None and path.suffix == ".json"):
             report = load_formalmath_json(path, source)
         elif path.suffix == ".lean":
             report = load_lean_file(path, source)
@@ -451,6 +594,8 @@ class BenchmarkSettings(Settings):
     split: str | None = None
     limit: PositiveInt | None = None
     names: list[str] | None = None
+    #: PutnamBench's answer holes: ``given`` (the reference answer inlined) or ``find`` (the model fills them)
+    holes: Literal["given", "find"] = "given"
 
     @field_validator("names", mode="before")
     @classmethod
@@ -547,6 +692,6 @@ def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
                 f"benchmark {name!r} is not fetched yet: run `prover data fetch {name}` "
                 f"(or `prover data fetch {name} --from FILE`), or set benchmark.path=FILE"
             )
-    report = load_path(resolved, fmt, str(name or resolved.name))
+    report = load_path(resolved, fmt, str(name or resolved.name), settings.holes)
     problems = select(report.problems, settings.split, settings.limit, settings.names, report.skipped)
     return problems, report

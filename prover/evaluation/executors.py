@@ -237,9 +237,17 @@ def _preflight_in_process(job: dict[str, Any], backend_cfg: Any) -> dict[str, An
         load_s = worker.preflight(job)  # type: ignore[attr-defined]
     except Exception as exc:
         return {"error": str(exc).splitlines()[0] if str(exc) else repr(exc), "exit_code": _exit_code(exc)}
+    return {"load_s": load_s, "versions": worker_versions(worker, backend_cfg)}
+
+
+def worker_versions(worker: Worker, backend_cfg: Any) -> dict[str, Any]:
+    """What a prepared worker runs (backend, Lean, Mathlib, judge, sandbox), for ``run.json`` and records."""
+    versions = getattr(worker, "versions", None)
+    if callable(versions):
+        return dict(versions())
     from prover.evaluation.versions import run_versions
 
-    return {"load_s": load_s, "versions": run_versions(backend_cfg, getattr(worker, "_session", None))}
+    return run_versions(backend_cfg)
 
 
 def _exit_code(exc: BaseException) -> int:

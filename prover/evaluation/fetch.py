@@ -53,6 +53,8 @@ def fetch(
         staged = Path(tmp) / target.name
         if from_path is not None:
             source = Path(from_path).expanduser()
+            if source.is_dir():
+                raise FetchError(f"{entry.name}: --from {source} is a directory; name the data file itself")
             if not source.is_file():
                 raise FetchError(f"{entry.name}: --from {source}: no such file")
             shutil.copyfile(source, staged)
@@ -61,7 +63,10 @@ def fetch(
         elif entry.download == "github_archive" and entry.url:
             archive = Path(tmp) / "archive.tar.gz"
             _download(entry.url, archive, progress)
-            convert_lean_archive(archive, entry, staged)
+            if entry.format == "putnambench_jsonl":
+                convert_putnambench_archive(archive, entry, staged)
+            else:
+                convert_lean_archive(archive, entry, staged)
         else:
             hint = f" ({entry.note})" if entry.note else ""
             raise FetchError(f"{entry.name}: no automatic download; use --from PATH{hint}")
@@ -151,3 +156,30 @@ def convert_lean_archive(archive: Path, entry: ManifestEntry, dest: Path) -> Non
     for row in rows:
         buf.write(json.dumps(row, ensure_ascii=False) + "\n")
     dest.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def convert_putnambench_archive(archive: Path, entry: ManifestEntry, dest: Path) -> None:
+    """PutnamBench's ``lean4/src/*.lean`` files (one problem each) as our JSONL copy, sorted by name.
+
+    Each line is ``putnambench_row``: the whole file, its answer holes and the reference answers from the comment
+    under each hole; the bytes equal the mirror in ``../shared/data``, so the manifest's sha256 checks the result.
+    """
+    from prover.evaluation.benchmarks import putnambench_row
+
+    rows = []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            parts = PurePosixPath(member.name).parts
+            if not member.isfile() or ".." in parts or not member.name.endswith(".lean"):
+                continue
+            inner = PurePosixPath(*parts[1:])  # strip the archive's top folder
+            if not any(str(inner.parent) == f.rstrip("/") for f in entry.files):
+                continue
+            fh = tar.extractfile(member)
+            if fh is None:
+                continue
+            rows.append(putnambench_row(inner.stem, fh.read().decode("utf-8")))
+    if not rows:
+        raise FetchError(f"{entry.name}: no .lean files under {entry.files} in the archive")
+    rows.sort(key=lambda r: r["name"])
+    dest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 DownloadKind = Literal["file", "github_archive", "none"]
 #: Which loader reads the fetched file (see ``prover.evaluation.benchmarks``).
 DataFormat = Literal[
-    "minif2f_jsonl", "formalmath_json", "fps_jsonl", "tactic_jsonl", "leandojo_corpus", "theorems_jsonl"
+    "minif2f_jsonl",
+    "formalmath_json",
+    "fps_jsonl",
+    "tactic_jsonl",
+    "leandojo_corpus",
+    "theorems_jsonl",
+    "putnambench_jsonl",
 ]
 
 

@@ -67,6 +67,33 @@ class RunSummary:
         n_min = min(n for n, _ in samples)
         return [(k, mean_pass_at_k(samples, k)) for k in k_values(n_min)]
 
+    def coverage(self) -> list[tuple[int, int]]:
+        """Whole-proof runs: ``(s, problems solved within their first s samples)`` for s = 1, 2, 4, …, max n.
+
+        A problem counts at ``s`` when it is proved (the judge accepted it) and its first correct sample was
+        at most the s-th judged; search runs (no samples) have no curve.
+        """
+        with_samples = [r for r in self.records if r.samples is not None and r.samples.n > 0]
+        if not with_samples:
+            return []
+        firsts = [
+            r.samples.first_correct
+            for r in with_samples
+            if r.proved and r.samples is not None and r.samples.first_correct is not None
+        ]
+        n_max = max(r.samples.n for r in with_samples if r.samples is not None)
+        return [(k, sum(1 for f in firsts if f <= k)) for k in k_values(n_max)]
+
+    def tokens(self) -> dict[str, int]:
+        """Tokens the model server reported, summed over problems (0 for local models)."""
+        rows = [r.samples for r in self.records if r.samples is not None]
+        return {
+            "prompt": sum(x.prompt_tokens for x in rows),
+            "completion": sum(x.completion_tokens for x in rows),
+            "samples": sum(x.n for x in rows),
+            "repaired": sum(x.repaired for x in rows),
+        }
+
     def not_solved(self) -> list[AttemptRecord]:
         """Every problem without a verified proof, errors first, then by id."""
         rest = [r for r in self.records if not r.proved]
@@ -214,6 +241,26 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
     else:
         (out / "pass_at_k.png").unlink(missing_ok=True)  # a stale plot of an earlier report would mislead
 
+    if len(run.coverage()) > 1:
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+        for summary in (run, other):
+            if summary is None or not summary.coverage():
+                continue
+            points = summary.coverage()
+            ax.step([k for k, _ in points], [v for _, v in points], where="post", marker="o", label=summary.name)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("samples per problem (judging order, repairs included)")
+        ax.set_ylabel("problems solved")
+        ax.set_title("coverage: samples vs solved")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        paths["coverage"] = out / "coverage.png"
+        fig.savefig(paths["coverage"])
+        plt.close(fig)
+    else:
+        (out / "coverage.png").unlink(missing_ok=True)
+
     cats = run.by_category()
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(cats) + 1)), dpi=110)
     names = [c for c, _, _ in cats]
@@ -324,6 +371,8 @@ def summary_json(run: RunSummary) -> dict[str, Any]:
         "budget": run.budget,
         "statuses": dict(run.statuses()),
         "pass_at_k": {str(k): v for k, v in run.pass_at_k()},
+        "coverage": [[k, v] for k, v in run.coverage()],
+        "tokens": run.tokens(),
         "categories": {c: {"solved": s, "total": t} for c, s, t in run.by_category()},
         "time_s": _distribution(run.times()),
         "load_s": run.load_s,
@@ -332,6 +381,8 @@ def summary_json(run: RunSummary) -> dict[str, Any]:
         "backend": run.meta.get("backend"),
         "lean": run.meta.get("lean"),
         "mathlib": run.meta.get("mathlib"),
+        "judge": run.meta.get("judge"),
+        "sandbox": run.meta.get("sandbox"),
         "benchmark_warning": benchmark_warning(run),
         "not_solved": [
             {"problem": r.problem, "status": r.status, "detail": _detail(r)} for r in run.not_solved()
@@ -358,7 +409,8 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
         f"**{s['solved']}/{s['total']} solved ({_fmt_pct(run.pass_rate)})** with budget "
         f"{run.budget} (N×S×T: attempts × tactics per expansion × expansions; whole-proof: × samples ×).",
         "",
-        f"Model `{s['model']}`; {describe_versions(run.meta)}. Every counted proof passed `session.verify`"
+        f"Model `{s['model']}`; {describe_versions(run.meta)}. Every counted proof was accepted by "
+        + (f"the judge `{s['judge']}`" if s["judge"] else "`session.verify`")
         + (" of that simulation, not of Lean." if run.meta.get("backend") and s["lean"] is None else "."),
         "",
     ]
@@ -384,6 +436,22 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
             "",
             f"**pass@{k} = {_fmt_pct(v)}** (one attempt per problem: no curve to plot).",
         ]
+    cover = run.coverage()
+    if cover:
+        tok = s["tokens"]
+        lines += [
+            "",
+            "## Coverage (samples vs solved)",
+            "",
+            f"{tok['samples']} samples judged ({tok['repaired']} answering repair turns); "
+            f"{tok['prompt']:,} prompt + {tok['completion']:,} completion tokens reported by the server.",
+            "",
+            "| samples | solved | rate |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {k} | {v} | {_fmt_pct(v / run.total if run.total else 0.0)} |" for k, v in cover]
+        if "coverage" in plots:
+            lines += ["", f"![coverage]({plots['coverage'].name})"]
     lines += [
         "",
         "## Solved by category",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
+from prover.evaluation.benchmarks import Problem
 from prover.evaluation.errors import EvaluationError
 from prover.lean.types import Theorem, Verdict
 from prover.search.api import SampleCounts
@@ -38,7 +38,7 @@ class AttemptRecord(BaseModel):
 
     The worker builds it (problem, outcome, verdict), the driver adds what ran (model, versions) and writes
     it. Only ``status == proved`` counts: search or sampling found a proof AND ``session.verify`` accepted
-    it. Building one with an unknown key is an error; :meth:`from_line` ignores keys of lines written by
+    it (the judge decides; ``judge`` names it). Building one with an unknown key is an error; :meth:`from_line` ignores keys of lines written by
     older versions that this one no longer knows.
     """
 
@@ -58,8 +58,12 @@ class AttemptRecord(BaseModel):
     stats: dict[str, Any] = {}
     attempts: int | None = None
     time_s: float
-    #: the soundness guard's verdict on ``proof`` (whole proof, not proved: why the samples were rejected)
+    #: the judge's verdict on ``proof`` (whole proof, not proved: why the samples were rejected)
     verification: Verdict | None = None
+    #: which judge decides this run's proofs (``comparator`` | ``repl`` | ``simulation`` | ``session``)
+    judge: str | None = None
+    #: how Lean processes were isolated (``backend.sandbox``: ``bwrap`` | ``none``; None: not reported)
+    sandbox: str | None = None
     #: whole-proof sampling: pass@k's n and c
     samples: SampleCounts | None = None
     #: one line saying why, for ``error`` results (listed by the report; rerun with ``--retry-errors``)
@@ -76,6 +80,20 @@ class AttemptRecord(BaseModel):
     package: str | None = None
     worker: str | None = None
     finished_at: float = 0.0
+
+    @classmethod
+    def of(cls, problem: Problem, **outcome: Any) -> AttemptRecord:
+        """The record of ``problem`` with ``outcome``'s fields: the one place the problem's fields are copied."""
+        outcome.setdefault("time_s", 0.0)
+        return cls(
+            problem=problem.id,
+            theorem=problem.theorem.name,
+            header=problem.theorem.header,
+            statement=problem.theorem.statement,
+            split=problem.split,
+            category=problem.category,
+            **outcome,
+        )
 
     @classmethod
     def from_line(cls, raw: bytes | str) -> AttemptRecord:
@@ -180,26 +198,7 @@ def new_run_dir(runs_dir: Path, benchmark: str, search: str) -> Path:
     return path
 
 
-# --- versions recorded with every run -----------------------------------------------------------------
-
-
-def lean_versions(project_dir: Path) -> dict[str, str | None]:
-    """Lean from ``lean-toolchain``, Mathlib from the lakefile's ``require mathlib ... @ "rev"``."""
-    lean = mathlib = None
-    toolchain = project_dir / "lean-toolchain"
-    if toolchain.is_file():
-        lean = toolchain.read_text(encoding="utf-8").strip().split(":")[-1] or None
-    for name in ("lakefile.lean", "lakefile.toml"):
-        lakefile = project_dir / name
-        if not lakefile.is_file():
-            continue
-        text = lakefile.read_text(encoding="utf-8")
-        m = re.search(r'require\s+"?mathlib"?\s+from\s+git\s+"[^"]+"\s*@\s*"([^"]+)"', text)
-        m = m or re.search(r'name\s*=\s*"mathlib"[^\[]*?rev\s*=\s*"([^"]+)"', text, re.DOTALL)
-        if m:
-            mathlib = m.group(1)
-            break
-    return {"lean": lean, "mathlib": mathlib}
+# --- versions recorded with every run (Lean's and Mathlib's: ``prover.evaluation.versions``) --------------
 
 
 def package_version() -> str:

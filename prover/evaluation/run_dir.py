@@ -40,7 +40,6 @@ from prover.evaluation.results import (
     AttemptRecord,
     ResultStore,
     RunError,
-    lean_versions,
     new_run_dir,
     note_resume,
     package_version,
@@ -48,7 +47,7 @@ from prover.evaluation.results import (
     write_run_meta,
 )
 from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, SetupError, model_name
-from prover.evaluation.versions import run_versions
+from prover.evaluation.versions import lean_versions
 from prover.search.status import ProofStatus
 
 LOCK = ".lock"
@@ -257,6 +256,10 @@ class EvaluationRun:
         assert isinstance(container, dict)
         if save_trees:
             container["trees_dir"] = str((run_dir / "trees").resolve())
+        search_node = container.get("search")
+        if isinstance(search_node, dict) and search_node.get("name") == "whole_proof":
+            # every judged sample is journaled here, so a killed run resumes per sample (search.whole_proof)
+            search_node["journal_dir"] = str((run_dir / "samples").resolve())
         if kind.validate is not None:
             try:
                 kind.validate(container)
@@ -400,7 +403,7 @@ def _preflight(
     the driver); otherwise the driver builds the worker, which an inline executor then uses. Returns the
     driver's worker (None for a pool), the load seconds and the versions of the backend that ran.
     """
-    from prover.evaluation.executors import WorkerSpec
+    from prover.evaluation.executors import WorkerSpec, worker_versions
 
     spec = WorkerSpec(kind.worker, container)
     if hasattr(executor, "preflight"):
@@ -417,7 +420,7 @@ def _preflight(
     except BaseException:
         worker.close()
         raise
-    return worker, load_s, run_versions(backend_cfg, getattr(worker, "_session", None))
+    return worker, load_s, worker_versions(worker, backend_cfg)
 
 
 def _close_executor(executor: Any) -> None:

@@ -2,7 +2,8 @@
 
 The driver picks the unfinished problems, hands them to an executor and appends each record as it
 arrives; workers (``ProblemWorker``) each build their own session, generator and searcher from the
-composed config. A proof counts only after ``session.verify`` accepted it (the soundness guard).
+composed config, and attempts each problem through the front door (``prover.theorem_prover``): a proof counts
+only after the configured judge accepted it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from prover.evaluation.benchmarks import Problem
 from prover.evaluation.errors import EvaluationError
 from prover.evaluation.executors import WorkerSpec
 from prover.evaluation.results import AttemptRecord, ResultStore
+from prover.evaluation.versions import run_versions
+from prover.generation.base import TacticGenerator
+from prover.lean.session import LeanSession
 from prover.lean.types import TacticState
-from prover.search.api import Searcher, SearchResult
+from prover.search.api import Searcher
 from prover.search.settings import SearchSettings, search_settings
 from prover.search.status import ProofStatus
+from prover.theorem_prover import TheoremProver, one_line
 
 log = logging.getLogger(__name__)
 WORKER_FACTORY = "prover.evaluation.runner:ProblemWorker"
@@ -81,7 +86,7 @@ def _setup_exit_code(exc: BaseException) -> int:
     return 1
 
 
-def _backend_alive(session: Any) -> bool:
+def _backend_alive(session: LeanSession) -> bool:
     """Did the backend start any process at all? (Sessions without processes count as started.)"""
     workers = getattr(session, "workers", None)
     if not workers:
@@ -91,39 +96,41 @@ def _backend_alive(session: Any) -> bool:
 
 @dataclass
 class ProblemWorker:
-    """Solves one problem per ``run`` call; owns a Lean session, a generator and a searcher for its lifetime.
-
-    Every search mode goes the same way: ``searcher.search`` -> :class:`SearchResult` -> the soundness
-    guard's verdict on the proof -> one :class:`AttemptRecord`.
-    """
+    """Solves one problem per ``run`` call through the front door (:class:`~prover.theorem_prover.TheoremProver`,
+    built once for the worker's lifetime): search, the judge's one verdict, one :class:`AttemptRecord`."""
 
     config: dict[str, Any]
-    _session: Any = field(default=None, init=False)
-    _generator: Any = field(default=None, init=False)
-    _searcher: Searcher | None = field(default=None, init=False)
-    #: seconds spent building the session, generator and searcher (kept out of every problem's ``time_s``)
+    _prover: TheoremProver | None = field(default=None, init=False)
+    #: seconds spent building the session, generator, searcher and judge (kept out of every problem's ``time_s``)
     load_s: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.settings: SearchSettings = search_settings(self.config["search"])
 
+    @property
+    def prover(self) -> TheoremProver:
+        """The front door of this worker (built, not yet loaded, on first use)."""
+        if self._prover is None:
+            self._prover = TheoremProver.from_config(self.config)
+        return self._prover
+
+    # The components, for workers built on this one (``prover.fps.run.FpsWorker``).
+    @property
+    def _session(self) -> LeanSession:
+        return self.prover.session
+
+    @property
+    def _generator(self) -> TacticGenerator:
+        return self.prover.generator
+
+    @property
+    def _searcher(self) -> Searcher:
+        return self.prover.searcher()
+
     def prepare(self) -> None:
-        """Build whatever is missing (model load, session, searcher); idempotent, timed into ``load_s``."""
+        """Build whatever is missing (model load, session, searcher, judge); idempotent, timed into ``load_s``."""
         t0 = time.monotonic()
-        if self._generator is None:
-            from prover.generation.factory import make_generator
-
-            self._generator = make_generator(
-                self.config["generator"], retriever_cfg=self.config.get("retriever")
-            )
-        if self._searcher is None:
-            from prover.search.factory import make_searcher
-
-            self._searcher = make_searcher(self.settings)
-        if self._session is None:
-            from prover.lean.factory import make_session
-
-            self._session = make_session(self.config["backend"])
+        self.prover.prepare()
         self.load_s += time.monotonic() - t0
 
     def preflight(self, job: dict[str, Any]) -> float:
@@ -135,99 +142,66 @@ class ProblemWorker:
         try:
             self.prepare()
         except Exception as exc:
-            raise SetupError(_one_line(exc), _setup_exit_code(exc)) from exc
+            raise SetupError(one_line(exc), _setup_exit_code(exc)) from exc
         problem = Problem.from_json(job)
         t0 = time.monotonic()
         try:
             root = self._session.start(problem.theorem)
         except Exception as exc:
             raise SetupError(
-                f"the Lean backend failed on the first problem ({problem.id}): {_one_line(exc)}", 1
+                f"the Lean backend failed on the first problem ({problem.id}): {one_line(exc)}", 1
             ) from exc
         if not isinstance(root, TacticState) and not _backend_alive(self._session):
-            raise SetupError(f"the Lean backend did not start: {_one_line(root)}", 1)
+            raise SetupError(f"the Lean backend did not start: {one_line(root)}", 1)
         self.load_s += time.monotonic() - t0
         return self.load_s
+
+    def versions(self) -> dict[str, Any]:
+        """What ran, for ``run.json`` and every record: backend, Lean, Mathlib, the judge and the sandbox."""
+        session = self._prover._session if self._prover is not None else None
+        return run_versions(self.config["backend"], session, judge=self.prover.judge_name)
 
     def run(self, job: dict[str, Any]) -> AttemptRecord:
         """Solve one problem; whatever happens, one record (a failure of this problem is its ``error``)."""
         problem = Problem.from_json(job)
-        started = time.monotonic()
         try:
             self.prepare()  # a no-op once built: the model load never counts as the first problem's time
-            assert self._searcher is not None
-            started = time.monotonic()
-            result = self._searcher.search(self._session, self._generator, problem.theorem)
-            outcome = self._outcome(problem, result)
         except Exception as exc:  # this problem's result; the run goes on (one line, traceback at -vv)
-            log.error("problem %s failed: %s", problem.id, _one_line(exc))
+            log.error("problem %s failed: %s", problem.id, one_line(exc))
             log.debug("problem %s failed", problem.id, exc_info=True)
-            self._reset_session()
-            outcome = {"status": ProofStatus.ERROR, "error": _one_line(exc), "budget": self.settings.budget}
-        return AttemptRecord(
-            problem=problem.id,
-            theorem=problem.theorem.name,
-            header=problem.theorem.header,
-            statement=problem.theorem.statement,
-            split=problem.split,
-            category=problem.category,
-            mode=self.settings.mode,
-            time_s=time.monotonic() - started,
-            **outcome,
+            return AttemptRecord.of(
+                problem, status=ProofStatus.ERROR, error=one_line(exc), budget=self.settings.budget
+            )
+        attempt = self.prover.attempt(problem.theorem)
+        tree = None
+        if self.config.get("trees_dir") and attempt.graph is not None:
+            tree = save_tree(Path(self.config["trees_dir"]), problem.id, attempt.graph.to_json())
+        return AttemptRecord.of(
+            problem,
+            status=attempt.status,
+            proof=attempt.proof,
+            budget=attempt.budget,
+            stats=attempt.stats.to_json(),
+            attempts=attempt.attempts,
+            error=attempt.error,
+            verification=attempt.verdict,
+            judge=attempt.judge or None,
+            samples=attempt.samples,
+            tree=tree,
+            mode=attempt.mode,
+            time_s=attempt.time_s,
         )
 
-    def _outcome(self, problem: Problem, result: SearchResult) -> dict[str, Any]:
-        """The record's fields from a search result; a found proof counts only once the guard accepted it."""
-        status, verdict = result.status, result.verdict
-        if result.proved and result.proof is None:
-            status = ProofStatus.FAILED
-        elif result.proved:
-            if verdict is None or not verdict.accepted:
-                verdict = self._session.verify(problem.theorem, result.proof)
-            if not verdict.accepted:
-                status = ProofStatus.UNVERIFIED
-        tree = None
-        if self.config.get("trees_dir") and result.graph is not None:
-            tree = save_tree(Path(self.config["trees_dir"]), problem.id, result.graph.to_json())
-        return {
-            "status": status,
-            "proof": result.proof,
-            "budget": result.budget,
-            "stats": result.stats.to_json(),
-            "attempts": result.attempts,
-            "error": result.error,
-            "verification": verdict,
-            "samples": result.samples,
-            "tree": tree,
-        }
-
     def _reset_session(self) -> None:
-        if self._session is not None:
-            try:
-                self._session.close()
-            except Exception:  # a broken session may fail to close; it is replaced anyway
-                log.debug("closing a failed session raised", exc_info=True)
-        self._session = None
+        if self._prover is not None:
+            self._prover.reset_session()
 
     def close(self) -> None:
-        """Close the generator and the session (idempotent)."""
-        objs, self._generator, self._session = (self._generator, self._session), None, None
-        for obj in objs:
-            if obj is not None:
-                try:
-                    obj.close()
-                except Exception:
-                    log.debug("close failed", exc_info=True)
+        """Close the generator, the session and the judge (idempotent)."""
+        if self._prover is not None:
+            self._prover.close()
 
 
-def _one_line(value: object) -> str:
-    """An exception or error value as one line: ``Type: first line of the message``."""
-    if isinstance(value, BaseException):
-        text = str(value).strip().splitlines()[0] if str(value).strip() else ""
-        return f"{type(value).__name__}: {text}" if text else type(value).__name__
-    detail = getattr(value, "reason", None) or " ".join(getattr(value, "messages", ()) or ())
-    text = str(detail or value).strip()
-    return (text.splitlines() or [repr(value)])[0]
 
 
 @dataclass
@@ -267,18 +241,7 @@ def run_problems(
         record = outcome.result
         if record is None:  # the worker could not run the job at all (its process died, Ray failed)
             problem = Problem.from_json(outcome.job)
-            record = AttemptRecord(
-                problem=problem.id,
-                theorem=problem.theorem.name,
-                header=problem.theorem.header,
-                statement=problem.theorem.statement,
-                split=problem.split,
-                category=problem.category,
-                status=ProofStatus.ERROR,
-                error=outcome.error,
-                budget=budget,
-                time_s=0.0,
-            )
+            record = AttemptRecord.of(problem, status=ProofStatus.ERROR, error=outcome.error, budget=budget)
         elif not isinstance(record, AttemptRecord):
             raise TypeError(f"a problem worker returned {type(record).__name__}, not an AttemptRecord")
         record = AttemptRecord.model_validate(

@@ -10,6 +10,7 @@ guess. The pinned versions stay available separately for comparisons (benchmark 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,26 @@ SIMULATION_NOTE = "a simulation, not Lean"
 
 def pinned_versions(root: Path = REPO_ROOT) -> dict[str, str | None]:
     """The project's pins: Lean from ``lean-toolchain``, Mathlib from the lakefile (``v4.24.0``)."""
-    from prover.evaluation.results import lean_versions
-
     return lean_versions(root)
+
+
+def lean_versions(project_dir: Path) -> dict[str, str | None]:
+    """Lean from ``lean-toolchain``, Mathlib from the lakefile's ``require mathlib ... @ "rev"``."""
+    lean = mathlib = None
+    toolchain = project_dir / "lean-toolchain"
+    if toolchain.is_file():
+        lean = toolchain.read_text(encoding="utf-8").strip().split(":")[-1] or None
+    for name in ("lakefile.lean", "lakefile.toml"):
+        lakefile = project_dir / name
+        if not lakefile.is_file():
+            continue
+        text = lakefile.read_text(encoding="utf-8")
+        m = re.search(r'require\s+"?mathlib"?\s+from\s+git\s+"[^"]+"\s*@\s*"([^"]+)"', text)
+        m = m or re.search(r'name\s*=\s*"mathlib"[^\[]*?rev\s*=\s*"([^"]+)"', text, re.DOTALL)
+        if m:
+            mathlib = m.group(1)
+            break
+    return {"lean": lean, "mathlib": mathlib}
 
 
 def lake_manifest_mathlib(project_dir: Path) -> str | None:
@@ -41,19 +59,14 @@ def lake_manifest_mathlib(project_dir: Path) -> str | None:
     return None
 
 
-def run_versions(backend_cfg: Any, session: Any = None) -> dict[str, Any]:
-    """``{"backend", "lean", "mathlib"}`` of the backend that runs (``None``: no Lean at all; ``"unknown"``).
+def run_versions(backend_cfg: Any, session: Any = None, judge: str | None = None) -> dict[str, Any]:
+    """``{"backend", "lean", "mathlib", "judge", "sandbox"}`` of what runs (``None``: no Lean; ``"unknown"``).
 
     ``session`` (the preflight's, already started) is asked with ``describe()``; without one only what the
-    config itself proves is recorded.
+    config itself proves is recorded. ``judge``: the name of the judge that decides (the front door's).
     """
     cfg = as_plain_dict(backend_cfg, "backend config")
     name = str(cfg.get("name", "?"))
-    if name == "scripted":
-        from prover.lean.factory import world_path
-
-        world = world_path(str(cfg.get("world", "?")))
-        return {"backend": f"scripted world {world} ({SIMULATION_NOTE})", "lean": None, "mathlib": None}
     described: dict[str, Any] = {}
     describe = getattr(session, "describe", None)
     if callable(describe):
@@ -61,6 +74,14 @@ def run_versions(backend_cfg: Any, session: Any = None) -> dict[str, Any]:
             described = dict(describe())
         except Exception as exc:  # a report must not fail because a backend cannot answer
             described = {"describe_error": f"{type(exc).__name__}: {exc}"}
+    sandbox = described.get("sandbox") or cfg.get("sandbox")
+    trust = {"judge": judge, "sandbox": str(sandbox) if sandbox else None}
+    if name == "scripted":
+        from prover.lean.factory import world_path
+
+        world = world_path(str(cfg.get("world", "?")))
+        backend = f"scripted world {world} ({SIMULATION_NOTE})"
+        return {"backend": backend, "lean": None, "mathlib": None, **trust}
     out: dict[str, Any] = {
         "backend": str(described.get("backend") or name),
         "lean": described.get("lean") or "unknown",
@@ -71,7 +92,7 @@ def run_versions(backend_cfg: Any, session: Any = None) -> dict[str, Any]:
         out["mathlib"] = lake_manifest_mathlib(project) or "unknown"
     if name == "dojo":
         out["backend"] = described.get("backend") or f"dojo {cfg.get('repo_url')}@{cfg.get('commit')}"
-    return out
+    return {**out, **trust}
 
 
 def describe_versions(meta: dict[str, Any]) -> str:
@@ -81,5 +102,13 @@ def describe_versions(meta: dict[str, Any]) -> str:
     if backend is None:  # a run recorded before backends were described: its versions are the pinned text
         return f"backend unknown (recorded: Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}, from the pins)"
     if lean is None and mathlib is None:
-        return f"backend {backend}: no Lean ran"
-    return f"backend {backend}, Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}"
+        line = f"backend {backend}: no Lean ran"
+    else:
+        line = f"backend {backend}, Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}"
+    return line + describe_trust(meta)
+
+
+def describe_trust(meta: dict[str, Any]) -> str:
+    """``; judge repl, sandbox bwrap`` for a report line ("" for runs recorded before either was)."""
+    parts = [f"{key} {meta[key]}" for key in ("judge", "sandbox") if meta.get(key)]
+    return "; " + ", ".join(parts) if parts else ""

@@ -1,15 +1,19 @@
-"""Judging a solution: recompile it, read its answer, re-check it with the answer substituted, then RPE.
+"""Judging a solution: recompile it, read its answer, verify it (as found, or with the answer substituted), RPE.
 
 All of it in fresh environments through the session's command runner and ``verify`` (never the search's own
 envs), in this order:
 
 1. replay the solution from the prelude (which steps acted on the answer goal; pruning steps);
 2. compile ``<FPS statement> := by <prelude> <solution>`` and run our extraction metaprogram on its env
-   (``prover.lean.fps_lean``): the answer as Lean printed it, the intros it mentions, whether it re-parsed;
-3. ``session.verify`` the statement with the answer SUBSTITUTED (``refine ⟨(<answer> : T), ?_⟩`` instead of
-   ``apply Exists.intro``, the steps that acted on or steered to the answer goal dropped, goal indices
-   renumbered; see ``prelude.substituted_step``): guard, compile, statement check, ``#print axioms``;
-4. RPE against the ground truth; and the restatement detector, beside it, never inside it.
+   (``prover.lean.fps_lean``): the answer as Lean printed it, the intros it mentions, whether it re-parsed.
+   From here the problem counts as SUBMITTED (the reference's ``get_submission``);
+3. ``session.verify`` (guard, compile, statement check, ``#print axioms``) of the solution AS FOUND -- what the
+   reference verifies --, and when that is refused, of the statement with the answer SUBSTITUTED
+   (``refine ⟨(<answer> : T), ?_⟩`` instead of ``apply Exists.intro``, the steps that acted on or steered to
+   the answer goal dropped, goal indices renumbered; see ``prelude.substituted_step``): either form passes;
+4. RPE against the ground truth (on every submitted answer, as the reference); and the restatement detector,
+   beside it, never inside it. Solved = verified, re-parsed and RPE-correct; any other submission is
+   NE-Submitted.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from prover.fps.errors import FpsError
 from prover.fps.prelude import problem_theorem, replay_solution
 from prover.fps.problem import FpsProblem
-from prover.fps.restatement import Restatement, detect, normal_form_commands
+from prover.fps.restatement import Restatement, detect, is_truth_value, normal_form_commands
 from prover.fps.settings import SolverSettings
 from prover.fps.statements import (
     lean_header,
@@ -82,10 +87,11 @@ class FinalCheck:
             "restatement": self.restatement.to_json() if self.restatement else None,
             "proof": self.proof,
             "check_time_s": round(self.seconds, 3),
+            **self.extra,
         }
 
 
-class CheckUnavailable(RuntimeError):
+class CheckUnavailable(FpsError, RuntimeError):
     """The session cannot run commands (no ``command_runner``): FPS checks need one."""
 
 
@@ -105,11 +111,17 @@ class FpsChecker:
     """RPE, preflight, normal-form probe and the final check over one session (probes cached per header)."""
 
     def __init__(
-        self, session: LeanSession, settings: SolverSettings | None = None, compare_answer: bool = True
+        self,
+        session: LeanSession,
+        settings: SolverSettings | None = None,
+        compare_answer: bool = True,
+        judge: Callable[[Any, str], Verdict] | None = None,
     ) -> None:
         """``compare_answer=False``: stop after the verified proof with status ``answered`` (no ground truth to
-        run RPE against, e.g. a statement sent from an editor)."""
+        run RPE against, e.g. a statement sent from an editor). ``judge``: what decides that a proof holds (the
+        front door's ``TheoremProver.judge``); default ``session.verify``."""
         self.session = session
+        self.judge = judge or session.verify
         self.settings = settings or SolverSettings()
         self.compare_answer = compare_answer
         self._tactics: dict[str, tuple[str, ...]] = {}
@@ -154,13 +166,18 @@ class FpsChecker:
         return self._tactics[header]
 
     def rpe(self, problem: FpsProblem, submission: str, prop_form: bool | None = None) -> RpeResult:
-        """RPE in a fresh env; ``prop_form`` compares ``↔`` (Prop answers, D-FPS submissions)."""
+        """RPE in a fresh env. ``prop_form`` (default: the solver's mode is ``dfps``) compares
+        ``(<sub>) ↔ (<formal_answer>)``, the D-FPS form; FPS compares ``answer = (<sub> : T)`` for every
+        answer type, ``Prop`` included (see :func:`prover.fps.statements.rpe_command`)."""
+        if prop_form is None:
+            prop_form = self.settings.mode == "dfps"
         refused = submission_problems(submission)
         if refused:
             return RpeResult(False, tuple(f"submission refused: {r}" for r in refused))
         header = lean_header(problem)
         tactics = self.rpe_tactics(header)
-        response, why = self._run(header, rpe_command(problem, submission, tactics, prop_form))
+        command = rpe_command(problem, submission, tactics, prop_form, self.settings.check_max_heartbeats)
+        response, why = self._run(header, command)
         if response is None:
             return RpeResult(False, (why,), tactics)
         if not response.ok:
@@ -171,13 +188,21 @@ class FpsChecker:
 
     def preflight(self, problem: FpsProblem) -> str | None:
         """None when the ground truth ``formal_answer`` elaborates on the pinned Mathlib, else why not."""
-        response, why = self._run(lean_header(problem), preflight_command(problem))
+        command = preflight_command(problem, self.settings.check_max_heartbeats)
+        response, why = self._run(lean_header(problem), command)
         if response is None:
             return why
         return None if response.ok else "; ".join(response.errors)[:500]
 
     def normal_form(self, problem: FpsProblem, submission: str, prop_form: bool | None = None) -> bool | None:
-        """True: ``norm_num`` leaves it alone; False: it still changes it; None: could not tell."""
+        """True: ``norm_num`` leaves it alone; False: it still changes it; None: could not tell.
+
+        ``True``/``False`` are normal forms by definition: the probe (``norm_num at h``) would rewrite the
+        hypothesis ``answer = True`` to ``answer`` and report a change that is not in the answer."""
+        if prop_form is None:
+            prop_form = self.settings.mode == "dfps"
+        if is_truth_value(submission):
+            return True
         if submission_problems(submission):
             return None
         header = lean_header(problem)
@@ -191,10 +216,9 @@ class FpsChecker:
         return not second.ok
 
     def restatement(self, problem: FpsProblem, submission: str, intros: Sequence[str] | None) -> Restatement:
-        dfps = self.settings.mode == "dfps"
         found = detect(problem, submission, intros, mode=self.settings.mode)
         if self.settings.normal_form_probe:
-            found.normal_form = self.normal_form(problem, submission, prop_form=True if dfps else None)
+            found.normal_form = self.normal_form(problem, submission)
             if found.normal_form is False:
                 found.reasons.append("not in normal form: norm_num still changes it")
         return found
@@ -244,8 +268,11 @@ class FpsChecker:
             return FinalCheck("unsubmitted", f"extraction: {exc}")
         except Exception as exc:
             return FinalCheck("unsubmitted", f"extraction: {type(exc).__name__}: {exc}"[:300])
+        # From here the problem is SUBMITTED, as in the reference (``get_submission`` printed an answer): every
+        # later failure -- an answer that does not re-parse, a proof our checks refuse -- is NE-Submitted,
+        # never "unsubmitted" (``evaluation_results.ipynb``: submitted = a non-empty ``submission``).
         out = FinalCheck(
-            "unsubmitted",
+            "ne_submitted",
             answer=extraction.answer,
             intros=extraction.intros,
             reparsed=extraction.reparsed,
@@ -255,42 +282,77 @@ class FpsChecker:
         stray = sorted(set(extraction.intros) - allowed)
         if stray:
             out.reason = f"the answer mentions more than the intros: {', '.join(stray)}"
-            return out
-        if not extraction.reparsed:
-            out.reason = f"the printed answer does not re-parse: {extraction.reparse_error}"
-            return out
+            return self._judge(problem, out, extraction.answer, extraction.intros, verified=False)
         if opened is None:  # a whole proof: verified as it was written
             out.proof = "\n".join(full)
-            out.verdict = self.session.verify(theorem, out.proof)
-            if not out.verdict.accepted:
-                out.reason = f"verify ({out.verdict.check}): " + "; ".join(out.verdict.reasons)[:300]
-                return out
-            return self._judge(problem, out, extraction.answer, extraction.intros)
+            out.verdict = self.judge(theorem, out.proof)
+            out.extra["verified_form"] = "as_found" if out.verdict.accepted else None
+        else:
+            self._verify_either_form(problem, theorem, opened, steps, substituted_steps, extraction, out)
+        verified = out.verdict is not None and out.verdict.accepted
+        if not verified and not out.reason:
+            out.reason = f"verify ({out.verdict.check}): " + "; ".join(out.verdict.reasons)[:300]
+        if verified and not extraction.reparsed:
+            verified = False
+            out.reason = f"the printed answer does not re-parse: {extraction.reparse_error}"
+        return self._judge(problem, out, extraction.answer, extraction.intros, verified=verified)
+
+    def _verify_either_form(
+        self,
+        problem: FpsProblem,
+        theorem: Any,
+        opened: Any,
+        steps: list[str],
+        substituted_steps: list[str | None],
+        extraction: Any,
+        out: FinalCheck,
+    ) -> None:
+        """Verify the solution AS FOUND (prelude + the steps, the answer a metavariable the proof assigns: what
+        the reference verifies, ``evaluator/fps_proof_search.py`` -- the search closed every goal of the
+        post-prelude state), and when that is refused, the SUBSTITUTED form (``refine ⟨(<answer> : T), ?_⟩``,
+        the steps that acted on the answer goal dropped). Either form accepted is enough: a step such as
+        ``norm_num; rfl`` is sound as found but fails once the answer is filled in (``rfl`` then finds no
+        goal), and a solution the REPL ran step by step can differ from its recompiled text the other way.
+        ``out.extra["verified_form"]`` says which form passed (None: neither)."""
+        out.proof = "\n".join([*opened.prelude, *steps])
+        out.verdict = self.judge(theorem, out.proof)
+        out.extra["verified_form"] = "as_found" if out.verdict.accepted else None
+        if out.verdict.accepted:
+            return
+        as_found = out.verdict
         flat = one_line(extraction.answer)
-        if flat is None:
-            out.reason = "the answer cannot be written on one line"
-            return out
-        answer_type = "Prop" if mode == "dfps" else " ".join(problem.formal_answer_type.split())
+        if flat is None or not extraction.reparsed:
+            out.reason = f"verify ({as_found.check}): " + "; ".join(as_found.reasons)[:300]
+            return
+        answer_type = "Prop" if self.settings.mode == "dfps" else " ".join(problem.formal_answer_type.split())
         substituted = [
-            f"refine ⟨({flat} : {answer_type}), ?_⟩" if t == "apply Exists.intro" else t
-            for t in opened.prelude
+            f"refine ⟨({flat} : {answer_type}), ?_⟩" if t == "apply Exists.intro" else t for t in opened.prelude
         ]
         kept = [t for t in substituted_steps if t is not None]
-        out.proof = "\n".join([*substituted, *kept])
-        out.verdict = self.session.verify(theorem, out.proof)
-        if not out.verdict.accepted:
-            out.reason = (
-                f"with the answer substituted ({out.verdict.check}): " + "; ".join(out.verdict.reasons)[:300]
-            )
-            return out
-        return self._judge(problem, out, extraction.answer, extraction.intros)
+        proof = "\n".join([*substituted, *kept])
+        verdict = self.judge(theorem, proof)
+        if verdict.accepted:
+            out.proof, out.verdict = proof, verdict
+            out.extra["verified_form"] = "substituted"
+            return
+        out.reason = (
+            f"verify as found ({as_found.check}): " + "; ".join(as_found.reasons)[:200]
+            + f"; with the answer substituted ({verdict.check}): " + "; ".join(verdict.reasons)[:200]
+        )
 
-    def _judge(self, problem: FpsProblem, out: FinalCheck, answer: str, intros: Sequence[str]) -> FinalCheck:
+    def _judge(
+        self, problem: FpsProblem, out: FinalCheck, answer: str, intros: Sequence[str], verified: bool = True
+    ) -> FinalCheck:
+        """RPE on every submitted answer (as the reference runs ``check_rpe`` on every submission); Solved =
+        the solution verified and RPE-correct, anything else submitted is NE-Submitted."""
         if not self.compare_answer:
-            out.status = "answered"
-            out.reason = "answer found and proved; no ground truth given, so it was not compared (RPE)"
+            if verified:
+                out.status = "answered"
+                out.reason = "answer found and proved; no ground truth given, so it was not compared (RPE)"
+            else:
+                out.status = "unsubmitted"
             return out
-        out.rpe = self.rpe(problem, answer, prop_form=True if self.settings.mode == "dfps" else None)
+        out.rpe = self.rpe(problem, answer)
         out.restatement = self.restatement(problem, answer, intros)
-        out.status = "solved" if out.rpe.correct else "ne_submitted"
+        out.status = "solved" if verified and out.rpe.correct else "ne_submitted"
         return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prover.errors import ProverError
+from prover.fps.errors import FpsError
 from prover.jsonl import BadLine, json_object_lines
 
 #: The header the reference uses when a problem has none (``header: null``).
@@ -28,7 +28,7 @@ ANONYMOUS = (None, "_")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-class FpsLoadError(ProverError, ValueError):
+class FpsLoadError(FpsError, ValueError):
     """An FPS benchmark file that cannot be used at all."""
 
 

@@ -1,5 +1,7 @@
-"""The ``prover solve`` report: Solved / NE-Submitted / Proven over N, by answer type, with the restatement
-column and every submitted answer beside the ground truth (Markdown, from ``results.jsonl``)."""
+"""The ``prover solve`` report: the paper's columns (Solved / NE-Submitted / Proven over N) and the RPE
+verdicts, then what is beside them (restated answers, ground truths that do not elaborate, errors), by answer
+type, and every submitted answer beside the ground truth (Markdown, from ``results.jsonl``). A run on a
+scripted world says "simulation" at the top."""
 
 from __future__ import annotations
 
@@ -11,9 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from prover.evaluation.results import RUN_META, AttemptRecord, read_results
+from prover.evaluation.versions import SIMULATION_NOTE, describe_versions
 
 #: The FPS report's file name in a run directory (``prover solve`` and ``prover report`` write it).
 REPORT_FILE = "report.md"
+
+
+#: The paper's columns and their definitions (README "Formal problem solving"; the reference's
+#: ``README.md`` "Baseline Performance" and ``evaluation_results.ipynb``), over N = every selected problem.
+DEFINITIONS = (
+    "Solved = submitted, verified and RPE-correct (reference: a non-empty `submission` whose `eq_proof` is "
+    "not None); NE-Submitted = submitted but not Solved (reference: submitted − solved; an answer that does "
+    "not re-parse or whose proof our checks refuse counts here, as there); Proven = the separate proving run "
+    "with the ground-truth answer given found a proof that the judge accepted (reference: "
+    "`init_backward_state`, `only_proving=True`). RPE verdicts: over the submitted answers, whether Lean proved "
+    "`(answer = (sub : T)) ↔ (formal_answer)` (D-FPS: `(sub) ↔ (formal_answer)`)."
+)
 
 
 @dataclass
@@ -22,13 +37,22 @@ class Summary:
     solved: int = 0
     ne_submitted: int = 0
     proven: int = 0
+    #: RPE verdicts over the submitted answers: correct / not proved equivalent / not run (refused text)
+    rpe_correct: int = 0
+    rpe_incorrect: int = 0
+    rpe_not_run: int = 0
     restated: int = 0
     solved_restated: int = 0
+    #: the ground truth does not elaborate on the pinned Mathlib: not scored, not a failure of the solver
     invalid: int = 0
     errors: int = 0
+    #: D-FPS: the backward (``mpr``) direction of the submission proved (not the paper's Proven)
+    backward_proved: int = 0
     budget: str = ""
     #: D-FPS: the backward (``mpr``) search's own budget (empty when none was run)
     backward_budget: str = ""
+    #: the ground-truth proving run's budget (empty when none was run)
+    proving_budget: str = ""
     by_type: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def to_json(self) -> dict[str, Any]:
@@ -38,15 +62,20 @@ class Summary:
             "solved": self.solved,
             "ne_submitted": self.ne_submitted,
             "proven": self.proven,
+            "rpe_correct": self.rpe_correct,
+            "rpe_incorrect": self.rpe_incorrect,
+            "rpe_not_run": self.rpe_not_run,
             "restated": self.restated,
             "solved_restated": self.solved_restated,
             "invalid": self.invalid,
             "errors": self.errors,
+            "backward_proved": self.backward_proved,
             "solved_rate": self.solved / n,
             "ne_submitted_rate": self.ne_submitted / n,
             "proven_rate": self.proven / n,
             "budget": self.budget,
             "backward_budget": self.backward_budget,
+            "proving_budget": self.proving_budget,
         }
 
 
@@ -59,6 +88,7 @@ def summarise(records: Iterable[AttemptRecord]) -> Summary:
         out.total += 1
         out.budget = out.budget or r.budget
         out.backward_budget = out.backward_budget or str((fps.get("backward") or {}).get("budget") or "")
+        out.proving_budget = out.proving_budget or str((fps.get("proving") or {}).get("budget") or "")
         out.by_type[r.category]["total"] += 1
         out.by_type[r.category][status] += 1
         restated = bool(fps.get("restated"))
@@ -72,9 +102,18 @@ def summarise(records: Iterable[AttemptRecord]) -> Summary:
             out.invalid += 1
         elif status == "error":
             out.errors += 1
+        if status in ("solved", "ne_submitted"):
+            rpe = (fps.get("check") or {}).get("rpe")
+            if not isinstance(rpe, dict):
+                out.rpe_not_run += 1
+            elif rpe.get("correct"):
+                out.rpe_correct += 1
+            else:
+                out.rpe_incorrect += 1
         proven = bool(fps.get("proven"))
         out.proven += proven
         out.by_type[r.category]["proven"] += proven
+        out.backward_proved += (fps.get("backward") or {}).get("status") == "proved"
     return out
 
 
@@ -87,28 +126,48 @@ def _cell(text: object, width: int = 80) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def markdown(records: list[AttemptRecord], title: str = "prover solve") -> str:
+def markdown(records: list[AttemptRecord], title: str = "prover solve", backend: str = "") -> str:
+    """The report. ``backend``: what answered (``describe_versions`` of the run); a scripted world is named a
+    simulation at the top, since its figures say nothing about Lean or a model."""
     s = summarise(records)
     n = s.total
-    lines = [
-        f"# {title}",
-        "",
+    simulation = SIMULATION_NOTE in backend
+    lines = [f"# {title}", ""]
+    if simulation:
+        lines += [
+            f"**Simulation:** {backend}. A scripted world answered every Lean question; these figures "
+            "exercise the pipeline and say nothing about Lean, Mathlib or a model.",
+            "",
+        ]
+    elif backend:
+        lines += [f"Backend: {backend}.", ""]
+    lines += [
         f"Budget: {s.budget or 'n/a'}"
+        + (f" (proving run: {s.proving_budget})" if s.proving_budget else "")
         + (f" (backward `mpr` search: {s.backward_budget})" if s.backward_budget else "")
-        + f". N = {n}. Solved = submitted and RPE-correct; NE-Submitted = submitted "
-        "(the whole problem recompiled with the answer substituted) but not RPE-correct; Proven = solved and "
-        "formally proved: for D-FPS the backward (`mpr`) direction of the submission searched and verified, for "
-        "FPS equal to Solved (the substituted recompile is the full proof). Restated answers are counted apart, "
-        "never hidden in Solved.",
+        + f". N = {n}. {DEFINITIONS}",
         "",
-        "| Solved | NE-Submitted | Proven | Restated (of which solved) | Invalid ground truth | Errors |",
-        "|---|---|---|---|---|---|",
-        f"| {_pct(s.solved, n)} | {_pct(s.ne_submitted, n)} | {_pct(s.proven, n)} | {s.restated} ({s.solved_restated}) "
-        f"| {s.invalid} | {s.errors} |",
+        "| Solved | NE-Submitted | Proven |",
+        "|---|---|---|",
+        f"| {_pct(s.solved, n)} | {_pct(s.ne_submitted, n)} | {_pct(s.proven, n)} |",
+        "",
+        "RPE verdicts on the submitted answers:",
+        "",
+        "| RPE correct | RPE not proved equivalent | RPE not run (answer refused) |",
+        "|---|---|---|",
+        f"| {s.rpe_correct} | {s.rpe_incorrect} | {s.rpe_not_run} |",
+        "",
+        "Beside the paper's columns (never folded into them):",
+        "",
+        "| Restated (of which solved) | Ground truth does not elaborate (not scored) | Errors"
+        + (" | Backward `mpr` proved (D-FPS) |" if s.backward_budget else " |"),
+        "|---|---|---|" + ("---|" if s.backward_budget else ""),
+        f"| {s.restated} ({s.solved_restated}) | {s.invalid} | {s.errors}"
+        + (f" | {s.backward_proved} |" if s.backward_budget else " |"),
         "",
         "## By answer type",
         "",
-        "| answer type | N | Solved | NE-Submitted | Proven | unsubmitted | invalid | error |",
+        "| answer type | N | Solved | NE-Submitted | Proven | unsubmitted | ground truth invalid | error |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for kind, c in sorted(s.by_type.items(), key=lambda kv: -kv[1]["total"]):
@@ -160,9 +219,11 @@ def write_solve_report(run_dir: Path, ids: Collection[str] | None = None) -> tup
     for r in read_results(run_dir / "results.jsonl").records:
         if ids is None or r.problem in ids:
             records[r.problem] = r
-    bench = _meta(run_dir).get("benchmark")
+    meta = _meta(run_dir)
+    bench = meta.get("benchmark")
     name = bench.get("name") if isinstance(bench, dict) else None
     chosen = list(records.values())
     path = run_dir / REPORT_FILE
-    path.write_text(markdown(chosen, f"prover solve: {name or run_dir.name}"), encoding="utf-8")
+    backend = describe_versions(meta) if meta else ""
+    path.write_text(markdown(chosen, f"prover solve: {name or run_dir.name}", backend), encoding="utf-8")
     return path, summarise(chosen)

@@ -214,14 +214,19 @@ def detect(
         out.reasons.append("the submission does not lex as Lean")
         return out
     bound = _bound_names(toks)
-    free = [w for w in _idents(toks) if w not in bound]
+    # dot notation on a bound variable (`fun x => x.succ`, one identifier token) is still bound
+    free = [w for w in _idents(toks) if w not in bound and name_parts(w)[0] not in bound]
     heads = {name_parts(w)[0] for w in free}
     if intros_mentioned is not None:
         out.intros = sorted(set(intros_mentioned) - ({ANSWER} if mode == "dfps" else set()))
     else:
         out.intros = sorted(n for n in problem.intro_names() if n in heads)
-    if out.intros:
-        out.reasons.append(f"mentions the problem's variables: {', '.join(out.intros)}")
+    # an answer in terms of the problem's variables is what the problem asks when the ground truth is one
+    # too (``answer = x + 1``): only variables the ground truth does not mention make a restatement
+    expected = ground_truth_names(problem)
+    unexpected = [n for n in out.intros if n not in expected]
+    if unexpected:
+        out.reasons.append(f"mentions the problem's variables: {', '.join(unexpected)}")
     hyps = sorted(str(v.name) for v in problem.outros if not v.anonymous and v.name in heads)
     if hyps:
         out.reasons.append(f"mentions the problem's hypotheses or conclusion: {', '.join(hyps)}")
@@ -254,6 +259,21 @@ def detect(
     return out
 
 
+def ground_truth_names(problem: FpsProblem) -> set[str]:
+    """The heads of the identifiers the ground truth ``formal_answer`` mentions (for intro-valued answers)."""
+    toks = _tokens(problem.formal_answer) or []
+    return {name_parts(t.text)[0] for t in toks if t.kind == "ident"}
+
+
+def is_truth_value(submission: str) -> bool:
+    """``True`` / ``False`` (in parentheses or not): a Prop answer already in normal form."""
+    toks = _tokens(submission)
+    if toks is None:
+        return False
+    inner = [t.text for t in toks if t.text not in ("(", ")")]
+    return inner in (["True"], ["False"])
+
+
 def _same_code(a: str, b: str) -> bool:
     ta, tb = _tokens(a), _tokens(b)
     strip = ("(", ")")
@@ -263,11 +283,12 @@ def _same_code(a: str, b: str) -> bool:
 
 
 def normal_form_commands(
-    problem: FpsProblem, submission: str, prop_form: bool | None = None
+    problem: FpsProblem, submission: str, prop_form: bool = False
 ) -> tuple[str, str]:
     """Two probe commands: (does the submission elaborate with the answer's type?, does ``norm_num`` still
     change it?). ``norm_num at h`` fails when it makes no progress, so: elaborates, and the second command
-    has an error ⇔ the submission is in ``norm_num`` normal form."""
+    has an error ⇔ the submission is in ``norm_num`` normal form. ``prop_form``: the D-FPS form (the
+    submission is a proposition); FPS answers, ``Prop`` ones included, sit in ``answer = (<sub> : T)``."""
     intros = binders(problem.intros)
     head = (
         f"example {intros} ({ANSWER} : {problem.formal_answer_type})"
@@ -276,7 +297,7 @@ def normal_form_commands(
     )
     hyp = (
         f"(h : (\n{submission.strip()}\n))"
-        if (problem.is_prop_answer if prop_form is None else prop_form)
+        if prop_form
         else (f"(h : {ANSWER} = (\n{submission.strip()}\n : {problem.formal_answer_type}))")
     )
     return (

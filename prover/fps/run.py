@@ -4,8 +4,8 @@ One lifecycle for ``prover prove`` and ``prover solve``: ``EvaluationRun.prepare
 preflight, lock, ``config.yaml``/``run.json``, resume and ``--retry-errors``; the executors and the driver loop
 ``run_problems`` (append-only ``results.jsonl``) run :class:`FpsWorker`. What is FPS-specific is here: the
 problem loader, the config check and the worker. The FPS outcome rides in each record's ``answer`` field;
-the record's ``status`` is ``proved`` only for a solved problem (submitted, recompiled with the answer
-substituted, RPE-correct).
+the record's ``status`` is ``proved`` only for a solved problem (submitted, verified -- as found or with the
+answer substituted --, RPE-correct).
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from prover.evaluation.runner import ProblemWorker
 from prover.fps.check import FpsChecker
 from prover.fps.problem import FpsProblem, load_fps_benchmark
 from prover.fps.settings import SolverSettings
-from prover.fps.solver import SolveRecord, backward_search_settings, solve_problem
+from prover.fps.solver import (
+    SolveRecord,
+    backward_search_settings,
+    proving_search_settings,
+    solve_problem,
+)
 from prover.fps.statements import fps_theorem
 from prover.search.settings import search_settings
 from prover.search.status import ProofStatus
@@ -77,11 +82,13 @@ class FpsWorker(ProblemWorker):
     _problems: dict[str, FpsProblem] | None = field(default=None, init=False)
     _checker: FpsChecker | None = field(default=None, init=False)
     _backward: Any = field(default=None, init=False)
+    _proving: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.solver = solver_settings(self.config.get("solver"))
         self.backward_search = backward_search_settings(self.settings, self.solver)  # a bad key fails here
+        self.proving_search = proving_search_settings(self.settings, self.solver)
 
     def prepare(self) -> None:
         super().prepare()
@@ -93,8 +100,12 @@ class FpsWorker(ProblemWorker):
             from prover.search.factory import make_searcher
 
             self._backward = make_searcher(self.backward_search)
+        if self._proving is None:
+            from prover.search.factory import make_searcher
+
+            self._proving = make_searcher(self.proving_search)
         if self._checker is None or self._checker.session is not self._session:
-            self._checker = FpsChecker(self._session, self.solver)
+            self._checker = FpsChecker(self._session, self.solver, judge=self.prover.judge)
         self.load_s += time.monotonic() - t0
 
     def run(self, job: dict[str, Any]) -> AttemptRecord:
@@ -111,6 +122,8 @@ class FpsWorker(ProblemWorker):
                 self._generator,
                 self._checker,
                 backward_searcher=self._backward,
+                proving_searcher=self._proving,
+                prover=self.prover,
             )
         except Exception as exc:  # this problem's result; the run goes on
             record = SolveRecord(problem.id, "error", reason=f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -151,6 +164,7 @@ def _validate(container: dict[str, Any]) -> None:
     """The solver settings and the backward budget, before Lean or a model starts (bad keys: exit 2)."""
     solver = solver_settings(container.get("solver"))
     backward_search_settings(search_settings(container["search"]), solver)
+    proving_search_settings(search_settings(container["search"]), solver)
 
 
 #: ``prover solve``: FPS problems, :class:`FpsWorker`, the solver settings in ``run.json``.

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PositiveFloat, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from prover.fps.statements import DEFAULT_RPE_TACTICS
 from prover.settings import Settings
+
+
+#: The reference's budgets (``README.md`` "Proof Search": ``--max_search_trials 600``, ``num_samples_per_trial``
+#: 32 in ``evaluator/fps_proof_search.py``; Pantograph ``timeout=300`` per tactic), applied to ``benchmark=fps_*``
+#: runs for every key not given on the command line and present in the composed config.
+REFERENCE_BUDGETS: dict[str, Any] = {
+    "search.num_sampled_tactics": 32,
+    "search.max_expansions": 600,
+    "backend.tactic_timeout_s": 300.0,
+}
 
 
 class SolverSettings(Settings):
@@ -28,14 +38,28 @@ class SolverSettings(Settings):
     #: reference's order); ``first`` -- the answer goal (``pick_goal``), so the first step chooses the answer
     #: term, for conclusions unification cannot solve.
     answer_goal: Literal["last", "first"] = "last"
-    #: D-FPS only: after a solved submission, search the backward (``mpr``) direction with the same searcher
-    #: and generator; a verified proof counts in the Proven column. (FPS: Proven = Solved, see the README.)
+    #: The paper's Proven column: a SEPARATE formal-theorem-proving run on every problem with the ground truth
+    #: given (the reference's ``init_backward_state``, ``prover.fps.statements.proving_theorem``), searched with
+    #: the run's searcher and generator and verified; its own budget is ``proving_search``.
+    prove_ground_truth: bool = True
+    #: The proving run's budget: keys of ``cfg.search`` that replace the solving search's for that run alone;
+    #: empty: the solving budget (the reference runs both with the same budget).
+    proving_search: dict[str, Any] = Field(default_factory=dict)
+    #: D-FPS only: after a solved submission, search the backward (``mpr``) direction of the SUBMISSION with
+    #: the same searcher and generator (reported in its own "Backward" column, not in Proven).
     prove_backward: bool = True
     #: D-FPS only: the backward (``mpr``) search's own budget -- keys of ``cfg.search`` that replace the forward
     #: search's for that search alone (``name`` too); empty: the forward budget. Reports show both.
     backward_search: dict[str, Any] = Field(default_factory=lambda: {"attempts": 1, "time_limit_s": 120.0})
-    #: Seconds for each check command (final compile, extraction, RPE, probes).
-    check_timeout_s: PositiveFloat = 120.0
+    #: Seconds for each check command (final compile, extraction, RPE, probes): the reference's RPE wall
+    #: clock (``TermSolvingServer`` ``timeout=300``).
+    check_timeout_s: PositiveFloat = 300.0
+    #: ``maxHeartbeats`` of our check commands (RPE, ground-truth pre-flight, normal-form probe). The reference
+    #: uses 0 (no limit); our policy is a large FINITE value (50× Lean's default 200000) plus the wall clock.
+    check_max_heartbeats: PositiveInt = 10_000_000
+    #: ``benchmark=fps_*`` runs take the reference's search and tactic budgets (:data:`REFERENCE_BUDGETS`) for
+    #: every key not given on the command line; false: the configured groups' own defaults.
+    reference_budgets: bool = True
 
     @field_validator("rpe_tactics")
     @classmethod

@@ -16,7 +16,7 @@ from prover.fps.check import FinalCheck, FpsChecker
 from prover.fps.prelude import FpsSession
 from prover.fps.problem import FpsProblem
 from prover.fps.settings import SolverSettings
-from prover.fps.statements import dfps_backward_theorem, submission_problems
+from prover.fps.statements import dfps_backward_theorem, proving_theorem, submission_problems
 from prover.lean.session import LeanSession
 from prover.search.settings import SearchSettings
 
@@ -38,10 +38,12 @@ class SolveRecord:
     informal_answer: str = ""
     restated: bool = False
     restatement: list[str] = field(default_factory=list)
-    #: The Proven column: FPS -- solved (the substituted whole proof is the proof); D-FPS -- solved and the
-    #: backward (``mpr``) direction of the submission proved and verified.
+    #: The paper's Proven column: the separate proving run with the ground truth given (``proving``) found a
+    #: proof and it verified.
     proven: bool = False
-    #: D-FPS backward attempt: status, proof, reason (empty when none was made).
+    #: That proving run: status, proof, reason, theorem, budget (empty when none was made).
+    proving: dict[str, Any] = field(default_factory=dict)
+    #: D-FPS backward attempt on the submission: status, proof, reason (empty when none was made).
     backward: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     proof: str = ""
@@ -61,6 +63,7 @@ class SolveRecord:
             "restated": self.restated,
             "restatement": list(self.restatement),
             "proven": self.proven,
+            "proving": self.proving,
             "backward": self.backward,
             "reason": self.reason,
             "proof": self.proof,
@@ -82,8 +85,6 @@ def record_from_check(problem: FpsProblem, check: FinalCheck, mode: str = "fps")
         informal_answer=problem.informal_answer,
         restated=bool(restatement and restatement.flagged),
         restatement=list(restatement.reasons) if restatement else [],
-        # FPS: a solved answer was recompiled substituted into the full statement, which IS its proof
-        proven=mode == "fps" and check.status == "solved",
         reason=check.reason,
         proof=check.proof,
         check=check.to_json(),
@@ -92,10 +93,21 @@ def record_from_check(problem: FpsProblem, check: FinalCheck, mode: str = "fps")
 
 def backward_search_settings(forward: Any, settings: SolverSettings) -> SearchSettings:
     """The backward (``mpr``) search's settings: the forward ones with ``settings.backward_search`` on top."""
+    return overridden_search_settings(forward, settings.backward_search)
+
+
+def proving_search_settings(forward: Any, settings: SolverSettings) -> SearchSettings:
+    """The ground-truth proving run's settings: the solving ones with ``settings.proving_search`` on top."""
+    return overridden_search_settings(forward, settings.proving_search)
+
+
+def overridden_search_settings(forward: Any, overrides: dict[str, Any]) -> SearchSettings:
+    """``forward`` (search settings or their config) with ``overrides`` on top (another ``name``: its own
+    defaults plus the overrides)."""
     from prover.search.settings import search_settings
 
     base = search_settings(forward)
-    over = dict(settings.backward_search)
+    over = dict(overrides)
     if not over:
         return base
     data = base.model_dump() if over.get("name", base.name) == base.name else {}
@@ -111,12 +123,102 @@ def budget_text(settings: Any) -> str:
 
 def make_backward_searcher(searcher: Any, settings: SolverSettings) -> Any:
     """A searcher with the backward direction's own budget (the forward searcher when there is none)."""
+    return _searcher_with(searcher, settings.backward_search)
+
+
+def make_proving_searcher(searcher: Any, settings: SolverSettings) -> Any:
+    """A searcher with the proving run's own budget (the solving searcher when there is none)."""
+    return _searcher_with(searcher, settings.proving_search)
+
+
+def _searcher_with(searcher: Any, overrides: dict[str, Any]) -> Any:
     from prover.search.factory import make_searcher
 
     forward = getattr(searcher, "settings", None)
-    if forward is None or not settings.backward_search:
+    if forward is None or not overrides:
         return searcher
-    return make_searcher(backward_search_settings(forward, settings))
+    return make_searcher(overridden_search_settings(forward, overrides))
+
+
+def attempt_theorem(
+    session: LeanSession,
+    theorem: Any,
+    searcher: Any,
+    generator: Any,
+    critic: Any = None,
+    prover: Any = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Search ``theorem``, then have the proof judged: the one "search, then verify, then a status" of this
+    layer (``{"status": "proved" | "failed", "proof", "reason", "theorem", "budget", "judge"}``); never raises
+    for Lean-side failures.
+
+    With ``prover`` (the run's front door, ``prover.theorem_prover.TheoremProver``) the attempt goes through
+    ``prover.attempt(theorem, Budget(**overrides), session=session)`` -- one search, the judge once -- whenever
+    ``overrides`` are budget keys; otherwise (another searcher ``name``, or no prover: library use and tests)
+    ``searcher`` runs here and ``session.verify`` judges.
+    """
+    out: dict[str, Any] = {
+        "theorem": theorem.name,
+        "status": "failed",
+        "proof": "",
+        "reason": "",
+        "budget": budget_text(getattr(searcher, "settings", None)),
+        "judge": "",
+    }
+    budget = _as_budget(overrides or {}) if prover is not None else None
+    if prover is not None and budget is not None:
+        attempt = prover.attempt(theorem, budget, session=session)
+        out["budget"], out["judge"], out["proof"] = attempt.budget, attempt.judge, attempt.proof or ""
+        if attempt.proved:
+            out["status"] = "proved"
+        elif attempt.verdict is not None and attempt.proof:
+            out["reason"] = f"verify ({attempt.verdict.check}): " + "; ".join(attempt.verdict.reasons)[:300]
+        else:
+            out["reason"] = attempt.error or f"search: {attempt.status.value}"
+        return out
+    try:
+        result = searcher.search(session, generator, theorem, critic)
+    except Exception as exc:  # a broken search is this attempt's failure, not the problem's
+        out["reason"] = f"search: {type(exc).__name__}: {exc}"[:300]
+        return out
+    if not result.proved or not result.proof:
+        out["reason"] = result.error or f"search: {getattr(result.status, 'value', result.status)}"
+        return out
+    verdict = result.verdict if result.verdict is not None else session.verify(theorem, result.proof)
+    out["proof"] = result.proof
+    out["judge"] = "session"
+    if not verdict.accepted:
+        out["reason"] = f"verify ({verdict.check}): " + "; ".join(verdict.reasons)[:300]
+        return out
+    out["status"] = "proved"
+    return out
+
+
+def _as_budget(overrides: dict[str, Any]) -> Any:
+    """The front door's ``Budget`` for search-key ``overrides`` (empty: no override), or None when they are
+    more than a budget (another searcher ``name``, other keys)."""
+    from prover.theorem_prover import Budget
+
+    keys = set(Budget.model_fields)
+    if not set(overrides) <= keys:
+        return None
+    return Budget(**overrides)
+
+
+def prove_ground_truth(
+    session: LeanSession,
+    problem: FpsProblem,
+    searcher: Any,
+    generator: Any,
+    critic: Any = None,
+    prover: Any = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The paper's Proven: formal theorem proving with the ground truth given (the reference's
+    ``init_backward_state`` + ``only_proving=True``), searched and judged like any theorem."""
+    theorem = proving_theorem(problem)
+    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides)
 
 
 def prove_backward(
@@ -126,6 +228,8 @@ def prove_backward(
     searcher: Any,
     generator: Any,
     critic: Any = None,
+    prover: Any = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """D-FPS backward proving: search ``(<submission>) → (<last outro>)`` under the intros, ``answer`` and the
     other outros with the run's searcher, then verify the proof (guard, compile, ``#print axioms``).
@@ -137,29 +241,7 @@ def prove_backward(
     if refused:
         return {"status": "refused", "proof": "", "reason": f"submission refused: {refused[0]}"}
     theorem = dfps_backward_theorem(problem, submission)
-    budget = budget_text(getattr(searcher, "settings", None))
-    out: dict[str, Any] = {
-        "theorem": theorem.name,
-        "status": "failed",
-        "proof": "",
-        "reason": "",
-        "budget": budget,
-    }
-    try:
-        result = searcher.search(session, generator, theorem, critic)
-    except Exception as exc:  # a broken search is this attempt's failure, not the problem's
-        out["reason"] = f"search: {type(exc).__name__}: {exc}"[:300]
-        return out
-    if not result.proved or not result.proof:
-        out["reason"] = result.error or f"search: {getattr(result.status, 'value', result.status)}"
-        return out
-    verdict = result.verdict if result.verdict is not None else session.verify(theorem, result.proof)
-    out["proof"] = result.proof
-    if not verdict.accepted:
-        out["reason"] = f"verify ({verdict.check}): " + "; ".join(verdict.reasons)[:300]
-        return out
-    out["status"] = "proved"
-    return out
+    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides)
 
 
 def solve_problem(
@@ -170,10 +252,15 @@ def solve_problem(
     checker: FpsChecker,
     critic: Any = None,
     backward_searcher: Any = None,
+    proving_searcher: Any = None,
+    prover: Any = None,
 ) -> SolveRecord:
-    """Search, then check. Lean-side failures are results; only a broken session raises.
+    """Search, then check; then, apart from the solving, the ground-truth proving run (Proven). Lean-side
+    failures are results; only a broken session raises.
 
-    ``backward_searcher`` (D-FPS ``mpr``) defaults to :func:`make_backward_searcher` of ``searcher``.
+    ``backward_searcher`` (D-FPS ``mpr``) and ``proving_searcher`` default to :func:`make_backward_searcher`
+    and :func:`make_proving_searcher` of ``searcher``; with ``prover`` (the front door) both attempts go through
+    ``prover.attempt`` with the settings' budgets (:func:`attempt_theorem`).
     """
     mode = checker.settings.mode
     started = time.monotonic()
@@ -188,9 +275,38 @@ def solve_problem(
     if checker.settings.preflight_formal_answers:
         why = checker.preflight(problem)
         if why is not None:
+            # not the solver's failure: neither solving nor proving can be scored against this ground truth
             base.status, base.reason = "invalid", f"formal_answer does not elaborate: {why}"
             base.time_s = time.monotonic() - started
             return base
+    record = _solve(session, problem, searcher, generator, checker, critic, base)
+    settings = checker.settings
+    if mode == "dfps" and record.status == "solved" and record.answer and settings.prove_backward:
+        backward = backward_searcher or make_backward_searcher(searcher, settings)
+        record.backward = prove_backward(
+            session, problem, record.answer, backward, generator, critic, prover, settings.backward_search
+        )
+    if settings.prove_ground_truth and record.status != "error":
+        proving = proving_searcher or make_proving_searcher(searcher, settings)
+        record.proving = prove_ground_truth(
+            session, problem, proving, generator, critic, prover, settings.proving_search
+        )
+        record.proven = record.proving.get("status") == "proved"
+    record.time_s = time.monotonic() - started
+    return record
+
+
+def _solve(
+    session: LeanSession,
+    problem: FpsProblem,
+    searcher: Any,
+    generator: Any,
+    checker: FpsChecker,
+    critic: Any,
+    base: SolveRecord,
+) -> SolveRecord:
+    """The solving search on the post-prelude state, then the final check."""
+    mode = checker.settings.mode
     fps = FpsSession(session, problem, mode, checker.settings.answer_goal)
     result = searcher.search(fps, generator, fps.theorem, critic)
     base.search = {
@@ -202,15 +318,9 @@ def solve_problem(
     if not result.proved or not result.proof:
         base.status = "error" if result.error and "start failed" in result.error else "unsubmitted"
         base.reason = result.error or f"search: {base.search['status']}"
-        base.time_s = time.monotonic() - started
         return base
     solution = next((list(p) for p in fps.finished if "\n".join(p) == result.proof), result.proof.split("\n"))
     whole = getattr(searcher, "mode", "") == "whole_proof" or getattr(result, "samples", None) is not None
     record = record_from_check(problem, checker.final_check(problem, solution, whole_proof=whole), mode)
     record.search = base.search
-    if mode == "dfps" and record.status == "solved" and record.answer and checker.settings.prove_backward:
-        backward = backward_searcher or make_backward_searcher(searcher, checker.settings)
-        record.backward = prove_backward(session, problem, record.answer, backward, generator, critic)
-        record.proven = record.backward.get("status") == "proved"
-    record.time_s = time.monotonic() - started
     return record

@@ -90,6 +90,25 @@ def dfps_backward_theorem(problem: FpsProblem, submission: str, imports: str = "
     )
 
 
+def proving_type(problem: FpsProblem) -> str:
+    """Formal theorem proving with the ground truth GIVEN (the paper's Proven column): the reference's
+    ``BaseSolvingServer.init_backward_state`` (``common/pantograph/solving_server.py``), binder for binder:
+    ``∀ <intros> (answer : T) (h_submission : <formal_answer>) <outros[:-1]>, (<last outro>)``."""
+    parts = [binders(problem.intros), f"({ANSWER} : {problem.formal_answer_type})"]
+    parts.append(f"({SUBMISSION} : {problem.formal_answer})")
+    if problem.hypotheses:
+        parts.append(binders(problem.hypotheses))
+    return f"∀ {' '.join(p for p in parts if p)},\n({problem.goal.t})"
+
+
+def proving_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
+    """The ground-truth proving statement (:func:`proving_type`) as a :class:`Theorem` (``ftp_<id>``)."""
+    name = declaration_name(problem, "ftp")
+    return Theorem(
+        name, f"theorem {name} :\n{proving_type(problem)}", lean_header(problem, imports), problem.source
+    )
+
+
 def fps_theorem(problem: FpsProblem, imports: str = "import Mathlib") -> Theorem:
     """The FPS statement as a :class:`Theorem` the session can start (``theorem fps_<id> : …``)."""
     name = declaration_name(problem, "fps")
@@ -115,31 +134,54 @@ def _example_binders(problem: FpsProblem) -> str:
     )
 
 
+def heartbeats_prefix(max_heartbeats: int | None) -> str:
+    """``set_option maxHeartbeats N in`` before one of our check commands (None: Lean's default, 200000).
+
+    The reference runs every check with ``maxHeartbeats 0`` (no limit; ``common/constants.py``
+    ``DEFAULT_CORE_OPTIONS``); our policy is a large FINITE value plus the wall clock of the command runner, so
+    a check ends in Lean's own "deterministic timeout" before the wall clock kills the process."""
+    if max_heartbeats is None:
+        return ""
+    if int(max_heartbeats) <= 0:
+        raise ValueError("maxHeartbeats must be a positive (finite) number")
+    return f"set_option maxHeartbeats {int(max_heartbeats)} in\n"
+
+
 def rpe_command(
     problem: FpsProblem,
     submission: str,
     tactics: Sequence[str] = DEFAULT_RPE_TACTICS,
-    prop_form: bool | None = None,
+    prop_form: bool = False,
+    max_heartbeats: int | None = None,
 ) -> str:
     """The RPE check: ``example <intros> (answer : T) : (answer = (<sub> : T)) ↔ (<formal_answer>) := by``
-    then ``try <tactic>`` per line; the Prop form compares ``(<sub>) ↔ (<formal_answer>)``.
+    then ``try <tactic>`` per line; correct iff Lean reports no error (a goal left is an "unsolved goals"
+    error) and no ``sorry``.
 
-    Correct iff Lean reports no error (no goal left is an "unsolved goals" error) and no ``sorry``.
-    ``prop_form`` (default: when the answer type is ``Prop``) is also the D-FPS form, whose submission is a
-    proposition about ``answer``.
+    FPS uses the term form for EVERY answer type, ``Prop`` included: the reference's
+    ``TermSolvingServer.check_rpe`` (``common/pantograph/solving_server.py``) builds
+    ``(answer = (<sub> : Prop)) ↔ (<formal_answer>)``, where the data's Prop ground truths are
+    ``@Eq Prop answer True``/``False``. ``prop_form=True`` is D-FPS (``PropSolvingServer.check_rpe``): the
+    submission is itself a proposition about ``answer``, compared as ``(<sub>) ↔ (<formal_answer>)``.
     """
     t = problem.formal_answer_type
-    if problem.is_prop_answer if prop_form is None else prop_form:
+    if prop_form:
         lhs = f"(\n{submission.strip()}\n)"
     else:
         lhs = f"({ANSWER} = (\n{submission.strip()}\n : {t}))"
     lines = "\n".join(f"  try {tac}" for tac in tactics) or "  skip"
-    return f"{_example_binders(problem)} :\n{lhs} ↔ (\n{problem.formal_answer}\n) := by\n{lines}"
+    return (
+        f"{heartbeats_prefix(max_heartbeats)}{_example_binders(problem)} :\n{lhs} ↔ (\n"
+        f"{problem.formal_answer}\n) := by\n{lines}"
+    )
 
 
-def preflight_command(problem: FpsProblem) -> str:
+def preflight_command(problem: FpsProblem, max_heartbeats: int | None = None) -> str:
     """``example <intros> (answer : T) : Prop := (<formal_answer>)``: does the ground truth elaborate?"""
-    return f"{_example_binders(problem)} : Prop :=\n(\n{problem.formal_answer}\n)"
+    return (
+        f"{heartbeats_prefix(max_heartbeats)}{_example_binders(problem)} : Prop :=\n(\n"
+        f"{problem.formal_answer}\n)"
+    )
 
 
 def tactic_probe_command(tactic: str) -> str:

@@ -8,7 +8,7 @@ the offline generator never imports a model class it does not use.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.generation.base import Critic, TacticGenerator
 from prover.generation.settings import (
@@ -18,10 +18,14 @@ from prover.generation.settings import (
     GeneratorConfigError,
     HFGenerationSettings,
     KnnSettings,
+    OpenAISettings,
     VllmSettings,
     generator_settings,
     load,
 )
+
+if TYPE_CHECKING:
+    from prover.retrieval.retriever import Retriever
 
 GENERATOR_NAMES = tuple(GENERATOR_SETTINGS)
 
@@ -37,7 +41,7 @@ def _resolve_path(path: str) -> Path:
     return repo / p if (repo / p).exists() else p
 
 
-def make_retriever(retriever_cfg: Any) -> Any:
+def make_retriever(retriever_cfg: Any) -> Retriever:
     """The premise retriever built from ``cfg.retriever`` (for retrieval augmentation).
 
     The config is checked against ``prover.retrieval.settings`` first, so a typo is named, not ignored.
@@ -54,7 +58,9 @@ def make_retriever(retriever_cfg: Any) -> Any:
         raise GeneratorConfigError(f"retrieval augmentation: {exc}") from exc
 
 
-def make_generator(generator_cfg: Any, retriever: Any = None, retriever_cfg: Any = None) -> TacticGenerator:
+def make_generator(
+    generator_cfg: Any, retriever: Retriever | None = None, retriever_cfg: Any = None
+) -> TacticGenerator:
     """Build the configured generator. ``retriever`` (or ``retriever_cfg``) serves retrieval augmentation.
 
     ``generator_cfg`` is a hydra node, a dict or a settings object (``prover.generation.settings``); unknown
@@ -96,6 +102,10 @@ def make_generator(generator_cfg: Any, retriever: Any = None, retriever_cfg: Any
             )
         except TacticCorpusError as exc:
             raise GeneratorConfigError(str(exc)) from exc
+    if isinstance(settings, OpenAISettings):
+        from prover.generation.openai_gen import OpenAIGenerator
+
+        return OpenAIGenerator(settings)
     if isinstance(settings, VllmSettings):
         from prover.generation.vllm_gen import VllmTacticGenerator
 

@@ -89,7 +89,10 @@ class HFTacticGenerator(TacticGenerator):
         model_cls = AutoModelForSeq2SeqLM if self.settings.kind == "seq2seq" else AutoModelForCausalLM
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = model_cls.from_pretrained(path, dtype=dtype)
+            # Any: transformers' generate()/compute_transition_scores() overloads do not type-check
+            # through the Auto classes, and the output's fields are read as the dict-in-generate form.
+            loaded: Any = model_cls.from_pretrained(path, dtype=dtype)
+            self.model: Any = loaded
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"cannot load {self.settings.kind} model '{model}': {exc}") from exc
         if self.settings.kind == "causal":

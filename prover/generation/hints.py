@@ -70,14 +70,14 @@ def _binder_items(binders: str) -> list[TelescopeItem] | None:
         return items or None
     if text.startswith("["):
         return None  # an instance binder: no name to give it
-    m = re.match(rf"^((?:{IDENT}\s*)+?)\s*(>|<|≥|≤|≠|∈|∉|⊆|:)\s*(.+)$", text)
-    if m:
-        names = m.group(1).split()
+    relation = re.match(rf"^((?:{IDENT}\s*)+?)\s*(>|<|≥|≤|≠|∈|∉|⊆|:)\s*(.+)$", text)
+    if relation:
+        names = relation.group(1).split()
         if not all(_IDENT_FULL.match(n) and "✝" not in n for n in names):
             return None
         items += [TelescopeItem(name=n) for n in names]
-        if m.group(2) != ":":
-            items += [TelescopeItem(premise=f"{n} {m.group(2)} {m.group(3)}") for n in names]
+        if relation.group(2) != ":":
+            items += [TelescopeItem(premise=f"{n} {relation.group(2)} {relation.group(3)}") for n in names]
         return items
     names = text.split()
     if names and all(_IDENT_FULL.match(n) and "✝" not in n for n in names):

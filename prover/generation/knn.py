@@ -26,7 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from prover.generation.mix import ShapeModel, fit_mix_weights, goal_kind
 from prover.generation.names import repair, state_names
 from prover.generation.renaming import adapt_tactic
 from prover.generation.settings import KnnSettings
+
+if TYPE_CHECKING:  # the retriever module imports numpy/faiss helpers; only its type is needed here
+    from prover.retrieval.retriever import Retriever
 
 _DEFAULTS = KnnSettings()
 
@@ -73,6 +76,31 @@ def encoder_fingerprint(encoder: str) -> str:
     return "|".join(parts)
 
 
+def encoder_max_length(encoder: Any, default: int = 256) -> int:
+    """Tokens to embed at: ``default``, capped by the length the encoder was trained at (its tokenizer's
+    ``model_max_length``, which ``prover train train=encoder`` sets) and by its position embeddings, so a
+    128-position encoder is never fed 256 tokens."""
+    limits = [default, getattr(encoder, "max_length", default)]
+    tokenizer_max = getattr(getattr(encoder, "tokenizer", None), "model_max_length", None)
+    if isinstance(tokenizer_max, int) and 0 < tokenizer_max < 10**6:  # unset is a huge sentinel
+        limits.append(tokenizer_max)
+    config = getattr(getattr(encoder, "model", None), "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        limits.append(positions)
+    return min(limits)
+
+
+def _saved_mix(encoder: str) -> dict[str, float] | None:
+    from prover.generation.mix import load_mix
+    from prover.retrieval.encoder import EncoderError, resolve_model_path
+
+    try:
+        return load_mix(resolve_model_path(encoder))
+    except EncoderError:
+        return None
+
+
 def _cache_path(corpus: Path, encoder: str, checksum: str, cache_dir: str | Path | None = None) -> Path:
     """Where the embedding of ``corpus`` is cached: ``cache_dir`` or the user cache, never the corpus folder.
     The name carries the corpus checksum and a digest of :func:`encoder_fingerprint`."""
@@ -99,7 +127,7 @@ class KnnTacticGenerator(TacticGenerator):
         mix_fit_steps: int = _DEFAULTS.mix_fit_steps,
         max_per_head: int = _DEFAULTS.max_per_head,
         diversity_decay: float = _DEFAULTS.diversity_decay,
-        retriever: Any = None,
+        retriever: Retriever | None = None,
         num_premises: int = _DEFAULTS.num_premises,
         max_state_chars: int = _DEFAULTS.max_state_chars,
     ) -> None:
@@ -186,6 +214,7 @@ class KnnTacticGenerator(TacticGenerator):
         path = Path(corpus).expanduser()
         steps = load_corpus(path)
         enc = load_encoder(encoder, device=device)
+        enc.max_length = encoder_max_length(enc)
         embeddings = None
         cache_file = _cache_path(path.resolve(), encoder, file_sha256(path), cache_dir) if cache else None
         if cache_file is not None and cache_file.is_file():
@@ -206,7 +235,11 @@ class KnnTacticGenerator(TacticGenerator):
                     tmp.replace(cache_file)
                 except OSError as exc:
                     log.warning("cannot write kNN cache %s: %s", cache_file, exc)
-        return cls(steps, enc, embeddings=embeddings, **kwargs)
+        generator = cls(steps, enc, embeddings=embeddings, **kwargs)
+        saved_mix = _saved_mix(encoder)
+        if saved_mix and generator.mix_weights:  # fitted for this encoder on held-out data (train=encoder)
+            generator.mix_weights = saved_mix
+        return generator
 
     # ------------------------------------------------------------------------------------------------
     def neighbours_of(
@@ -254,7 +287,7 @@ class KnnTacticGenerator(TacticGenerator):
         hits = self.retriever.retrieve_batch(
             [r.first_goal for r in requests], self.num_premises, [r.accessible for r in requests]
         )
-        return [[getattr(h, "name", str(h)) for h in row] for row in hits]
+        return [[premise.full_name for premise, _score in row] for row in hits]
 
     def _diversify(self, mix: dict[str, float]) -> dict[str, float]:
         """Beyond ``max_per_head`` variants of one head, each further variant's mass is multiplied by

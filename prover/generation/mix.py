@@ -15,10 +15,13 @@ votes with a weight per kind that is also learned (:func:`fit_mix_weights`, EM o
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from prover.generation.answers import answer_candidates
 from prover.generation.goals import Goal, looks_like_type, parse_goal
@@ -222,3 +225,65 @@ def fit_mix_weights(
             w = min(max(w, 0.02), 0.98)
         weights[kind] = w
     return weights
+
+
+#: The mix weights fitted for an encoder on held-out data, saved inside the encoder's model directory by
+#: ``prover train train=encoder``; the kNN generator running with that encoder reads them (:func:`load_mix`).
+MIX_FILE = "knn_mix.json"
+
+
+def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, float, float]]:
+    """(kind, p_knn(truth), p_shape(truth)) for held-out steps, i.e. steps of problems the generator's corpus
+    does not hold, so the neighbours and the shape model are scored on what they never saw.
+
+    Why not the generator's own fit (:meth:`KnnTacticGenerator._learn_mix_weights`, leave-one-problem-out on
+    its corpus): an encoder fine-tuned on that corpus has learnt to pull exactly those goals together, so its
+    votes look better there than they are on new problems, and the mix it learns trusts them too much."""
+    from prover.generation.base import GenerationRequest
+
+    requests = []
+    for step in steps:
+        goals = list(step.goals)
+        focused = goals.pop(step.goal_id) if 0 <= step.goal_id < len(goals) else goals.pop(0)
+        requests.append(GenerationRequest(goals=[focused, *goals]))
+    rows: list[tuple[str, float, float]] = []
+    for start in range(0, len(requests), 64):
+        chunk = requests[start : start + 64]
+        for request, hits, step in zip(
+            chunk, generator.neighbours_of(chunk), steps[start : start + 64], strict=True
+        ):
+            goal = parse_goal(request.first_goal)
+            kind = goal_kind(goal)
+            if kind == "type":  # the generator gives no votes there
+                continue
+            truth = _norm(step.tactic)
+            p_knn = generator._knn_distribution(goal, request, hits).get(truth, 0.0)
+            others = [parse_goal(g) for g in request.goals[1:]]
+            shape = dict(generator.shapes.scored(goal, len(request.goals), (), others))
+            rows.append((kind, p_knn, shape.get(truth, 0.0)))
+    return rows
+
+
+def save_mix(folder: str | Path, weights: dict[str, float], **facts: Any) -> Path:
+    """Write the per-kind weights (and what they were fitted on) as ``MIX_FILE`` in ``folder``."""
+    path = Path(folder) / MIX_FILE
+    path.write_text(
+        json.dumps({"weights": weights, **facts}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def load_mix(folder: str | Path) -> dict[str, float] | None:
+    """The saved per-kind weights of an encoder directory, or ``None`` (no file, or not weights in [0, 1])."""
+    path = Path(folder) / MIX_FILE
+    if not path.is_file():
+        return None
+    try:
+        weights = json.loads(path.read_text(encoding="utf-8")).get("weights")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(weights, dict) or not all(
+        isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in weights.values()
+    ):
+        return None
+    return {str(k): float(v) for k, v in weights.items()}

@@ -198,7 +198,9 @@ def repair(tactic: str, known: Collection[str]) -> str | None:
 
 def _split_top(text: str) -> list[str]:
     """Split a hint list at top-level commas."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    cur: list[str] = []
     for ch in text:
         if ch in "([{⟨":
             depth += 1

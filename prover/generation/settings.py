@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from prover.errors import ConfigError
 from prover.generation.errors import GenerationError
@@ -118,6 +118,33 @@ class VllmSettings(GeneratorSettings):
     gpu_memory_utilization: UnitFloat = 0.85
 
 
+class OpenAISettings(GeneratorSettings):
+    """Any OpenAI-compatible server (vLLM, SGLang, TGI, hosted): ``profile`` names the model family's prompt.
+
+    Sampling keys left ``null`` take the profile's published defaults. The API key is read from the environment
+    variable named by ``api_key_env`` and is never written anywhere.
+    """
+
+    name: Literal["openai"] = "openai"
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    #: deepseek_v2_cot | deepseek_v2 | goedel_v2 | kimina | kimina_preview | bfs_prover
+    profile: str = "goedel_v2"
+    temperature: NonNegativeFloat | None = None
+    top_p: Probability | None = None
+    max_tokens: PositiveInt | None = None
+    #: requests in flight at once (and the connection pool's size)
+    max_concurrency: PositiveInt = 8
+    #: per-request timeout; a hang past it is retried, then the problem fails with one sentence
+    timeout_s: PositiveFloat = 600.0
+    #: tries after the first on 429 / 5xx / connection errors / timeouts, with exponential backoff
+    retries: NonNegativeInt = 3
+    backoff_s: PositiveFloat = 1.0
+    #: ``GET /models`` before the run: an unreachable server, a refused key or an unserved model stop it at once
+    preflight: bool = True
+
+
 class CriticSettings(Settings):
     """``search.critic`` as a mapping: ``none`` | ``heuristic`` | ``model`` (a sequence classifier)."""
 
@@ -141,6 +168,7 @@ GENERATOR_SETTINGS: dict[str, type[GeneratorSettings]] = {
     "hf": HFGenerationSettings,
     "vllm": VllmSettings,
     "portfolio": PortfolioSettings,
+    "openai": OpenAISettings,
 }
 
 

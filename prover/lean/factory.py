@@ -17,17 +17,13 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, Pos
 from prover.config import as_plain_dict
 from prover.errors import ConfigError
 from prover.lean.dojo_backend import DojoSettings
-from prover.lean.errors import LeanError
 from prover.lean.repl_backend import ReplClientSettings, ReplConfig, ReplSession, check_guard_block
+from prover.lean.sandbox import LeanUnavailable, make_sandbox
 from prover.lean.session import LeanSession
 from prover.settings import Settings, load_settings
 
 BACKENDS = ("repl", "scripted", "dojo")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class LeanUnavailable(LeanError, RuntimeError):
-    """The configured backend cannot run on this machine; the message says what is missing and how to get it."""
 
 
 class ScriptedSettings(ReplClientSettings):
@@ -95,6 +91,7 @@ def preflight(backend_cfg: Any) -> None:
             )
         if not project.is_dir():
             raise LeanUnavailable(f"backend.project_dir {project} does not exist")
+        check_sandbox(settings)
     elif isinstance(settings, DojoSettings):
         if shutil.which("lake") is None:
             raise LeanUnavailable("backend=dojo needs a Lean toolchain (`lake` on PATH); run `make lean`")
@@ -104,6 +101,14 @@ def preflight(backend_cfg: Any) -> None:
             raise LeanUnavailable(
                 f"backend=scripted needs backend.world to be a world JSON file, got {world!r}"
             )
+        if not settings.in_process:
+            check_sandbox(settings)
+
+
+def check_sandbox(settings: ReplClientSettings) -> str:
+    """The sandbox mode the REPL pool will run in (``bwrap``/``none``); raises ``SandboxUnavailable`` (a
+    ``LeanUnavailable``, one sentence) when ``backend.sandbox`` asks for one that cannot run here."""
+    return make_sandbox(settings.sandbox, settings.sandbox_limits, max_rss_mb=settings.max_rss_mb).describe()
 
 
 def world_path(world: str) -> Path:
@@ -140,9 +145,13 @@ def _scripted(settings: ScriptedSettings) -> LeanSession:
             pool_size=settings.pool_size or 1,
             guard=settings.guard,
         )
+    # cwd is the repository, not the caller's directory: a sandbox shows its cwd, and the world file is all
+    # the double reads besides its own code
+    dumped = settings.model_dump(exclude={"world", "in_process", "real_sleep", "sandbox_paths"})
     repl_cfg = ReplConfig(
-        **settings.model_dump(exclude={"world", "in_process", "real_sleep"}),
+        **dumped,
         command=[sys.executable, "-m", "prover.lean.doubles.server", str(path.resolve())],
-        project_dir=Path.cwd(),
+        project_dir=_REPO_ROOT,
+        sandbox_paths=[*settings.sandbox_paths, path.resolve()],
     )
     return ReplSession(repl_cfg)

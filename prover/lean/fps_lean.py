@@ -186,3 +186,17 @@ def extraction_report(
     return f"{MARKER} " + json.dumps(
         {"answer": answer, "intros": list(intros), "reparse_error": reparse_error}, ensure_ascii=False
     )
+
+
+_UNKNOWN = re.compile(r"unknown (?:identifier|constant|namespace) '([^'\n]+)'")
+
+
+def unknown_names(errors: list[str] | tuple[str, ...] | str) -> list[str]:
+    """The names Lean's errors call unknown (``unknown identifier 'instNatAtLeastTwo'``, ``unknown constant
+    …``), in order, once each: why a ground truth written for another Mathlib does not elaborate here."""
+    text = errors if isinstance(errors, str) else "\n".join(errors)
+    out: list[str] = []
+    for name in _UNKNOWN.findall(text):
+        if name not in out:
+            out.append(name)
+    return out

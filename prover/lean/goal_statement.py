@@ -245,7 +245,7 @@ def statement_from_goal(goal: str, name: str = "synth_goal") -> GoalStatement:
             last = end
         return "".join(out) + text[last:]
 
-    binders = []
+    binders: list[str] = []
     for hyp in hyps:
         typ = rename(hyp.type)
         if all(n.startswith("inst✝") for n in hyp.names):

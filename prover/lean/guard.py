@@ -27,7 +27,9 @@ one (token-equal up to whitespace and comments).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ConfigDict
@@ -41,7 +43,7 @@ from prover.lean.lexer import (
     name_parts,
     position,
 )
-from prover.lean.statement import proof_assign_index
+from prover.lean.statement import MODIFIERS, proof_assign_index, skip_head, split_statement
 from prover.settings import Settings, load_settings
 
 #: Keywords that start a declaration (``lemma`` is Mathlib's ``theorem``).
@@ -262,6 +264,138 @@ RESOURCE_OPTIONS = frozenset(
 )
 OPTION_PREFIXES = ("pp.", "linter.")
 
+#: More command keywords of Lean core and Mathlib (each is a token: Lean's token table makes it a keyword, so an
+#: honest proof never uses one as a name). ``variables`` (Mathlib's deprecated syntax) leaves binders in the
+#: REPL's next command's scope; ``simproc_decl``/``set_premise_selector``/``test_extern`` store or run code.
+MORE_COMMAND_WORDS = frozenset(
+    {
+        "variables",
+        "simproc_decl",
+        "dsimproc_decl",
+        "builtin_simproc_decl",
+        "builtin_dsimproc_decl",
+        "builtin_simproc",
+        "builtin_dsimproc",
+        "simproc_pattern",
+        "set_premise_selector",
+        "test_extern",
+        "count_heartbeats",
+        "whatsnew",
+        "sudo",
+        "extend_docs",
+        "deriving_instance",
+        "derive_functional_induction",
+        "gen_injective_theorems",
+        "init_quot",
+        "register_tactic_tag",
+        "tactic_extension",
+        "add_tactic_doc",
+        "recommended_spelling",
+        "grind_propagator",
+        "builtin_grind_propagator",
+        "declare_command_config_elab",
+        "declare_uint_theorems",
+        "declare_aesop_rule_sets",
+        "register_parser_alias",
+        "register_error_explanation",
+        "register_linter_set",
+        "register_hint",
+        "elab_stx_quot",
+        "termination_by",
+        "decreasing_by",
+        "where",
+        "syntax_cat",
+        "mixfix",
+        "local_notation",
+        "scoped_notation",
+        "open_locale",
+        "run_meta",
+        "compile_def",
+        "irreducible_def",
+        "lemma",
+        "theorem",
+    }
+)
+#: Name shapes of code-running or registering commands (``register_simp_attr``, ``declare_syntax_cat``,
+#: ``builtin_initialize``, ``run_cmd``): a bare identifier with one of these prefixes is refused even when this
+#: list does not know the exact keyword.
+COMMAND_PREFIXES = ("register_", "declare_", "builtin_", "run_", "initialize", "simproc", "dsimproc")
+#: ``ident%`` keywords that only steer elaboration (Lean's ``binop%`` family, ``Init/Prelude``/``Init/Notation``;
+#: ``type_of%``): allowed. Every other ``ident%`` token (``eval%``, ``decl_name%``, ``exact?%``, ...) is refused.
+HARMLESS_PERCENT = frozenset(
+    {
+        "binop%",
+        "binop_lazy%",
+        "leftact%",
+        "rightact%",
+        "binrel%",
+        "binrel_no_prop%",
+        "unop%",
+        "type_of%",
+        "ensure_type_of%",
+    }
+)
+#: Config items the parser takes as tactic arguments, not configs (``valConfigItem`` in Lean's
+#: ``src/Init/Tactics.lean``: ``notFollowedBy(&"discharger" <|> &"disch")``): their value is a tactic, and the
+#: guard scans it as one. Mathlib's ``linear_combination (norm := tac) (exp := n) e`` takes the same shape as
+#: its own syntax (``Mathlib/Tactic/LinearCombination.lean``), a tactic and a numeral.
+NOT_CONFIG_ITEMS = frozenset({"discharger", "disch", "norm", "exp"})
+#: Tactics (Lean core, Batteries, Mathlib) that may start a line of a tactic block. A line starting with any other
+#: bare lower-case word is refused: it could be a command keyword this guard does not know (Lean ends a tactic
+#: block at a word the tactic parser does not take, and parses it as the next command).
+TACTIC_WORDS = frozenset(
+    """
+    abel abel1 abel_nf ac_nf ac_rfl aesop aesop_cat all_goals and_intros any_goals apply apply_assumption
+    apply_fun apply_mod_cast apply_rules assumption assumption' assumption_mod_cast bddDefault beta_reduce
+    bound by_cases by_contra by_contra! by_contra' calc cancel_denoms case case' cases cases' casesm change
+    choose classical clear clear_value compute_degree congr congr! congrm constructor constructorm
+    continuity contradiction contrapose contrapose! conv conv_lhs conv_rhs convert convert_to dsimp
+    dsimp_only decide delta done eq_refl erw exact exact_mod_cast exacts exfalso exists existsi ext ext1
+    field_simp filter_upwards fin_cases first focus fun_prop funext gcongr generalize generalize_proofs
+    group guard_hyp guard_target have haveI induction induction' infer_instance injection injections
+    interval_cases intro intros introv iterate left let letI lift linarith linarith! linear_combination
+    linear_combination' match measurability mod_cases module monicity next nlinarith nlinarith! nofun
+    nomatch nontriviality norm_cast norm_num norm_num1 nth_rewrite nth_rw obtain omega on_goal pick_goal
+    positivity push_cast push_neg qify rcases rcases' refine refine' rel rename rename_i repeat repeat'
+    replace revert rewrite right ring ring1 ring_nf ring_nf! rintro rotate_left rotate_right rw rwa set
+    show simp simp_all simp_arith simp_intro simp_rw simpa skip solve_by_elim specialize split split_ands
+    split_ifs subst subst_vars suffices swap symm tauto trans trivial try unfold unfold_let use use!
+    wlog zify bv_omega rfl exact_mod_cast norm_num! simp! simp_all! dsimp! simpa! decide! let' sorry
+    nlinarith' refine_lift fconstructor econstructor and_intro absurd by_cases! exists_intro
+    peel positivity! field_simp! ring_nf? cc itauto triv bv_normalize bv_decide norm_fin slim_check
+    infer_param unfold_projs zeta_reduce whnf set! intro! rsuffices rcongr hint observe change! trace
+    """.split()
+)
+#: Words that may also start a line of a tactic block: scoped forms (checked apart), ``calc`` steps, terms.
+_LINE_WORDS = (
+    TACTIC_WORDS
+    | NATIVE_WORDS
+    | SEARCH_WORDS
+    | HOLE_WORDS
+    | EXTERNAL_WORDS
+    | MESSAGE_WORDS
+    | {
+        "set_option",
+        "open",
+        "_",
+        "fun",
+        "if",
+        "then",
+        "else",
+        "with",
+        "at",
+        "using",
+        "from",
+        "do",
+        "by",
+        "in",
+        "show",
+        "match",
+        "let",
+        "have",
+    }
+)
+
 
 class GuardOptions(Settings):
     """The ``guard:`` block of ``configs/backend/*.yaml`` (the YAML files mirror these defaults)."""
@@ -299,21 +433,46 @@ def _at(text: str, tok: Token) -> str:
     return f"'{tok.text[:40]}' ({position(text, tok.start)})"
 
 
+class _LazyAt:
+    """``_at(text, tok)`` computed only when a reason is written: counting lines for every token of a long
+    statement made the guard quadratic (a 250 KB statement took seconds; prover serve, issue 23)."""
+
+    __slots__ = ("text", "tok")
+
+    def __init__(self, text: str, tok: Token) -> None:
+        self.text, self.tok = text, tok
+
+    def __format__(self, spec: str) -> str:
+        return format(_at(self.text, self.tok), spec)
+
+
 def _word_reasons(text: str, tok: Token, options: GuardOptions) -> list[str]:
     """Reasons a token is refused on its own (kind and word checks)."""
-    where = _at(text, tok)
+    where = _LazyAt(text, tok)
     if tok.kind == "hash":
         return [f"command {where} is not allowed in a proof (its output could forge the verifier's report)"]
     if tok.kind == "name" or (tok.kind == "symbol" and "`" in tok.text):
         return [f"{where}: name literals and syntax quotations are metaprogramming"]
     if tok.kind == "string" and tok.text.endswith("{"):
         return [f"interpolated string {where}: a parse error in its braces makes Lean re-read it as commands"]
+    if tok.kind == "percent":
+        if tok.text in HARMLESS_PERCENT:
+            return []
+        return [
+            f"{where} is an elaborator keyword ('ident%' tokens such as eval% run code or read the context)"
+        ]
     if tok.kind != "ident":
         return []
     word = tok.text
     parts = name_parts(word)
     candidates = {word, *parts}
     reasons = []
+    if any(part.startswith("unsafe") for part in parts):
+        reasons.append(f"{where} names unsafe code (no identifier may start with 'unsafe')")
+    if word in MORE_COMMAND_WORDS or (len(parts) == 1 and word.startswith(COMMAND_PREFIXES)):
+        reasons.append(
+            f"{where} is (or is shaped like) a command keyword: a proof must stay inside its declaration"
+        )
     if candidates & HOLE_WORDS:
         reasons.append(f"{where} leaves a hole in the proof")
     if candidates & NATIVE_WORDS and not options.allow_native_decide:
@@ -379,13 +538,153 @@ def _scoped_reasons(text: str, toks: list[Token], k: int, options: GuardOptions)
     return reasons, j + 1
 
 
-def _scan(text: str, toks: list[Token], options: GuardOptions) -> list[str]:
-    """All reasons to refuse a token stream that should stay inside one proof term/tactic block."""
+#: Tokens after which a tactic starts (so a ``(ident := …)`` right after that tactic's name is its config).
+_TACTIC_STARTERS = frozenset(
+    {
+        "by",
+        ";",
+        "<;>",
+        "·",
+        ".",
+        "=>",
+        "|",
+        "try",
+        "all_goals",
+        "any_goals",
+        "repeat",
+        "repeat'",
+        "iterate",
+        "focus",
+        "first",
+        "on_goal",
+        "then",
+        "else",
+        "classical",
+    }
+)
+_LITERAL_WORDS = frozenset({"true", "false"})
+
+
+def _literal_end(toks: list[Token], j: int) -> int | None:
+    """Index after the config literal at ``toks[j]``, or None when it is not one. Literals: numbers, ``true`` /
+    ``false``, ``.ctor`` names and structure instances ``{ field := literal, … }`` of literals (Lean evaluates a
+    config value with ``evalExpr``: ``Lean/Elab/Tactic/Config.lean``, ``mkConfigElaborator``; anything else could
+    run code when the tactic starts)."""
+    if j >= len(toks):
+        return None
+    tok = toks[j]
+    if tok.kind == "number" or (tok.kind == "ident" and tok.text in _LITERAL_WORDS):
+        return j + 1
+    if tok.text == "." and j + 1 < len(toks) and toks[j + 1].kind == "ident" and toks[j + 1].start == tok.end:
+        return j + 2
+    if tok.text != "{":
+        return None
+    j += 1
+    while j < len(toks) and toks[j].text != "}":
+        if toks[j].kind != "ident" or j + 1 >= len(toks) or toks[j + 1].text != ":=":
+            return None
+        end = _literal_end(toks, j + 2)
+        if end is None:
+            return None
+        j = end
+        if j < len(toks) and toks[j].text == ",":
+            j += 1
+    return j + 1 if j < len(toks) else None
+
+
+def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_starts: set[int]) -> bool:
+    """Whether ``toks[k]`` (a ``(`` followed by ``ident :=``) is a tactic's config item (``valConfigItem``,
+    ``src/Init/Tactics.lean``), not a named argument of a function: it follows the tactic's name or another
+    config item. When unsure it counts as a config (its value must then be a literal)."""
+    name = toks[k + 1].text
+    if name == "config":
+        return True
+    if name in NOT_CONFIG_ITEMS or k == 0:
+        return False
+    prev = toks[k - 1]
+    if k - 1 in config_ends:
+        return True
+    if prev.kind != "ident":
+        return False
+    if prev.text in TACTIC_WORDS or k - 1 in line_starts:
+        return True
+    before = toks[k - 2] if k >= 2 else None
+    if before is not None and before.text in ("+", "-") and before.end == prev.start:
+        return True  # after a `+opt` / `-opt` item
+    return before is None or before.text in _TACTIC_STARTERS
+
+
+def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], int | None]:
+    """The config item at ``toks[k]`` (``(name := value)``): reasons to refuse it, and the index of its ``)``."""
+    end = _literal_end(toks, k + 3)
+    if end is not None and end < len(toks) and toks[end].text == ")":
+        return [], end
+    return [
+        f"config item {_at(text, toks[k + 1])}: a config value may only be a literal (number, true/false, "
+        "'.ctor', '{ field := literal }'); Lean evaluates it as code"
+    ], None
+
+
+_BARE_WORD = re.compile(r"[a-z_][a-z0-9_]*[!?']*")
+
+
+def _scan(text: str, toks: list[Token], options: GuardOptions, block: bool = False) -> list[str]:
+    """All reasons to refuse a token stream that should stay inside one proof term/tactic block.
+
+    ``block``: the stream is a tactic block, so a later line starting at (or left of) the previous line's column
+    with a bare lower-case word must start with a known tactic (``TACTIC_WORDS``): Lean ends a tactic block at a
+    word its tactic parser does not take and parses it as the next command, which might be one this guard does
+    not know. The first line is exempt (a one-line step is parsed as one tactic by the REPL's tactic mode, and
+    scripted worlds name their own tactics); command words the guard knows are refused there as anywhere."""
     reasons: list[str] = []
     depth = 0
     k = 0
+    config_ends: set[int] = set()
+    line_starts: set[int] = set()
+    last_line, line, pos = -1, 0, 0
+    last_column: int | None = None
+    for i, tok in enumerate(toks):
+        line += text.count("\n", pos, tok.start)
+        pos = tok.start
+        if line != last_line:
+            line_starts.add(i)
+            last_line = line
+    depths = []
+    running = 0
+    for tok in toks:
+        depths.append(running)
+        running = max(0, running + bracket_delta(tok))
+    for i in sorted(line_starts):
+        if depths[i]:
+            continue
+        tok = toks[i]
+        column = tok.start - (text.rfind("\n", 0, tok.start) + 1)
+        if (
+            block
+            and tok.kind == "ident"
+            and _BARE_WORD.fullmatch(tok.text)
+            and tok.text not in _LINE_WORDS
+            and last_column is not None
+            and column <= last_column
+        ):
+            reasons.append(
+                f"{_at(text, tok)} starts a line of the tactic block but is not a known tactic: Lean would end "
+                "the block there and could read it as a command"
+            )
+        last_column = column
     while k < len(toks):
         tok = toks[k]
+        if (
+            tok.text == "("
+            and k + 2 < len(toks)
+            and toks[k + 1].kind == "ident"
+            and toks[k + 2].text == ":="
+            and _is_config_item(toks, k, config_ends, line_starts)
+        ):
+            more, close = _config_reasons(text, toks, k)
+            reasons.extend(more)
+            if close is not None:
+                config_ends.add(close)
         depth += bracket_delta(tok)
         if depth < 0:
             reasons.append(f"unbalanced {_at(text, tok)}: it would close a bracket the proof did not open")
@@ -430,8 +729,13 @@ def _tokens_or_reason(text: str) -> tuple[list[Token], list[str]]:
 
 
 # --- public API ---------------------------------------------------------------------------------------
-def check_tactic(tactic: str, options: GuardOptions | Mapping[str, Any] | None = None) -> list[str]:
-    """Reasons to refuse one tactic (possibly multi-line) before it reaches Lean; empty means allowed."""
+def check_tactic(
+    tactic: str, options: GuardOptions | Mapping[str, Any] | None = None, *, block: bool = False
+) -> list[str]:
+    """Reasons to refuse one tactic (possibly multi-line) before it reaches Lean; empty means allowed.
+
+    ``block=True`` when the text is a tactic block (a search step; not a term such as an FPS submission): its
+    lines must then start with known tactics (``TACTIC_WORDS``)."""
     opts = GuardOptions.from_config(options)
     if not tactic.strip():
         return ["empty tactic"]
@@ -440,7 +744,7 @@ def check_tactic(tactic: str, options: GuardOptions | Mapping[str, Any] | None =
         return reasons
     if not toks:
         return ["the tactic is only a comment"]
-    return _scan(tactic, toks, opts)
+    return _scan(tactic, toks, opts, block=block)
 
 
 def check_proof(
@@ -470,7 +774,8 @@ def check_proof(
     head_word = toks[start].text if start < len(toks) else ""
     if (
         head_word in DECL_WORDS
-        or head_word in ("@[", "private", "protected", "noncomputable")
+        or head_word == "@["
+        or head_word in MODIFIERS
         or (stmt_toks and head_word == stmt_toks[0].text)
     ):
         if start and not opts.allow_option_prefix:
@@ -482,7 +787,7 @@ def check_proof(
     body = toks[1:] if toks[0].text == "by" else toks
     if not body:
         return ["empty proof"]
-    return _scan(proof, body, opts)
+    return _scan(proof, body, opts, block=True)
 
 
 def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opts: GuardOptions) -> list[str]:
@@ -496,6 +801,8 @@ def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opt
     body = toks[assign + 1 :]
     if not body:
         return ["empty proof after ':='"]
+    if body[0].text == "by":
+        return _scan(text, body[1:], opts, block=True) if body[1:] else ["empty proof after 'by'"]
     return _scan(text, body, opts)
 
 
@@ -512,12 +819,88 @@ def _first_difference(got: list[str], want: list[str]) -> str:
     return f"missing {' '.join(want[len(got) :])[:60]!r}"
 
 
-def make_tactic_guard(options: GuardOptions | Mapping[str, Any] | None = None) -> Callable[[str], list[str]]:
-    """A ``str -> list[str]`` guard for ``LeanSession.tactic_guard`` built from a ``guard:`` config block."""
+@dataclass(frozen=True)
+class GuardResult:
+    """A guard's answer: ``reasons`` to refuse (empty: accepted)."""
+
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+#: ``Theorem.source`` values of statements a model wrote (synthesis): these get :func:`check_statement`'s
+#: strict rules wherever they are started (``LeanSession.start``).
+MODEL_WRITTEN_SOURCES = frozenset({"mustard", "alchemy"})
+#: Heads a model-written statement may have.
+PLAIN_HEADS = ("theorem", "lemma")
+
+
+def check_statement(
+    text: str, options: GuardOptions | Mapping[str, Any] | None = None, *, model_written: bool = True
+) -> GuardResult:
+    """Whether a statement (a declaration without its proof) may be elaborated.
+
+    ``model_written`` (MUSTARD, Alchemy): only a plain ``theorem``/``lemma`` head -- no attributes, no modifiers
+    (``@[implemented_by …]``, ``unsafe``, ``private``, ``noncomputable`` …), doc comments allowed -- and no
+    ``by`` block, ``#`` command or ``ident%`` token anywhere (``start`` elaborates the type, so a ``by`` in it
+    runs). Otherwise (a benchmark's own statement, a user's): the head may carry attributes and modifiers, but
+    nothing in it may add trust (``unsafe``, ``implemented_by``, ``extern``), and the binders and type pass the
+    same token rules as a proof. Both: the text must read as one statement with no proof ``:=``.
+    """
     opts = GuardOptions.from_config(options)
-    return lambda tactic: check_tactic(tactic, opts)
+    if not text.strip():
+        return GuardResult(("empty statement",))
+    toks, reasons = _tokens_or_reason(text)
+    if reasons:
+        return GuardResult(tuple(f"the statement {r}" for r in reasons))
+    if not toks:
+        return GuardResult(("the statement is only a comment",))
+    try:
+        split_statement(text)
+    except (ValueError, LexError) as exc:
+        return GuardResult((f"not a single statement: {exc}",))
+    head = skip_head(toks)
+    out: list[str] = []
+    if model_written:
+        if toks[0].text not in PLAIN_HEADS:
+            out.append(
+                f"a model-written statement must start with 'theorem' or 'lemma' (no attributes or "
+                f"modifiers), found {_at(text, toks[0])}"
+            )
+        for tok in toks:
+            if tok.kind == "ident" and tok.text == "by":
+                out.append(
+                    f"{_at(text, tok)}: a 'by' block in a statement runs when the statement is elaborated"
+                )
+            elif tok.kind in ("hash", "percent"):
+                out.append(f"{_at(text, tok)} is not allowed in a statement")
+    else:
+        for tok in toks[:head]:
+            out.extend(_word_reasons(text, tok, opts))
+    if head >= len(toks):
+        return GuardResult(tuple(_dedupe([*out, "the statement has no declaration keyword"])))
+    out.extend(_scan(text, toks[head + 1 :], opts))
+    return GuardResult(tuple(_dedupe(out)))
 
 
-def default_tactic_guard() -> Callable[[str], list[str]]:
+class TacticGuard:
+    """The ``str -> list[str]`` guard a session applies to every tactic, carrying its ``options`` so that the
+    session's ``start`` and ``verify`` gates apply the same policy (``prover.lean.session.LeanSession``)."""
+
+    def __init__(self, options: GuardOptions) -> None:
+        self.options = options
+
+    def __call__(self, tactic: str) -> list[str]:
+        return check_tactic(tactic, self.options, block=True)
+
+
+def make_tactic_guard(options: GuardOptions | Mapping[str, Any] | None = None) -> TacticGuard:
+    """A ``str -> list[str]`` guard for ``LeanSession.tactic_guard`` built from a ``guard:`` config block."""
+    return TacticGuard(GuardOptions.from_config(options))
+
+
+def default_tactic_guard() -> TacticGuard:
     """The guard with default options (native_decide and search tactics refused)."""
     return make_tactic_guard(GuardOptions())

@@ -41,7 +41,7 @@ class LexError(LeanError, ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # ident | number | string | char | name | hash | symbol | comment
+    kind: str  # ident | percent (``eval%``) | number | string | char | name | hash | symbol | comment
     text: str
     start: int
     end: int
@@ -255,6 +255,13 @@ class _Lexer:
             if ch == "«" and glued:
                 raise self.fail("'«' glued to a notation symbol (ambiguous)", i)
             end = self.ident(i)
+            if self.at(end) == "%" and self.at(end + 1) != "[":
+                # `eval%`, `decl_name%`, `type_of%`: Lean's token table holds these whole, and a token at least as
+                # long as the identifier wins (`isToken` in `identFnAux`, Lean/Parser/Basic.lean), so `eval%` is
+                # one keyword, never `eval` then `%`. Which `ident%` tokens exist depends on the imports: every
+                # one is read as a keyword (kind ``percent``) and the guard allows only known harmless ones.
+                self.emit("percent", i, end + 1)
+                return end + 1
             self.emit("ident", i, end)
             return end
         if ch == "#" and (is_ident_start(nxt) or nxt == "«"):

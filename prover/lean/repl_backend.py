@@ -41,6 +41,7 @@ from prover.errors import ConfigError
 from prover.lean.guard import GuardOptions
 from prover.lean.protocol import CommandRequest, Response, TacticRequest
 from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess
+from prover.lean.sandbox import Sandbox, SandboxLimits, SandboxMode, load_sandbox_limits, make_sandbox
 from prover.lean.session import LeanSession
 from prover.lean.tactic_text import as_single_tactic
 from prover.lean.types import (
@@ -86,8 +87,14 @@ class ReplClientSettings(Settings):
     restart_every: NonNegativeInt | None = 2000
     #: Number of REPL processes; ``auto`` (or null): from cores and memory, resolved when the config is loaded.
     pool_size: PositiveInt | None = None
-    #: Extra environment variables for the REPL processes (added to ours, not a whole environment).
+    #: Extra environment variables for the REPL processes (added to ours, or, in a sandbox, to its allow-list).
     env: dict[str, str] | None = None
+    #: ``auto``: bubblewrap where it works, else refuse to elaborate (``prover.lean.sandbox``); ``none``: no sandbox.
+    sandbox: SandboxMode = "auto"
+    #: rlimits inside the sandbox (0: none); ``address_space_mb: auto`` is 4 x ``max_rss_mb``.
+    sandbox_limits: SandboxLimits = Field(default_factory=SandboxLimits)
+    #: More paths the sandboxed REPL may read (the project, the toolchain and Python are always there).
+    sandbox_paths: list[Path] = Field(default_factory=list)
     guard: GuardOptions = Field(default_factory=GuardOptions)
 
     @field_validator("pool_size", mode="before")
@@ -146,6 +153,8 @@ def check_guard_block(cfg: Any, group: str = "backend") -> None:
     options (``unknown guard option backend.guard.alow_native_decide (known guard options: …)``)."""
     if isinstance(cfg, Mapping) and isinstance(cfg.get("guard"), Mapping):
         GuardOptions.from_config(cfg["guard"], f"{group}.guard")
+    if isinstance(cfg, Mapping) and isinstance(cfg.get("sandbox_limits"), Mapping):
+        load_sandbox_limits(cfg["sandbox_limits"], f"{group}.sandbox_limits")
 
 
 def auto_pool_size(gb_per_process: float = 8.0) -> int:
@@ -249,6 +258,15 @@ class ReplSession(LeanSession):
         self.config = config if isinstance(config, ReplConfig) else ReplConfig.from_mapping(config)
         cfg = self.config
         self.verify_options = dict(verify_options or {})
+        #: every REPL of the pool runs in this sandbox (raises ``SandboxUnavailable`` before any process starts)
+        self.sandbox: Sandbox = make_sandbox(
+            cfg.sandbox,
+            cfg.sandbox_limits,
+            max_rss_mb=cfg.max_rss_mb,
+            read_only=[cfg.project_dir, *cfg.sandbox_paths],
+            env=cfg.env,
+        )
+        sandboxed = self.sandbox.mode != "none"
         self.workers = [
             _Worker(
                 i,
@@ -259,7 +277,8 @@ class ReplSession(LeanSession):
                     start_timeout_s=cfg.start_timeout_s,
                     max_rss_mb=cfg.max_rss_mb,
                     restart_every=cfg.restart_every,
-                    env=cfg.process_env,
+                    env=None if sandboxed else cfg.process_env,
+                    sandbox=self.sandbox,
                 ),
             )
             for i in range(cfg.pool_size)
@@ -492,7 +511,12 @@ class ReplSession(LeanSession):
             lean = lean_version_from(self.run_command(LEAN_VERSION_COMMAND, header="", timeout=60.0))
         except Exception:  # a REPL that cannot answer: say so, never guess
             lean = "unknown"
-        return {"backend": "repl", "lean": lean, "project_dir": str(self.config.project_dir)}
+        return {
+            "backend": "repl",
+            "lean": lean,
+            "project_dir": str(self.config.project_dir),
+            "sandbox": self.sandbox.describe(),
+        }
 
     def guard_options(self) -> GuardOptions:
         """The ``guard:`` options (config, then ``verify_options``) that ``verify`` applies, validated."""

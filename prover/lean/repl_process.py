@@ -13,9 +13,11 @@ Memory: we watch the resident set size of the whole process tree through ``/proc
 while RSS is what actually exhausts a machine. ``lake env`` runs the REPL as a child, so the whole tree is
 summed and killed (the process is a session leader; we signal its process group).
 
-Parent death: each REPL runs under ``prover.lean.reaper`` (a tiny single-threaded launcher that leads the
-process group and kills it when this process dies, even by ``kill -9``). The REPL gets our pipes as its own
-stdin/stdout, so the launcher adds nothing per command.
+Sandbox and parent death: with a bubblewrap :class:`~prover.lean.sandbox.Sandbox` (``backend.sandbox``), each
+REPL runs in its own sandbox, whose ``--die-with-parent`` and PID namespace kill everything the REPL started
+when this process dies, even by ``kill -9``. Without one (``backend.sandbox=none``), each REPL runs under
+``prover.lean.reaper`` (a tiny single-threaded launcher that leads the process group and kills it when this
+process dies). Either way the REPL gets our pipes as its own stdin/stdout, so nothing is added per command.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 
 from prover.lean.errors import LeanError
 from prover.lean.protocol import CommandRequest, FrameBuffer, ProtocolError, Request, Response, encode_command
+from prover.lean.sandbox import Sandbox
 from prover.lean.types import Crash, TacticError, Timeout
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class ReplProcess:
         max_rss_mb: float | None = None,
         restart_every: int | None = None,
         env: Mapping[str, str] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         if isinstance(command, str) or not command:
             raise ValueError("the REPL command must be a non-empty argv list, not a shell string")
@@ -97,6 +101,8 @@ class ReplProcess:
         self.max_rss_mb = max_rss_mb
         self.restart_every = restart_every
         self.env = dict(env) if env is not None else None
+        #: ``None`` or mode ``none``: run under the reaper, unsandboxed (``env`` is then the whole environment)
+        self.sandbox = sandbox if sandbox is not None and sandbox.mode != "none" else None
         self.generation = 0  # incremented at every (re)start
         self.commands_sent = 0  # since the last start
         self.restarts = 0
@@ -116,9 +122,47 @@ class ReplProcess:
         return self._proc.pid if self._proc else None
 
     def start(self) -> None:
-        """Start a fresh process (killing any old one), under the reaper that ties it to this process."""
+        """Start a fresh process (killing any old one), in its sandbox or under the reaper."""
         self.kill()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        if self.sandbox is not None:
+            self._start_sandboxed(self.sandbox)
+        else:
+            self._start_reaped()
+        os.set_blocking(self._proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        self._frames = FrameBuffer()
+        self._header_envs = {}
+        self.generation += 1
+        self.commands_sent = 0
+
+    def _start_sandboxed(self, sandbox: Sandbox) -> None:
+        """bubblewrap's ``--die-with-parent`` and PID namespace do the reaper's job: no process in between."""
+        status_r, status_w = os.pipe()
+        try:
+            self._proc = sandbox.popen(
+                self.command,
+                self.cwd,
+                status_fd=status_w,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                pass_fds=(status_w,),
+                bufsize=0,
+            )
+        except OSError as exc:
+            os.close(status_r)
+            self.kill()
+            raise ReplStartError(f"cannot start the sandbox for the REPL {self.command!r}: {exc}") from exc
+        finally:
+            os.close(status_w)
+        failure = _exec_failure(status_r, self.start_timeout_s)
+        if not failure and self._proc.poll() is not None:  # bubblewrap itself refused (a bind, a namespace)
+            failure = f"the sandbox exited with code {self._proc.returncode}{self._stderr_tail()}"
+        if failure:
+            self.kill()
+            raise ReplStartError(f"cannot start the REPL {self.command!r} in {self.cwd}: {failure}")
+
+    def _start_reaped(self) -> None:
         watch_r, self._watch_w = os.pipe()  # the write end never leaves this process (O_CLOEXEC)
         status_r, status_w = os.pipe()
         argv = [sys.executable, "-I", "-S", str(_REAPER), str(watch_r), str(status_w), "--", *self.command]
@@ -145,11 +189,6 @@ class ReplProcess:
         if failure:
             self.kill()
             raise ReplStartError(f"cannot start the REPL {self.command!r} in {self.cwd}: {failure}")
-        os.set_blocking(self._proc.stdout.fileno(), False)  # type: ignore[union-attr]
-        self._frames = FrameBuffer()
-        self._header_envs = {}
-        self.generation += 1
-        self.commands_sent = 0
 
     def kill(self) -> None:
         """Kill the whole process group (reaper, REPL, ``lake env``'s children) and release its pipes."""

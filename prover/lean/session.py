@@ -11,9 +11,16 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from prover.lean.types import StartResult, TacticError, TacticResult, TacticState, Theorem, Verdict
+
+
+class GuardCallable(Protocol):
+    """The reasons a tactic is refused (empty: allowed); a protocol, so an instance attribute holding one is
+    never taken for a method by the type checker (``prover.lean.guard.TacticGuard`` is one)."""
+
+    def __call__(self, tactic: str, /) -> list[str]: ...
 
 
 class LeanSession(abc.ABC):
@@ -21,11 +28,17 @@ class LeanSession(abc.ABC):
 
     #: A callable ``str -> list[str]`` returning the reasons a tactic is refused (empty: allowed).
     #: Set by the backend's constructor from the guard configuration; see ``prover.lean.guard``.
-    tactic_guard = None
+    tactic_guard: GuardCallable | None = None
 
     # --- public API -------------------------------------------------------------------------------
     def start(self, theorem: Theorem) -> StartResult:
-        """Elaborate ``theorem`` (with a ``sorry`` proof) and return its root state."""
+        """Elaborate ``theorem`` (with a ``sorry`` proof) and return its root state.
+
+        The statement passes the guard first (``prover.lean.guard.check_statement``; a model-written one, by its
+        ``source``, must have a plain ``theorem``/``lemma`` head and no ``by`` block): elaborating it runs it."""
+        refused = self._statement_refusals(theorem)
+        if refused:
+            return TacticError(tuple(refused), rejected_by_guard=True)
         return self._start(theorem)
 
     def run_tactic(self, state: TacticState, tactic: str) -> TacticResult:
@@ -55,7 +68,14 @@ class LeanSession(abc.ABC):
         return [r for r in results if r is not None]
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        """Check that ``proof`` (a tactic script) proves exactly ``theorem`` in plain Lean + Mathlib."""
+        """Check that ``proof`` (a tactic script) proves exactly ``theorem`` in plain Lean + Mathlib.
+
+        The statement and the proof pass the guard here, before any backend sees them (backends check again)."""
+        from prover.lean.guard import check_proof
+
+        refused = self._statement_refusals(theorem) or check_proof(theorem, proof, self._gate_options())
+        if refused:
+            return Verdict(False, tuple(refused), "guard")
         return self._verify(theorem, proof)
 
     def describe(self) -> dict[str, Any]:
@@ -92,6 +112,25 @@ class LeanSession(abc.ABC):
     def _verify(self, theorem: Theorem, proof: str) -> Verdict: ...
 
     # --- helpers ----------------------------------------------------------------------------------
+    def _gate_options(self) -> Any:
+        """The backend's ``guard:`` options (an attribute or, for the REPL, a method), else its tactic guard's."""
+        from prover.lean.guard import GuardOptions
+
+        options = getattr(self, "guard_options", None)
+        if callable(options):
+            options = options()
+        if isinstance(options, GuardOptions):
+            return options
+        options = getattr(self.tactic_guard, "options", None)
+        return options if isinstance(options, GuardOptions) else GuardOptions()
+
+    def _statement_refusals(self, theorem: Theorem) -> list[str]:
+        from prover.lean.guard import MODEL_WRITTEN_SOURCES, check_statement
+
+        model_written = theorem.source in MODEL_WRITTEN_SOURCES
+        result = check_statement(theorem.statement, self._gate_options(), model_written=model_written)
+        return [f"statement refused: {r}" for r in result.reasons]
+
     def _refusals(self, tactic: str) -> list[str]:
         if not tactic.strip():
             return ["empty tactic"]

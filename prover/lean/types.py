@@ -25,6 +25,8 @@ class Theorem:
     statement: str
     header: str = "import Mathlib\n"
     source: str = ""
+    #: the problem in words where the benchmark has it (PutnamBench's docstring); some prompts show it
+    informal: str = field(default="", compare=False)
 
     @classmethod
     def from_formal_statement(
@@ -115,6 +117,41 @@ StartResult = TacticState | TacticError | Timeout | Crash
 
 
 @dataclass(frozen=True)
+class LeanDiagnostic:
+    """One Lean error of a compiled proof, by position in the compiled declaration (lines from 1, columns from 0,
+    as the REPL reports them): what error-feedback repair turns show the model (``<error>`` marks)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+    #: the goal before the error position, where the backend knows it (Kimina's error-fix turn shows it)
+    goal_before: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "text": self.text,
+            "goal_before": self.goal_before,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> LeanDiagnostic:
+        return cls(
+            int(data["line"]),  # type: ignore[arg-type]
+            int(data["column"]),  # type: ignore[arg-type]
+            int(data["end_line"]),  # type: ignore[arg-type]
+            int(data["end_column"]),  # type: ignore[arg-type]
+            str(data["text"]),
+            data.get("goal_before") if isinstance(data.get("goal_before"), str) else None,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Outcome of whole-proof verification: accepted only when every check passed."""
 
@@ -122,9 +159,18 @@ class Verdict:
     reasons: tuple[str, ...] = ()
     #: The check that rejected the proof: ``guard``, ``compile``, ``statement`` or ``axioms`` ("" if accepted).
     check: str = ""
+    #: ``compile`` rejections: Lean's errors by position in ``compiled`` (hints for repair turns, never a verdict)
+    diagnostics: tuple[LeanDiagnostic, ...] = field(default=(), compare=False)
+    #: the declaration as Lean compiled it (the statement with the proof), which ``diagnostics`` positions index
+    compiled: str = field(default="", compare=False)
+    #: Who decided (``prover.lean.judge``): ``comparator``, ``repl`` or ``simulation``; "" for a session's own
+    #: verification during search, which is a hint and never counts as "proved" on its own.
+    judge: str = ""
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"accepted": self.accepted, "reasons": list(self.reasons)}
         if self.check:
             out["check"] = self.check
+        if self.judge:
+            out["judge"] = self.judge
         return out

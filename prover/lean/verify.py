@@ -37,7 +37,7 @@ from prover.lean.guard import GuardOptions, check_proof
 from prover.lean.lexer import code_tokens
 from prover.lean.protocol import Message, ProtocolError, Response
 from prover.lean.statement import DECL_KEYWORDS, DeclParts, skip_head, split_declaration, split_statement
-from prover.lean.types import Theorem, Verdict
+from prover.lean.types import LeanDiagnostic, Theorem, Verdict
 
 STATIC_ONLY_NOTE = "static checks only: Lean did not check this proof"
 _AXIOMS_REPORT = re.compile(
@@ -94,6 +94,11 @@ def _declaration_start(proof: str) -> int | None:
         k = j + 1
     j = skip_head(toks, k)
     return k if j < len(toks) and toks[j].kind == "ident" and toks[j].text in DECL_KEYWORDS else None
+
+
+def declaration_start(proof: str) -> int | None:
+    """Token index (``code_tokens``) of the declaration keyword of a full declaration, None for a script."""
+    return _declaration_start(proof)
 
 
 def is_declaration(proof: str) -> bool:
@@ -209,7 +214,9 @@ def _verify(theorem: Theorem, proof: str, run_command: RunCommand | None, opts: 
         return Verdict(False, (declared,), "compile")
     reasons = compile_reasons(declared)
     if reasons:
-        return Verdict(False, tuple(reasons), "compile")
+        return Verdict(
+            False, tuple(reasons), "compile", diagnostics=compile_diagnostics(declared), compiled=plan.declaration
+        )
     if declared.env is None:
         return Verdict(False, ("Lean returned no environment for the declaration",), "compile")
     checked = _ask(run_command, plan.statement_check, declared.env)
@@ -251,6 +258,19 @@ def compile_reasons(response: Response) -> list[str]:
     if response.sorries and not any("sorry" in r for r in reasons):
         reasons.append(f"the proof contains {len(response.sorries)} sorry")
     return reasons
+
+
+def compile_diagnostics(response: Response) -> tuple[LeanDiagnostic, ...]:
+    """The declaration's errors with their positions (a message without a position spans its first line), in
+    source order: what an error-feedback repair turn marks with ``<error>`` (``search.whole_proof``)."""
+    out = []
+    for m in response.messages:
+        if not m.is_error:
+            continue
+        line, col = (m.pos.line, m.pos.column) if m.pos else (1, 0)
+        end_line, end_col = (m.end_pos.line, m.end_pos.column) if m.end_pos else (line, col)
+        out.append(LeanDiagnostic(line, col, end_line, end_col, m.data))
+    return tuple(sorted(out, key=lambda d: (d.line, d.column)))
 
 
 def statement_reasons(response: Response) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,15 +21,17 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from prover import __version__
 from prover.serve.batching import Cancelled, QueueFull
-from prover.serve.errors import ApiError, busy, error_body, install_error_handlers
+from prover.serve.errors import ApiError, ServeError, busy, error_body, install_error_handlers
 from prover.serve.gateway import Gateway
 from prover.serve.jobs import TERMINAL, JobManager, TooManyJobs
+from prover.serve.parsing import ParseWorker
 from prover.serve.pool import PoolBusy
 from prover.serve.schemas import (
+    ERROR_RESPONSES,
     CheckRequest,
     CheckResponse,
     CopilotEncodeRequest,
@@ -36,6 +39,7 @@ from prover.serve.schemas import (
     CopilotGenerateRequest,
     CopilotGenerateResponse,
     HealthResponse,
+    JobCancelled,
     JobCreated,
     JobOut,
     PremisesRequest,
@@ -46,7 +50,14 @@ from prover.serve.schemas import (
     SuggestResponse,
     VersionResponse,
 )
-from prover.serve.service import BadInput, ProverService
+from prover.serve.service import (
+    BadInput,
+    ProverService,
+    fps_problem,
+    fps_problem_from_statement,
+    guard_only_check,
+    theorem_from,
+)
 
 T = TypeVar("T")
 
@@ -57,7 +68,7 @@ KEEPALIVE_S = 10.0
 ENCODER_LOAD_S = 180.0
 
 
-class ClientGone(Exception):
+class ClientGone(ServeError):
     """The client closed the connection before the answer was ready."""
 
 
@@ -78,9 +89,13 @@ class Runtime:
         self.jobs = JobManager(
             service.worker,
             service.prove_sessions,
-            service.search_cfg,
+            service.search_within,
             max_jobs=self.settings.max_queued_jobs,
             ttl_s=self.settings.job_ttl_s,
+            state_dir=self.settings.state_dir,
+        )
+        self.parser = ParseWorker(
+            self.settings.parse_timeout_s, self.settings.max_parse_queue, self.settings.retry_after_s
         )
         # session work never queues: at most pool_size sessions are lent at once
         self.lean_threads = ThreadPoolExecutor(
@@ -90,6 +105,7 @@ class Runtime:
         self.retrieval_waiting = 0
 
     def close(self) -> None:
+        self.parser.close()
         self.jobs.close()
         self.lean_threads.shutdown(wait=False, cancel_futures=True)
         self.retrieval_threads.shutdown(wait=False, cancel_futures=True)
@@ -121,7 +137,10 @@ class Runtime:
         finally:
             gone.cancel()
         if work in done:
-            return work.result()
+            try:
+                return work.result()
+            except Cancelled as exc:  # a BaseException: never let it reach the framework
+                raise ApiError(499, "cancelled", str(exc) or "the request was cancelled") from None
         # nobody will read the abandoned work's outcome: consume it so asyncio does not log it as lost
         work.add_done_callback(lambda f: f.cancelled() or f.exception())
         if cancel is not None:
@@ -142,20 +161,40 @@ class Runtime:
         except ValueError as exc:  # the generator's own input checks (GenerationInputError, bad k)
             raise BadInput(str(exc)) from None
 
-    async def on_lean_thread(
+    async def acquire(self, pool: Any) -> Any:
+        """A session of ``pool`` for this request, or 429 at once (before any generator time is spent)."""
+        try:  # off the event loop: the first use of a slot builds its session (starts a process)
+            return await asyncio.get_running_loop().run_in_executor(None, pool.acquire, 0.0)
+        except PoolBusy:
+            raise busy("Lean sessions", self.settings.retry_after_s) from None
+
+    async def holding(
         self,
         request: Request,
         pool: Any,
+        session: Any,
         fn: Callable[[Any, threading.Event], T],
-        timeout_s: float | None = None,
+        deadline: float,
     ) -> T:
-        """Run ``fn(session, cancel)`` holding a session of ``pool`` (429 when none is free)."""
-        deadline = time.monotonic() + (timeout_s or self.settings.request_timeout_s)
-        try:  # off the event loop: the first use of a slot builds its session (starts a process)
-            session = await asyncio.get_running_loop().run_in_executor(None, pool.acquire, 0.0)
-        except PoolBusy:
-            raise busy("Lean sessions", self.settings.retry_after_s) from None
+        """Run ``fn(session, cancel)`` on a Lean thread; the session goes back to ``pool`` when it is done.
+
+        On a 504 or a departed client the session is abandoned at once (``SessionPool.abandon``: closed, its
+        Lean process killed, its slot free for the next request) instead of staying lent until the thread
+        notices the cancel; whichever of the two comes first hands the session back, exactly once.
+        """
         cancel = threading.Event()
+        claim = threading.Lock()
+        handed = [False]
+
+        def hand_back(broken: bool, abandon: bool = False) -> None:
+            with claim:
+                if handed[0]:
+                    return
+                handed[0] = True
+            if abandon:
+                pool.abandon(session)
+            else:
+                pool.release(session, broken)
 
         def run() -> T:
             broken = False
@@ -167,14 +206,36 @@ class Runtime:
                 broken = True
                 raise
             finally:
-                pool.release(session, broken)
+                hand_back(broken)
 
         try:
             work = asyncio.get_running_loop().run_in_executor(self.lean_threads, run)
         except RuntimeError:
-            pool.release(session)
+            hand_back(False)
             raise
-        return await self.settle(request, work, deadline, cancel)
+        try:
+            return await self.settle(request, work, deadline, cancel)
+        except (ApiError, ClientGone):
+            if not work.done():
+                hand_back(True, abandon=True)
+            raise
+
+    async def on_lean_thread(
+        self,
+        request: Request,
+        pool: Any,
+        fn: Callable[[Any, threading.Event], T],
+        timeout_s: float | None = None,
+    ) -> T:
+        """Run ``fn(session, cancel)`` holding a session of ``pool`` (429 when none is free)."""
+        deadline = time.monotonic() + (timeout_s or self.settings.request_timeout_s)
+        session = await self.acquire(pool)
+        return await self.holding(request, pool, session, fn, deadline)
+
+    async def theorem(self, statement: str, header: str | None) -> Any:
+        """The request's theorem, read off the event loop when long (``prover.serve.parsing``)."""
+        size = len(statement) + len(header or "")
+        return await self.parser.run(theorem_from, statement, header, self.service.guard_options, size=size)
 
     async def on_retrieval_thread(
         self, request: Request, fn: Callable[[], T], timeout_s: float | None = None
@@ -190,13 +251,28 @@ class Runtime:
             self.retrieval_waiting -= 1
 
 
+def copilot_score(logprob: float) -> float:
+    """LeanCopilot's score: a probability in [0, 1] (Aesop reads it as a success probability), never null.
+
+    It is ``exp`` of the suggestion's TOTAL log-probability under the generator (the sum over its tokens, what
+    ``Suggestion.logprob`` holds), as LeanCopilot's own runners send; ``-inf`` and NaN give 0.
+    """
+    if math.isnan(logprob):
+        return 0.0
+    return min(1.0, max(0.0, math.exp(min(logprob, 0.0))))
+
+
 def _check_k(k: int, limit: int) -> None:
     if k > limit:
         raise BadInput(f"k = {k} is over the server's limit of {limit} (serve.max_k)")
 
 
-def create_app(service: ProverService) -> FastAPI:
-    """The ASGI app over ``service``; closing the app (lifespan end) closes the service."""
+def create_app(service: ProverService, token: str | None = None) -> FastAPI:
+    """The ASGI app over ``service``; closing the app (lifespan end) closes the service.
+
+    ``token``: the per-start secret ``prover serve`` wrote to its token file; with it (or ``serve.api_key``)
+    every path but ``serve.open_paths`` needs ``X-API-Key`` or ``Authorization: Bearer``.
+    """
     rt = Runtime(service)
     settings = service.settings
 
@@ -211,6 +287,7 @@ def create_app(service: ProverService) -> FastAPI:
         description="Tactic suggestions, proof search, premise retrieval and proof checking for Lean 4 "
         "editors, plus LeanCopilot's external-model protocol (/generate, /encode).",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.runtime = rt
     install_error_handlers(app)
@@ -223,10 +300,6 @@ def create_app(service: ProverService) -> FastAPI:
     async def _gone(_request: Request, _exc: ClientGone) -> JSONResponse:
         return JSONResponse(error_body("client_closed", "the client closed the connection"), status_code=499)
 
-    @app.exception_handler(Cancelled)
-    async def _cancelled(_request: Request, exc: Cancelled) -> JSONResponse:
-        return JSONResponse(error_body("cancelled", str(exc)), status_code=499)
-
     # --- LeanCopilot -----------------------------------------------------------------------------
     @app.post("/generate", response_model=CopilotGenerateResponse, tags=["LeanCopilot"])
     async def generate(body: CopilotGenerateRequest, request: Request) -> dict[str, Any]:
@@ -237,14 +310,19 @@ def create_app(service: ProverService) -> FastAPI:
         prefix = body.prefix or ""
         k = settings.copilot_k
         gen_request = service.request_for(body.input, None, ())
-        asked = k if not prefix else min(settings.max_k, 4 * k)
-        suggestions = await rt.generate(request, gen_request, asked, rt.deadline())
-        outputs = [
-            {"output": s.tactic, "score": s.logprob}
-            for s in suggestions
-            if s.tactic.startswith(prefix) and not service.guard_refusals(s.tactic)
-        ]
-        return {"outputs": outputs[:k]}
+        deadline = rt.deadline()
+        asked = min(settings.max_k, 2 * k)
+        while (
+            True
+        ):  # the guard and the prefix drop some: ask for more until k remain or the generator runs dry
+            suggestions = await rt.generate(request, gen_request, asked, deadline)
+            kept = [
+                s for s in suggestions if s.tactic.startswith(prefix) and not service.guard_refusals(s.tactic)
+            ]
+            if len(kept) >= k or len(suggestions) < asked or asked >= settings.max_k:
+                break
+            asked = min(settings.max_k, 4 * asked)
+        return {"outputs": [{"output": s.tactic, "score": copilot_score(s.logprob)} for s in kept[:k]]}
 
     @app.post("/encode", response_model=CopilotEncodeResponse, tags=["LeanCopilot"])
     async def encode(body: CopilotEncodeRequest, request: Request) -> dict[str, Any]:
@@ -258,6 +336,11 @@ def create_app(service: ProverService) -> FastAPI:
         return {"outputs": await rt.on_retrieval_thread(request, lambda: service.encode(body.input), first)}
 
     # --- ours ----------------------------------------------------------------------------------------
+    @app.head("/health", tags=["server"], response_class=Response)
+    async def health_head() -> Response:
+        """Liveness for probes that send HEAD (no body, no key needed)."""
+        return Response(status_code=200)
+
     @app.get("/health", response_model=HealthResponse, tags=["server"])
     async def health() -> dict[str, Any]:
         """Liveness (no API key needed), with how busy the server is."""
@@ -278,23 +361,28 @@ def create_app(service: ProverService) -> FastAPI:
     async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
         """Tactics for the goal; with ``theorem`` and a backend, each is run and marked."""
         _check_k(body.k, settings.max_k)
-        theorem = service.theorem(body.theorem.statement, body.theorem.header) if body.theorem else None
+        theorem = await rt.theorem(body.theorem.statement, body.theorem.header) if body.theorem else None
         gen_request = service.request_for(body.goal, theorem, body.path)
         if theorem is None or service.sessions is None:
             suggestions = await rt.generate(request, gen_request, body.k, rt.deadline())
             why = "no theorem context was given" if theorem is None else "no Lean backend is configured"
             return {"suggestions": [row.to_json() for row in service.unchecked(suggestions, why)]}
-        if service.sessions.in_use >= service.sessions.size:  # refuse before spending generator time
-            raise busy("Lean sessions", settings.retry_after_s)
         deadline = rt.deadline()  # one limit for generating and running
-        suggestions = await rt.generate(request, gen_request, body.k, deadline)
-        rows, goals, warning = await rt.on_lean_thread(
+        # the session first: a busy server refuses (429) before it spends generator time on the request
+        session = await rt.acquire(service.sessions)
+        try:
+            suggestions = await rt.generate(request, gen_request, body.k, deadline)
+        except BaseException:
+            service.sessions.release(session)
+            raise
+        rows, goals, warning = await rt.holding(
             request,
             service.sessions,
+            session,
             lambda session, cancel: service.run_suggestions(
                 session, theorem, body.path, gen_request.goals, suggestions, cancel
             ),
-            timeout_s=max(0.05, deadline - time.monotonic()),
+            deadline,
         )
         out: dict[str, Any] = {"suggestions": [row.to_json() for row in rows]}
         if goals is not None:
@@ -306,11 +394,13 @@ def create_app(service: ProverService) -> FastAPI:
     @app.post("/check", response_model=CheckResponse, response_model_exclude_none=True, tags=["editor"])
     async def check(body: CheckRequest, request: Request) -> dict[str, Any]:
         """The soundness guard, then (with a backend) Lean: is ``proof`` a proof of exactly ``statement``?"""
-        theorem = service.theorem(body.statement, body.header)
+        theorem = await rt.theorem(body.statement, body.header)
         if not body.proof.strip():
             raise BadInput("the proof is empty")
-        if service.sessions is None:
-            return service.verify(None, theorem, body.proof)
+        if service.sessions is None:  # the guard may refuse; without Lean nothing is ever "accepted"
+            return await rt.parser.run(
+                guard_only_check, theorem, body.proof, service.guard_options, size=len(body.proof)
+            )
         return await rt.on_lean_thread(
             request, service.sessions, lambda session, _cancel: service.verify(session, theorem, body.proof)
         )
@@ -329,6 +419,13 @@ def create_app(service: ProverService) -> FastAPI:
             "premises": await rt.on_retrieval_thread(request, lambda: service.premises(body.goal, body.k))
         }
 
+    def _expansions(asked: int | None) -> int | None:
+        """A request's expansions, capped; ``None`` for searchers without expansions (whole-proof sampling)."""
+        default = service.default_max_expansions
+        if default is None:
+            return None
+        return min(asked or default, settings.prove_max_expansions)
+
     @app.post("/prove", status_code=202, response_model=JobCreated, tags=["editor"])
     async def prove(body: ProveRequest) -> dict[str, str]:
         """Start a proof search; follow it with GET /prove/{id}[/events], stop it with DELETE."""
@@ -336,9 +433,8 @@ def create_app(service: ProverService) -> FastAPI:
             raise ApiError(
                 400, "no_backend", "proof search needs a Lean backend; this server runs without one"
             )
-        theorem = service.theorem(body.statement, body.header)
-        default_expansions = int(service.search_cfg.get("max_expansions", 100))
-        expansions = min(body.max_expansions or default_expansions, settings.prove_max_expansions)
+        theorem = await rt.theorem(body.statement, body.header)
+        expansions = _expansions(body.max_expansions)
         limit = min(body.time_limit_s or settings.prove_time_limit_s, settings.prove_time_limit_s)
         try:
             job = rt.jobs.submit(theorem, expansions, limit)
@@ -354,10 +450,15 @@ def create_app(service: ProverService) -> FastAPI:
 
     @app.get("/prove/{job_id}", response_model=JobOut, response_model_exclude_none=True, tags=["editor"])
     async def job_state(job_id: str) -> dict[str, Any]:
+        """A job's state; a job of an earlier run of this server (``serve.state_dir``) reports how it ended."""
+        if rt.jobs.get(job_id) is None and job_id in rt.jobs.earlier:
+            return rt.jobs.earlier[job_id]
         return _job(job_id).to_json()
 
-    @app.delete("/prove/{job_id}", tags=["editor"])
+    @app.delete("/prove/{job_id}", response_model=JobCancelled, tags=["editor"])
     async def job_cancel(job_id: str) -> dict[str, Any]:
+        if rt.jobs.get(job_id) is None and job_id in rt.jobs.earlier:
+            return {"job_id": job_id, "status": rt.jobs.earlier[job_id]["status"]}
         _job(job_id)
         job = rt.jobs.cancel(job_id)
         assert job is not None
@@ -393,7 +494,7 @@ def create_app(service: ProverService) -> FastAPI:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/solve", tags=["editor"])
+    @app.post("/solve", response_model=dict[str, Any], tags=["editor"])
     async def solve(body: SolveRequest, request: Request) -> dict[str, Any]:
         """Formal problem solving (FPS): find the answer, prove it, check it (RPE); the solver's record.
 
@@ -411,15 +512,20 @@ def create_app(service: ProverService) -> FastAPI:
         if body.problem is not None:
             if body.header is not None or body.formal_answer is not None:
                 raise BadInput("header and formal_answer go with statement; a problem carries its own")
-            problem, ground_truth = service.fps_problem(body.problem), True
+            size = len(json.dumps(body.problem, ensure_ascii=False))
+            problem = await rt.parser.run(fps_problem, body.problem, service.guard_options, size=size)
+            ground_truth = True
         else:
-            problem, ground_truth = service.fps_problem_from_statement(
-                body.statement or "", body.header, body.formal_answer
+            size = len(body.statement or "") + len(body.header or "") + len(body.formal_answer or "")
+            problem, ground_truth = await rt.parser.run(
+                fps_problem_from_statement,
+                body.statement or "",
+                body.header,
+                body.formal_answer,
+                service.guard_options,
+                size=size,
             )
-        expansions = min(
-            body.max_expansions or int(service.search_cfg.get("max_expansions", 100)),
-            settings.prove_max_expansions,
-        )
+        expansions = _expansions(body.max_expansions)
         limit = min(body.time_limit_s or settings.solve_time_limit_s, settings.solve_time_limit_s)
         return await rt.on_lean_thread(
             request,
@@ -428,13 +534,11 @@ def create_app(service: ProverService) -> FastAPI:
             timeout_s=limit + settings.request_timeout_s,
         )
 
-    app.add_middleware(
-        Gateway, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes, open_paths=("/health",)
-    )
-    if settings.cors_origins:  # outermost, so browser preflights are answered before the key check
+    app.add_middleware(Gateway, settings=settings, token=token)
+    if settings.allowed_origins:  # outermost, so browser preflights of listed origins are answered
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(settings.allowed_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "X-API-Key", "Authorization"],
         )

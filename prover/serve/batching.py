@@ -19,16 +19,22 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator
+from prover.serve.errors import ServeError
 
 log = logging.getLogger("prover.serve")
 
 
-class QueueFull(Exception):
+class QueueFull(ServeError):
     """The generator's queue holds ``max_queue`` requests already."""
 
 
-class Cancelled(Exception):
-    """The caller (a proof job) was cancelled while waiting for the generator."""
+class Cancelled(BaseException):
+    """The caller (a request or proof job) was cancelled: stop at the next step.
+
+    A ``BaseException`` (as ``asyncio.CancelledError`` is) so that a searcher's ``except Exception`` -- which
+    turns a generator failure into an ``error`` result and logs its traceback -- lets it through to the job,
+    which logs one line.
+    """
 
 
 @dataclass

@@ -88,10 +88,16 @@ def statement_refusals(parts: DeclParts, guard_options: Mapping[str, Any] | None
 def _commands(text: str, tokens: list[Token]) -> list[tuple[int, list[Token]]]:
     """Tokens grouped by command (1-based line of its start): a command starts at a token in column 0."""
     out: list[tuple[int, list[Token]]] = []
+    line, counted = (
+        1,
+        0,
+    )  # lines counted up to offset ``counted``: one pass over the text, not one per command
     for tok in tokens:
         column0 = tok.start == 0 or text[tok.start - 1] == "\n"
         if column0 or not out:
-            out.append((text.count("\n", 0, tok.start) + 1, [tok]))
+            line += text.count("\n", counted, tok.start)
+            counted = tok.start
+            out.append((line, [tok]))
         else:
             out[-1][1].append(tok)
     return out

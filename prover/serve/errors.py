@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from prover.errors import ProverError
+
 #: Status code -> error code for framework errors raised without our code.
 _CODES = {
     400: "bad_request",
@@ -29,7 +31,11 @@ _CODES = {
 }
 
 
-class ApiError(Exception):
+class ServeError(ProverError):
+    """Base of every exception ``prover.serve`` raises on purpose (API answers, busy pools, bad input)."""
+
+
+class ApiError(ServeError):
     """An answer other than success: HTTP status, short snake_case code, one sentence, extra headers."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:

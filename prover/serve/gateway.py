@@ -1,12 +1,20 @@
-"""The outermost ASGI layer: API key, body size limit, one log line per request, and the last-resort 500.
+"""The outermost ASGI layer: who may call (Host, Origin, key/token), what may be sent (JSON only, size, time),
+one log line per request, and the last-resort 500.
 
-Why a raw ASGI middleware rather than framework hooks: the size limit must hold before the framework reads a
-body (a 2 GB upload must not be buffered), and an unexpected exception must become our JSON error, never the
-framework's traceback page, for streamed answers (server-sent events) as for plain ones.
+Why each check (issue 23 tried them from a hostile page): a browser lets any web page POST ``text/plain``,
+form and multipart bodies to ``127.0.0.1`` without asking (CORS "simple" requests), so a body is read only
+when it says ``application/json`` (415 otherwise: a page cannot send that cross-site without a preflight,
+which we never grant to unknown origins); a request carrying an ``Origin`` the configuration does not list is
+refused (403), whatever its type; a DNS-rebinding page reaches us under its own host name, so the ``Host``
+header must be a loopback name or a configured one (403). Then the key or the per-start token (401), the body
+size (413) and the body's deadline (408). Why a raw ASGI middleware rather than framework hooks: the size and
+time limits must hold before the framework reads a body, and an unexpected exception must become our JSON
+error, never the framework's traceback page, for streamed answers (server-sent events) as for plain ones.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -15,6 +23,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from prover.serve.errors import error_body
+from prover.serve.settings import ServeSettings
 
 log = logging.getLogger("prover.serve.access")
 
@@ -25,20 +34,22 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class Gateway:
-    """Wraps the app: requests without the key get 401, bodies over ``max_body_bytes`` 413."""
+    """Wraps the app: refuses foreign hosts and origins (403), missing credentials (401), non-JSON bodies
+    (415), large bodies (413) and slow bodies (408) before the app sees the request."""
 
     def __init__(
         self,
         app: Callable[[Scope, Receive, Send], Awaitable[None]],
         *,
-        api_key: str | None,
-        max_body_bytes: int,
-        open_paths: Collection[str] = ("/health",),
+        settings: ServeSettings,
+        token: str | None = None,
+        open_paths: Collection[str] | None = None,
     ) -> None:
         self.app = app
-        self.api_key = api_key
-        self.max_body_bytes = max_body_bytes
-        self.open_paths = frozenset(open_paths)
+        self.settings = settings
+        self.credentials = [c.encode() for c in (settings.api_key, token) if c]
+        self.max_body_bytes = settings.max_body_bytes
+        self.open_paths = frozenset(settings.open_paths if open_paths is None else open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +69,18 @@ class Gateway:
             if refusal is not None:
                 await _send_error(send_logged, *refusal)
                 return
-            body = await _read_body(receive, self.max_body_bytes)
+            try:
+                body = await asyncio.wait_for(
+                    _read_body(receive, self.max_body_bytes), self.settings.body_timeout_s
+                )
+            except TimeoutError:
+                await _send_error(
+                    send_logged,
+                    408,
+                    "request_timeout",
+                    f"the request body did not arrive within {self.settings.body_timeout_s:g} s",
+                )
+                return
             if body is None:
                 await _send_error(
                     send_logged,
@@ -67,7 +89,7 @@ class Gateway:
                     f"the request body is larger than the limit of {self.max_body_bytes:,} bytes",
                 )
                 return
-            await self.app(_as_json(scope), _replay(body, receive), send_logged)
+            await self.app(scope, _replay(body, receive), send_logged)
         except Exception as exc:  # the framework's handlers missed it: JSON, no traceback in the answer
             logging.getLogger("prover.serve").error(
                 "%s %s failed: %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__, exc
@@ -89,16 +111,33 @@ class Gateway:
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         headers = _headers(scope)
-        if self.api_key and scope.get("path") not in self.open_paths:
+        host = headers.get("host")
+        if host is not None and not self.settings.host_allowed(host):
+            return (
+                403,
+                "forbidden_host",
+                f"Host {host[:80]!r} is not a name of this server (serve.allowed_hosts lists more)",
+            )
+        origin = headers.get("origin")
+        if origin is not None and origin not in self.settings.allowed_origins:
+            return (
+                403,
+                "forbidden_origin",
+                f"requests from the web page {origin[:80]!r} are refused (serve.allowed_origins lists allowed ones)",
+            )
+        if scope.get("method") == "OPTIONS":
+            return None  # a preflight of an allowed origin: answered by the CORS layer, never with data
+        if self.credentials and scope.get("path") not in self.open_paths:
             given = headers.get("x-api-key")
             auth = headers.get("authorization", "")
             if given is None and auth.lower().startswith("bearer "):
                 given = auth[7:].strip()
-            if given is None or not hmac.compare_digest(given.encode(), self.api_key.encode()):
+            if given is None or not any(hmac.compare_digest(given.encode(), c) for c in self.credentials):
                 return (
                     401,
                     "unauthorized",
-                    "missing or wrong API key (header X-API-Key or Authorization: Bearer)",
+                    "missing or wrong token (header X-API-Key or Authorization: Bearer; the token of this "
+                    "start is in the file `prover serve` printed)",
                 )
         length = headers.get("content-length")
         if length is not None:
@@ -111,13 +150,15 @@ class Gateway:
                     f"the request body ({int(length):,} bytes) is larger than the limit of "
                     f"{self.max_body_bytes:,} bytes",
                 )
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media != "application/json":
+                return (
+                    415,
+                    "unsupported_media_type",
+                    f"the body must be sent as Content-Type: application/json, got {media[:60] or 'none'!r}",
+                )
         return None
-
-
-def _as_json(scope: Scope) -> Scope:
-    """Every body of this API is JSON: read it as JSON whatever Content-Type says (``curl -d`` sends a form type)."""
-    headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() != b"content-type"]
-    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -12,6 +12,7 @@ once the job is cancelled; the searcher turns that into an ended search, and the
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,11 +20,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator
 from prover.lean.types import TacticResult, TacticState, Theorem
 from prover.serve.batching import Cancelled, GeneratorWorker
+from prover.serve.errors import ServeError
 from prover.serve.pool import PoolBusy, SessionPool
 
 log = logging.getLogger("prover.serve")
@@ -31,7 +34,7 @@ log = logging.getLogger("prover.serve")
 TERMINAL = ("proved", "failed", "error", "cancelled")
 
 
-class TooManyJobs(Exception):
+class TooManyJobs(ServeError):
     """``max_queued_jobs`` jobs are queued or running."""
 
 
@@ -39,7 +42,7 @@ class TooManyJobs(Exception):
 class Job:
     job_id: str
     theorem: Theorem
-    max_expansions: int
+    max_expansions: int | None
     time_limit_s: float
     status: str = "queued"
     proof: str | None = None
@@ -67,6 +70,7 @@ class Job:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "job_id": self.job_id,
+            "theorem": self.theorem.name,
             "status": self.status,
             "progress": {
                 "expansions": self.expansions,
@@ -139,18 +143,26 @@ class JobManager:
         self,
         worker: GeneratorWorker,
         sessions: SessionPool | None,
-        search_cfg: dict[str, Any],
+        search_within: Callable[[int | None, float], Any],
         *,
         max_jobs: int,
         ttl_s: float,
+        state_dir: str | Path | None = None,
     ) -> None:
         self.worker = worker
         self.sessions = sessions
-        self.search_cfg = dict(search_cfg)
+        #: ``(max_expansions, time_limit_s) -> SearchSettings``: the typed override (ProverService.search_within)
+        self.search_within = search_within
         self.max_jobs = max_jobs
         self.ttl_s = ttl_s
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        #: finished jobs of earlier runs (``state_dir/jobs.jsonl``): their last state, or an interrupted note
+        self.earlier: dict[str, dict[str, Any]] = {}
+        self._journal: Path | None = None
+        if state_dir is not None:
+            self._journal = Path(state_dir) / "jobs.jsonl"
+            self.earlier = _read_journal(self._journal)
         workers = sessions.size if sessions is not None else 1
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prover-serve-job")
 
@@ -158,7 +170,7 @@ class JobManager:
         with self._lock:
             return sum(1 for j in self._jobs.values() if j.status not in TERMINAL)
 
-    def submit(self, theorem: Theorem, max_expansions: int, time_limit_s: float) -> Job:
+    def submit(self, theorem: Theorem, max_expansions: int | None, time_limit_s: float) -> Job:
         if self.sessions is None:
             raise RuntimeError("proof search needs a Lean backend")
         with self._lock:
@@ -167,8 +179,25 @@ class JobManager:
                 raise TooManyJobs(f"{self.max_jobs} proof jobs are queued or running")
             job = Job(uuid.uuid4().hex[:16], theorem, max_expansions, time_limit_s)
             self._jobs[job.job_id] = job
+        self._record(job)
         self._executor.submit(self._run, job)
         return job
+
+    def _record(self, job: Job) -> None:
+        """Append the job's state to the journal (submitted, then final): a restart knows what finished."""
+        if self._journal is None:
+            return
+        line = json.dumps({**job.to_json(), "time": time.time()}, ensure_ascii=False)
+        try:
+            self._journal.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, self._journal.open("a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        except OSError as exc:  # a full disk must not fail the job itself
+            log.warning("cannot append to %s: %s", self._journal, exc)
+
+    def _finish(self, job: Job, status: str, message: str | None = None, proof: str | None = None) -> None:
+        job.touch(status=status, message=message, proof=proof, finished=time.monotonic())
+        self._record(job)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -181,7 +210,8 @@ class JobManager:
             return None
         job.cancel.set()
         if job.status == "queued":
-            job.touch(status="cancelled", message="cancelled before it started", finished=time.monotonic())
+            self._finish(job, "cancelled", "cancelled before it started")
+            log.info("proof job %s cancelled before it started", job.job_id)
         return job
 
     def close(self) -> None:
@@ -206,40 +236,33 @@ class JobManager:
         try:
             session = self.sessions.acquire(wait_s=job.time_limit_s, cancelled=job.cancel)
         except PoolBusy as exc:
-            status = "cancelled" if job.cancel.is_set() else "error"
-            job.touch(status=status, message=str(exc), finished=time.monotonic())
+            self._finish(job, "cancelled" if job.cancel.is_set() else "error", str(exc))
             return
         except Exception as exc:
-            job.touch(
-                status="error",
-                message=f"no Lean session: {type(exc).__name__}: {exc}",
-                finished=time.monotonic(),
-            )
+            self._finish(job, "error", f"no Lean session: {type(exc).__name__}: {exc}")
             return
         if job.cancel.is_set():
             self.sessions.release(session)
-            job.touch(status="cancelled", message="cancelled before it started", finished=time.monotonic())
+            self._finish(job, "cancelled", "cancelled before it started")
             return
         job.touch(status="running", started=time.monotonic())
         broken = False
         try:
             self._search(job, session)
         except Cancelled:
-            job.touch(status="cancelled", message="cancelled", finished=time.monotonic())
+            self._finish(job, "cancelled", "cancelled")
+            log.info("proof job %s cancelled after %d expansions", job.job_id, job.expansions)
         except Exception as exc:
             broken = True
             log.warning("proof job %s failed: %s: %s", job.job_id, type(exc).__name__, exc)
-            job.touch(
-                status="error", message=f"{type(exc).__name__}: {exc}"[:2000], finished=time.monotonic()
-            )
+            self._finish(job, "error", f"{type(exc).__name__}: {exc}"[:2000])
         finally:
             self.sessions.release(session, broken)
 
     def _search(self, job: Job, session: Any) -> None:
         from prover.search.factory import make_searcher
 
-        cfg = {**self.search_cfg, "max_expansions": job.max_expansions, "time_limit_s": job.time_limit_s}
-        searcher = make_searcher(cfg)
+        searcher = make_searcher(self.search_within(job.max_expansions, job.time_limit_s))
         generator = QueuedGenerator(
             self.worker, job.cancel, lambda n: job.touch(expansions=job.expansions + n)
         )
@@ -251,23 +274,49 @@ class JobManager:
         if result.status == "proved" and result.proof is not None:
             verdict = session.verify(job.theorem, result.proof)
             if verdict.accepted:
-                job.touch(status="proved", proof=result.proof, finished=time.monotonic())
+                self._finish(job, "proved", proof=result.proof)
             else:
                 why = "; ".join(verdict.reasons)[:1000]
-                job.touch(
-                    status="failed",
-                    message=f"the search found a proof that verification rejected ({verdict.check}): {why}",
-                    finished=time.monotonic(),
+                self._finish(
+                    job,
+                    "failed",
+                    f"the search found a proof that verification rejected ({verdict.check}): {why}",
                 )
             return
         if result.status == "error":
-            job.touch(status="error", message=result.error or "the search failed", finished=time.monotonic())
+            self._finish(job, "error", result.error or "the search failed")
             return
         reasons = {
             "failed": "every tactic tried failed",
-            "budget_exhausted": f"no proof within {job.max_expansions} expansions",
+            "budget_exhausted": (
+                f"no proof within {job.max_expansions} expansions"
+                if job.max_expansions is not None
+                else "no proof within the search's budget"
+            ),
             "timeout": f"no proof within {job.time_limit_s:g} s",
         }
-        job.touch(
-            status="failed", message=reasons.get(result.status, result.status), finished=time.monotonic()
-        )
+        self._finish(job, "failed", reasons.get(result.status, result.status))
+
+
+def _read_journal(path: Path) -> dict[str, dict[str, Any]]:
+    """Each job's last journal line; a job that never reached a final state was cut off by the restart."""
+    last: dict[str, dict[str, Any]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return last
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a crash
+        if isinstance(obj, dict) and isinstance(obj.get("job_id"), str):
+            last[obj["job_id"]] = obj
+    out = {}
+    for job_id, obj in last.items():
+        obj.pop("time", None)
+        obj.setdefault("progress", {"expansions": 0, "nodes": 0, "elapsed_s": 0.0})
+        if obj.get("status") not in TERMINAL:
+            obj.update(status="error", message="the server stopped before this job finished")
+        out[job_id] = obj
+    return out

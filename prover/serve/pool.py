@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from prover.lean.session import LeanSession
+from prover.serve.errors import ServeError
 
 log = logging.getLogger("prover.serve")
 
 
-class PoolBusy(Exception):
+class PoolBusy(ServeError):
     """Every session of the pool is in use."""
 
 
@@ -84,6 +85,17 @@ class SessionPool:
             self._cond.notify()
         if broken or self._closed:
             _close(session)
+
+    def abandon(self, session: LeanSession) -> None:
+        """Free the slot of a session whose request was cancelled (504, client gone) while a thread still runs
+        on it: the session is closed now -- its Lean process is killed, which ends the blocked call -- and the
+        next request builds a fresh one instead of waiting for the abandoned work. The thread must not
+        :meth:`release` it afterwards."""
+        with self._cond:
+            self._in_use -= 1
+            self._created -= 1
+            self._cond.notify()
+        threading.Thread(target=_close, args=(session,), name="prover-serve-close", daemon=True).start()
 
     @contextmanager
     def hold(self, wait_s: float = 0.0, cancelled: threading.Event | None = None) -> Iterator[LeanSession]:

@@ -2,7 +2,10 @@
 
 They are the OpenAPI schema the framework publishes at ``/openapi.json`` and the first check on every request:
 our own endpoints refuse unknown fields (a typo such as ``max_expansion`` must not be silently ignored), the
-LeanCopilot endpoints ignore them (their client may grow fields we do not know).
+LeanCopilot endpoints ignore them (their client may grow fields we do not know). Every request model is strict:
+``"k": true`` is refused, not read as 1. Every error answer is :class:`ErrorOut` (status 400 for any bad
+request, JSON shape or content alike), and the schema says so for every route (``ERROR_RESPONSES``); a test
+validates real answers against the served schema.
 """
 
 from __future__ import annotations
@@ -16,11 +19,35 @@ JobStatus = Literal["queued", "running", "proved", "failed", "error", "cancelled
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="snake_case, e.g. bad_request, unauthorized, busy, timeout")
+    message: str = Field(description="one sentence for a person")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+#: The error answers of every route (FastAPI's default 422 ``{"detail": ...}`` is never sent: bad requests are 400).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ErrorOut,
+        "description": "bad request (400), key or token (401), Host/Origin (403), "
+        "unknown (404), method (405), slow body (408), too large (413), not JSON (415), busy (429, "
+        "Retry-After), client gone (499)",
+    },
+    "5XX": {
+        "model": ErrorOut,
+        "description": "failure (500), not available (501), restarting (503), time limit (504)",
+    },
+}
 
 
 # --- LeanCopilot -------------------------------------------------------------------------------------
@@ -32,7 +59,7 @@ class CopilotGenerateRequest(Lenient):
 
 class CopilotGeneration(BaseModel):
     output: str
-    score: float
+    score: float = Field(ge=0.0, le=1.0, description="exp of the total log-probability of the output")
 
 
 class CopilotGenerateResponse(BaseModel):
@@ -98,10 +125,16 @@ class Progress(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
+    theorem: str | None = None
     status: JobStatus
     proof: str | None = None
     message: str | None = None
     progress: Progress
+
+
+class JobCancelled(BaseModel):
+    job_id: str
+    status: JobStatus
 
 
 class PremisesRequest(Strict):
@@ -127,7 +160,10 @@ class CheckRequest(Strict):
 
 
 class CheckResponse(BaseModel):
-    accepted: bool
+    accepted: bool = Field(description="true only when Lean (or a scripted world) accepted the proof")
+    status: Literal["accepted", "rejected", "not_checked"] = Field(
+        description="not_checked: no Lean runs here (guard-only); the guard found nothing to refuse"
+    )
     reasons: list[str]
     mode: str = Field(
         description="lean | scripted (a simulated Lean) | guard-only (no backend: static checks)"

@@ -16,27 +16,33 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from prover import __version__
-from prover.config import as_plain_dict
 from prover.errors import ConfigError
 from prover.generation.base import GenerationRequest, Suggestion
 from prover.lean.types import Crash, ProofFinished, TacticError, TacticResult, TacticState, Theorem, Timeout
+from prover.retrieval.settings import RetrieverSettings, retriever_settings
+from prover.search.settings import SearchSettings, search_settings
 from prover.serve.batching import Cancelled, GeneratorWorker
+from prover.serve.errors import ServeError
 from prover.serve.pool import SessionPool
 from prover.serve.settings import ServeSettings
+from prover.settings import describe_validation_error
 
 log = logging.getLogger("prover.serve")
 
 DEFAULT_HEADER = "import Mathlib\n"
 
 
-class ServeSetupError(ConfigError):
+class ServeSetupError(ServeError, ConfigError):
     """The server cannot be built from this configuration; the message names the part and the problem."""
 
 
-class BadInput(ValueError):
+class BadInput(ServeError, ValueError):
     """A request whose content (not its JSON shape) is unusable: one sentence for a 400."""
 
 
@@ -76,6 +82,29 @@ def theorem_from(statement: str, header: str | None, guard_options: dict[str, An
                 "the statement already has a proof after ':='; send the declaration without it"
             ) from None
     return Theorem(parts.name or "example", text, _header(header), source="serve")
+
+
+#: The answer of /check when no Lean runs: the guard may refuse, but it can never accept.
+NOT_CHECKED = (
+    "not checked by Lean: this server runs without a Lean backend (serve.allow_guard_only); "
+    "the soundness guard found nothing to refuse, which does not make it a proof"
+)
+
+
+def guard_only_check(theorem: Theorem, proof: str, guard_options: dict[str, Any] | None) -> dict[str, Any]:
+    """/check without Lean: ``rejected`` when the guard refuses, else ``not_checked`` -- never ``accepted``."""
+    from prover.lean.verify import verify_proof
+
+    verdict = verify_proof(theorem, proof, options=guard_options)
+    if verdict.accepted:
+        return {"accepted": False, "status": "not_checked", "reasons": [NOT_CHECKED], "mode": "guard-only"}
+    return {
+        "accepted": False,
+        "status": "rejected",
+        "reasons": list(verdict.reasons),
+        "mode": "guard-only",
+        "check": verdict.check or None,
+    }
 
 
 def _header(header: str | None) -> str:
@@ -138,9 +167,8 @@ class ProverService:
         generator: Any,
         *,
         session_factory: Callable[[], Any] | None = None,
-        search_cfg: Any = None,
+        search: SearchSettings | None = None,
         retriever: Any = None,
-        retriever_cfg: Any = None,
         guard_options: dict[str, Any] | None = None,
         generator_name: str = "unknown",
         backend_name: str = "none",
@@ -160,11 +188,9 @@ class ProverService:
             if session_factory
             else None
         )
-        self.search_cfg = as_plain_dict(search_cfg, "search config") if search_cfg is not None else {}
+        #: the composed ``search`` settings, typed once; each job gets a validated copy with its budget
+        self.search: SearchSettings = search if search is not None else search_settings({"name": "bfs"})
         self.retriever = retriever
-        self.retriever_cfg = (
-            as_plain_dict(retriever_cfg, "retriever config") if retriever_cfg is not None else {}
-        )
         self.guard_options = dict(guard_options or {})
         self.tactic_guard = make_tactic_guard(self.guard_options)
         self.generator_name = generator_name
@@ -189,34 +215,35 @@ class ProverService:
 
         try:
             gen_settings = generator_settings(cfg.generator)
-            search_cfg = cfg.get("search")
-            make_searcher(search_cfg)  # validates the search config now
+            search = search_settings(cfg.get("search") or {"name": "bfs"})
+            make_searcher(search)  # builds once now, so a bad search config fails at start-up
             backend_cfg = check_backend_config(cfg.backend)
         except ValueError as exc:
             raise ServeSetupError(str(exc)) from None
         session_factory = None
         backend_name = "none"
         lean_version = "none"
-        if settings.lean != "off":
-            try:
-                preflight(backend_cfg)
-                session = make_session(backend_cfg)
-                described = session.describe()
-                session.close()
-            except LeanUnavailable as exc:
-                if settings.lean == "required":
-                    raise ServeSetupError(str(exc)) from None
-                log.warning("serving without Lean (suggestions unchecked, /check guard-only): %s", exc)
-            except ValueError as exc:
-                raise ServeSetupError(str(exc)) from None
+        try:
+            preflight(backend_cfg)
+            session = make_session(backend_cfg)
+            described = session.describe()
+            session.close()
+        except LeanUnavailable as exc:
+            if not settings.allow_guard_only:
+                raise ServeSetupError(
+                    f"{exc} -- set serve.allow_guard_only=true to serve unchecked suggestions without Lean"
+                ) from None
+            log.warning("serving without Lean (suggestions unchecked, /check not checked by Lean): %s", exc)
+        except ValueError as exc:
+            raise ServeSetupError(str(exc)) from None
+        else:
+            session_factory = lambda: make_session(backend_cfg)  # noqa: E731
+            if backend_cfg.get("name") == "scripted":  # the file's name only: /version shows no paths
+                backend_name = f"scripted world {Path(str(backend_cfg.get('world'))).name}"
+                lean_version = "none (a scripted world simulates Lean)"
             else:
-                session_factory = lambda: make_session(backend_cfg)  # noqa: E731
-                if backend_cfg.get("name") == "scripted":
-                    backend_name = f"scripted world {backend_cfg.get('world')}"
-                    lean_version = "none (a scripted world simulates Lean)"
-                else:
-                    backend_name = str(described.get("backend") or backend_cfg.get("name"))
-                    lean_version = str(described.get("lean") or "unknown")
+                backend_name = str(described.get("backend") or backend_cfg.get("name"))
+                lean_version = str(described.get("lean") or "unknown")
         solver_settings = None
         if importlib.util.find_spec("prover.fps") is not None:
             from prover.fps.run import solver_settings as load_solver
@@ -226,21 +253,30 @@ class ProverService:
             except ValueError as exc:
                 raise ServeSetupError(str(exc)) from None
         retriever = None
-        retriever_cfg = cfg.get("retriever")
-        if retriever_cfg is not None and retriever_cfg.get("index_path"):
+        retriever_set: RetrieverSettings | None = None
+        if cfg.get("retriever") is not None:
+            try:
+                retriever_set = retriever_settings(cfg.get("retriever"))
+            except ValueError as exc:
+                raise ServeSetupError(str(exc)) from None
+        if retriever_set is not None and retriever_set.index_path:
             from prover.generation.factory import make_retriever
 
             try:
-                retriever = make_retriever(retriever_cfg)
+                retriever = make_retriever(retriever_set)
             except ValueError as exc:
                 raise ServeSetupError(str(exc)) from None
         try:
-            generator = make_generator(gen_settings, retriever=retriever, retriever_cfg=retriever_cfg)
+            generator = make_generator(
+                gen_settings,
+                retriever=retriever,
+                retriever_cfg=retriever_set,
+            )
         except (ProverError, ValueError, OSError) as exc:
             raise ServeSetupError(f"generator={gen_settings.name}: {exc}") from None
         model = getattr(gen_settings, "model", None)
-        encoder_name = str((retriever_cfg or {}).get("encoder") or "minilm")
-        device = str((retriever_cfg or {}).get("device") or "cpu")
+        encoder_name = str(getattr(retriever_set, "encoder", None) or "minilm")
+        device = str(getattr(retriever_set, "device", None) or "cpu")
 
         def load_encoder() -> Any:
             from prover.retrieval.encoder import load_encoder as load
@@ -251,9 +287,8 @@ class ProverService:
             settings,
             generator,
             session_factory=session_factory,
-            search_cfg=search_cfg,
+            search=search,
             retriever=retriever,
-            retriever_cfg=retriever_cfg,
             guard_options=dict(backend_cfg.get("guard") or {}),
             generator_name=f"{gen_settings.name}:{model}" if model else gen_settings.name,
             backend_name=backend_name,
@@ -263,6 +298,28 @@ class ProverService:
             encoder_loader=load_encoder,
             solver_settings=solver_settings,
         )
+
+    # --- search budgets: typed overrides of the composed settings ------------------------------------
+    @property
+    def default_max_expansions(self) -> int | None:
+        """The configured expansions of a tree search; ``None`` for whole-proof sampling (no expansions)."""
+        value = getattr(self.search, "max_expansions", None)
+        return int(value) if value is not None else None
+
+    def search_within(self, max_expansions: int | None, time_limit_s: float) -> SearchSettings:
+        """The composed search settings with one request's budget, validated like the config itself.
+
+        ``max_expansions`` applies to searchers that have it (bfs, mcts, mps); whole-proof sampling's budget
+        is ``num_samples`` x ``attempts`` and only its wall clock is overridden.
+        """
+        update: dict[str, Any] = {"time_limit_s": time_limit_s}
+        if max_expansions is not None and "max_expansions" in type(self.search).model_fields:
+            update["max_expansions"] = max_expansions
+        model = type(self.search)
+        try:
+            return model.model_validate({**self.search.model_dump(), **update})
+        except ValidationError as exc:
+            raise BadInput(describe_validation_error(exc, "search", model.known_keys())) from None
 
     @property
     def has_lean(self) -> bool:
@@ -359,18 +416,14 @@ class ProverService:
         return rows, list(state.goals), warning
 
     # --- checking a proof ------------------------------------------------------------------------------
-    def verify(self, session: Any | None, theorem: Theorem, proof: str) -> dict[str, Any]:
-        """The guard + Lean verdict (guard only without a session)."""
-        if session is None:
-            from prover.lean.verify import verify_proof
-
-            verdict = verify_proof(theorem, proof, options=self.guard_options)
-        else:
-            verdict = session.verify(theorem, proof)
+    def verify(self, session: Any, theorem: Theorem, proof: str) -> dict[str, Any]:
+        """Lean's verdict (guard, compile, statement, axioms) through ``session``."""
+        verdict = session.verify(theorem, proof)
         return {
             "accepted": verdict.accepted,
+            "status": "accepted" if verdict.accepted else "rejected",
             "reasons": list(verdict.reasons),
-            "mode": self.check_mode if session is not None else "guard-only",
+            "mode": self.check_mode,
             "check": verdict.check or None,
         }
 
@@ -407,87 +460,18 @@ class ProverService:
         return self.solver_settings is not None and self.has_lean
 
     def fps_problem(self, obj: dict[str, Any]) -> Any:
-        """An FPS problem (the benchmark files' fields); :class:`BadInput` naming the field, also when a text
-        that goes into a Lean command would do more than a term (``prover.serve.context.fps_refusals``)."""
-        from prover.fps.problem import problem_from_json, problem_id
-        from prover.serve.context import fps_refusals
-
-        required = ("outros", "formal_answer", "formal_answer_type")
-        if not any(key in obj for key in required):
-            got = ", ".join(sorted(obj)[:6]) or "no fields"
-            raise BadInput(
-                "problem: expected an FPS problem (informal_problem, header, intros, outros, formal_answer, "
-                f"formal_answer_type, as in the FPS benchmark files), got {got}"
-            )
-        try:
-            problem = problem_from_json(obj, problem_id(obj, "serve", 1), source="serve")
-        except ValueError as exc:
-            raise BadInput(f"problem.{exc}") from None
-        refusals = fps_refusals(problem, self.guard_options)
-        if refusals:
-            raise BadInput("; ".join(refusals[:3]))
-        return problem
+        return fps_problem(obj, self.guard_options)
 
     def fps_problem_from_statement(
         self, statement: str, header: str | None, formal_answer: str | None
     ) -> tuple[Any, bool]:
-        """The editor form of /solve: ``(problem, has_ground_truth)`` from a Lean statement of FPS shape.
-
-        ``theorem NAME <binders> : ∃ (answer : T), ∀ (h : P), … , <conclusion>``: the binders become the
-        intros, ``T`` the answer type, the ``∀`` hypotheses and the conclusion the outros (so the solver's FPS
-        statement is the one written, up to layout). ``fps_NAME`` keeps its name. Without ``formal_answer``
-        (an editor user rarely has the ground truth) a placeholder stands in and RPE is not run.
-        """
-        from prover.lean.lexer import LexError
-        from prover.lean.statement import split_declaration
-
-        try:
-            parts = split_declaration(statement.strip())
-        except (LexError, ValueError) as exc:
-            raise BadInput(f"statement: cannot read it: {exc}") from None
-        shape = "theorem NAME <binders> : ∃ (answer : T), <conclusion>"
-        try:
-            intros = _binder_groups(parts.binders)
-            answer_binders, body = _leading_quantifier(parts.type, "∃")
-        except ValueError as exc:
-            raise BadInput(f"statement: {exc}; expected {shape}") from None
-        if len(answer_binders) != 1 or answer_binders[0][0] != ["answer"]:
-            raise BadInput(f"statement: its type must start with ∃ (answer : T); expected {shape}")
-        outros: list[dict[str, Any]] = []
-        while True:
-            try:
-                hyps, rest = _leading_quantifier(body, "∀")
-            except ValueError:
-                break
-            outros += [{"t": t, "name": n} for names, t in hyps for n in names]
-            body = rest
-        outros.append({"t": _unparen(body), "name": "h_answer"})
-        name = parts.name or "editor"
-        obj = {
-            "metainfo": {"problem_name": name[4:] if name.startswith("fps_") and len(name) > 4 else name},
-            "header": self._fps_header(header or ""),
-            "intros": [{"t": t, "name": n} for names, t in intros for n in names],
-            "outros": outros,
-            "formal_answer": formal_answer if formal_answer and formal_answer.strip() else "True",
-            "formal_answer_type": answer_binders[0][1],
-        }
-        return self.fps_problem(obj), bool(formal_answer and formal_answer.strip())
-
-    def _fps_header(self, header: str) -> str | None:
-        """The editor's text above the statement as an FPS problem header: its header commands only (earlier
-        declarations dropped, as for /prove), without ``import`` lines (the FPS builder adds ``import Mathlib``)."""
-        from prover.serve.context import clean_header
-
-        kept, reasons, _dropped = clean_header(header, self.guard_options)
-        if reasons:
-            raise BadInput("; ".join(reasons[:3]))
-        return _open_lines(kept)
+        return fps_problem_from_statement(statement, header, formal_answer, self.guard_options)
 
     def solve(
         self,
         session: Any,
         problem: Any,
-        max_expansions: int,
+        max_expansions: int | None,
         time_limit_s: float,
         cancel: threading.Event,
         ground_truth: bool = True,
@@ -502,9 +486,7 @@ class ProverService:
         from prover.search.factory import make_searcher
         from prover.serve.jobs import QueuedGenerator
 
-        searcher = make_searcher(
-            {**self.search_cfg, "max_expansions": max_expansions, "time_limit_s": time_limit_s}
-        )
+        searcher = make_searcher(self.search_within(max_expansions, time_limit_s))
         generator = QueuedGenerator(self.worker, cancel)
         settings = self.solver_settings
         if not ground_truth:
@@ -525,6 +507,89 @@ class ProverService:
             "generator": self.generator_name,
             "lean": self.lean_version,
         }
+
+
+def fps_problem(obj: dict[str, Any], guard_options: dict[str, Any] | None = None) -> Any:
+    """An FPS problem (the benchmark files' fields); :class:`BadInput` naming the field, also when a text
+    that goes into a Lean command would do more than a term (``prover.serve.context.fps_refusals``)."""
+    from prover.fps.problem import problem_from_json, problem_id
+    from prover.serve.context import fps_refusals
+
+    required = ("outros", "formal_answer", "formal_answer_type")
+    if not any(key in obj for key in required):
+        got = ", ".join(sorted(obj)[:6]) or "no fields"
+        raise BadInput(
+            "problem: expected an FPS problem (informal_problem, header, intros, outros, formal_answer, "
+            f"formal_answer_type, as in the FPS benchmark files), got {got}"
+        )
+    try:
+        problem = problem_from_json(obj, problem_id(obj, "serve", 1), source="serve")
+    except ValueError as exc:
+        raise BadInput(f"problem.{exc}") from None
+    refusals = fps_refusals(problem, guard_options)
+    if refusals:
+        raise BadInput("; ".join(refusals[:3]))
+    return problem
+
+
+def fps_problem_from_statement(
+    statement: str,
+    header: str | None,
+    formal_answer: str | None,
+    guard_options: dict[str, Any] | None = None,
+) -> tuple[Any, bool]:
+    """The editor form of /solve: ``(problem, has_ground_truth)`` from a Lean statement of FPS shape.
+
+    ``theorem NAME <binders> : ∃ (answer : T), ∀ (h : P), … , <conclusion>``: the binders become the
+    intros, ``T`` the answer type, the ``∀`` hypotheses and the conclusion the outros (so the solver's FPS
+    statement is the one written, up to layout). ``fps_NAME`` keeps its name. Without ``formal_answer``
+    (an editor user rarely has the ground truth) a placeholder stands in and RPE is not run.
+    """
+    from prover.lean.lexer import LexError
+    from prover.lean.statement import split_declaration
+
+    try:
+        parts = split_declaration(statement.strip())
+    except (LexError, ValueError) as exc:
+        raise BadInput(f"statement: cannot read it: {exc}") from None
+    shape = "theorem NAME <binders> : ∃ (answer : T), <conclusion>"
+    try:
+        intros = _binder_groups(parts.binders)
+        answer_binders, body = _leading_quantifier(parts.type, "∃")
+    except ValueError as exc:
+        raise BadInput(f"statement: {exc}; expected {shape}") from None
+    if len(answer_binders) != 1 or answer_binders[0][0] != ["answer"]:
+        raise BadInput(f"statement: its type must start with ∃ (answer : T); expected {shape}")
+    outros: list[dict[str, Any]] = []
+    while True:
+        try:
+            hyps, rest = _leading_quantifier(body, "∀")
+        except ValueError:
+            break
+        outros += [{"t": t, "name": n} for names, t in hyps for n in names]
+        body = rest
+    outros.append({"t": _unparen(body), "name": "h_answer"})
+    name = parts.name or "editor"
+    obj = {
+        "metainfo": {"problem_name": name[4:] if name.startswith("fps_") and len(name) > 4 else name},
+        "header": _fps_header(header or "", guard_options),
+        "intros": [{"t": t, "name": n} for names, t in intros for n in names],
+        "outros": outros,
+        "formal_answer": formal_answer if formal_answer and formal_answer.strip() else "True",
+        "formal_answer_type": answer_binders[0][1],
+    }
+    return fps_problem(obj, guard_options), bool(formal_answer and formal_answer.strip())
+
+
+def _fps_header(header: str, guard_options: dict[str, Any] | None) -> str | None:
+    """The editor's text above the statement as an FPS problem header: its header commands only (earlier
+    declarations dropped, as for /prove), without ``import`` lines (the FPS builder adds ``import Mathlib``)."""
+    from prover.serve.context import clean_header
+
+    kept, reasons, _dropped = clean_header(header, guard_options)
+    if reasons:
+        raise BadInput("; ".join(reasons[:3]))
+    return _open_lines(kept)
 
 
 def _binder_groups(text: str) -> list[tuple[list[str], str]]:

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from prover.errors import ProverError
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.goal_statement import goal_parts, statement_from_goal, unsolved_goals
 from prover.lean.lexer import LexError, bracket_delta, code_tokens
@@ -32,6 +31,8 @@ from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
 from prover.lean.statement import split_statement, statement_as_type
 from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem
+from prover.synthesis.alchemy_inputs import Target
+from prover.synthesis.errors import SynthesisError
 from prover.synthesis.store import SampleStore
 
 #: tokens that say nothing about whether a rule can fire on a target
@@ -60,14 +61,6 @@ _STRUCTURAL = frozenset(
         "@",
     }
 )
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    statement: str
-    proof: str
-    header: str = "import Mathlib\n"
 
 
 @dataclass(frozen=True)
@@ -304,7 +297,9 @@ def mutate(
     """Every verified (and every rejected, with its reason) variant of ``target`` under ``rules``; with
     ``pairs``, each verified variant carries the (goals → tactic) steps of its proof (``steps``)."""
     counts = counts if counts is not None else AlchemyCounts()
-    theorem = Theorem(target.name, target.statement, target.header, source="alchemy")
+    # the target is the dataset's own statement (attributes allowed); its variants are ours: ``source="alchemy"``
+    # gives them the guard's plain-head statement rules wherever they are started or verified
+    theorem = Theorem(target.name, target.statement, target.header, source="alchemy-target")
     counts.rules += len(rules)
     root = session.start(theorem)
     if not isinstance(root, TacticState) or len(root.goals) != 1:
@@ -485,7 +480,7 @@ def lean_file(header: str, variants: Sequence[dict[str, Any]]) -> str:
 
 
 # --- inputs and runs ------------------------------------------------------------------------------------
-class AlchemyInputError(ProverError, ValueError):
+class AlchemyInputError(SynthesisError, ValueError):
     """A targets or rules file that cannot be used; the message names the file and line."""
 
 

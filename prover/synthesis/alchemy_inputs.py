@@ -27,6 +27,17 @@ SOURCE_SUFFIX = "_alchemy_src"
 
 
 @dataclass(frozen=True)
+class Target:
+    """A theorem to mutate: its statement, its tactic proof and its header. Defined here, with the readers
+    that make targets, so that ``alchemy`` imports this module and never the other way round (no circle)."""
+
+    name: str
+    statement: str
+    proof: str
+    header: str = "import Mathlib\n"
+
+
+@dataclass(frozen=True)
 class Located:
     """A theorem as LeanDojo names it: full name, repository-relative file, 1-based span (end exclusive)."""
 
@@ -64,12 +75,12 @@ class _File:
         return "".join(line + "\n" for line in dict.fromkeys(lines)) or "import Mathlib\n"
 
 
-def target_from_declaration(name: str, declaration: str, header: str, declared: str | None = None) -> Any:
-    """A :class:`~prover.synthesis.alchemy.Target` from a theorem with a ``by`` proof, or the reason (a string)
+def target_from_declaration(
+    name: str, declaration: str, header: str, declared: str | None = None
+) -> Target | str:
+    """A :class:`Target` from a theorem with a ``by`` proof, or the reason (a string)
     why it is not one. ``declared`` renames the declaration (the restated source theorem)."""
     import textwrap
-
-    from prover.synthesis.alchemy import Target
 
     try:
         parts = split_declaration(declaration)
@@ -91,7 +102,7 @@ def target_from_declaration(name: str, declaration: str, header: str, declared: 
     return Target(name, statement, body, header)
 
 
-def targets_at_positions(root: Path, located: Iterable[Located]) -> tuple[list[Any], list[str]]:
+def targets_at_positions(root: Path, located: Iterable[Located]) -> tuple[list[Target], list[str]]:
     """Targets cut from the files under ``root`` at the given spans, and ``name: reason`` for each skipped one
     (file missing, span outside the file, no tactic proof)."""
     files: dict[str, _File | str] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from prover.lean.guard import check_tactic
+from prover.lean.guard import check_statement
 from prover.lean.lexer import LexError, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
@@ -39,6 +39,10 @@ def read_declaration(code: str) -> ModelDeclaration | str:
     theorems = [c for c in commands if c.keyword in ("theorem", "lemma")]
     if len(theorems) != 1:
         return f"expected exactly one theorem, found {len(theorems)}"
+    after = commands[commands.index(theorems[0]) + 1 :]
+    if any(c.keyword != "comment" for c in after):
+        # nothing may follow the theorem: an `#eval`, `simproc_decl`, `variables` … there would run or linger
+        return f"unsupported command after the theorem: {next(c.keyword for c in after if c.keyword != 'comment')}"
     for cmd in commands:
         if cmd is theorems[0]:
             break
@@ -65,13 +69,12 @@ def read_declaration(code: str) -> ModelDeclaration | str:
         return "the theorem has no ':='"
     statement = split.statement
     try:
-        parts = split_statement(statement)
+        split_statement(statement)
     except ValueError as exc:
         return f"cannot read the statement: {exc}"
-    refused = check_tactic(f"{parts.binders} {parts.type}".strip())
-    refused = [r for r in refused if "empty" not in r]
-    if refused:
-        return f"the statement is refused by the soundness guard: {refused[0]}"
+    verdict = check_statement(statement)  # a plain `theorem`/`lemma` head, no `by`/`#`/`ident%` (issue 19)
+    if not verdict.accepted:
+        return f"the statement is refused by the soundness guard: {verdict.reasons[0]}"
     header = BASE_HEADER + "".join(f"{o}\n" for o in dict.fromkeys(opens))
     name = thm.name or "mustard_example"
     return ModelDeclaration(Theorem(name, statement, header, source="mustard"), decl)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from prover.errors import ProverError
+from prover.synthesis.errors import SynthesisError
 
 LEVELS = ("elementary", "middle school", "high school", "higher education")
 SamplingMode = Literal["one_domain", "cross_domain"]
 
 
-class ConceptError(ProverError, ValueError):
+class ConceptError(SynthesisError, ValueError):
     """A concept library that cannot be used, or a request it cannot satisfy; the message says which."""
 
 

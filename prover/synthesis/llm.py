@@ -6,19 +6,18 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
-from prover.errors import ProverError
+from prover.synthesis.errors import SynthesisError
 from prover.synthesis.settings import LLMSettings
 
 Message = dict[str, str]
 
 
-class LLMError(ProverError, RuntimeError):
+class LLMError(SynthesisError, RuntimeError):
     """The model could not answer (endpoint down, bad reply, model not loadable); one line says why.
 
     ``exit_code`` follows the CLI's rule: 1 when the machine is wrong (endpoint down), 2 when the user's
@@ -48,59 +47,43 @@ class ChatModel(Protocol):
 
 
 class OpenAIChat:
-    """``POST {base_url}/chat/completions``; transient failures (connection, 429, 5xx) are retried."""
+    """``POST {base_url}/chat/completions`` through the project's one endpoint client
+    (:class:`prover.generation.openai_client.OpenAIClient`: retries on connection errors, 429 and 5xx with
+    backoff, per-request timeout, token accounting, the ``GET /models`` preflight); its errors become
+    :class:`LLMError` / :class:`LLMConfigError` with the same sentence."""
 
     def __init__(self, settings: LLMSettings) -> None:
-        import httpx
+        from prover.generation.openai_client import EndpointSettings, OpenAIClient
 
         if not settings.model:
             raise LLMConfigError("llm.model is empty: name the model the endpoint serves")
         self.settings = settings
         self.name = settings.model
-        key = settings.api_key or os.environ.get(settings.api_key_env, "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(
-            base_url=settings.base_url.rstrip("/"), headers=headers, timeout=settings.timeout_s
-        )
+        with _as_llm_errors():
+            self._client = OpenAIClient(
+                EndpointSettings(
+                    base_url=settings.base_url,
+                    model=settings.model,
+                    api_key_env=settings.api_key_env,
+                    api_key=settings.api_key,
+                    timeout_s=settings.timeout_s,
+                    retries=settings.retries,
+                )
+            )
+
+    @property
+    def usage(self) -> Any:
+        """Tokens the endpoint reported over this model's lifetime."""
+        return self._client.usage
 
     def chat(self, messages: Sequence[Message], **params: Any) -> str:
-        import httpx
-
-        body = {
-            "model": self.settings.model,
-            "messages": list(messages),
-            "temperature": params.pop("temperature", self.settings.temperature),
-            "max_tokens": params.pop("max_tokens", self.settings.max_tokens),
-            **params,
-        }
-        problem = ""
-        for attempt in range(self.settings.retries + 1):
-            if attempt:
-                time.sleep(min(2.0**attempt * 0.25, 5.0))
-            try:
-                reply = self._client.post("/chat/completions", json=body)
-            except httpx.HTTPError as exc:
-                problem = f"cannot reach {self.settings.base_url}: {type(exc).__name__}"
-                continue
-            if reply.status_code == 429 or reply.status_code >= 500:
-                problem = f"{self.settings.base_url} answered HTTP {reply.status_code}"
-                continue
-            if reply.status_code in (400, 401, 403, 404):
-                raise LLMConfigError(
-                    f"{self.settings.base_url} answered HTTP {reply.status_code}: {reply.text[:200]}"
-                )
-            if reply.status_code != 200:
-                raise LLMError(
-                    f"{self.settings.base_url} answered HTTP {reply.status_code}: {reply.text[:200]}"
-                )
-            try:
-                content = reply.json()["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise LLMError("the endpoint's reply is not a chat completion") from None
-            if not isinstance(content, str):
-                raise LLMError("the endpoint's reply has no text content")
-            return content
-        raise LLMError(problem)
+        temperature = params.pop("temperature", self.settings.temperature)
+        max_tokens = params.pop("max_tokens", self.settings.max_tokens)
+        with _as_llm_errors():
+            done = self._client.chat(
+                list(messages), n=1, temperature=temperature, max_tokens=max_tokens, **params
+            )
+        return done.texts[0]
 
     def preflight(self) -> None:
         """Before a run writes anything: is the endpoint up, is the key accepted, is the model served?
@@ -108,31 +91,24 @@ class OpenAIChat:
         ``GET {base_url}/models`` (served by vLLM, SGLang, TGI, Ollama and hosted APIs) costs no generation;
         a server without that route (404) is taken as reachable, and an empty list proves nothing either way.
         """
-        import httpx
-
-        url = self.settings.base_url
-        try:
-            reply = self._client.get("/models")
-        except httpx.HTTPError as exc:
-            raise LLMError(f"cannot reach {url}: {type(exc).__name__}") from None
-        if reply.status_code in (401, 403):
-            raise LLMConfigError(
-                f"{url} refused the API key (HTTP {reply.status_code}); set {self.settings.api_key_env}"
-            )
-        if reply.status_code == 404:
-            return
-        if reply.status_code != 200:
-            raise LLMError(f"{url} answered HTTP {reply.status_code} to GET /models")
-        try:
-            served = [str(m["id"]) for m in reply.json().get("data", [])]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return  # not the usual listing: the chat calls will tell
-        if served and self.settings.model not in served:
-            shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
-            raise LLMConfigError(f"{url} does not serve model {self.settings.model!r} (it serves: {shown})")
+        with _as_llm_errors():
+            self._client.preflight()
 
     def close(self) -> None:
         self._client.close()
+
+
+@contextmanager
+def _as_llm_errors() -> Iterator[None]:
+    """The endpoint client's errors as synthesis' own (same sentence; config errors keep exit code 2)."""
+    from prover.generation.openai_client import EndpointConfigError, EndpointError
+
+    try:
+        yield
+    except EndpointConfigError as exc:
+        raise LLMConfigError(str(exc)) from None
+    except EndpointError as exc:
+        raise LLMError(str(exc)) from None
 
 
 class HFChat:

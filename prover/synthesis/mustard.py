@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.errors import ProverError
 from prover.evaluation.runner import SetupError
 from prover.lean.session import LeanSession
 from prover.lean.types import TacticState, Theorem
 from prover.synthesis.check import BASE_HEADER, Checker, CheckResult
 from prover.synthesis.concepts import ConceptLibrary
+from prover.synthesis.errors import SynthesisError
 from prover.synthesis.llm import ChatModel
 from prover.synthesis.prompts import (
     FORMAL,
@@ -209,7 +209,7 @@ class MustardRunSummary:
     retried: list[Any] = field(default_factory=list)
 
 
-class MustardStopped(ProverError, RuntimeError):
+class MustardStopped(SynthesisError, RuntimeError):
     """``stop_after_errors`` samples in a row failed (endpoint down, worker crash): the run stopped, finished
     samples are kept; one line says why and how to go on."""
 

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from prover.errors import ProverError
 from prover.evaluation.run_dir import RETRIED, RunDirLock
 from prover.jsonl import BadLine, json_object_lines
+from prover.synthesis.errors import SynthesisError
 
 SAMPLES = "samples.jsonl"
 SETTINGS = "settings.json"
@@ -27,7 +27,7 @@ LLM_RESUME_SAFE = ("base_url", "api_key_env", "timeout_s", "retries", "device")
 ERROR = "error"
 
 
-class SynthRunError(ProverError, RuntimeError):
+class SynthRunError(SynthesisError, RuntimeError):
     """The run directory cannot be used (another config, corrupt lines); one line says why."""
 
 

@@ -9,6 +9,7 @@ state text. ``target=binary``: two labels, "on a proof" is label 1 (the critic's
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from prover.training.runs import (
     training_arguments,
 )
 from prover.training.settings import CriticTrainSettings
+
+log = logging.getLogger(__name__)
 
 
 def critic_target(example: CriticExample, target: str) -> float:
@@ -58,6 +61,9 @@ def train_critic(settings: CriticTrainSettings) -> dict[str, Any]:
     if not train:
         raise TrainingDataError(f"{settings.data}/critic.jsonl: no records in the train split")
     binary = settings.target == "binary"
+    warning = one_class_warning(train, settings) if binary else None
+    if warning:
+        log.warning("%s", warning)
     path = resolve_model_path(settings.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -96,4 +102,18 @@ def train_critic(settings: CriticTrainSettings) -> dict[str, Any]:
         train_records=len(train),
         val_records=len(val),
     )
+    if warning:
+        summary["warning"] = warning
     return summary
+
+
+def one_class_warning(train: list[dict[str, Any]], settings: CriticTrainSettings) -> str | None:
+    """A binary critic whose train split has one label only learns a constant: say so (it still trains)."""
+    labels = {row["y"] for row in train}
+    if len(labels) > 1:
+        return None
+    which = "on a proof" if labels == {1.0} else "off every proof"
+    return (
+        f"{settings.data}/critic.jsonl: all {len(train)} train states are {which}, so the binary critic "
+        "learns one class only (a constant score); add trees with failed branches (prover prove --save-trees)"
+    )

@@ -99,6 +99,9 @@ def _easy(records: list[TacticExample], settings: CurateSettings) -> list[Tactic
 
     solved: set[str] = set()
     for run in settings.easy_runs:
+        if not (Path(run) / RESULTS).is_file():
+            # a missing run would silently turn the filter off
+            raise ValueError(f"easy_runs: {run} is not a `prover prove` run directory (no {RESULTS})")
         solved |= {r.problem for r in read_results(Path(run) / RESULTS).records if r.proved}
     return [r for r in records if r.theorem not in solved]
 

@@ -20,8 +20,11 @@ from typing import Any
 
 from prover.training.records import TacticExample, normalise, read_records
 from prover.training.runs import (
+    append_metrics,
+    check_model_source,
     metrics_callback,
     prepare_output_dir,
+    say,
     train_and_export,
     training_arguments,
 )
@@ -181,7 +184,6 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
     """Train (or resume) and export ``OUTPUT_DIR/model``; returns a summary for the CLI."""
     from transformers import AutoModel, AutoTokenizer, Trainer
 
-    from prover.retrieval.encoder import resolve_model_path
     from prover.training.records import TrainingDataError
 
     if settings.data is None:
@@ -194,13 +196,19 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
         raise TrainingDataError(
             f"{settings.data}: fewer than 2 contrastive pairs in the train split (tactics never agree)"
         )
-    path = resolve_model_path(settings.model)
+    path = check_model_source(settings.model)
+    say(f"loading {settings.model}; {len(train)} train pairs, {len(val)} validation pairs")
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModel.from_pretrained(path)
     if getattr(base.config, "is_encoder_decoder", False):
         base = base.get_encoder()
     model = _contrastive_model(base, settings.temperature)
     has_eval = len(val) >= 2
+    if not has_eval:
+        say(f"{len(val)} validation pairs: no eval_loss (a contrastive batch needs 2)")
+    # a contrastive batch needs >= 2 pairs and the last partial batch is dropped: with fewer validation pairs
+    # than batch_size, validation is one batch of them all (else no eval_loss at all, silently)
+    eval_batch = max(2, min(settings.batch_size, len(val)))
     args_settings, train_items, val_items = settings, list(train), list(val)
     if settings.batching == "hard":
         # the dataset's items are whole batches, mined once with the starting encoder (so a resumed run mines
@@ -217,14 +225,21 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
     trainer = Trainer(
         model=model,
         args=training_arguments(
-            args_settings, out, has_eval=has_eval, dataloader_drop_last=True, label_names=["group"]
+            args_settings,
+            out,
+            has_eval=has_eval,
+            eval_batch_size=1 if settings.batching == "hard" else eval_batch,
+            dataloader_drop_last=True,
+            label_names=["group"],
         ),
         train_dataset=train_items,
         eval_dataset=val_items if has_eval else None,
         data_collator=_collator(tokenizer, settings.max_length),
         callbacks=[metrics_callback(out)],
     )
-    summary, _ = train_and_export(
+    # the exported tokenizer says the length the encoder was trained at; the kNN generator embeds at it
+    tokenizer.model_max_length = settings.max_length
+    summary, final = train_and_export(
         trainer,
         out,
         "encoder",
@@ -235,4 +250,78 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
         val_pairs=len(val),
         batching=settings.batching,
     )
+    if trainer.is_world_process_zero() and settings.refit_mix:
+        summary.update(refit_mix(final, records, settings, out, int(summary["steps"])))
     return summary
+
+
+def refit_mix(
+    model_dir: Path, records: Sequence[TacticExample], settings: EncoderTrainSettings, out: Path, step: int
+) -> dict[str, Any]:
+    """Fit the default generator's kNN / shape-model mix for the new encoder on the validation steps, with
+    the train steps as the kNN corpus, and save it in ``model_dir`` (``knn_mix.json``), where the kNN
+    generator running with this encoder reads it. Also measures that generator's validation top-1 / top-8,
+    and the votes' alone, into ``metrics.jsonl``.
+
+    Why: the mix is otherwise learnt on the corpus itself, where a fine-tuned encoder's neighbours look better
+    than they are on new problems (it was trained to pull those very goals together), which hides its gain.
+    """
+    from prover.generation.corpus import ProofStep
+    from prover.generation.knn import KnnTacticGenerator
+    from prover.generation.mix import fit_mix_weights, heldout_mix_rows, save_mix
+    from prover.generation.settings import KnnSettings
+    from prover.retrieval.encoder import TextEncoder
+
+    corpus = [
+        ProofStep(r.theorem, i, tuple(r.goals), r.goal_id, r.tactic)
+        for i, r in enumerate(records)
+        if r.split == "train"
+    ]
+    held = [r for r in records if r.split == "val"][: settings.mix_examples]
+    if not corpus or not held:
+        say("no validation steps: the generator's mix is not re-fitted for this encoder")
+        return {"mix_refit": False}
+    say(
+        f"re-fitting the generator's mix on {len(held)} validation steps (embedding {len(corpus)} train goals)"
+    )
+    encoder = TextEncoder(str(model_dir), max_length=settings.max_length)
+    defaults = KnnSettings()
+    generator = KnnTacticGenerator(corpus, encoder)
+    rows = heldout_mix_rows(generator, held)
+    weights = fit_mix_weights(rows, defaults.portfolio_weight)
+    save_mix(model_dir, weights, fitted_on=len(rows), corpus_steps=len(corpus), data=settings.data)
+    metrics = {"mix_refit": True, "mix_weight": round(weights.get("*", defaults.portfolio_weight), 4)}
+    if settings.mix_examples:
+        generator.mix_weights = weights
+        metrics.update(validation_topk(generator, held, "eval_knn"))
+        votes = KnnTacticGenerator(
+            corpus, encoder, embeddings=generator._vectors, portfolio_weight=0.0, learn_mix=False
+        )
+        metrics.update(validation_topk(votes, held, "eval_votes"))
+    append_metrics(
+        out, step, {k: v for k, v in metrics.items() if k.startswith("eval_") or k == "mix_weight"}
+    )
+    return metrics
+
+
+def validation_topk(
+    generator: Any, steps: Sequence[TacticExample], prefix: str, k: int = 8
+) -> dict[str, float]:
+    """Top-1 / top-``k`` exact (whitespace-normalised) tactic of ``generator`` on ``steps``."""
+    from prover.generation.base import GenerationRequest
+
+    requests = []
+    for r in steps:
+        goals = list(r.goals)
+        focused = goals.pop(r.goal_id) if 0 <= r.goal_id < len(goals) else goals.pop(0)
+        requests.append(GenerationRequest(goals=[focused, *goals]))
+    top1 = topk = 0
+    for start in range(0, len(requests), 64):
+        rows = generator.generate(requests[start : start + 64], k)
+        for r, row in zip(steps[start : start + 64], rows, strict=True):
+            pred = [normalise(s.tactic) for s in row]
+            truth = normalise(r.tactic)
+            top1 += bool(pred) and pred[0] == truth
+            topk += truth in pred
+    n = max(len(steps), 1)
+    return {f"{prefix}_top1": round(top1 / n, 4), f"{prefix}_top{k}": round(topk / n, 4)}

@@ -28,6 +28,8 @@ from typing import Any
 from prover.training.records import ProofExample, TacticExample, TrainingDataError, normalise, read_records
 from prover.training.runs import (
     METRICS,
+    append_metrics,
+    check_model_source,
     metrics_callback,
     prepare_output_dir,
     train_and_export,
@@ -144,9 +146,7 @@ def _collator(tokenizer: Any, settings: GeneratorTrainSettings):
 def _load(settings: GeneratorTrainSettings) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from prover.retrieval.encoder import resolve_model_path
-
-    path = resolve_model_path(settings.model)
+    path = check_model_source(settings.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     cls = AutoModelForSeq2SeqLM if settings.kind == "seq2seq" else AutoModelForCausalLM
     model = cls.from_pretrained(path)
@@ -367,10 +367,18 @@ def train_generator(settings: GeneratorTrainSettings, prove_cfg: Any = None) -> 
     val_proofs = [r for r in val if isinstance(r, ProofExample)][: settings.eval_examples]
     if val_tactics or val_proofs:
         generator = _validation_generator(final, settings)
+        found: dict[str, Any] = {}
         if val_tactics:
-            summary.update(top_k_exact(final, val_tactics, settings, generator))
+            found.update(top_k_exact(final, val_tactics, settings, generator))
         if val_proofs:
-            summary.update(proof_exact(final, val_proofs, settings, generator))
+            found.update(proof_exact(final, val_proofs, settings, generator))
+        summary.update(found)
+        # into the curve file too, so `prover train report` plots it (it was only printed)
+        append_metrics(
+            out,
+            int(summary["steps"]),
+            {"eval_" + k[4:]: v for k, v in found.items() if k.startswith("val_") and "examples" not in k},
+        )
     if settings.pass_rate.enabled:
         summary["pass_rate"] = pass_rate(final, settings, prove_cfg, out, int(summary["steps"]))
     return summary

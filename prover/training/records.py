@@ -15,10 +15,10 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from prover.errors import ProverError
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.statement import split_declaration
 from prover.lean.types import Theorem
+from prover.training.errors import TrainingError
 
 Split = Literal["train", "val", "test"]
 #: The task each file holds; ``<task>.jsonl`` in a data directory.
@@ -27,7 +27,7 @@ TASKS = ("tactic", "critic", "premise", "proof")
 MAX_DISTANCE = 8
 
 
-class TrainingDataError(ProverError):
+class TrainingDataError(TrainingError):
     """A training data file or source that cannot be read (the message names it and the line)."""
 
 

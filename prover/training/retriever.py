@@ -18,6 +18,7 @@ from typing import Any
 
 from prover.training.records import PremiseExample, TrainingDataError, read_records
 from prover.training.runs import (
+    append_metrics,
     metrics_callback,
     prepare_output_dir,
     train_and_export,
@@ -191,5 +192,10 @@ def train_retriever(settings: RetrieverTrainSettings) -> dict[str, Any]:
         trainer, out, "retriever", lambda: model.encoder, tokenizer, False, train_examples=len(train)
     )
     if val:
-        summary.update(recall_at(final, val, corpus))
+        recall = recall_at(final, val, corpus)
+        summary.update(recall)
+        # into the curve file too, so `prover train report` plots it (it was only printed)
+        append_metrics(
+            out, int(summary["steps"]), {f"eval_{k}": v for k, v in recall.items() if k.startswith("recall")}
+        )
     return summary

@@ -15,10 +15,10 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 
-def _pump(src: BinaryIO, dst: BinaryIO | None, log_file: BinaryIO, close_dst: bool) -> None:
+def _pump(src: IO[bytes], dst: IO[bytes] | None, log_file: IO[bytes], close_dst: bool) -> None:
     """Copy ``src`` to ``dst`` and ``log_file`` until EOF; a vanished ``dst`` ends the copy quietly."""
     read = getattr(src, "read1", src.read)
     try:

@@ -136,6 +136,8 @@ class WorldServer:
                 continue  # imports, open, set_option, namespace ...: accepted as they are
             if kind == "print_axioms":
                 messages.append(self._print_axioms(arg, declared, line0, len(chunk.strip())))
+            elif kind == "print_string":
+                messages.append(_message("info", arg, (line0 + 1, 0), (line0 + 1, len("#print"))))
             elif kind == "example_of":
                 type_text, name = arg
                 messages.extend(self._example_of(type_text, name, declared, line0))
@@ -341,6 +343,9 @@ def _meaning(keyword: str, chunk: str) -> tuple[str, Any]:
         words = [t.text for t in toks]
         if len(words) == 3 and words[1] == "axioms" and toks[2].kind == "ident":
             return "print_axioms", words[2]
+        if len(toks) == 2 and toks[1].kind == "string" and "\\" not in words[1]:
+            # Lean's `#print "text"` logs the text at the `#print` token (src/Lean/Elab/Print.lean, elabPrint)
+            return "print_string", words[1][1:-1]
         return "unsupported", None
     if keyword == "example":
         parts = split_declaration(chunk)

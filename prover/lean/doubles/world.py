@@ -196,6 +196,11 @@ class Step:
     used_sorry: bool = False
 
 
+def _substitute_literally(pattern: re.Pattern[str], value: str, text: str) -> str:
+    """``pattern.sub`` with ``value`` taken as plain text (a string template would read its backslashes)."""
+    return pattern.sub(lambda _m: value, text)
+
+
 def step(world: World, goals: Sequence[str], tactic: str) -> Step:
     """Apply ``tactic`` to the first of ``goals``. Pure: delays are reported, not slept."""
     delay = world.default_delay_ms
@@ -226,7 +231,7 @@ def step(world: World, goals: Sequence[str], tactic: str) -> Step:
         return Step(error=tr.error, delay_ms=delay)
     for mvar, value in (tr.assigns or {}).items():
         pattern = re.compile(re.escape(mvar) + r"(?![\w'!?])")
-        rest = tuple(pattern.sub(lambda _m, v=value: v, goal) for goal in rest)
+        rest = tuple(_substitute_literally(pattern, value, goal) for goal in rest)
     return Step(goals=tuple(tr.goals or ()) + rest, delay_ms=delay)
 
 

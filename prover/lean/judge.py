@@ -1,0 +1,544 @@
+"""The one judge that decides "proved": ``comparator``, ``repl`` or ``simulation``.
+
+Why a judge apart from the session: elaborating model text is running model code (``(config := …)`` values,
+``simproc_decl``, ``eval%`` …), and a REPL process that ran it can print any answer frame it likes on its
+stdout. The search's REPL answers are therefore hints; a proof counts only when a judge accepts it, and every
+``Verdict`` a judge returns names it (``Verdict.judge``).
+
+- ``comparator`` (``prover.lean.comparator``): the Lean FRO's comparator builds the trusted ``Challenge`` and the
+  model's ``Solution`` in its landrun sandbox, exports both with lean4export, compares the statements and the
+  axioms and replays the solution in the kernel, all outside the process that ran model code. The strongest.
+- ``repl``: for users without comparator. A FRESH REPL process per check (never the search pool, whose env
+  the model's text may have altered), a fixed trusted header with a finite ``maxHeartbeats``, the checks of
+  ``prover.lean.verify`` and a strict transcript: exactly the expected answers, in order, no extra bytes, and a
+  live process that answers a follow-up carrying a nonce. It cannot rule out code inside Lean that takes over
+  the process (README "Trust model").
+- ``simulation``: a scripted world (no Lean) is its own judge; reports say so.
+
+Everything fails closed: a timeout, a crash, empty or unparsable output, a missing report line is "not proved"
+with the reason. ``make_judge(settings, backend_cfg)`` builds the configured one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from prover.config import as_plain_dict
+from prover.errors import ConfigError
+from prover.lean.errors import LeanError
+from prover.lean.guard import GuardOptions
+from prover.lean.lexer import LexError, code_tokens
+from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_command
+from prover.lean.sandbox import Sandbox, SandboxLimits, make_sandbox
+from prover.lean.types import Theorem, Verdict
+from prover.settings import Settings, load_settings
+
+JUDGES = ("comparator", "repl", "simulation")
+#: The REPL command for backends that do not name one (``dojo``): the project's own build of the REPL.
+DEFAULT_REPL_COMMAND = ("lake", "env", ".lake/packages/REPL/.lake/build/bin/repl")
+_READ_CHUNK = 1 << 16
+
+
+class JudgeError(LeanError):
+    """The judge cannot be built as configured (a missing comparator, a judge that does not fit the backend)."""
+
+
+class ComparatorSettings(Settings):
+    """``verify.comparator``: where ``make lean`` put comparator and its helpers (relative to the project)."""
+
+    #: argv that runs comparator in the per-check workspace; the config path is appended (comparator's
+    #: ``main``: "Expected config file path as first argument"). ``lake env`` gives it the project's LEAN_PATH.
+    command: list[str] = Field(
+        default_factory=lambda: ["lake", "env", ".lake/tools/comparator/.lake/build/bin/comparator"],
+        min_length=1,
+    )
+    #: passed as ``COMPARATOR_LEAN4EXPORT`` ("" : let the command find its own)
+    lean4export: str = ".lake/tools/comparator/.lake/packages/lean4export/.lake/build/bin/lean4export"
+    #: passed as ``COMPARATOR_LANDRUN`` ("" : let the command find its own)
+    landrun: str = ".lake/tools/bin/landrun"
+    #: reject when comparator writes no ``json_output_path`` report (builds before the JSON report exist
+    #: write none; then the exit status and the final "Your solution is okay!" line decide)
+    require_report: bool = False
+    #: where per-check workspaces are made (null: the system's temporary directory)
+    workdir: str | None = None
+    #: keep each workspace after the check (debugging)
+    keep_workdir: bool = False
+
+
+class JudgeSettings(Settings):
+    """The ``verify`` config group (configs/verify/default.yaml mirrors these defaults)."""
+
+    #: ``auto``: comparator where it is installed, else the repl judge; a scripted world is its own judge
+    judge: Literal["auto", "comparator", "repl", "simulation"] = "auto"
+    #: wall clock for one judged proof (comparator builds both sides; the repl judge imports the header)
+    timeout_s: PositiveFloat = 900.0
+    #: the trusted header's ``maxHeartbeats``; model text may not set a larger (or an unlimited, 0) one
+    max_heartbeats: PositiveInt = 400000
+    #: the repl judge's REPL argv (null: the backend's own command)
+    repl_command: list[str] | None = None
+    comparator: ComparatorSettings = Field(default_factory=ComparatorSettings)
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Decides "proved"; ``name`` is ``comparator``, ``repl`` or ``simulation`` and is on every verdict."""
+
+    name: str
+
+    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict: ...
+
+    def close(self) -> None: ...
+
+
+def judge_settings(cfg: Any) -> JudgeSettings:
+    """The ``verify`` group (a hydra node, a mapping, ``None`` for defaults, or the model) as its typed model."""
+    return load_settings(JudgeSettings, cfg, "verify")
+
+
+def make_judge(settings: Any, backend_cfg: Any) -> Judge:
+    """The judge that ``settings.judge`` names for the backend ``backend_cfg``.
+
+    ``auto``: a scripted world is its own judge (``simulation``); otherwise comparator when its command,
+    lean4export and landrun are installed, else ``repl``. Raises ``ConfigError``/``JudgeError`` with one
+    sentence when the named judge cannot work here.
+    """
+    from prover.lean.factory import ScriptedSettings, load_backend_settings, world_path
+    from prover.lean.repl_backend import ReplConfig
+
+    verify = judge_settings(settings)
+    backend = load_backend_settings(backend_cfg)
+    guard = GuardOptions.from_config(getattr(backend, "guard", None))
+    project = Path(getattr(backend, "project_dir", Path.cwd())).resolve()
+    kind = verify.judge
+    if kind == "auto":
+        if isinstance(backend, ScriptedSettings):
+            kind = "simulation"
+        elif comparator_missing(verify.comparator, project) is None:
+            kind = "comparator"
+        else:
+            kind = "repl"
+    if kind == "simulation":
+        if not isinstance(backend, ScriptedSettings):
+            raise ConfigError(
+                "verify.judge=simulation needs backend=scripted (a scripted world is its own judge); "
+                "with Lean use verify.judge=comparator or verify.judge=repl"
+            )
+        return SimulationJudge(world_path(backend.world), guard)
+    if kind == "comparator":
+        from prover.lean.comparator import ComparatorJudge
+
+        missing = comparator_missing(verify.comparator, project)
+        if missing:
+            raise JudgeError(
+                f"verify.judge=comparator: {missing}; run `make lean` (builds comparator, lean4export and "
+                "landrun) or use verify.judge=repl"
+            )
+        return ComparatorJudge(verify, project, guard, judge_sandbox(backend_cfg, [project]))
+    # the repl judge: the backend's REPL command, started fresh per check
+    if verify.repl_command is not None:
+        command, cwd = list(verify.repl_command), project
+    elif isinstance(backend, ScriptedSettings):
+        command = [
+            sys.executable,
+            "-m",
+            "prover.lean.doubles.server",
+            str(world_path(backend.world).resolve()),
+        ]
+        cwd = Path.cwd()
+    elif isinstance(backend, ReplConfig):
+        command, cwd = list(backend.command), project
+    else:
+        command, cwd = list(DEFAULT_REPL_COMMAND), project
+    if not command:
+        raise ConfigError("verify.repl_command must be a non-empty argv list")
+    return ReplJudge(command, cwd, verify, guard, sandbox=judge_sandbox(backend_cfg, [project, cwd]))
+
+
+def resolve_tool(path_or_name: str, project: Path) -> str | None:
+    """An executable given as a path (relative to the project) or a name on PATH; None when absent."""
+    if not path_or_name:
+        return None
+    if "/" in path_or_name:
+        path = Path(path_or_name)
+        path = path if path.is_absolute() else project / path
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(path_or_name)
+
+
+def comparator_missing(settings: ComparatorSettings, project: Path) -> str | None:
+    """What of comparator's installation is missing (one phrase), or None when everything is there."""
+    command = settings.command
+    exe = command[2] if command[:2] == ["lake", "env"] and len(command) > 2 else command[0]
+    if command[:2] == ["lake", "env"] and shutil.which("lake") is None:
+        return "'lake' is not on PATH"
+    if resolve_tool(exe, project) is None:
+        return f"the comparator executable {exe!r} is not installed"
+    for what, tool in (("lean4export", settings.lean4export), ("landrun", settings.landrun)):
+        if tool and resolve_tool(tool, project) is None:
+            return f"{what} ({tool!r}) is not installed"
+    return None
+
+
+# --- simulation -------------------------------------------------------------------------------------
+class SimulationJudge:
+    """A scripted world judges its own proofs (no Lean anywhere): every verdict says ``simulation``.
+
+    The world's in-process session runs the same checks as ``prover.lean.verify`` against the world's
+    semantics, on a session of its own (never the search's).
+    """
+
+    name = "simulation"
+
+    def __init__(self, world: Path, guard: GuardOptions) -> None:
+        from prover.lean.doubles.session import WorldSession
+
+        self._session = WorldSession(world, guard=guard)
+
+    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
+        if definition_names:
+            return _verdict(False, "a scripted world has no definition holes to judge", "judge", self.name)
+        try:
+            verdict = self._session.verify(theorem, proof)
+        except Exception as exc:  # fail closed
+            return _verdict(
+                False, f"the scripted world failed: {type(exc).__name__}: {exc}", "judge", self.name
+            )
+        return _named(verdict, self.name)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _named(verdict: Verdict, judge: str) -> Verdict:
+    """``verdict`` as decided by ``judge`` (its diagnostics kept for repair turns)."""
+    return dataclasses.replace(verdict, judge=judge)
+
+
+def _verdict(accepted: bool, reason: str, check: str, judge: str) -> Verdict:
+    return Verdict(accepted, (reason,) if reason else (), "" if accepted else check, judge=judge)
+
+
+# --- process launch (always through the sandbox) -----------------------------------------------------
+def judge_sandbox(backend_cfg: Any, read_only: Sequence[Path] = ()) -> Sandbox:
+    """The sandbox the backend config asks for (``backend.sandbox``, ``backend.sandbox_limits``), for judged
+    processes; raises ``SandboxUnavailable`` (one sentence: install bubblewrap or say ``none``) when it cannot."""
+    try:
+        data = as_plain_dict(backend_cfg, "backend config")
+    except ValueError:
+        data = {}
+    mode = data.get("sandbox") or "auto"
+    if mode not in ("auto", "bwrap", "none"):
+        raise ConfigError(f"backend.sandbox must be auto, bwrap or none, not {mode!r}")
+    limits = load_settings(SandboxLimits, data.get("sandbox_limits"), "backend.sandbox_limits")
+    max_rss = data.get("max_rss_mb")
+    extra_env = data.get("env") if isinstance(data.get("env"), Mapping) else None
+    return make_sandbox(
+        mode,  # type: ignore[arg-type]  # checked above
+        limits,
+        max_rss_mb=float(max_rss) if isinstance(max_rss, int | float) and max_rss else None,
+        read_only=read_only,
+        env={str(k): str(v) for k, v in (extra_env or {}).items()},
+    )
+
+
+def launch(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    sandbox: Sandbox,
+    env: Mapping[str, str] | None = None,
+    writable: Sequence[Path] = (),
+    stdin: int | None = subprocess.PIPE,
+    stderr: int | None = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """Start one judged process in a sandbox of its own (a fresh PID namespace with bwrap), in its own session.
+
+    argv lists only (never a shell). ``env`` adds variables inside the sandbox (with ``none``: to ours);
+    ``writable`` paths are bound read-write (a judge's workspace), everything else stays read-only.
+    """
+    box = dataclasses.replace(
+        sandbox,
+        env={**sandbox.env, **(env or {})},
+        writable=(*sandbox.writable, *(Path(p) for p in writable)),
+    )
+    plain_env = {**os.environ, **(env or {})} if box.mode == "none" and env else None
+    return box.popen(
+        list(argv), cwd, env=plain_env, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, bufsize=0
+    )
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process's whole group (``lake env`` and the REPL under it), then reap it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            if stream:
+                stream.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+# --- the repl judge ---------------------------------------------------------------------------------
+class TranscriptError(LeanError):
+    """The judged REPL's stdout was not exactly the expected answers: a forged or extra frame, a crash."""
+
+
+class StrictRepl:
+    """One fresh REPL process read strictly: each command gets exactly one answer frame and nothing more.
+
+    Code running inside Lean can write to the same stdout as the REPL. A frame printed by it arrives before
+    (or instead of) the REPL's own; the REPL's real answer then shows up as extra bytes, an env id out of
+    sequence (the REPL numbers envs 0, 1, 2, … in ``recordCommandSnapshot``, ``REPL/Main.lean``) or a
+    missing answer to the follow-up. Any of these raises :class:`TranscriptError`, which the judge turns into
+    a rejection. Usable as ``verify_proof``'s ``run_command``: ``env=None`` means the trusted header's env.
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        cwd: Path,
+        *,
+        header: str,
+        deadline: float,
+        sandbox: Sandbox,
+    ) -> None:
+        self.deadline = deadline
+        self.frames = FrameBuffer()
+        self.next_env = 0
+        self.eof = False
+        self.proc = launch(command, cwd=cwd, sandbox=sandbox)
+        os.set_blocking(self.proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        answer = self.send(header, None)
+        if answer.message is not None or any(m.is_error for m in answer.messages) or answer.env is None:
+            raise TranscriptError(f"the trusted header does not elaborate: {answer.errors or answer.raw}")
+        self.header_env = answer.env
+
+    def __call__(self, command: str, env: int | None = None) -> Response:
+        return self.send(command, self.header_env if env is None else env)
+
+    def send(self, command: str, env: int | None) -> Response:
+        """Write one command, read exactly its one answer; refuse any byte that arrived uninvited."""
+        stray = self._read(0.0)
+        if self.eof or self.proc.poll() is not None:
+            raise TranscriptError(f"the REPL exited (code {self.proc.poll()}) before the next command")
+        if stray.strip() or self.frames.pending.strip():
+            raise TranscriptError(f"the REPL printed output no command asked for: {_clip(stray)}")
+        payload: dict[str, Any] = {"cmd": command}
+        if env is not None:
+            payload["env"] = env
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(encode_command(payload))
+        except (BrokenPipeError, OSError) as exc:
+            raise TranscriptError(f"the REPL's stdin closed: {exc}") from None
+        frames: list[str] = []
+        while not frames:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the REPL judge ran out of time")
+            data = self._read(remaining)
+            if not data:
+                if self.eof:
+                    code = self.proc.wait(timeout=5)
+                    raise TranscriptError(f"the REPL exited (code {code}) without an answer")
+                continue
+            frames = self.frames.feed(data)
+        if len(frames) > 1 or self.frames.pending.strip():
+            raise TranscriptError(
+                f"the REPL printed more than one answer to one command: {_clip(frames[-1])}"
+            )
+        try:
+            response = Response.parse(frames[0])
+        except ProtocolError as exc:
+            raise TranscriptError(f"the REPL's answer is not the protocol: {exc}") from None
+        if response.env is not None:
+            if response.env != self.next_env:
+                raise TranscriptError(
+                    f"an answer carries env {response.env} where the REPL's next env is {self.next_env}: "
+                    "not the REPL's own answer"
+                )
+            self.next_env += 1
+        return response
+
+    def _read(self, timeout: float) -> bytes:
+        """Whatever stdout has within ``timeout`` (b"" when nothing came); sets ``eof`` at end of output."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        out = bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            wait = timeout
+            while not self.eof and sel.select(wait):
+                try:
+                    data = os.read(fd, _READ_CHUNK)
+                except BlockingIOError:
+                    break
+                if not data:
+                    self.eof = True
+                    break
+                out += data
+                wait = 0.0
+        return bytes(out)
+
+    def finish(self, nonce: str, grace_s: float = 10.0) -> None:
+        """The follow-up: the process must still be alive, answer a command carrying a fresh nonce with exactly
+        that nonce (Lean's ``#print "text"`` logs the text as one info message), then exit 0 at end of input
+        without printing another byte."""
+        answer = self.send(f'#print "{nonce}"', self.header_env)
+        printed = [m.data.strip() for m in answer.messages]
+        if answer.message is not None or printed != [nonce] or answer.messages[0].severity != "info":
+            raise TranscriptError("the REPL did not answer the follow-up with its nonce")
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        tail = bytearray()
+        end = min(self.deadline, time.monotonic() + grace_s)
+        while not self.eof:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise TranscriptError("the REPL did not close its output at the end of its input")
+            tail += self._read(remaining)
+        if tail.strip() or self.frames.pending.strip():
+            raise TranscriptError(f"the REPL printed output after its last answer: {_clip(bytes(tail))}")
+        try:
+            code = self.proc.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise TranscriptError("the REPL did not exit at the end of its input") from None
+        if code != 0:
+            raise TranscriptError(f"the REPL exited with code {code} after the check")
+
+    def close(self) -> None:
+        kill_group(self.proc)
+
+
+class ReplJudge:
+    """The repl judge: ``prover.lean.verify`` on a fresh REPL process per check, read strictly (:class:`StrictRepl`)."""
+
+    name = "repl"
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        cwd: Path,
+        settings: JudgeSettings,
+        guard: GuardOptions,
+        *,
+        sandbox: Sandbox,
+    ) -> None:
+        self.command = list(command)
+        self.cwd = cwd
+        self.settings = settings
+        self.guard = guard
+        self.sandbox = sandbox
+        #: processes started so far (one per judged proof that reached Lean), for tests and benchmarks
+        self.processes_started = 0
+        self.last_pid: int | None = None
+
+    def trusted_header(self, theorem: Theorem) -> str:
+        """The dataset's header plus our finite ``maxHeartbeats`` (model text never reaches the header)."""
+        return f"{theorem.header.rstrip()}\n\nset_option maxHeartbeats {self.settings.max_heartbeats}\n"
+
+    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
+        from prover.lean.verify import verify_proof
+
+        if definition_names:
+            return _verdict(
+                False,
+                "the repl judge does not check definition holes (FPS answers, …_solution); use comparator",
+                "judge",
+                self.name,
+            )
+        too_much = heartbeat_refusals(proof, self.settings.max_heartbeats)
+        if too_much:
+            return Verdict(False, tuple(too_much), "guard", judge=self.name)
+        static = verify_proof(theorem, proof, options=self.guard)  # the pre-filter alone, before any process
+        if not static.accepted:
+            return _named(static, self.name)
+        deadline = time.monotonic() + self.settings.timeout_s
+        repl: StrictRepl | None = None
+        try:
+            self.processes_started += 1
+            repl = StrictRepl(
+                self.command,
+                self.cwd,
+                header=self.trusted_header(theorem),
+                deadline=deadline,
+                sandbox=self.sandbox,
+            )
+            self.last_pid = repl.proc.pid
+            failure: list[Exception] = []
+
+            def run(command: str, env: int | None = None) -> Response:
+                try:
+                    return repl(command, env)  # type: ignore[misc]
+                except Exception as exc:
+                    failure.append(exc)
+                    raise
+
+            verdict = verify_proof(theorem, proof, run_command=run, options=self.guard)
+            if failure:  # a broken transcript is never only the failed check's business
+                raise failure[0]
+            if not verdict.accepted:
+                return _named(verdict, self.name)
+            repl.finish("judge-" + secrets.token_hex(8))
+            return Verdict(True, judge=self.name)
+        except TimeoutError:
+            return _verdict(False, f"no verdict within {self.settings.timeout_s:g} s", "judge", self.name)
+        except TranscriptError as exc:
+            return _verdict(False, f"the judged REPL broke its protocol: {exc}", "judge", self.name)
+        except Exception as exc:  # fail closed: anything unexpected is a rejection with its reason
+            return _verdict(False, f"the repl judge failed: {type(exc).__name__}: {exc}", "judge", self.name)
+        finally:
+            if repl is not None:
+                repl.close()
+
+    def close(self) -> None:
+        return None
+
+
+_HEARTBEAT_OPTIONS = frozenset({"maxHeartbeats", "synthInstance.maxHeartbeats"})
+
+
+def heartbeat_refusals(proof: str, limit: int) -> list[str]:
+    """Reasons a proof's own ``set_option`` would lift the trusted header's finite heartbeat budget.
+
+    ``maxHeartbeats 0`` means no limit in Lean (``Lean.Core.getMaxHeartbeats``); more than ``limit`` is refused.
+    """
+    try:
+        toks = code_tokens(proof)
+    except (LexError, ValueError) as exc:
+        return [f"cannot read the proof: {exc}"]
+    reasons = []
+    for k, tok in enumerate(toks[:-2]):
+        if tok.kind == "ident" and tok.text == "set_option" and toks[k + 1].text in _HEARTBEAT_OPTIONS:
+            value = toks[k + 2].text.replace("_", "")
+            if not value.isdigit() or int(value) == 0 or int(value) > limit:
+                reasons.append(
+                    f"set_option {toks[k + 1].text} {toks[k + 2].text}: the judge's heartbeat limit is "
+                    f"{limit} (0 would mean no limit)"
+                )
+    return reasons
+
+
+def _clip(data: bytes | str, limit: int = 160) -> str:
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[:limit] + "…")
