@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--problems", nargs="*", default=["solved", "wrong", "split", "chosen"])
-    parser.add_argument("--rejudge", type=Path, help="re-judge the reference's baseline_results/ in this copy")
+    parser.add_argument(
+        "--rejudge", type=Path, help="re-judge the reference's baseline_results/ in this copy"
+    )
     parser.add_argument("--limit", type=int, help="with --rejudge: at most this many records per file")
     args = parser.parse_args(argv)
     if args.rejudge is not None:

@@ -182,7 +182,12 @@ class TreeSearcher(Searcher):
             graph = SearchGraph(theorem)
             graph.add_root(root)
             run = SearchRun(
-                session, generator, critic, graph, AttemptBudget(s.max_expansions, deadline), s.num_sampled_tactics
+                session,
+                generator,
+                critic,
+                graph,
+                AttemptBudget(s.max_expansions, deadline),
+                s.num_sampled_tactics,
             )
             a0 = time.monotonic()
             try:

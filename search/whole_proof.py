@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,9 @@ def whole_proof_request(theorem: Theorem) -> GenerationRequest:
 def journal_name(theorem: Theorem) -> str:
     """A safe, unique file name for ``theorem``'s journal (name sanitised + hash of name, statement, header)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", theorem.name).strip(".")[:80] or "theorem"
-    digest = hashlib.sha256(f"{theorem.name}\0{theorem.statement}\0{theorem.header}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{theorem.name}\0{theorem.statement}\0{theorem.header}".encode()).hexdigest()[
+        :12
+    ]
     return f"{safe}-{digest}.jsonl"
 
 
@@ -170,7 +171,9 @@ class SampleJournal:
         )
         return SampleBatch(groups, int(entry.get("prompt_tokens", 0)), int(entry.get("completion_tokens", 0)))
 
-    def record_verdict(self, attempt: int, round_no: int, index: int, verdict: Verdict, lean_s: float) -> None:
+    def record_verdict(
+        self, attempt: int, round_no: int, index: int, verdict: Verdict, lean_s: float
+    ) -> None:
         self._append(
             {
                 "kind": "judged",
@@ -254,7 +257,9 @@ class WholeProofSearch(Searcher):
                 batch = self._draw(attempt, round_no, generator, theorem, journal, tally, stats, failures)
                 if batch is None:
                     break
-                judged = self._judge(attempt, round_no, batch, session, theorem, journal, tally, stats, deadline)
+                judged = self._judge(
+                    attempt, round_no, batch, session, theorem, journal, tally, stats, deadline
+                )
             if tally.stopped:
                 break
         stats.total_time_s = time.monotonic() - started
@@ -266,11 +271,14 @@ class WholeProofSearch(Searcher):
         s = self.settings
         if time.monotonic() > deadline:
             tally.stopped = ProofStatus.TIMEOUT
-        elif s.max_samples is not None and tally.drawn >= s.max_samples:
-            tally.stopped = ProofStatus.BUDGET_EXHAUSTED
-        elif s.max_tokens is not None and tally.prompt_tokens + tally.completion_tokens >= s.max_tokens:
-            tally.stopped = ProofStatus.BUDGET_EXHAUSTED
-        elif s.max_lean_s is not None and tally.lean_s >= s.max_lean_s:
+        elif (
+            s.max_samples is not None
+            and tally.drawn >= s.max_samples
+            or s.max_tokens is not None
+            and tally.prompt_tokens + tally.completion_tokens >= s.max_tokens
+            or s.max_lean_s is not None
+            and tally.lean_s >= s.max_lean_s
+        ):
             tally.stopped = ProofStatus.BUDGET_EXHAUSTED
         return tally.stopped is not None
 
@@ -332,7 +340,8 @@ class WholeProofSearch(Searcher):
             return generator.sample_proofs(theorem, n)  # type: ignore[no-any-return]
         suggestions = generator.generate([whole_proof_request(theorem)], n)[0]
         samples = tuple(
-            ProofSample(x.tactic, extract_whole_proof(x.tactic, theorem.statement) or None) for x in suggestions
+            ProofSample(x.tactic, extract_whole_proof(x.tactic, theorem.statement) or None)
+            for x in suggestions
         )
         return SampleBatch((samples,))
 
@@ -401,7 +410,9 @@ class WholeProofSearch(Searcher):
         if tally.correct:
             status, (proof, verdict) = ProofStatus.PROVED, tally.correct[0]
         else:
-            status = tally.stopped or (ProofStatus.FAILED if tally.judged >= tally.drawn else ProofStatus.TIMEOUT)
+            status = tally.stopped or (
+                ProofStatus.FAILED if tally.judged >= tally.drawn else ProofStatus.TIMEOUT
+            )
             proof, verdict = None, Verdict(False, tuple(reasons[:MAX_VERDICT_REASONS]))
         samples = SampleCounts(
             n=tally.judged,

@@ -57,7 +57,10 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert records[1].status == "failed" and records[1].answer["status"] == "ne_submitted"
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "| 1 (50.00%) | 1 (50.00%) |" in report
-    assert "| Solved | NE-Submitted | Proven |\n|---|---|---|\n| 1 (50.00%) | 1 (50.00%) | 1 (50.00%) |" in report
+    assert (
+        "| Solved | NE-Submitted | Proven |\n|---|---|---|\n| 1 (50.00%) | 1 (50.00%) | 1 (50.00%) |"
+        in report
+    )
     assert report.count("**Simulation:**") == 1 and "a simulation, not Lean" in report  # issue 24
     assert "| wrong | ne_submitted | yes | `(5 : ℕ)` | `answer = 3` |" in report
 

@@ -212,7 +212,9 @@ def test_report_columns_are_the_papers_and_a_simulation_says_so():
     assert (s.solved, s.ne_submitted, s.proven, s.invalid, s.total) == (1, 2, 2, 1, 5)
     assert (s.rpe_correct, s.rpe_incorrect, s.rpe_not_run) == (1, 1, 1)
     text = markdown(records, "t", "backend scripted world w.json (a simulation, not Lean): no Lean ran")
-    assert "| Solved | NE-Submitted | Proven |\n|---|---|---|\n| 1 (20.00%) | 2 (40.00%) | 2 (40.00%) |" in text
+    assert (
+        "| Solved | NE-Submitted | Proven |\n|---|---|---|\n| 1 (20.00%) | 2 (40.00%) | 2 (40.00%) |" in text
+    )
     assert "| RPE correct | RPE not proved equivalent | RPE not run (answer refused) |" in text
     assert "Ground truth does not elaborate (not scored)" in text
     assert text.splitlines()[2].startswith("**Simulation:**")
@@ -270,7 +272,10 @@ def test_check_judges_a_dfps_submission_in_its_own_form(capsys: pytest.CaptureFi
 
 # --- 7. ground truths that do not elaborate on the pinned Mathlib ----------------------------------------------
 def test_unknown_names_in_lean_errors():
-    errors = ["unknown identifier 'instNatAtLeastTwo'", "unknown constant 'Nat.foo'; unknown identifier 'instNatAtLeastTwo'"]
+    errors = [
+        "unknown identifier 'instNatAtLeastTwo'",
+        "unknown constant 'Nat.foo'; unknown identifier 'instNatAtLeastTwo'",
+    ]
     assert unknown_names(errors) == ["instNatAtLeastTwo", "Nat.foo"]
     assert unknown_names("type mismatch") == []
 
@@ -298,7 +303,7 @@ def test_check_answers_says_per_problem_that_the_ground_truth_does_not_elaborate
     # a run marks it `invalid`: not scored, not NE-Submitted, not unsubmitted
     out = tmp_path / "run"
     run = ["solve", "--out", str(out), "--limit", "2", "executor.workers=0", "generator=fixed", *common]
-    run += ['generator.tactics=[{tactic: rfl, logprob: -0.1}]', "solver.normal_form_probe=false"]
+    run += ["generator.tactics=[{tactic: rfl, logprob: -0.1}]", "solver.normal_form_probe=false"]
     assert main(run) == 0
     done = _events(capsys.readouterr().out)[-1]
     assert (done["invalid"], done["ne_submitted"], done["total"]) == (1, 0, 2)

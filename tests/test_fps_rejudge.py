@@ -47,7 +47,9 @@ def test_the_world_refuses_what_the_reference_never_ran():
     assert list(world["goals"][root]) == ["apply Exists.intro"]
 
 
-@pytest.mark.skipif(not os.environ.get("FPS_REFERENCE"), reason="FPS_REFERENCE (a copy of the release) not set")
+@pytest.mark.skipif(
+    not os.environ.get("FPS_REFERENCE"), reason="FPS_REFERENCE (a copy of the release) not set"
+)
 def test_the_release_is_rejudged_without_loss(tmp_path: Path):
     root = Path(os.environ["FPS_REFERENCE"])
     files = sorted((root / "baseline_results").glob("proof_search/*/*.formal_math500.jsonl"))

@@ -32,7 +32,9 @@ THM = Theorem("t", "theorem t (n : ℕ) (h : 0 < n) : n + 0 = n")
 
 def _rows(name: str) -> list[dict[str, str]]:
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line]
-    assert all(row["text"] and row["class"] and row["check"] in ("tactic", "proof", "statement") for row in rows)
+    assert all(
+        row["text"] and row["class"] and row["check"] in ("tactic", "proof", "statement") for row in rows
+    )
     return rows
 
 

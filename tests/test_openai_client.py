@@ -66,9 +66,11 @@ def test_unreachable_refused_and_bad_requests_are_named() -> None:
         client.preflight()
     with FakeOpenAIServer(refuse_with=401) as server, pytest.raises(EndpointConfigError, match="API key"):
         _client(server.base_url).preflight()
-    with FakeOpenAIServer(served=("other",)) as server:
-        with pytest.raises(EndpointConfigError, match="does not serve model 'fake-prover'.*other"):
-            _client(server.base_url).preflight()
+    with (
+        FakeOpenAIServer(served=("other",)) as server,
+        pytest.raises(EndpointConfigError, match="does not serve model 'fake-prover'.*other"),
+    ):
+        _client(server.base_url).preflight()
     with FakeOpenAIServer(fail_first=(400,)) as server, pytest.raises(EndpointConfigError, match="HTTP 400"):
         _client(server.base_url).chat([{"role": "user", "content": "x"}])
 
@@ -137,7 +139,9 @@ def test_repair_turn_continues_the_failed_samples_conversation() -> None:
         first = gen.sample_proofs(THEOREM, 2)
         assert [s.proof for s in first.samples] == ["decide", "decide"] and first.completion_tokens > 0
         compiled = "theorem t_add (n : ℕ) : n + 0 = n := by\n  decide"
-        verdict = Verdict(False, ("x",), "compile", (LeanDiagnostic(2, 2, 2, 8, "failed to synthesize"),), compiled)
+        verdict = Verdict(
+            False, ("x",), "compile", (LeanDiagnostic(2, 2, 2, 8, "failed to synthesize"),), compiled
+        )
         fixed = gen.repair_proofs(THEOREM, 0, [(first.samples[0], verdict)], [3])
         assert [s.proof for s in fixed.samples] == ["simp"] * 3 and len(fixed.groups) == 1
         messages = server.bodies[-1]["messages"]

@@ -245,4 +245,6 @@ def test_kimina_repair_turn_has_goal_message_and_numbered_snippet() -> None:
         "Error message:\nunknown identifier 'h9'\n"
         "Code snippet:\n4:     linarith\n5:   norm_num at h2\n6:   exact h9"
     )
-    assert "Goals state before error position:\n(not available)\n" in turn  # no goal known: said, not invented
+    assert (
+        "Goals state before error position:\n(not available)\n" in turn
+    )  # no goal known: said, not invented

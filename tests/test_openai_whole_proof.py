@@ -67,7 +67,9 @@ def _args(url: str) -> list[str]:
     ]
 
 
-def test_repair_rounds_prove_what_the_first_round_missed_and_the_report_shows_coverage(tmp_path: Path) -> None:
+def test_repair_rounds_prove_what_the_first_round_missed_and_the_report_shows_coverage(
+    tmp_path: Path,
+) -> None:
     run = tmp_path / "run"
     with FakeOpenAIServer(answers()) as server:
         assert main(["prove", "--no-progress", "--out", str(run), *_args(server.base_url)]) == 0
@@ -82,7 +84,11 @@ def test_repair_rounds_prove_what_the_first_round_missed_and_the_report_shows_co
         assert s.first_correct == 3 and s.completion_tokens > 0 and s.prompt_tokens > 0
     # the repair turn carries Lean's error, marked at its position, after the failed answer
     turn = repair_turns[0]["messages"][2]["content"]
-    assert turn.startswith("The proof (Round 0) is not correct.") and "<error>" in turn and "Error Message:" in turn
+    assert (
+        turn.startswith("The proof (Round 0) is not correct.")
+        and "<error>" in turn
+        and "Error Message:" in turn
+    )
     assert "<error>decide</error>" in turn or "<error>simp</error>" in turn
     assert main(["report", str(run)]) == 0
     summary = json.loads((run / "report" / "summary.json").read_text(encoding="utf-8"))
@@ -97,7 +103,9 @@ def test_repair_rounds_prove_what_the_first_round_missed_and_the_report_shows_co
 def _journal_lines(run: Path) -> dict[str, list[dict]]:
     out = {}
     for path in sorted((run / "samples").glob("*.jsonl")):
-        out[path.name.split("-")[0]] = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+        out[path.name.split("-")[0]] = [
+            json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x
+        ]
     return out
 
 
@@ -143,7 +151,9 @@ def test_a_killed_run_resumes_per_sample(tmp_path: Path) -> None:
         resumed = server.bodies[asked_before:]
     # the killed problem's first round was journaled: the resumed run asked only for its repair, never again
     # for its opening prompt
-    opening = [b for b in resumed if len(b["messages"]) == 1 and "sample_add_zero" in b["messages"][0]["content"]]
+    opening = [
+        b for b in resumed if len(b["messages"]) == 1 and "sample_add_zero" in b["messages"][0]["content"]
+    ]
     assert opening == []
     after = _journal_lines(run)["sample_add_zero"]
     assert after[: len(before)] == before  # append-only: nothing judged was lost or rewritten

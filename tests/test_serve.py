@@ -572,7 +572,9 @@ def test_without_lean_suggestions_are_unchecked_and_check_is_never_accepted() ->
         assert verdict["mode"] == "guard-only" and verdict["accepted"] is False
         assert verdict["status"] == "not_checked" and "not checked by Lean" in verdict["reasons"][0]
         refused = c.post("/check", json={**ADD, "proof": "sorry"}).json()
-        assert refused["accepted"] is False and refused["status"] == "rejected" and refused["check"] == "guard"
+        assert (
+            refused["accepted"] is False and refused["status"] == "rejected" and refused["check"] == "guard"
+        )
         assert error_of(c.post("/prove", json=ADD))["code"] == "no_backend"
         assert c.get("/version").json()["backend"] == "none"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_train_critic import write_critic_data
 from test_train_encoder import write_data
 from tiny_models import tiny_bert
 
@@ -85,7 +84,9 @@ def test_pass_rate_without_lean_is_refused_before_training(
     assert not (tmp_path / "g").exists()  # nothing started
 
 
-def test_build_train_out_naming_a_file_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_train_out_naming_a_file_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     steps = tmp_path / "steps.jsonl"
     steps.write_text(json.dumps({"source": "a", "step": 0, "goals": ["⊢ True"], "tactic": "trivial"}) + "\n")
     assert main(["data", "build-train", "--tactics", str(steps), "--out", str(steps)]) == 2
@@ -96,7 +97,15 @@ def test_build_train_out_naming_a_file_is_one_sentence(tmp_path: Path, capsys: p
 def test_curate_missing_easy_run_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_data(tmp_path / "data")
     missing = tmp_path / "no-such-run"
-    args = ["data", "curate", str(data), "--out", str(tmp_path / "c"), "drop_easy=true", f"easy_runs=[{missing}]"]
+    args = [
+        "data",
+        "curate",
+        str(data),
+        "--out",
+        str(tmp_path / "c"),
+        "drop_easy=true",
+        f"easy_runs=[{missing}]",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "easy_runs" in err and "no-such-run" in err and "Traceback" not in err
@@ -155,7 +164,10 @@ def test_knn_embeds_at_the_encoders_own_length(tmp_path: Path) -> None:
     assert encoder_max_length(TextEncoder(str(base))) == 128
     long_goal = "x : ℕ\n⊢ " + " + ".join(f"x{i}" for i in range(200)) + " = 0"
     corpus = tmp_path / "corpus.jsonl"
-    rows = [{"source": f"p{i}", "step": 0, "goals": [long_goal], "goal_id": 0, "tactic": "omega"} for i in range(3)]
+    rows = [
+        {"source": f"p{i}", "step": 0, "goals": [long_goal], "goal_id": 0, "tactic": "omega"}
+        for i in range(3)
+    ]
     corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
     gen = KnnTacticGenerator.from_corpus(corpus, encoder=str(base), cache=False)
     out = gen.generate([GenerationRequest(goals=(long_goal,))], 4)[0]
@@ -172,7 +184,10 @@ def trained_encoder(tmp_path_factory: pytest.TempPathFactory) -> dict:
     lines = [json.loads(x) for x in (data / "tactic.jsonl").read_text().splitlines()]
     val = [x for x in lines if x["split"] == "val"][:4]  # 4 records: fewer pairs than the batch size
     (data / "tactic.jsonl").write_text(
-        "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in [*(x for x in lines if x["split"] == "train"), *val])
+        "".join(
+            json.dumps(x, ensure_ascii=False) + "\n"
+            for x in [*(x for x in lines if x["split"] == "train"), *val]
+        )
     )
     out = tmp / "run"
     args = [

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         )
     sock = _bind(settings.host, settings.port)
     settings.port = sock.getsockname()[1]
-    if settings.state_dir is None:  # jobs outlive a restart: a cache dir, not the runtime dir (gone at logout)
+    if (
+        settings.state_dir is None
+    ):  # jobs outlive a restart: a cache dir, not the runtime dir (gone at logout)
         from pathlib import Path
 
         cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")

@@ -501,7 +501,9 @@ def putnam_problem(
         indented = answer.replace("\n", "\n  ")  # a continuation line must not start a new command
         parts.append(f"{hole_split.statement} :=\n  {indented}\n\n")
     parts += [p + "\n" for p in target.prefixes]
-    theorem = Theorem(target.full_name or name, split.statement, _normalise_header("".join(parts)), source, informal)
+    theorem = Theorem(
+        target.full_name or name, split.statement, _normalise_header("".join(parts)), source, informal
+    )
     category = "answer" if hole_names else "proof"
     return Problem(name, theorem, None, category, tuple(hole_names) if holes == "find" else ())
 

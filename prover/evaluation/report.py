@@ -247,7 +247,9 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
             if summary is None or not summary.coverage():
                 continue
             points = summary.coverage()
-            ax.step([k for k, _ in points], [v for _, v in points], where="post", marker="o", label=summary.name)
+            ax.step(
+                [k for k, _ in points], [v for _, v in points], where="post", marker="o", label=summary.name
+            )
         ax.set_xscale("log", base=2)
         ax.set_xlabel("samples per problem (judging order, repairs included)")
         ax.set_ylabel("problems solved")

@@ -202,8 +202,6 @@ class ProblemWorker:
             self._prover.close()
 
 
-
-
 @dataclass
 class ExecutionSummary:
     """What one invocation of :func:`run_problems` did (a resumed run counts only its own problems)."""

@@ -326,7 +326,8 @@ class FpsChecker:
             return
         answer_type = "Prop" if self.settings.mode == "dfps" else " ".join(problem.formal_answer_type.split())
         substituted = [
-            f"refine ⟨({flat} : {answer_type}), ?_⟩" if t == "apply Exists.intro" else t for t in opened.prelude
+            f"refine ⟨({flat} : {answer_type}), ?_⟩" if t == "apply Exists.intro" else t
+            for t in opened.prelude
         ]
         kept = [t for t in substituted_steps if t is not None]
         proof = "\n".join([*substituted, *kept])
@@ -336,8 +337,10 @@ class FpsChecker:
             out.extra["verified_form"] = "substituted"
             return
         out.reason = (
-            f"verify as found ({as_found.check}): " + "; ".join(as_found.reasons)[:200]
-            + f"; with the answer substituted ({verdict.check}): " + "; ".join(verdict.reasons)[:200]
+            f"verify as found ({as_found.check}): "
+            + "; ".join(as_found.reasons)[:200]
+            + f"; with the answer substituted ({verdict.check}): "
+            + "; ".join(verdict.reasons)[:200]
         )
 
     def _judge(

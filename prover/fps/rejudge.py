@@ -128,7 +128,10 @@ def solving_world(problem: FpsProblem, steps: Sequence[str], submission: str | N
 def proving_world(problem: FpsProblem, steps: Sequence[str]) -> dict:
     theorem = proving_theorem(problem)
     goals = _steps_world("⊢ ftp 0", [], steps, "⊢ ftp {k}")
-    return {"theorems": [{"name": theorem.name, "statement": theorem.statement, "goals": ["⊢ ftp 0"]}], "goals": goals}
+    return {
+        "theorems": [{"name": theorem.name, "statement": theorem.statement, "goals": ["⊢ ftp 0"]}],
+        "goals": goals,
+    }
 
 
 @dataclass
@@ -167,7 +170,10 @@ def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> O
     world = solving_world(problem, steps, record.get("submission"), record.get("eq_proof") is not None)
     session = _session(world, tmp)
     settings = SolverSettings(
-        probe_rpe_tactics=False, preflight_formal_answers=False, normal_form_probe=False, prove_ground_truth=False
+        probe_rpe_tactics=False,
+        preflight_formal_answers=False,
+        normal_form_probe=False,
+        prove_ground_truth=False,
     )
     check = FpsChecker(session, settings).final_check(problem, steps)
     return Outcome(reference, check.status, check.reason, refused)
@@ -182,7 +188,9 @@ def rejudge_proving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> O
     session = _session(proving_world(problem, steps), tmp)
     verdict = session.verify(proving_theorem(problem), "\n".join(steps))
     refused = [s for s in steps if check_tactic(s)]
-    return Outcome(reference, "proven" if verdict.accepted else "not_proven", "; ".join(verdict.reasons), refused)
+    return Outcome(
+        reference, "proven" if verdict.accepted else "not_proven", "; ".join(verdict.reasons), refused
+    )
 
 
 @dataclass

@@ -282,9 +282,7 @@ def _same_code(a: str, b: str) -> bool:
     return [t.text for t in ta if t.text not in strip] == [t.text for t in tb if t.text not in strip]
 
 
-def normal_form_commands(
-    problem: FpsProblem, submission: str, prop_form: bool = False
-) -> tuple[str, str]:
+def normal_form_commands(problem: FpsProblem, submission: str, prop_form: bool = False) -> tuple[str, str]:
     """Two probe commands: (does the submission elaborate with the answer's type?, does ``norm_num`` still
     change it?). ``norm_num at h`` fails when it makes no progress, so: elaborates, and the second command
     has an error ⇔ the submission is in ``norm_num`` normal form. ``prop_form``: the D-FPS form (the

@@ -9,7 +9,6 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 from prover.fps.statements import DEFAULT_RPE_TACTICS
 from prover.settings import Settings
 
-
 #: The reference's budgets (``README.md`` "Proof Search": ``--max_search_trials 600``, ``num_samples_per_trial``
 #: 32 in ``evaluator/fps_proof_search.py``; Pantograph ``timeout=300`` per tactic), applied to ``benchmark=fps_*``
 #: runs for every key not given on the command line and present in the composed config.

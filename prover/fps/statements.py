@@ -165,10 +165,7 @@ def rpe_command(
     submission is itself a proposition about ``answer``, compared as ``(<sub>) ↔ (<formal_answer>)``.
     """
     t = problem.formal_answer_type
-    if prop_form:
-        lhs = f"(\n{submission.strip()}\n)"
-    else:
-        lhs = f"({ANSWER} = (\n{submission.strip()}\n : {t}))"
+    lhs = f"(\n{submission.strip()}\n)" if prop_form else f"({ANSWER} = (\n{submission.strip()}\n : {t}))"
     lines = "\n".join(f"  try {tac}" for tac in tactics) or "  skip"
     return (
         f"{heartbeats_prefix(max_heartbeats)}{_example_binders(problem)} :\n{lhs} ↔ (\n"

@@ -15,6 +15,7 @@ where the file is a list of ``{"triggers": [...], "choices": ["text" | ["text", 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 from collections.abc import Sequence
@@ -178,7 +179,9 @@ def load_answers(path: str) -> list[Answer]:
     with open(path, encoding="utf-8") as fh:
         raw = json.load(fh)
     return [
-        Answer(tuple(a.get("triggers", ())), tuple(c if isinstance(c, str) else tuple(c) for c in a["choices"]))
+        Answer(
+            tuple(a.get("triggers", ())), tuple(c if isinstance(c, str) else tuple(c) for c in a["choices"])
+        )
         for a in raw
     ]
 
@@ -192,10 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     answers = load_answers(args.answers) if args.answers else []
     with FakeOpenAIServer(answers, served=(args.model,), port=args.port) as server:
         print(f"fake OpenAI-compatible server at {server.base_url} (Ctrl-C stops it)", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

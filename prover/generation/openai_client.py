@@ -16,6 +16,7 @@ only and never written to a log or a run directory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -106,7 +107,9 @@ class OpenAIClient:
         if not settings.model:
             raise EndpointConfigError("the endpoint's model is empty: name the model the server serves")
         if not settings.base_url.startswith(("http://", "https://")):
-            raise EndpointConfigError(f"the endpoint's base_url must start with http:// or https:// (got {settings.base_url!r})")
+            raise EndpointConfigError(
+                f"the endpoint's base_url must start with http:// or https:// (got {settings.base_url!r})"
+            )
         self.settings = settings
         key = settings.api_key or os.environ.get(settings.api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -184,7 +187,9 @@ class OpenAIClient:
                 self._sleep(attempt, reply.headers.get("retry-after"))
                 continue
             if reply.status_code in (400, 401, 403, 404, 422):
-                raise EndpointConfigError(f"{s.base_url} answered HTTP {reply.status_code}: {_brief(reply.text)}")
+                raise EndpointConfigError(
+                    f"{s.base_url} answered HTTP {reply.status_code}: {_brief(reply.text)}"
+                )
             if reply.status_code != 200:
                 raise EndpointError(f"{s.base_url} answered HTTP {reply.status_code}: {_brief(reply.text)}")
             try:
@@ -203,10 +208,8 @@ class OpenAIClient:
         delay = min(self.settings.backoff_s * 2.0**attempt, self.settings.backoff_max_s)
         delay *= 0.5 + random.random() / 2
         if retry_after:
-            try:
+            with contextlib.suppress(ValueError):
                 delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER_S))
-            except ValueError:
-                pass
         time.sleep(delay)
 
     # -- many requests -------------------------------------------------------------------------------
@@ -233,7 +236,9 @@ class OpenAIClient:
         try:
             reply = self._http.get("/models")
         except httpx.TimeoutException:
-            raise EndpointError(f"cannot reach {url}: no answer to GET /models within {self.settings.timeout_s:g} s") from None
+            raise EndpointError(
+                f"cannot reach {url}: no answer to GET /models within {self.settings.timeout_s:g} s"
+            ) from None
         except httpx.HTTPError as exc:
             raise EndpointError(f"cannot reach {url}: {type(exc).__name__}") from None
         if reply.status_code in (401, 403):

@@ -26,8 +26,8 @@ from prover.generation.inputs import check_k, check_requests
 from prover.generation.openai_client import Completion, EndpointSettings, OpenAIClient
 from prover.generation.profiles import (
     Message,
-    ProofSample,
     Profile,
+    ProofSample,
     SampleBatch,
     get_profile,
     with_sampling,
@@ -53,7 +53,9 @@ class OpenAIGenerator(TacticGenerator):
 
     def __init__(self, settings: OpenAISettings, client: OpenAIClient | None = None) -> None:
         if not settings.model.strip():
-            raise GeneratorConfigError("generator=openai needs generator.model (the model name the server serves)")
+            raise GeneratorConfigError(
+                "generator=openai needs generator.model (the model name the server serves)"
+            )
         self.settings = settings
         self.profile: Profile = with_sampling(
             get_profile(settings.profile),
@@ -112,7 +114,9 @@ class OpenAIGenerator(TacticGenerator):
         concurrently under the client's limit; groups come back in the order of ``failures``.
         """
         if not self.can_repair:
-            raise GeneratorConfigError(f"profile {self.profile.name} has no repair turn (chat + error format)")
+            raise GeneratorConfigError(
+                f"profile {self.profile.name} has no repair turn (chat + error format)"
+            )
         counts = [n] * len(failures) if isinstance(n, int) else list(n)
         if len(counts) != len(failures):
             raise GeneratorConfigError("repair_proofs needs one count per failed sample")
@@ -137,7 +141,9 @@ class OpenAIGenerator(TacticGenerator):
         completion_tokens = sum(_tokens(done)[1] for _, done in results)
         return SampleBatch(tuple(group for group, _ in results), prompt_tokens, completion_tokens)
 
-    def _samples(self, done: Completion, messages: tuple[Message, ...], theorem: Theorem) -> tuple[ProofSample, ...]:
+    def _samples(
+        self, done: Completion, messages: tuple[Message, ...], theorem: Theorem
+    ) -> tuple[ProofSample, ...]:
         extract = self.profile.extract
         assert extract is not None
         reasons = done.finish_reasons or ("",) * len(done.texts)

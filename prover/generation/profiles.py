@@ -147,9 +147,7 @@ def extract_goedel(text: str, theorem: Theorem) -> str | None:
 def extract_kimina(text: str, theorem: Theorem) -> str | None:
     """Kimina: ``<think>…</think>`` removed, then the last block containing ``theorem``, ``by``, ``:=`` and ``import``."""
     blocks = code_blocks(strip_think(text))
-    full = [
-        body for _lang, body in blocks if all(word in body for word in ("theorem", "by", ":=", "import"))
-    ]
+    full = [body for _lang, body in blocks if all(word in body for word in ("theorem", "by", ":=", "import"))]
     return proof_after_statement(full[-1], theorem) if full else None
 
 

@@ -215,7 +215,11 @@ def _verify(theorem: Theorem, proof: str, run_command: RunCommand | None, opts: 
     reasons = compile_reasons(declared)
     if reasons:
         return Verdict(
-            False, tuple(reasons), "compile", diagnostics=compile_diagnostics(declared), compiled=plan.declaration
+            False,
+            tuple(reasons),
+            "compile",
+            diagnostics=compile_diagnostics(declared),
+            compiled=plan.declaration,
         )
     if declared.env is None:
         return Verdict(False, ("Lean returned no environment for the declaration",), "compile")
