@@ -42,6 +42,7 @@ lock:
 
 # pytest's exit 5 means it collected no test (a bad PYTEST_ARGS, a broken tests folder): a failure, said clearly.
 test: install
+	@bash scripts/ensure_bwrap.sh
 	@$(PY) -m pytest -q $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || \
 	  echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS='$(PYTEST_ARGS)'" >&2; exit $$rc; }
 
@@ -60,8 +61,9 @@ lint: install
 
 # Lean toolchain, Mathlib cache, the REPL and the judge (comparator, lean4export, landrun; needs network, elan,
 # git and Go; COMPARATOR=0 skips the judge's tools).
+# `make lean LEAN_VERSION=v4.15.0`: that release in a project of its own under the user cache (prover.lean.toolchain)
 lean:
-	@bash scripts/setup_lean.sh
+	@LEAN_VERSION="$(LEAN_VERSION)" bash scripts/setup_lean.sh
 
 # The main job: prove the shipped samples, then miniF2F, with the default configuration.
 prove: install lean
@@ -76,12 +78,18 @@ bench: install
 	$(PY) -m bench.bench_lean pool --server world --processes 1 2 4 8 --delay-ms 100 --steps 64
 	$(PY) -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 1024
 	$(PY) -m bench.bench_lean pool --processes 1 2 4 8 --delay-ms 1 --steps 128 --rounds 8
+	$(PY) -m bench.bench_lean sandbox --starts 20 --commands 2000
+	$(PY) -m bench.bench_lean spares --import-s 30 --repeats 3
+	test ! -d $(SHARED)/data || $(PY) -m bench.bench_lean headers --data $(SHARED)/data
+	$(PY) -m bench.bench_lean memory --commands 10000 --grow-kb 256 --max-rss-mb 400 --plot bench/figures/lean_memory.png
 	$(PY) -m bench.bench_search solve --theorems 40 --tactics 16 --expansions 25 --noise 0 1 2 3
 	$(PY) -m bench.bench_search overhead
 	$(PY) -m bench.bench_retrieval --size 200000 --centres 1500 --queries 250
 	$(PY) -m bench.bench_generation throughput
 	test ! -f $(SHARED)/data/tactics/fps-search-proof-steps.jsonl || \
 	  $(PY) -m bench.bench_generation accuracy $(SHARED)/data/tactics/fps-search-proof-steps.jsonl
+	$(PY) -m bench.bench_openai client --requests 2000
+	$(PY) -m bench.bench_openai e2e --problems 16 --samples 64
 	$(PY) -m bench.bench_evaluation
 	$(PY) -m bench.bench_fps --repeat 50
 	$(PY) -m bench.bench_serve --requests 200 --concurrency 4

@@ -17,6 +17,7 @@ scheduler's own cost per step.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -158,6 +159,203 @@ def bench_pool(processes: list[int], delay_ms: int, steps: int, rounds: int, ser
     return rows
 
 
+def _pool_double(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prover.lean.doubles.pool_repl", *args]
+
+
+def _launcher_rss_mb(pid: int) -> float:
+    """Resident memory of the processes between us and the REPL (the reaper, or bubblewrap's two), in MB."""
+    from prover.lean.repl_process import tree_rss_mb
+
+    total = 0.0
+    current = pid
+    while True:
+        children: list[int] = []
+        for task in Path(f"/proc/{current}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+        if not children:
+            return total  # ``current`` is the REPL itself: not counted
+        total += tree_rss_mb(current) - sum(tree_rss_mb(c) for c in children)
+        current = children[0]
+
+
+def bench_sandbox(starts: int, commands: int) -> list[dict[str, float | str]]:
+    """Start-up (start to first answer) and per-command round trip of one REPL double, per ``backend.sandbox``."""
+    from prover.lean.sandbox import make_sandbox
+
+    rows: list[dict[str, float | str]] = []
+    for mode in ("none", "bwrap"):
+        sandbox = make_sandbox(mode)  # type: ignore[arg-type]
+        startup = []
+        for _ in range(starts):
+            proc = ReplProcess(_pool_double(), Path.cwd(), timeout_s=30, sandbox=sandbox)
+            t0 = time.perf_counter()
+            proc.request({"cmd": "example : True := trivial"})
+            startup.append((time.perf_counter() - t0) * 1000)
+            proc.kill()
+        proc = ReplProcess(_pool_double(), Path.cwd(), timeout_s=30, sandbox=sandbox)
+        proc.request({"cmd": "warm"})
+        launcher_mb = _launcher_rss_mb(proc.pid) if proc.pid else 0.0
+        times = []
+        for i in range(commands):
+            t0 = time.perf_counter()
+            proc.request({"tactic": "skip", "proofState": i})
+            times.append((time.perf_counter() - t0) * 1000)
+        proc.kill()
+        times.sort()
+        rows.append(
+            {
+                "sandbox": mode,
+                "startup_ms_p50": round(statistics.median(startup), 1),
+                "command_ms_mean": round(statistics.fmean(times), 4),
+                "command_ms_p50": round(times[len(times) // 2], 4),
+                "launcher_rss_mb": round(launcher_mb, 1),
+            }
+        )
+    for key in ("startup_ms_p50", "command_ms_mean"):
+        rows[1][key.replace("_ms", "_ratio")] = round(float(rows[1][key]) / float(rows[0][key]), 2)
+    return rows
+
+
+def bench_spares(import_s: float, repeats: int) -> list[dict[str, float | int]]:
+    """Seconds from a timed-out command to the next answer on the same header, per ``backend.warm_spares``,
+    with a double whose import sleeps ``import_s`` (Mathlib's import)."""
+    from prover.lean.repl_backend import ReplSession
+    from prover.lean.repl_process import ReplTimeout
+
+    rows: list[dict[str, float | int]] = []
+    for spares in (0, 1):
+        cfg = {
+            "command": _pool_double("--import-s", str(import_s)),
+            "project_dir": str(Path.cwd()),
+            "pool_size": 1,
+            "tactic_timeout_s": 1.0,
+            "start_timeout_s": import_s * 4 + 30,
+            "warm_spares": spares,
+        }
+        waits = []
+        with ReplSession(cfg) as session:
+            session.warm_up()
+            for _ in range(repeats):
+                if session.spares is not None:  # measure the steady state: the spare has finished importing
+                    while session.spares.counts()["ready"] < 1:
+                        time.sleep(0.1)
+                with contextlib.suppress(ReplTimeout):
+                    session.run_command("hang", timeout=1.0)
+                t0 = time.perf_counter()
+                assert session.run_command("example : True := trivial", timeout=import_s * 4 + 30).ok
+                waits.append(time.perf_counter() - t0)
+        rows.append(
+            {
+                "warm_spares": spares,
+                "import_s": import_s,
+                "timeouts": repeats,
+                "next_answer_s_mean": round(statistics.fmean(waits), 3),
+                "next_answer_s_max": round(max(waits), 3),
+            }
+        )
+    return rows
+
+
+def _benchmark_headers(data: Path) -> dict[str, list[str]]:
+    """The header (text before the first declaration) of every problem of the shared benchmark files."""
+    from prover.lean.header_key import header_key
+
+    def before_declaration(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith(
+                ("theorem", "lemma", "abbrev", "def", "noncomputable", "/--", "example")
+            ):
+                return "".join(lines[:i])
+        return text
+
+    out: dict[str, list[str]] = {}
+    for name, path, field in (
+        ("minif2f (v4.24)", "minif2f/minif2f-lean4-v4.24.0.jsonl", "header"),
+        ("minif2f (DeepSeek)", "minif2f/minif2f-deepseek-prover-v1.5.jsonl", "header"),
+        ("PutnamBench", "putnambench/putnambench-lean4.jsonl", "lean"),
+    ):
+        rows = [json.loads(line) for line in (data / path).read_text(encoding="utf-8").splitlines() if line]
+        out[name] = [before_declaration(str(r[field])) if field == "lean" else str(r[field]) for r in rows]
+    formal = json.loads((data / "formalmath" / "FormalMATH-Lite.json").read_text(encoding="utf-8"))
+    out["FormalMATH-Lite"] = [before_declaration(str(r["autoformalization"])) for r in formal]
+    out["all four"] = [h for hs in list(out.values()) for h in hs]
+    assert all(header_key(h).imports for h in out["all four"][:5])
+    return out
+
+
+def bench_headers(data: Path) -> list[dict[str, float | int | str]]:
+    """Processes a pool needs per benchmark when keyed by raw header text (Kimina) vs by ``header_key``."""
+    from prover.lean.header_key import header_key, shared_fraction
+
+    rows: list[dict[str, float | int | str]] = []
+    for name, headers in _benchmark_headers(data).items():
+        figures = shared_fraction(headers)
+        keys = sorted({header_key(h).imports for h in headers}, key=len)
+        rows.append(
+            {
+                "benchmark": name,
+                **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+                "keys": " | ".join(", ".join(k) for k in keys[:4]),
+            }
+        )
+    return rows
+
+
+def bench_memory(
+    commands: int, grow_kb: int, max_rss_mb: float | None, plot: Path | None
+) -> dict[str, float]:
+    """RSS of one REPL double whose memory grows ``grow_kb`` per command, over ``commands`` commands, with the
+    pool's RSS recycling at ``max_rss_mb`` (None: off). Samples every command; plots when ``plot`` is given."""
+    from prover.lean.repl_process import tree_rss_mb
+    from prover.lean.sandbox import make_sandbox
+
+    proc = ReplProcess(
+        _pool_double("--grow-kb", str(grow_kb)),
+        Path.cwd(),
+        timeout_s=30,
+        max_rss_mb=max_rss_mb,
+        sandbox=make_sandbox("auto"),
+    )
+    rss: list[float] = []
+    t0 = time.perf_counter()
+    for i in range(commands):
+        proc.request({"tactic": "skip", "proofState": i})
+        rss.append(tree_rss_mb(proc.pid) if proc.pid else 0.0)
+    elapsed = time.perf_counter() - t0
+    proc.kill()
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.plot(range(1, commands + 1), rss, linewidth=0.8)
+        if max_rss_mb:
+            ax.axhline(
+                max_rss_mb, color="red", linestyle="--", linewidth=0.8, label=f"max_rss_mb={max_rss_mb:g}"
+            )
+            ax.legend(loc="upper left")
+        ax.set_xlabel("command")
+        ax.set_ylabel("REPL tree RSS (MB)")
+        ax.set_title(f"{commands} commands, +{grow_kb} KB each, sandbox bwrap")
+        fig.tight_layout()
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(plot, dpi=90)
+    live = [r for r in rss if r > 0]
+    return {
+        "commands": commands,
+        "grow_kb": grow_kb,
+        "max_rss_mb": max_rss_mb or 0,
+        "restarts": proc.restarts,
+        "rss_mb_max": round(max(live), 1),
+        "rss_mb_last": round(live[-1], 1),
+        "seconds": round(elapsed, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.bench_lean", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -169,9 +367,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=64)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--server", choices=["world", "double"], default="world")
+    sb = sub.add_parser("sandbox", help="start-up and per-command cost of backend.sandbox=bwrap vs none")
+    sb.add_argument("--starts", type=int, default=20)
+    sb.add_argument("--commands", type=int, default=2000)
+    sp = sub.add_parser("spares", help="time from a timeout to the next answer, with and without warm spares")
+    sp.add_argument("--import-s", type=float, default=30.0)
+    sp.add_argument("--repeats", type=int, default=3)
+    hd = sub.add_parser("headers", help="header-sharing hit rate on the benchmarks' headers")
+    hd.add_argument("--data", type=Path, default=Path("../shared/data"))
+    me = sub.add_parser("memory", help="RSS under sustained load with recycling")
+    me.add_argument("--commands", type=int, default=10000)
+    me.add_argument("--grow-kb", type=int, default=256)
+    me.add_argument("--max-rss-mb", type=float, default=400.0)
+    me.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.what == "overhead":
         print(json.dumps(bench_overhead(args.commands)))
+    elif args.what == "sandbox":
+        for row in bench_sandbox(args.starts, args.commands):
+            print(json.dumps(row))
+    elif args.what == "spares":
+        for row in bench_spares(args.import_s, args.repeats):
+            print(json.dumps(row))
+    elif args.what == "headers":
+        for row in bench_headers(args.data):
+            print(json.dumps(row, ensure_ascii=False))
+    elif args.what == "memory":
+        print(json.dumps(bench_memory(args.commands, args.grow_kb, args.max_rss_mb or None, args.plot)))
     else:
         for row in bench_pool(args.processes, args.delay_ms, args.steps, args.rounds, args.server):
             print(json.dumps(row))

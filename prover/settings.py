@@ -17,10 +17,11 @@ option that picked the file); :func:`load_settings` accepts ``ignore=`` for such
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Annotated, Any, TypeVar, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from prover.config import as_plain_dict
 from prover.errors import ConfigError
@@ -55,6 +56,62 @@ def load_settings(cls: type[S], cfg: Any, group: str, ignore: Iterable[str] = ()
         return cls.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, group, cls.known_keys())) from None
+
+
+def tags_of(model: type[Settings]) -> tuple[str, ...]:
+    """The ``name`` values that pick ``model`` (its ``name: Literal[...]`` field)."""
+    field = model.model_fields.get("name")
+    return tuple(str(t) for t in get_args(field.annotation)) if field is not None else ()
+
+
+@lru_cache(maxsize=64)
+def one_of(models: tuple[type[Settings], ...]) -> TypeAdapter[Any]:
+    """The pydantic discriminated union of ``models`` on their ``name`` field (``Field(discriminator="name")``):
+    one validator that picks the model by ``name``, for a config group with several kinds."""
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="name")])  # noqa: UP007 (a runtime tuple)
+
+
+def load_one_of(
+    models: Sequence[type[S]] | Mapping[str, type[S]],
+    cfg: Any,
+    group: str,
+    *,
+    default: str | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> S:
+    """The settings of a group with several kinds (``search``: bfs, mcts, ...), chosen by the config's ``name``.
+
+    Validation is the discriminated union of ``models`` (:func:`one_of`); what this adds is the group's
+    sentences: an unknown or missing ``name`` lists the kinds, a bad key names ``group.key`` and the chosen
+    kind's known keys. ``default``: the kind when ``name`` is absent. An instance of one of ``models`` is
+    returned as it is. Raises ``error`` (a :class:`ConfigError`).
+    """
+    choices = tuple(models.values()) if isinstance(models, Mapping) else tuple(models)
+    if isinstance(cfg, choices):
+        return cfg
+    try:
+        data = as_plain_dict(cfg, f"{group} config")
+    except ValueError as exc:
+        raise error(str(exc)) from None
+    if default is not None:
+        data.setdefault("name", default)
+    by_tag = {tag: model for model in choices for tag in tags_of(model)}
+    name = data.get("name")
+    if not isinstance(name, str) or name not in by_tag:
+        raise error(f"unknown {group} {name!r}; choose one of: {', '.join(by_tag)}")
+    try:
+        return one_of(choices).validate_python(data)  # type: ignore[no-any-return]
+    except ValidationError:
+        pass
+    try:  # the chosen kind alone, for errors whose keys are the group's (not prefixed with the union's tag)
+        by_tag[name].model_validate(data)
+    except ValidationError as exc:
+        raise error(describe_validation_error(exc, group, by_tag[name].known_keys())) from None
+    raise error(
+        f"{group}: the settings of {name!r} do not validate"
+    )  # not reached: the kind alone failed too
 
 
 def describe_validation_error(exc: ValidationError, group: str, known: list[str]) -> str:

@@ -32,8 +32,10 @@ thread) or judge.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -99,6 +101,25 @@ class Budget(BaseModel):
     def overrides(self) -> dict[str, Any]:
         """The keys this budget sets."""
         return {k: v for k, v in self.model_dump().items() if v is not None}
+
+    @classmethod
+    def fitting(cls, settings: SearchSettings, **limits: Any) -> Budget:
+        """A budget of the ``limits`` that ``settings``' searcher has, the others dropped (``None``: keep).
+
+        For callers whose limits are searcher-agnostic, such as a server request's ``max_expansions``, which
+        whole-proof sampling has no use for; a value of the wrong type or range still raises
+        (:class:`BudgetError`), and so does a key no searcher has."""
+        unknown = sorted(k for k in limits if k not in cls.model_fields)
+        if unknown:
+            raise BudgetError(f"no budget key {', '.join(unknown)} (known: {', '.join(cls.model_fields)})")
+        known = type(settings).model_fields
+        kept = {k: v for k, v in limits.items() if v is not None and k in known}
+        try:
+            return cls(**kept)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err.get("loc", ()))
+            raise BudgetError(f"budget {key}: {err.get('msg')}, got {err.get('input')!r}") from None
 
     def apply(self, settings: SearchSettings) -> SearchSettings:
         """``settings`` with this budget's keys replaced, validated again; :class:`BudgetError` naming the key
@@ -210,7 +231,11 @@ class TheoremProver:
         self._judge = judge
         self._critic = critic
         self._owned: set[str] = set()
-        self._searchers: dict[str, Searcher] = {}
+        #: searchers per distinct budgeted settings, the most recent few (a server's requests each bring
+        #: their own time limit: an unbounded cache would grow with every request)
+        self._searchers: OrderedDict[str, Searcher] = OrderedDict()
+        #: components are built lazily, and a server attempts from several threads: one build each
+        self._lock = threading.RLock()
         #: seconds spent building components (kept out of every attempt's time)
         self.load_s = 0.0
 
@@ -223,36 +248,39 @@ class TheoremProver:
     # --- components, built on first use -------------------------------------------------------------
     @property
     def session(self) -> LeanSession:
-        if self._session is None:
-            from prover.lean.factory import make_session
+        with self._lock:
+            if self._session is None:
+                from prover.lean.factory import make_session
 
-            self._session = self._timed(lambda: make_session(self.settings.backend), "session")
-        return self._session
+                self._session = self._timed(lambda: make_session(self.settings.backend), "session")
+            return self._session
 
     @property
     def retriever(self) -> Retriever | None:
         """The premise retriever, when ``retriever.index_path`` names an index (else None)."""
         spec = self.settings.retriever
-        if self._retriever is None and spec is not None and spec.index_path:
-            from prover.generation.factory import make_retriever
+        with self._lock:
+            if self._retriever is None and spec is not None and spec.index_path:
+                from prover.generation.factory import make_retriever
 
-            self._retriever = self._timed(lambda: make_retriever(spec), "retriever")
-        return self._retriever
+                self._retriever = self._timed(lambda: make_retriever(spec), "retriever")
+            return self._retriever
 
     @property
     def generator(self) -> TacticGenerator:
         """The generator, given the retriever as its context (kNN hint lists, retrieval augmentation)."""
-        if self._generator is None:
-            from prover.generation.factory import make_generator
+        with self._lock:
+            if self._generator is None:
+                from prover.generation.factory import make_generator
 
-            retriever = self.retriever
-            self._generator = self._timed(
-                lambda: make_generator(
-                    self.settings.generator, retriever=retriever, retriever_cfg=self.settings.retriever
-                ),
-                "generator",
-            )
-        return self._generator
+                retriever = self.retriever
+                self._generator = self._timed(
+                    lambda: make_generator(
+                        self.settings.generator, retriever=retriever, retriever_cfg=self.settings.retriever
+                    ),
+                    "generator",
+                )
+            return self._generator
 
     @property
     def judge_name(self) -> str:
@@ -262,11 +290,16 @@ class TheoremProver:
         """The searcher of the settings with ``budget`` applied (one per distinct setting, reused)."""
         settings = budget.apply(self.settings.search) if budget is not None else self.settings.search
         key = settings.model_dump_json()
-        if key not in self._searchers:
-            from prover.search.factory import make_searcher
+        with self._lock:
+            searcher = self._searchers.get(key)
+            if searcher is None:
+                from prover.search.factory import make_searcher
 
-            self._searchers[key] = make_searcher(settings)
-        return self._searchers[key]
+                searcher = self._searchers[key] = make_searcher(settings)
+                while len(self._searchers) > _SEARCHER_CACHE:
+                    self._searchers.popitem(last=False)
+            self._searchers.move_to_end(key)
+            return searcher
 
     def prepare(self) -> float:
         """Build everything now (model load, session, judge); returns ``load_s``. Idempotent."""
@@ -275,14 +308,15 @@ class TheoremProver:
         return self.load_s
 
     def _get_judge(self) -> Judge:
-        if self._judge is None:
-            self._judge = self._timed(self._build_judge, "judge")
-        return self._judge
+        with self._lock:
+            if self._judge is None:
+                self._judge = self._timed(self._build_judge, "judge")
+            return self._judge
 
     def _build_judge(self) -> Judge:
         return make_judge(self.settings.verify, self.settings.backend)
 
-    def _timed(self, build: Any, name: str) -> Any:
+    def _timed(self, build: Callable[[], Any], name: str) -> Any:
         t0 = time.monotonic()
         obj = build()
         self.load_s += time.monotonic() - t0
@@ -291,22 +325,29 @@ class TheoremProver:
 
     # --- the front door ---------------------------------------------------------------------------
     def attempt(
-        self, theorem: Theorem, budget: Budget | None = None, *, session: LeanSession | None = None
+        self,
+        theorem: Theorem,
+        budget: Budget | None = None,
+        *,
+        session: LeanSession | None = None,
+        generator: TacticGenerator | None = None,
     ) -> Attempt:
         """Search for a proof of ``theorem`` within ``budget``, judge the proof found once, return the outcome.
 
-        ``session``: search on this session instead of the prover's own (a server's pooled session). A bad
-        ``budget`` raises :class:`BudgetError` before anything runs; every other failure is an ``error``
-        attempt (and the prover's own session is replaced).
+        ``session``: search on this session instead of the prover's own (a server's pooled session);
+        ``generator``: ask this one instead of the prover's own (a server's per-job view of its batching
+        worker, which counts and cancels). A bad ``budget`` raises :class:`BudgetError` before anything runs;
+        every other failure is an ``error`` attempt (and the prover's own session is replaced). Control-flow
+        exceptions that are not ``Exception`` (a server's cancellation, ``KeyboardInterrupt``) pass through.
         """
         searcher = self.searcher(budget)
         settings = searcher.settings
         t0 = time.monotonic()
         try:
             lean = session if session is not None else self.session
-            generator = self.generator
+            asked = generator if generator is not None else self.generator
             t0 = time.monotonic()
-            result = searcher.search(lean, generator, theorem, self._critic)
+            result = searcher.search(lean, asked, theorem, self._critic)
         except Exception as exc:  # this theorem's outcome, never the caller's crash
             log.error("attempt at %s failed: %s", theorem.name, one_line(exc))
             log.debug("attempt at %s failed", theorem.name, exc_info=True)
@@ -402,6 +443,10 @@ class TheoremProver:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+#: searchers kept for reuse (one per distinct budget)
+_SEARCHER_CACHE = 8
 
 
 def _close_quietly(obj: object) -> None:

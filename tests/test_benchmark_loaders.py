@@ -265,3 +265,106 @@ def test_a_wrong_selection_is_an_error_not_a_smaller_run(bench: Path, override: 
     with pytest.raises(BenchmarkError, match=message) as info:
         _select(bench, **override)
     assert "\n" not in str(info.value)
+
+
+# --- PutnamBench ----------------------------------------------------------------------------------------------
+
+PUTNAM_SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "putnambench-sample.jsonl"
+PUTNAM_SHARED = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "putnambench" / "putnambench-lean4.jsonl"
+)
+
+
+def test_putnambench_solution_given_inlines_the_commented_answer() -> None:
+    report = load_path(PUTNAM_SAMPLE)  # sniffed: whole files under "lean"
+    problems = {p.id: p for p in report.problems}
+    assert list(problems) == ["putnam_sample_1990_a1", "putnam_sample_1991_b2", "putnam_sample_1993_a3"]
+    plain, answer, multi = problems.values()
+    assert plain.category == "proof" and answer.category == "answer" and not answer.definition_names
+    assert plain.theorem.statement.startswith("theorem putnam_sample_1990_a1\n    (n : ℕ) :")
+    assert plain.theorem.informal.startswith("Show that for every natural number $n$")
+    assert plain.theorem.header.startswith("import Mathlib") and "open Nat" in plain.theorem.header
+    # the reference answer replaces `sorry`; the theorem keeps its own docstring out of the header
+    assert "abbrev putnam_sample_1991_b2_solution : ℕ :=\n  6" in answer.theorem.header
+    assert "sorry" not in answer.theorem.header and "Find the least" not in answer.theorem.header
+    assert answer.theorem.informal.startswith("Find the least positive integer")
+    # a multi-line answer keeps its lines indented under the hole (a continuation never starts a command)
+    assert (
+        "abbrev putnam_sample_1993_a3_solution : Set ℝ :=\n  {x : ℝ | x = 0 ∨\n  x = 1}"
+        in multi.theorem.header
+    )
+
+
+def test_putnambench_find_the_answer_keeps_the_hole_for_the_judge() -> None:
+    problems = {p.id: p for p in load_path(PUTNAM_SAMPLE, holes="find").problems}
+    answer = problems["putnam_sample_1991_b2"]
+    assert answer.definition_names == ("putnam_sample_1991_b2_solution",)
+    assert "abbrev putnam_sample_1991_b2_solution : ℕ := sorry" in answer.theorem.header
+    assert "-- 6" not in answer.theorem.header  # the reference answer is never shown to the model
+    assert problems["putnam_sample_1990_a1"].definition_names == ()
+    assert answer.to_json()["definition_names"] == ["putnam_sample_1991_b2_solution"]
+    assert type(answer).from_json(answer.to_json()) == answer  # jobs carry the holes to the workers
+
+
+def test_putnambench_answer_comment_and_row() -> None:
+    from prover.evaluation.benchmarks import putnam_answer_comment, putnam_problem, putnambench_row
+
+    hole = "abbrev x_solution : ℕ := sorry\n-- 2 ^ n\n--   + 1\n\n-- not the answer\n"
+    assert putnam_answer_comment(hole) == "2 ^ n\n+ 1"
+    assert putnam_answer_comment("abbrev x_solution : ℕ := sorry\n") is None
+    lean = json.loads(PUTNAM_SAMPLE.read_text(encoding="utf-8").splitlines()[1])["lean"]
+    row = putnambench_row("putnam_sample_1991_b2", lean)
+    assert row["solution_holes"] == ["putnam_sample_1991_b2_solution"] and row["solutions"] == ["6"]
+    no_answer = lean.replace("-- 6\n", "")
+    assert "no reference answer" in str(putnam_problem("p", no_answer, "src", "given"))
+    assert putnam_problem("p", lean.replace(":=\n  sorry\n", ":= by\n  simp\n"), "src") == (
+        "the theorem's proof is not open (':= sorry' or ':= by sorry')"
+    )
+    assert "unknown hole mode" in str(putnam_problem("p", lean, "src", "guess"))
+
+
+def test_putnambench_fetch_converts_the_pinned_archive_and_checks_it(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from prover.evaluation.fetch import FetchError, check_file, convert_putnambench_archive
+    from prover.evaluation.manifest import load_manifest
+    from prover.files import file_sha256
+
+    entry = load_manifest().get("putnambench")
+    assert entry.revision and entry.url and entry.revision in entry.url and entry.sha256
+    assert entry.version_warning("v4.24.0") is not None and "v4.27.0" in str(entry.version_warning("v4.24.0"))
+    rows = [json.loads(x) for x in PUTNAM_SAMPLE.read_text(encoding="utf-8").splitlines()]
+    archive = tmp_path / "archive.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for row in reversed(rows):  # the archive's order is not the copy's
+            data = row["lean"].encode()
+            info = tarfile.TarInfo(f"PutnamBench-3c9b926/lean4/src/{row['name']}.lean")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        other = tarfile.TarInfo("PutnamBench-3c9b926/isabelle/putnam_x.lean")  # not under lean4/src
+        other.size = 1
+        tar.addfile(other, io.BytesIO(b"x"))
+    dest = tmp_path / "putnambench-lean4.jsonl"
+    convert_putnambench_archive(archive, entry, dest)
+    assert dest.read_bytes() == PUTNAM_SAMPLE.read_bytes()  # our sample copy is what fetch writes
+    with pytest.raises(FetchError, match="checksum mismatch"):
+        check_file(entry, dest)  # the manifest pins the full 672-problem copy
+    assert file_sha256(dest) != entry.sha256
+
+
+@pytest.mark.skipif(not PUTNAM_SHARED.is_file(), reason="the shared PutnamBench copy is not here")
+def test_the_shared_putnambench_copy_matches_the_manifest_and_loads_every_problem() -> None:
+    from prover.evaluation.fetch import check_file
+    from prover.evaluation.manifest import load_manifest
+
+    entry = load_manifest().get("putnambench")
+    check_file(entry, PUTNAM_SHARED)
+    given = load_path(PUTNAM_SHARED, holes="given")
+    assert len(given.problems) == entry.expected_count == 672 and not given.skipped
+    assert sum(p.category == "answer" for p in given.problems) == 346
+    assert all(
+        "_solution : " not in p.theorem.header or "sorry" not in p.theorem.header for p in given.problems
+    )
+    find = load_path(PUTNAM_SHARED, holes="find")
+    assert sum(bool(p.definition_names) for p in find.problems) == 346

@@ -131,6 +131,7 @@ def test_prove_runs_to_completion_verifies_and_reports(
         "theorem amc12_and (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  assumption" in lean
     )
     assert "induction_cheat" not in lean and lean.startswith("import Mathlib")
+    assert "-- SIMULATION: this run used a scripted world (a simulation, not Lean)" in lean
     report_md = (run / "report" / "report.md").read_text(encoding="utf-8")
     assert "2/4 solved (50.0%)" in report_md
     # the judge decided and is named in run.json, in every record and in the report
@@ -304,3 +305,30 @@ def test_saved_trees_render(tmp_path: Path) -> None:
     png = tmp_path / "tree.png"
     assert main(["tree", "render", str(tree), "-o", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_resume_keeps_saving_trees_of_a_run_started_with_save_trees(tmp_path: Path) -> None:
+    """`prover prove --resume RUN` without `--save-trees` on a run that saves trees: the problems finished after
+    the resume get their tree too (once, they silently had none)."""
+    world, bench = write_world(tmp_path)
+    run = tmp_path / "run"
+    cmd = [
+        "prove",
+        "--out",
+        str(run),
+        "--no-progress",
+        "--save-trees",
+        *overrides(world, bench, "executor.workers=0"),
+    ]
+    assert main(cmd) == 0
+    assert json.loads((run / "run.json").read_text(encoding="utf-8"))["save_trees"] is True
+    results = run / "results.jsonl"
+    lines = results.read_text(encoding="utf-8").splitlines(keepends=True)
+    results.write_text("".join(lines[:2]), encoding="utf-8")  # as if killed after two problems
+    for tree in (run / "trees").glob("*.json"):
+        tree.unlink()
+    assert main(["prove", "--resume", str(run), "--no-progress"]) == 0
+    records = read_results(results).records
+    assert len(records) == len(lines)
+    resumed = records[2:]
+    assert resumed and all(r.tree and Path(r.tree).is_file() for r in resumed)

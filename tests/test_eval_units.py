@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from math import comb
 from pathlib import Path
 
@@ -187,3 +188,65 @@ def test_store_tolerates_torn_last_line_and_never_duplicates(tmp_path: Path) -> 
         store.append(_record("b"))
     lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["problem"] for line in lines] == ["a", "b"]
+
+
+def test_executor_settings_are_a_discriminated_union_with_one_sentence_errors() -> None:
+    """``executor`` picks its model by ``name`` through the shared discriminated-union loader
+    (``prover.settings.load_one_of``); each mistake is one sentence naming ``executor.KEY``."""
+    from prover.evaluation.executors import (
+        ExecutorConfigError,
+        LocalExecutorSettings,
+        RayExecutorSettings,
+        executor_settings,
+    )
+
+    assert executor_settings(None) == LocalExecutorSettings()
+    ray = executor_settings({"name": "ray", "workers": 3})
+    assert isinstance(ray, RayExecutorSettings) and ray.workers == 3
+    for bad, message in [
+        ({"name": "rai"}, "unknown executor 'rai'; choose one of: local, ray"),
+        ({"name": "ray", "workers": 0}, "executor.workers: Input should be greater than 0, got 0"),
+        ({"workerz": 1}, "unknown key executor.workerz (known keys: name, workers)"),
+    ]:
+        with pytest.raises(ExecutorConfigError) as err:
+            executor_settings(bad)
+        assert str(err.value) == message
+
+
+def test_a_run_worker_without_preflight_is_one_sentence_not_an_attribute_error() -> None:
+    from prover.evaluation.executors import ExecutorConfigError, worker_preflight
+
+    class NoPreflight:
+        def run(self, job: dict) -> None: ...
+
+        def close(self) -> None: ...
+
+    with pytest.raises(ExecutorConfigError, match="worker NoPreflight has no preflight"):
+        worker_preflight(NoPreflight())
+
+    class WithPreflight(NoPreflight):
+        def preflight(self, job: dict) -> float:
+            return 1.5
+
+    assert worker_preflight(WithPreflight())({}) == 1.5
+
+
+def test_a_worker_dying_in_the_preflight_of_a_script_names_the_main_guard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From a script without ``if __name__ == "__main__":`` every spawned worker dies on import; the message
+    says so instead of blaming memory alone."""
+    import types
+
+    from prover.evaluation import executors
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/home/me/myrun.py"
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert "myrun.py starting the run when it is imported" in executors._died_in_preflight()
+    assert '`if __name__ == "__main__":`' in executors._died_in_preflight()
+    script.__file__ = "/usr/bin/prover"
+    assert (
+        executors._died_in_preflight()
+        == "the worker process died during the preflight (a crash, or out of memory)"
+    )

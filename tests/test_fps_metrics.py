@@ -25,6 +25,7 @@ from prover.fps.statements import proving_theorem, rpe_command
 from prover.generation.fixed import FixedTacticGenerator
 from prover.lean.doubles.session import WorldSession
 from prover.lean.fps_lean import extraction_report, unknown_names
+from prover.lean.types import TacticState
 from prover.search.factory import make_searcher
 
 WORLDS = Path(__file__).parent / "data" / "worlds"
@@ -177,6 +178,31 @@ def test_an_answer_that_does_not_reparse_is_ne_submitted(tmp_path: Path):
     assert record.check["rpe"] is not None  # RPE ran on the submission, as in the reference
 
 
+def test_a_proof_both_forms_refuse_is_ne_submitted_not_unsubmitted(tmp_path: Path):
+    """An answer was printed, so the problem is submitted (the reference's ``get_submission``), whatever our
+    checks then refuse: a proof refused as found AND with the answer substituted is NE-Submitted, with both
+    reasons and RPE run; before, a failed substitution made it "unsubmitted"."""
+    from prover.lean.types import Verdict
+
+    session = WorldSession(_mod_world(tmp_path, extraction_report("(4 : ℕ)")), tactic_timeout_s=1.0)
+    settings = SolverSettings(probe_rpe_tactics=False, normal_form_probe=False, rpe_tactics=["rfl"])
+    judged: list[str] = []
+
+    def refuse(theorem: Any, proof: str) -> Verdict:
+        judged.append(proof)
+        return Verdict(False, ("refused by this test's judge",), "compile")
+
+    checker = FpsChecker(session, settings, judge=refuse)
+    out = checker.final_check(FpsProblem.model_validate(MOD_PROBLEM), ["norm_num", "rfl"])
+    assert out.status == "ne_submitted" and out.answer == "(4 : ℕ)"
+    assert "verify as found" in out.reason and "with the answer substituted" in out.reason
+    assert judged == [
+        "apply Exists.intro\nnorm_num\nrfl\nall_goals skip",
+        "refine ⟨((4 : ℕ) : ℕ), ?_⟩\nnorm_num\nrfl",
+    ]
+    assert out.rpe is not None and out.rpe.correct  # RPE ran on the submission, as in the reference
+
+
 # --- 3. Proven: the ground-truth proving statement -----------------------------------------------------------
 def test_proving_statement_is_init_backward_state():
     p = FpsProblem.model_validate(
@@ -309,3 +335,72 @@ def test_check_answers_says_per_problem_that_the_ground_truth_does_not_elaborate
     assert (done["invalid"], done["ne_submitted"], done["total"]) == (1, 0, 2)
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| wrong | invalid | no |" in report
+
+
+# --- 6. the answer goal is known by its position, not its text -------------------------------------------------
+TWIN_PROBLEM = {
+    "id": "twin",
+    "outros": [{"t": "∃ k : ℕ, k = 3 ∧ answer = k + 1", "name": "h_answer", "v": None}],
+    "formal_answer": "answer = 4",
+    "formal_answer_type": "ℕ",
+}
+TWIN_ANSWER = "case w\n⊢ ℕ"  # the answer goal; the inner `apply Exists.intro` opens a twin printed the same
+
+
+def _twin_session(tmp_path: Path) -> tuple[WorldSession, FpsProblem]:
+    from prover.fps.statements import fps_theorem
+
+    problem = FpsProblem.model_validate(TWIN_PROBLEM)
+    main_goal = "case h\n⊢ ∃ k, k = 3 ∧ ?w = k + 1"
+    inner = "case h\n⊢ ?k = 3 ∧ ?w = ?k + 1"
+    world = {
+        "theorems": [
+            {
+                "name": "fps_twin",
+                "statement": fps_theorem(problem).statement,
+                "goals": ["⊢ ∃ answer, ∃ k, k = 3 ∧ answer = k + 1"],
+            }
+        ],
+        "goals": {
+            "⊢ ∃ answer, ∃ k, k = 3 ∧ answer = k + 1": {
+                "apply Exists.intro": {"goals": [main_goal, TWIN_ANSWER]}
+            },
+            main_goal: {"apply Exists.intro": {"goals": [inner, TWIN_ANSWER]}},
+            TWIN_ANSWER: {"exact 3": {"goals": [], "assigns": {"?k": "3"}}, "skip": {"goals": []}},
+            "case h\n⊢ 3 = 3 ∧ ?w = 3 + 1": {"refine ⟨rfl, ?_⟩": {"goals": ["case h\n⊢ ?w = 3 + 1"]}},
+            "case h\n⊢ ?w = 3 + 1": {"rfl": {"goals": [], "assigns": {"?w": "3 + 1"}}},
+        },
+    }
+    path = tmp_path / "twin_world.json"
+    path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
+    return WorldSession(path, tactic_timeout_s=1.0, real_sleep=False), problem
+
+
+def test_a_twin_of_the_answer_goal_is_not_taken_for_it(tmp_path: Path):
+    """After an inner ``apply Exists.intro`` the state is [inner, twin ``case w ⊢ ℕ``, answer ``case w ⊢ ℕ``].
+    Before the fix the answer goal was looked up by its text: ``focus_answer`` picked the twin (``pick_goal 2``),
+    and the substituted recompile dropped the steps on the twin as if they acted on the answer goal."""
+    from prover.fps.prelude import FpsSession, replay_solution, track_answer
+
+    session, problem = _twin_session(tmp_path)
+    fps = FpsSession(session, problem)
+    root = fps.start(fps.theorem)
+    assert isinstance(root, TacticState) and root.handle.answer_at == 1
+    split = fps.run_tactic(root, "apply Exists.intro")
+    assert isinstance(split, TacticState) and split.goals[1] == split.goals[2] == TWIN_ANSWER
+    assert split.handle.answer_at == 2
+    focused = fps.focus_answer(split)
+    assert isinstance(focused, TacticState) and focused.path[-1] == "pick_goal 3"
+    assert focused.handle.answer_at == 0
+    solution = ["apply Exists.intro", "pick_goal 2", "exact 3", "refine ⟨rfl, ?_⟩", "rfl"]
+    replay = replay_solution(session, problem, solution)
+    assert not isinstance(replay, str), replay
+    _, steps, kept = replay
+    assert steps == [*solution, "all_goals skip"]
+    assert kept == [*solution, None]  # every step acted on a goal of the proof; only the pruning is dropped
+    # the tracker itself: a twin before it shifts nothing; an ambiguous prune is not guessed
+    assert track_answer(["a", "w", "w"], 2, "simp", ["b", "c", "w", "w"]) == 3
+    assert track_answer(["w", "x"], 0, "exact 3", ["x"]) is None
+    assert track_answer(["x", "w", "w"], 2, "all_goals skip", ["x", "w"]) is None
+    assert track_answer(["x", "w"], 1, "swap", ["w", "x"]) == 0
+    assert track_answer(["w", "x"], 0, "skip", ["w", "x"]) == 0

@@ -88,5 +88,19 @@ def test_normal_form_probe_commands():
         elaborates == "example (n : Nat) (answer : ℕ) (h : answer = (\n30 + 4\n : ℕ)) : True := by\n  trivial"
     )
     assert changes.endswith(": True := by\n  norm_num at h\n  all_goals trivial")
-    prop = _problem(formal_answer_type="Prop", formal_answer="answer ↔ True")
-    assert "(h : (\n1 = 1\n))" in normal_form_commands(prop, "1 = 1")[1]
+    prop = _problem(formal_answer_type="Prop", formal_answer="@Eq Prop answer True")
+    # an FPS Prop answer sits in `answer = (<sub> : Prop)` like any term; D-FPS's is the proposition itself
+    assert "(h : answer = (\n1 = 1\n : Prop))" in normal_form_commands(prop, "1 = 1")[1]
+    assert "(h : (\n1 = 1\n))" in normal_form_commands(prop, "1 = 1", prop_form=True)[1]
+
+
+def test_false_positives_of_the_issue_are_gone():
+    """Issue 22: dot notation on a bound variable is bound (``fun n => n.succ`` -- one identifier token
+    ``n.succ``), and an answer in terms of the intros is what the problem asks when the ground truth is in
+    those terms too; an intro the ground truth does not mention is still flagged."""
+    assert not detect(_problem(), "fun n : ℕ => n.succ").flagged
+    assert not detect(_problem(), "{p : ℕ × ℕ | p.1 = p.2}").flagged
+    valued = _problem(formal_answer="answer = n + 1")
+    assert not detect(valued, "n + 1").flagged
+    assert not detect(valued, "n.succ").flagged
+    assert detect(_problem(), "n.succ").flagged  # the ground truth (answer = 34) does not mention n

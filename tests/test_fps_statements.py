@@ -100,9 +100,16 @@ def test_rpe_term_and_prop_forms_and_configurable_tactics():
     assert rpe_command(p, "4", ["norm_num", "aesop"]) == (
         "example (x : ℝ) (answer : ℝ) :\n(answer = (\n4\n : ℝ)) ↔ (\nanswer = 4\n) := by\n  try norm_num\n  try aesop"
     )
-    prop = _problem(formal_answer_type="Prop", formal_answer="answer ↔ x = 2")
+    # FPS with a Prop answer: the term form too (TermSolvingServer.check_rpe); the data's Prop ground truths
+    # are `@Eq Prop answer True` / `… False`
+    prop = _problem(formal_answer_type="Prop", formal_answer="@Eq Prop answer True")
     assert rpe_command(prop, "x = 2", ["rfl"]) == (
-        "example (x : ℝ) (answer : Prop) :\n(\nx = 2\n) ↔ (\nanswer ↔ x = 2\n) := by\n  try rfl"
+        "example (x : ℝ) (answer : Prop) :\n(answer = (\nx = 2\n : Prop)) ↔ (\n@Eq Prop answer True\n) := by"
+        "\n  try rfl"
+    )
+    # D-FPS (PropSolvingServer.check_rpe): the submission is itself a proposition about `answer`
+    assert rpe_command(prop, "answer = True", ["rfl"], prop_form=True) == (
+        "example (x : ℝ) (answer : Prop) :\n(\nanswer = True\n) ↔ (\n@Eq Prop answer True\n) := by\n  try rfl"
     )
     assert preflight_command(p) == "example (x : ℝ) (answer : ℝ) : Prop :=\n(\nanswer = 4\n)"
     assert tactic_probe_command("rw_search") == "example : True := by\n  try rw_search\n  all_goals trivial"

@@ -174,6 +174,33 @@ def test_budgets_are_typed_overrides_of_the_search_settings(world: Path) -> None
         Budget(attempts=2).attempts = 3  # type: ignore[misc]  # frozen
 
 
+def test_a_request_budget_fits_the_searcher_and_still_checks_values() -> None:
+    """A server request's limits are searcher-agnostic: ``max_expansions`` is dropped for whole-proof sampling
+    (which has no such key), kept for bfs; a bad value or a key no searcher has is still an error."""
+    whole = Budget.fitting(WholeProofSettings(), max_expansions=7, time_limit_s=5.0)
+    assert whole.overrides() == {"time_limit_s": 5.0}
+    assert whole.apply(WholeProofSettings()).time_limit_s == 5.0
+    assert Budget.fitting(BfsSettings(), max_expansions=7, time_limit_s=None).overrides() == {
+        "max_expansions": 7
+    }
+    with pytest.raises(BudgetError, match=r"budget time_limit_s: .*greater than 0.*-1\.0"):
+        Budget.fitting(BfsSettings(), time_limit_s=-1.0)
+    with pytest.raises(BudgetError, match="no budget key max_expantions"):
+        Budget.fitting(BfsSettings(), max_expantions=3)
+
+
+def test_searchers_are_reused_per_budget_and_the_cache_is_bounded(world: Path) -> None:
+    """One searcher per distinct budget, reused; a server whose every request brings its own time limit must
+    not grow the cache without bound."""
+    with TheoremProver.from_config(config(world)) as prover:
+        first = prover.searcher(Budget(time_limit_s=1.0))
+        assert prover.searcher(Budget(time_limit_s=1.0)) is first
+        for i in range(40):
+            prover.searcher(Budget(time_limit_s=2.0 + i))
+        assert len(prover._searchers) <= 8
+        assert prover.searcher(Budget(time_limit_s=1.0)) is not first  # evicted, rebuilt
+
+
 def test_an_attempt_runs_under_its_budget(world: Path) -> None:
     with TheoremProver.from_config(config(world)) as prover:
         small = prover.attempt(theorem("imo_hard"), Budget(max_expansions=1))

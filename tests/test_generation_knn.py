@@ -254,3 +254,33 @@ def test_knn_with_a_retriever_puts_premise_names_in_hint_lists(corpus_file: Path
     assert "simp [Nat.pow_mod, Nat.add_mul_mod_self_left]" in tactics
     assert not any("Premise(" in t or "0.9" in t for t in tactics)
     assert not any("Nat.add_mul_mod_self_left" in s.tactic for s in without)
+
+
+def test_the_first_corpus_embedding_says_what_it_does_and_no_progress_silences_it(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first embedding of a corpus takes minutes on a large one: it announces itself and counts blocks on
+    stderr (without ``-v``); a cached corpus says nothing; ``--no-progress`` (``set_enabled(False)``) quiets it."""
+    import prover.retrieval.encoder
+    from prover import progress
+
+    monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(knn_module, "_EMBED_BLOCK", 2)
+    steps = len(load_corpus(corpus_file))
+    first = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"prover knn: embedding {steps} corpus steps of {corpus_file.name} with fake" in err
+    blocks = -(-steps // 2)
+    assert f"prover knn: {blocks}/{blocks} blocks of 2 corpus steps embedded" in err
+    KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    assert capsys.readouterr().err == ""  # cached: nothing to say
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+    progress.set_enabled(False)
+    try:
+        again = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
+    finally:
+        progress.set_enabled(True)
+    assert capsys.readouterr().err == ""
+    assert np.allclose(first._vectors, again._vectors)  # blocks join to the same matrix

@@ -144,3 +144,99 @@ def test_statement_heads_must_be_plain_for_model_text_only() -> None:
 def test_tactic_guard_carries_its_options() -> None:
     guard = make_tactic_guard({"allow_native_decide": True})
     assert guard.options.allow_native_decide and guard("native_decide") == []
+
+
+# --- acceptance on real, Lean-verified model proofs (held out) -----------------------------------------
+#: The issue's earlier figure: the share of real model proofs the guard accepted (the rest restated the theorem).
+EARLIER_ACCEPTANCE = 0.979
+REAL_STEPS = Path("tactics") / "fps-search-proof-steps.jsonl"
+
+
+def held_out(source: str) -> bool:
+    """One proof in five, by a stable hash of its source: never looked at while writing the guard's rules."""
+    import hashlib
+
+    return hashlib.sha256(source.encode("utf-8")).digest()[0] % 5 == 0
+
+
+def real_proofs(path: Path) -> dict[str, list[str]]:
+    """The proofs of ``fps-search-proof-steps.jsonl`` (InternLM2.5-StepProver and Lean-STaR searches that real
+    Lean 4.15 + Mathlib verified): each source's tactics in step order."""
+    steps: dict[str, list[tuple[int, str]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            steps.setdefault(row["source"], []).append((int(row["step"]), row["tactic"]))
+    return {source: [t for _, t in sorted(rows)] for source, rows in steps.items()}
+
+
+def acceptance(proofs: dict[str, list[str]]) -> tuple[float, float, list[str]]:
+    """(share of whole proofs accepted, share of steps accepted, refused proofs) with the default options: every
+    step as a search step (``TacticGuard``), the whole proof as a ``by`` block (``check_proof``)."""
+    guard = default_tactic_guard()
+    thm = Theorem("real", "theorem real : True")
+    refused, steps, steps_ok = [], 0, 0
+    for source, tactics in proofs.items():
+        steps += len(tactics)
+        ok_steps = [not guard(t) for t in tactics]
+        steps_ok += sum(ok_steps)
+        script = "by\n" + "\n".join("  " + line for t in tactics for line in t.split("\n"))
+        if not all(ok_steps) or check_proof(thm, script):
+            refused.append(source)
+    return 1 - len(refused) / max(1, len(proofs)), steps_ok / max(1, steps), refused
+
+
+@pytest.mark.shared
+def test_real_model_proofs_held_out_are_still_accepted(shared_data: Path) -> None:
+    path = shared_data / REAL_STEPS
+    if not path.exists():
+        pytest.skip(f"missing {path}")
+    proofs = {s: t for s, t in real_proofs(path).items() if held_out(s)}
+    assert len(proofs) >= 200  # about a fifth of 1,373
+    whole, steps, refused = acceptance(proofs)
+    assert whole >= EARLIER_ACCEPTANCE and steps >= EARLIER_ACCEPTANCE, refused[:10]
+
+
+def main() -> None:
+    """``python tests/test_guard_cheats.py [SHARED_DATA]``: the acceptance figures for bench/README."""
+    import sys
+
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"
+    proofs = real_proofs(root / REAL_STEPS)
+    import time
+
+    for name, part in (
+        ("held-out", {s: t for s, t in proofs.items() if held_out(s)}),
+        ("all", proofs),
+    ):
+        t0 = time.perf_counter()
+        whole, steps, refused = acceptance(part)
+        per_proof_ms = (time.perf_counter() - t0) * 1000 / max(1, len(part))
+        print(
+            f"{name}: {len(part)} proofs, {sum(len(t) for t in part.values())} steps; "
+            f"accepted {whole:.1%} of proofs, {steps:.1%} of steps ({per_proof_ms:.2f} ms a proof, steps and "
+            f"whole proof); refused: {refused[:5]}"
+        )
+    print(f"cheats refused: {sum(bool(_refusals(c)) for c in CHEATS)}/{len(CHEATS)}; "
+          f"honest accepted: {sum(not _refusals(c) for c in HONEST)}/{len(HONEST)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
+
+
+@pytest.mark.parametrize(
+    "command", ["variables (t : False)", "variable (t : False)", "variable? (t : False)"]
+)
+def test_no_gate_lets_a_variable_binder_reach_the_repl(command: str) -> None:
+    """A leftover ``variables (NAME : T)`` in a REPL env would make the statement check ``example … := @NAME``
+    vacuous (``REPL/Main.lean`` keeps each command's env): every text that can reach a command refuses it,
+    wherever it sits (after the proof, inside brackets, in a statement's binders or type)."""
+    assert check_tactic(f"simp\n{command}", block=True)
+    assert check_tactic(f"exact (h\n{command})")  # an FPS submission or a term
+    assert check_proof(THM, f"{THM.statement} := by\n  simp\n{command}")
+    assert check_proof(THM, f"by\n  nlinarith [h,\n  {command}]")
+    for model_written in (True, False):
+        assert not check_statement(
+            f"theorem t (h : ({command})) : True", model_written=model_written
+        ).accepted

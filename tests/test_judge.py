@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from prover.errors import ConfigError
-from prover.lean.comparator import ComparatorTask, Outcome, build_task, read_outcome, reattach
+from prover.lean.comparator import ComparatorOutcome, ComparatorTask, build_task, read_outcome, reattach
 from prover.lean.guard import GuardOptions
 from prover.lean.judge import JudgeError, JudgeSettings, heartbeat_refusals, judge_settings, make_judge
 from prover.lean.types import Theorem, Verdict
@@ -66,6 +66,22 @@ def test_auto_on_a_scripted_world_is_the_simulation_judge() -> None:
     assert accepted.to_json() == {"accepted": True, "reasons": [], "judge": "simulation"}
     rejected = judge.judge(OK, "decide")
     assert not rejected.accepted and rejected.judge == "simulation" and rejected.check == "compile"
+
+
+def test_simulation_judges_definition_holes_under_the_comparator_contract() -> None:
+    """A scripted world has no Lean to compare constants, but the hole contract is the same text check as for
+    comparator (every hole given a value, no ``sorry``, nothing else declared), then the world replays the proof."""
+    judge = make_judge(None, SCRIPTED)
+    good = "abbrev answer : ℕ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  simp [answer]"
+    assert judge.judge(HOLE, good, definition_names=["answer"]) == Verdict(True, judge="simulation")
+    for bad, why in (
+        ("theorem hole_thm : answer + 1 = 4 := by\n  rfl", "does not define answer"),
+        ("abbrev answer : ℕ := sorry\n\ntheorem hole_thm : answer + 1 = 4 := by\n  rfl", "sorry"),
+        ("abbrev answer : ℕ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  decide", "Lean error"),
+    ):
+        verdict = judge.judge(HOLE, bad, definition_names=["answer"])
+        assert not verdict.accepted and verdict.judge == "simulation", bad
+        assert why in " ".join(verdict.reasons), verdict.reasons
 
 
 def test_simulation_needs_a_scripted_world_and_comparator_needs_its_install(tmp_path: Path) -> None:
@@ -127,6 +143,8 @@ def test_comparator_files_follow_its_contract(tmp_path: Path) -> None:
     ).read_text() == "import Mathlib\n\ntheorem add_zero_ok (n : ℕ) : n + 0 = n := by\n  simp\n"
     lakefile = (work / "lakefile.toml").read_text()
     assert 'name = "Solution"' in lakefile and 'name = "Challenge"' in lakefile
+    # elan must pick the project's Lean for `lake env`/`lake build` inside the workspace
+    assert (work / "lean-toolchain").read_text() == (REPO / "lean-toolchain").read_text()
     report = json.loads((work / "report" / "verification-report.json").read_text())
     assert report["kernel"]["accepted"] is True
 
@@ -176,22 +194,144 @@ def test_comparator_rejects_what_lean_rejects_and_unpermitted_axioms() -> None:
 
 def test_a_report_that_contradicts_the_exit_status_rejects() -> None:
     """``lie``: exit 0 and the success line although a check failed; the report says which, and it decides."""
-    solution = "abbrev answer : ℤ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  rfl"
-    verdict = make_judge(comparator_cfg("lie"), SCRIPTED).judge(HOLE, solution, definition_names=["answer"])
-    assert not verdict.accepted and verdict.check == "statement"
-    assert "Const does not match between challenge and target 'answer'" in verdict.reasons[0]
+    verdict = make_judge(comparator_cfg("lie"), SCRIPTED).judge(CHOICE, "exact em p")
+    assert not verdict.accepted and verdict.check == "axioms"
+    assert "Illegal axiom detected: 'my_magic_axiom'" in verdict.reasons[0]
+
+
+def test_a_hole_keeps_the_dataset_head_and_takes_only_the_model_value(tmp_path: Path) -> None:
+    """As the theorem gets the dataset statement re-attached, a hole gets the dataset's ``abbrev NAME : T``: the
+    model's type (here ℤ for ℕ), attributes or modifiers never reach the build."""
+    judge = make_judge(comparator_cfg(comparator={"keep_workdir": True, "workdir": str(tmp_path)}), SCRIPTED)
+    solution = "@[simp] abbrev answer : ℤ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  rfl"
+    assert judge.judge(HOLE, solution, definition_names=["answer"]) == Verdict(True, judge="comparator")
+    (work,) = [p / "work" for p in tmp_path.iterdir()]
+    text = (work / "Solution.lean").read_text()
+    assert (
+        text == "import Mathlib\n\nabbrev answer : ℕ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  rfl\n"
+    )
+    # the hole stays where the dataset declared it: a later header command may use it
+    later = Theorem(
+        "hole_thm",
+        "theorem hole_thm : answer + 1 = 4",
+        "import Mathlib\n\nabbrev answer : ℕ := sorry\n\nabbrev twice : ℕ := answer + answer\n",
+    )
+    with pytest.raises(
+        ValueError, match="no declaration of the theorem"
+    ):  # a script would be the hole's text
+        build_task(later, "abbrev answer : ℕ := 3\n\nby rfl", ["answer"], GuardOptions())
+    task = build_task(
+        later,
+        "abbrev answer : ℕ := 3\n\ntheorem hole_thm : answer + 1 = 4 := by\n  rfl",
+        ["answer"],
+        GuardOptions(),
+    )
+    assert isinstance(task, ComparatorTask)
+    assert task.solution.index("abbrev answer : ℕ := 3") < task.solution.index("abbrev twice")
 
 
 def test_require_report_rejects_a_comparator_that_writes_none() -> None:
     task = ComparatorTask("add_zero_ok", "", "", ())
-    ran = Outcome(0, "Building Challenge\nYour solution is okay!\n", None)
+    ran = ComparatorOutcome(0, "Building Challenge\nYour solution is okay!\n", None)
     assert read_outcome(ran, task, require_report=False, timeout_s=1) == (True, (), "")
     accepted, reasons, check = read_outcome(ran, task, require_report=True, timeout_s=1)
     assert not accepted and check == "judge" and "no JSON report" in reasons[0]
-    empty = Outcome(0, "", None)
+    empty = ComparatorOutcome(0, "", None)
     assert not read_outcome(empty, task, require_report=False, timeout_s=1)[0]
-    forged_line = Outcome(1, "Your solution is okay!\n", None)  # printed by the build, but comparator failed
+    forged_line = ComparatorOutcome(
+        1, "Your solution is okay!\n", None
+    )  # printed by the build, but comparator failed
     assert not read_outcome(forged_line, task, require_report=False, timeout_s=1)[0]
+
+
+def test_a_good_report_never_outvotes_comparator_itself() -> None:
+    """The report can only take an acceptance away: a (forged) clean report with comparator's exit status 1, or
+    without its final line, rejects."""
+    task = ComparatorTask("add_zero_ok", "", "", ())
+    clean = json.dumps(
+        {
+            "reports": [
+                {
+                    "targetName": "add_zero_ok",
+                    "targetKind": "theorem",
+                    "failureCategory": None,
+                    "failureMessage": None,
+                }
+            ],
+            "kernel": {"accepted": True, "failureMessage": None},
+        }
+    )
+    ok = ComparatorOutcome(0, "Your solution is okay!\n", clean)
+    assert read_outcome(ok, task, require_report=True, timeout_s=1) == (True, (), "")
+    for outcome in (
+        ComparatorOutcome(1, "Your solution is okay!\nuncaught exception: Child exited with 1\n", clean),
+        ComparatorOutcome(0, "Building Solution\n", clean),
+        ComparatorOutcome(None, "Your solution is okay!\n", clean),  # killed at the deadline
+    ):
+        assert not read_outcome(outcome, task, require_report=True, timeout_s=1)[0], outcome
+    # comparator's `kind` failure is a constructor with arguments: {"kind": ["theorem", "definition"]}
+    kind = json.loads(clean)
+    kind["reports"][0]["failureCategory"] = {"kind": ["theorem", "definition"]}
+    kind["reports"][0]["failureMessage"] = "Challenge and solution constant kind don't match: 'add_zero_ok'"
+    verdict = read_outcome(
+        ComparatorOutcome(0, "Your solution is okay!\n", json.dumps(kind)),
+        task,
+        require_report=True,
+        timeout_s=1,
+    )
+    assert verdict[0] is False and verdict[2] == "statement" and "kind don't match" in verdict[1][0]
+
+
+@pytest.mark.parametrize("sandbox", ["none", "auto"])
+def test_comparator_finds_landrun_and_lean4export_on_either_release_line(
+    tmp_path: Path, sandbox: str
+) -> None:
+    """master reads COMPARATOR_LANDRUN/COMPARATOR_LEAN4EXPORT (comparator ``Main.lean``, ``M.run``); the branch
+    ``pre-v25`` (Lean <= v4.24, the project's) runs ``landrun``/``lean4export`` from PATH (its ``Main.lean``:
+    ``cmd := "landrun"``). A stand-in comparator accepts only when both ways lead to the configured tools, also
+    inside bubblewrap, where a tool outside the project must be bound in."""
+    from prover.lean.sandbox import bwrap_problem
+
+    if sandbox != "none" and bwrap_problem():
+        pytest.skip(f"no working bubblewrap here: {bwrap_problem()}")
+    project = tmp_path / "project"
+    elsewhere = tmp_path / "tools"  # outside the project: the sandbox must bind it
+    (project / "bin1").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.24.0\n")
+    for path in (project / "bin1" / "landrun", elsewhere / "lean4export"):
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(0o755)
+    fake = project / "fake_comparator.sh"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'test "$(command -v landrun)" = "{project}/bin1/landrun" || {{ echo "uncaught exception: landrun" >&2; exit 1; }}\n'
+        f'test "$(command -v lean4export)" = "{elsewhere}/lean4export" || {{ echo "uncaught exception: lean4export" >&2; exit 1; }}\n'
+        f'test "$COMPARATOR_LANDRUN" = "{project}/bin1/landrun" || {{ echo "uncaught exception: env" >&2; exit 1; }}\n'
+        'grep -q v4.24.0 lean-toolchain || { echo "uncaught exception: toolchain" >&2; exit 1; }\n'
+        'test -f "$1" || exit 1\n'
+        'echo "Your solution is okay!"\n'
+    )
+    fake.chmod(0o755)
+    cfg = {
+        "judge": "comparator",
+        "timeout_s": 20.0,
+        "comparator": {
+            "command": [str(fake)],
+            "lean4export": str(elsewhere / "lean4export"),
+            "landrun": "bin1/landrun",
+        },
+    }
+    backend = {
+        "name": "repl",
+        "command": ["lake", "env", "repl"],
+        "project_dir": str(project),
+        "sandbox": sandbox,
+    }
+    verdict = make_judge(cfg, backend).judge(OK, "simp")
+    assert verdict == Verdict(True, judge="comparator"), verdict.reasons
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.99.0\n")  # the stand-in does check
+    assert not make_judge(cfg, backend).judge(OK, "simp").accepted
 
 
 def test_a_statement_mismatch_is_a_rejection(tmp_path: Path) -> None:
@@ -210,7 +350,9 @@ def test_a_statement_mismatch_is_a_rejection(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(config))
     command = [sys.executable, "-m", "prover.lean.doubles.comparator", "--world", str(WORLD), "config.json"]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env())
-    outcome = Outcome(done.returncode, done.stdout + done.stderr, (tmp_path / "report.json").read_text())
+    outcome = ComparatorOutcome(
+        done.returncode, done.stdout + done.stderr, (tmp_path / "report.json").read_text()
+    )
     accepted, reasons, check = read_outcome(outcome, task, require_report=True, timeout_s=60)
     assert done.returncode == 1 and not accepted and check == "statement"
     assert "theorem statement do not match: 'add_zero_ok'" in reasons[0]
@@ -252,6 +394,42 @@ def test_malformed_hole_solutions_are_refused_before_any_build(solution: str, wh
 def test_hole_in_the_header_is_required() -> None:
     with pytest.raises(ValueError, match="no definition hole"):
         build_task(OK, "abbrev nothing : ℕ := 1\n\nby simp", ["nothing"], GuardOptions())
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_every_putnambench_hole_problem_becomes_a_comparator_task(shared_data: Path) -> None:
+    """All 346 PutnamBench problems with ``…_solution`` holes (``holes="find"``): the Challenge keeps the dataset's
+    ``sorry`` holes, the Solution has every hole filled in place with the dataset head and no ``sorry`` before
+    the theorem, and the theorem statement is the dataset's."""
+    from prover.evaluation.benchmarks import load_path
+    from prover.lean.source import split_commands
+
+    path = shared_data / "putnambench" / "putnambench-lean4.jsonl"
+    if not path.is_file():
+        pytest.skip(f"no {path}")
+    problems = [p for p in load_path(path, holes="find").problems if p.definition_names]
+    assert len(problems) >= 300
+    failures = []
+    for problem in problems:
+        thm = problem.theorem
+        _, commands = split_commands(thm.header)
+        fills = []
+        for cmd in commands:
+            if cmd.name in problem.definition_names:
+                cut = cmd.text.rindex("sorry")
+                fills.append(cmd.text[:cut] + "0" + cmd.text[cut + len("sorry") :])
+        proof = "\n".join(fills) + f"\n\n{thm.statement} := by\n  simp"
+        task = build_task(thm, proof, problem.definition_names, GuardOptions())
+        if not isinstance(task, ComparatorTask):
+            failures.append((problem.id, task[:1]))
+            continue
+        before, _, _ = task.solution.partition(thm.statement)
+        if "sorry" in before or task.challenge.count("sorry") < 1 + len(problem.definition_names):
+            failures.append((problem.id, "sorry"))
+        if not task.solution.rstrip().endswith(f"{thm.statement} := by\n  simp"):
+            failures.append((problem.id, "statement"))
+    assert not failures, failures[:5]
 
 
 # --- the repl judge -------------------------------------------------------------------------------------
@@ -381,3 +559,65 @@ def test_real_judges_accept_and_reject(judge_name: str) -> None:
     if judge_name == "comparator":
         filled = "abbrev answer : ℕ := 3\n\ntheorem real_hole : answer + 1 = 4 := by\n  rfl"
         assert judge.judge(hole, filled, definition_names=["answer"]).accepted
+
+
+# --- `make lean`: the comparator part of scripts/setup_lean.sh ------------------------------------------
+_FAKE_TOOL = """#!/bin/bash
+echo "$(basename "$0") $*" >> "$FAKE_LOG"
+if [ "$(basename "$0")" = git ]; then exit 128; fi  # no network: every clone fails
+if [ "$1" = build ] && [ "$2" = repl ]; then
+  mkdir -p "$FAKE_ROOT/.lake/packages/REPL/.lake/build/bin"
+  printf '#!/bin/sh\\n' > "$FAKE_ROOT/.lake/packages/REPL/.lake/build/bin/repl"
+  chmod +x "$FAKE_ROOT/.lake/packages/REPL/.lake/build/bin/repl"
+fi
+exit 0
+"""
+
+
+@pytest.mark.parametrize(("comparator", "code"), [(None, 0), ("1", 1), ("0", 0)])
+def test_setup_lean_comparator_part_follows_auto_like_the_judge(
+    tmp_path: Path, comparator: str | None, code: int
+) -> None:
+    """Unset: comparator failing to build is a warning (``verify.judge=auto`` then uses the repl judge) and the
+    REPL setup still ends "ready"; ``COMPARATOR=1``: fatal with one message; ``COMPARATOR=0``: not tried. The
+    project's Lean v4.24 selects comparator's ``pre-v25`` branch (its ``Main.lean``: "v4.24.0 and older")."""
+    import shutil
+    import subprocess
+
+    root = tmp_path / "project"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "setup_lean.sh", root / "scripts" / "setup_lean.sh")
+    shutil.copy(REPO / "lean-toolchain", root / "lean-toolchain")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("lake", "elan", "git"):
+        (bin_dir / tool).write_text(_FAKE_TOOL)
+        (bin_dir / tool).chmod(0o755)
+    log = tmp_path / "calls.log"
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "FAKE_LOG": str(log),
+        "FAKE_ROOT": str(root),
+        **({"COMPARATOR": comparator} if comparator is not None else {}),
+    }
+    proc = subprocess.run(
+        ["bash", str(root / "scripts" / "setup_lean.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == code, proc.stderr
+    clones = [line for line in log.read_text().splitlines() if line.startswith("git clone")]
+    if comparator == "0":
+        assert not clones and "comparator" not in proc.stderr
+        return
+    assert clones and "--branch pre-v25" in clones[0] and "leanprover/comparator" in clones[0]
+    if code == 0:
+        assert "warning: comparator not installed" in proc.stderr and "repl judge" in proc.stderr
+        assert "ready" in proc.stdout
+    else:
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "cannot fetch comparator" in last and "COMPARATOR=0" in last and "ready" not in proc.stdout

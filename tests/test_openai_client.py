@@ -177,8 +177,32 @@ def test_the_api_key_goes_in_a_header_and_nowhere_else(monkeypatch: pytest.Monke
     with KeyCheck() as server:
         settings = OpenAISettings(base_url=server.base_url, model="fake-prover", api_key_env="MY_PROVER_KEY")
         gen = OpenAIGenerator(settings)
-        assert gen.client._http.headers["authorization"] == "Bearer sk-secret-123"
+        gen.generate([GenerationRequest(goals=("⊢ True",))], 1)
+        assert server.authorizations and set(server.authorizations) == {"Bearer sk-secret-123"}
         seen.append(repr(gen.client.settings))
         seen.append(settings.model_dump_json())
         gen.close()
     assert not any("sk-secret" in s for s in seen)
+
+
+def test_a_keep_alive_connection_the_server_dropped_is_reopened_without_a_retry() -> None:
+    with FakeOpenAIServer([Answer((), ("ok",))], drop_connections=True) as server:
+        client = _client(server.base_url, retries=0)
+        texts = [client.complete(f"p{i}").texts for i in range(4)]
+        assert texts == [("ok",)] * 4 and len(server.bodies) == 4
+        assert client.retried == 0 and client.requests_sent == 4
+        client.close()
+
+
+def test_a_server_dying_mid_request_and_a_bad_url_are_one_sentence() -> None:
+    class Garbage(FakeOpenAIServer):
+        def choices(self, text: str, n: int) -> list[tuple[str, str]]:
+            raise RuntimeError("boom")  # the handler dies: the connection closes without a reply
+
+    with (
+        Garbage() as server,
+        pytest.raises(EndpointError, match=r"cannot reach .*RemoteDisconnected \(after 1 tries\)"),
+    ):
+        _client(server.base_url, retries=0).complete("p")
+    with pytest.raises(EndpointConfigError, match="base_url must start with http"):
+        _client("ftp://127.0.0.1/v1")

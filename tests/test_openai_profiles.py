@@ -248,3 +248,18 @@ def test_kimina_repair_turn_has_goal_message_and_numbered_snippet() -> None:
     assert (
         "Goals state before error position:\n(not available)\n" in turn
     )  # no goal known: said, not invented
+
+
+def test_the_prompt_shows_the_standard_header_and_keeps_the_datasets_own_lines() -> None:
+    from prover.generation.profiles import prompt_theorem
+
+    putnam = Theorem(
+        "p", "theorem p : p_solution = 6", "import Mathlib\n\nopen Nat\n\nabbrev p_solution : ℕ :=\n  6\n"
+    )
+    shown = prompt_theorem(putnam)
+    assert shown.header == HEADER + "\nopen Nat\n\nabbrev p_solution : ℕ :=\n  6\n"
+    assert shown.statement == putnam.statement and prompt_theorem(putnam, "dataset") == putnam
+    # a dataset already on the standard header is shown it once; its own heartbeat limit is not shown
+    assert prompt_theorem(THEOREM).header == HEADER
+    finite = Theorem("t", STATEMENT, "import Mathlib\nset_option maxHeartbeats 400000\nopen Real\n")
+    assert prompt_theorem(finite).header == HEADER + "\nopen Real\n"

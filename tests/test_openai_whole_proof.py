@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from prover.cli.main import main
 from prover.evaluation.results import read_results
 from prover.generation.fake_openai import Answer, FakeOpenAIServer
@@ -163,3 +165,18 @@ def test_a_killed_run_resumes_per_sample(tmp_path: Path) -> None:
     assert set(records) == set(RIGHT) and all(r.status == "proved" for r in records.values())
     samples = records["sample_add_zero"].samples
     assert samples is not None and (samples.n, samples.c, samples.first_correct) == (4, 2, 3)
+
+
+def test_an_unreachable_server_stops_the_run_before_it_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "run"
+    code = main(["prove", "--no-progress", "--out", str(run), *_args(f"http://127.0.0.1:{port}/v1")])
+    assert code != 0 and not run.exists()
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and f"cannot reach http://127.0.0.1:{port}/v1" in err[0]

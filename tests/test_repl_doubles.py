@@ -200,7 +200,7 @@ def test_header_imports_are_elaborated_once_and_open_lines_on_top():
     from prover.lean.repl_process import split_header
 
     assert split_header("import Mathlib\nimport Aesop\n\nopen Real\nset_option maxHeartbeats 400000\n") == (
-        "import Mathlib\nimport Aesop",
+        "import Aesop\nimport Mathlib",  # read with the lexer: sorted, unique (prover.lean.header_key)
         "open Real\nset_option maxHeartbeats 400000",
     )
     p = _process()
@@ -246,7 +246,8 @@ def test_repl_config_validation_names_the_field():
     with pytest.raises(ValueError, match="tactic_timeout_s"):
         ReplConfig.from_mapping({"command": ["repl"], "tactic_timeout_s": 0})
     cfg = ReplConfig.from_mapping({"command": ["repl"], "pool_size": "auto", "max_rss_mb": 8000})
-    assert cfg.pool_size == auto_pool_size() >= 1 and cfg.max_rss_mb == 8000.0
+    assert cfg.pool_size == auto_pool_size(reserve=cfg.warm_spares) >= 1 and cfg.max_rss_mb == 8000.0
+    assert auto_pool_size(reserve=1) <= auto_pool_size()  # a warm spare's memory comes off the pool
 
 
 def test_one_mapping_of_repl_failures_to_results() -> None:

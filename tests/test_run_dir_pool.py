@@ -29,7 +29,7 @@ class CountingWorker(ProblemWorker):
     """A :class:`ProblemWorker` that records every generator build (pid per line) in ``config["loads"]``."""
 
     def prepare(self) -> None:
-        if self._generator is None:
+        if self._prover is None:  # the front door (and with it the generator) is built once per worker
             with open(self.config["loads"], "a", encoding="utf-8") as fh:
                 fh.write(f"{os.getpid()}\n")
             if self.config.get("fail_load"):

@@ -222,7 +222,9 @@ def test_auto_refuses_in_one_sentence_where_bwrap_is_missing(monkeypatch: pytest
 @pytest.mark.parametrize("mode", MODES)
 def test_describe_names_the_sandbox(mode: str) -> None:
     with _session(mode) as session:
-        assert session.describe()["sandbox"] == mode
+        described = session.describe()
+    assert described["sandbox"] == mode
+    assert described["toolchain"] == "v4.24.0"  # the release of the project that ran (lean-toolchain)
 
 
 @pytest.mark.skipif(bool(bwrap_problem()), reason="no sandbox here")
@@ -276,3 +278,27 @@ def test_a_writable_workspace_is_writable_and_nothing_else(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert (work / "sub" / "out.txt").read_text() == "ok"
     assert done.stdout.decode().strip() == "refused" and not (tmp_path / "ro" / "x").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forged_answer_frames_never_make_a_proof(mode: str) -> None:
+    """The one attack a sandbox cannot stop: code inside Lean writes well-formed "success" frames to the same
+    stdout. The pool's answers are hints (the forger "elaborates" ``2 + 2 = 5``); the judge, started through
+    the same launcher, rejects it in both modes. So this test, unlike the others, passes with
+    ``backend.sandbox=none`` too: the judge, not the sandbox, contains forgery (README "Trust model")."""
+    from prover.lean.judge import make_judge
+    from prover.lean.types import Theorem
+
+    forger = [*ADVERSARY, "--forge"]
+    cheat = Theorem("two_add_two_eq_five", "theorem two_add_two_eq_five : 2 + 2 = 5")
+    with _session(mode, command=forger) as session:
+        hint = session.run_command(f"{cheat.statement} := by norm_num", header="", timeout=20)
+        assert hint.ok and not hint.errors  # the forged frame looks like success to the pool
+    backend = {"name": "repl", "command": forger, "project_dir": str(REPO), "sandbox": mode}
+    judge = make_judge({"judge": "repl", "timeout_s": 20.0}, backend)
+    try:
+        verdict = judge.judge(cheat, "norm_num")
+    finally:
+        judge.close()
+    assert not verdict.accepted and verdict.judge == "repl", verdict
+    assert "nonce" in verdict.reasons[0]  # caught by the follow-up only the real REPL answers

@@ -10,6 +10,8 @@ import pytest
 
 from prover.generation.base import GenerationRequest, Suggestion
 from prover.generation.fixed import FixedTacticGenerator
+from prover.generation.profiles import ProofSample, SampleBatch
+from prover.lean.types import Theorem, Verdict
 from prover.search.factory import make_searcher
 from prover.search.status import ProofStatus
 from prover.search.whole_proof import WholeProofSearch, extract_whole_proof
@@ -18,12 +20,18 @@ pytest.importorskip("prover.lean.doubles.session", reason="the scripted world (L
 
 from test_search_algorithms import chain_world, session_for, theorem_of
 
-WORLD = chain_world(2)  # `step` twice proves it
+# `step` twice proves it, renamed `intro` then `simp`: the guard lets a later line of a whole proof start only with a
+# tactic it knows (a scripted world's own words pass only on a script's first line)
+WORLD = chain_world(2)
+WORLD["goals"] = {
+    "⊢ G0": {"intro": {"goals": ["⊢ G1"]}, "bad": {"error": "no"}},
+    "⊢ G1": {"simp": {"goals": []}, "bad": {"error": "no"}},
+}
 SAMPLES = [
     ("sorry", -0.1),
-    ("```lean\nstep\nstep\n```", -0.2),
+    ("```lean\nintro\nsimp\n```", -0.2),
     ("bad", -0.3),
-    ("theorem t_chain : G := by\n  step\n  step", -0.4),
+    ("theorem t_chain : G := by\n  intro\n  simp", -0.4),
 ]
 
 
@@ -47,7 +55,7 @@ def test_samples_are_verified_and_counted_for_pass_at_k(tmp_path: Path) -> None:
     assert isinstance(searcher, WholeProofSearch) and searcher.mode == "whole_proof"
     gen = Spy(SAMPLES)
     result = searcher.search(session, gen, theorem_of(WORLD))
-    assert result.status is ProofStatus.PROVED and result.proof == "step\nstep"
+    assert result.status is ProofStatus.PROVED and result.proof == "intro\nsimp"
     assert result.verdict is not None and result.verdict.accepted
     samples = result.samples
     assert samples is not None and (samples.n, samples.c, samples.requested) == (4, 2, 4)
@@ -95,3 +103,117 @@ def test_extract_whole_proof_strips_fences_and_restated_theorems() -> None:
     assert extract_whole_proof("```lean4\nby\n  rfl\n```", statement) == "rfl"
     assert extract_whole_proof(f"{statement} := by\n  intro\n  rfl", statement) == "intro\nrfl"
     assert extract_whole_proof("  simp\n  omega", statement) == "simp\nomega"
+
+
+# --- repair rounds, budgets and the journal, with a conversational sampler (no server) -------------------------
+
+
+class Conversational(FixedTacticGenerator):
+    """A whole-proof sampler with repair turns: opening answers from ``first``, every repair answers ``fixed``;
+    each call costs 10 prompt + 5 completion tokens per sample. Records what it was asked."""
+
+    can_repair = True
+
+    def __init__(self, first: Sequence[str], fixed: str = "intro\nsimp") -> None:
+        super().__init__([("unused", 0.0)])
+        self.first, self.fixed = list(first), fixed
+        self.asked: list[tuple[str, int]] = []
+        self.repair_inputs: list[tuple[int, list[str]]] = []
+
+    def sample_proofs(self, theorem: Theorem, n: int) -> SampleBatch:
+        self.asked.append(("open", n))
+        texts = [self.first[i % len(self.first)] for i in range(n)]
+        return SampleBatch((tuple(ProofSample(t, t) for t in texts),), 10 * n, 5 * n)
+
+    def repair_proofs(
+        self,
+        theorem: Theorem,
+        round_no: int,
+        failures: Sequence[tuple[ProofSample, Verdict]],
+        n: Sequence[int],
+    ) -> SampleBatch:
+        self.asked.append(("repair", sum(n)))
+        self.repair_inputs.append((round_no, [v.diagnostics[0].text for _, v in failures]))
+        groups = tuple(tuple(ProofSample(self.fixed, self.fixed) for _ in range(c)) for c in n)
+        return SampleBatch(groups, 10 * sum(n), 5 * sum(n))
+
+
+def test_a_repair_round_answers_lean_errors_and_proves_what_the_first_round_missed(tmp_path: Path) -> None:
+    session = session_for(WORLD, tmp_path)
+    gen = Conversational(["bad", "intro"])
+    settings = {"name": "whole_proof", "num_samples": 2, "repair_rounds": 2, "samples_per_round": 3}
+    result = make_searcher(settings).search(session, gen, theorem_of(WORLD))
+    assert result.status is ProofStatus.PROVED and result.proof == "intro\nsimp"
+    # both first-round samples failed with positioned errors; the 3 repair samples are spread over them (2 + 1),
+    # and the second repair round never runs once a sample is correct
+    assert gen.asked == [("open", 2), ("repair", 3)]
+    assert gen.repair_inputs == [(0, ["no", "unsolved goals\n⊢ G1"])]
+    s = result.samples
+    assert s is not None and (s.n, s.c, s.repaired, s.rounds, s.first_correct) == (5, 3, 3, 2, 3)
+    assert (s.prompt_tokens, s.completion_tokens) == (50, 25)
+    assert result.budget == "1×(2+2×3)×1"
+
+
+@pytest.mark.parametrize(
+    ("budget", "asked"),
+    [
+        ({"max_samples": 3}, [("open", 2), ("repair", 1)]),  # the repair round gets only the room left
+        ({"max_tokens": 30}, [("open", 2)]),  # 2 samples cost 30 tokens: no repair round
+        ({"max_lean_s": 1e-9}, [("open", 2)]),  # the first verdict spends the Lean budget
+    ],
+)
+def test_budgets_in_samples_tokens_and_lean_seconds_stop_the_rounds(
+    tmp_path: Path, budget: dict, asked: list
+) -> None:
+    session = session_for(WORLD, tmp_path)
+    gen = Conversational(["bad"], fixed="bad")
+    settings = {"name": "whole_proof", "num_samples": 2, "repair_rounds": 3, "samples_per_round": 2, **budget}
+    result = make_searcher(settings).search(session, gen, theorem_of(WORLD))
+    assert result.status is ProofStatus.BUDGET_EXHAUSTED and result.proof is None
+    assert gen.asked == asked
+
+
+def test_a_rerun_on_the_journal_asks_the_model_nothing_and_judges_nothing_again(tmp_path: Path) -> None:
+    session = session_for(WORLD, tmp_path)
+    settings = {
+        "name": "whole_proof",
+        "num_samples": 2,
+        "repair_rounds": 1,
+        "samples_per_round": 2,
+        "journal_dir": str(tmp_path / "samples"),
+    }
+    first = make_searcher(settings).search(session, Conversational(["bad", "intro"]), theorem_of(WORLD))
+    again = Conversational(["never asked"], fixed="never asked")
+    calls: list[str] = []
+    original = session.verify
+
+    def counting_verify(theorem: Theorem, proof: str) -> Verdict:
+        calls.append(proof)
+        return original(theorem, proof)
+
+    session.verify = counting_verify  # type: ignore[method-assign]
+    second = make_searcher(settings).search(session, again, theorem_of(WORLD))
+    assert again.asked == [] and calls == []
+    assert second.status is first.status is ProofStatus.PROVED and second.proof == first.proof
+    assert second.samples == first.samples
+
+
+def test_pass_at_k_counts_no_correct_sample_of_a_problem_the_judge_did_not_accept() -> None:
+    from prover.evaluation.report import RunSummary
+    from prover.evaluation.results import AttemptRecord
+    from prover.search.api import SampleCounts
+
+    def record(name: str, status: ProofStatus, c: int, first: int | None) -> AttemptRecord:
+        counts = SampleCounts(n=4, c=c, requested=4, distinct=4, first_correct=first)
+        return AttemptRecord(problem=name, theorem=name, status=status, budget="1×4×1", time_s=0, samples=counts)
+
+    run = RunSummary(
+        "r",
+        [
+            record("a", ProofStatus.PROVED, 2, 1),
+            record("b", ProofStatus.UNVERIFIED, 4, 1),  # every sample passed the session, the judge refused
+        ],
+    )
+    # a: n=4, c=2 -> pass@1 = 0.5, pass@2 = 1 - 1/6, pass@4 = 1; b counts as c=0
+    assert run.pass_at_k() == [(1, 0.25), (2, pytest.approx((1 - 1 / 6) / 2)), (4, 0.5)]
+    assert run.coverage() == [(1, 1), (2, 1), (4, 1)]

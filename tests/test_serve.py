@@ -433,8 +433,21 @@ def test_prove_returns_a_verified_proof_by_polling_and_by_events(client: TestCli
     assert json.loads(events[-1].split("data: ", 1)[1])["proof"] == "omega"
 
 
-def test_prove_events_stream_progress_then_done() -> None:
-    service = build(["generator.tactics=[{tactic:step,logprob:-0.1},{tactic:done,logprob:-0.2}]"])
+def _known_step_world(tmp_path: Path) -> Path:
+    """The demo world with its slow ``step`` renamed ``skip``: a multi-line proof must start each line with a
+    tactic the guard knows, and the verified proof of ``slow_chain`` has eleven lines."""
+    world = tmp_path / "world.json"
+    world.write_text(WORLD.read_text(encoding="utf-8").replace('"step"', '"skip"'), encoding="utf-8")
+    return world
+
+
+def test_prove_events_stream_progress_then_done(tmp_path: Path) -> None:
+    service = build(
+        [
+            f"backend.world={_known_step_world(tmp_path)}",
+            "generator.tactics=[{tactic:skip,logprob:-0.1},{tactic:done,logprob:-0.2}]",
+        ]
+    )
     with local(create_app(service)) as c:
         job_id = c.post("/prove", json={"statement": "theorem slow_chain : Slow 0"}).json()["job_id"]
         with c.stream("GET", f"/prove/{job_id}/events") as stream:
@@ -443,7 +456,8 @@ def test_prove_events_stream_progress_then_done() -> None:
         assert kinds.count("event: done") == 1 and kinds[-1] == "event: done"
         assert "event: progress" in kinds
         final = json.loads(text.rsplit("data: ", 1)[1])
-        assert final["status"] == "proved" and final["proof"].splitlines() == ["step"] * 10 + ["done"]
+        assert final["status"] == "proved", final["message"]
+        assert final["proof"].splitlines() == ["skip"] * 10 + ["done"]
 
 
 def test_prove_cancel_stops_the_search() -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,8 +66,10 @@ def start_server(*overrides: str, env: dict[str, str] | None = None) -> tuple[Se
     deadline = time.monotonic() + 60
     url = None
     proc.auth = {}
+    proc.log = []  # the start-up lines too (warnings come before "listening on")
     while time.monotonic() < deadline and not proc.auth:
         line = proc.stderr.readline()
+        proc.log.append(line)
         if not line and proc.poll() is not None:
             raise AssertionError(f"prover serve exited with {proc.returncode}")
         if m := re.search(r"listening on (http://127\.0\.0\.1:\d+)", line):
@@ -74,7 +78,6 @@ def start_server(*overrides: str, env: dict[str, str] | None = None) -> tuple[Se
             proc.token_file = Path(m.group(1))
             proc.auth = {"X-API-Key": proc.token_file.read_text().strip()}
     assert url is not None, "prover serve did not say where it listens"
-    proc.log = []
     threading.Thread(target=lambda: proc.log.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
     while time.monotonic() < deadline:
         try:
@@ -107,9 +110,26 @@ def server() -> Iterator[tuple[Served, str]]:
         "generator.tactics=[{tactic:step,logprob:-0.1},{tactic:omega,logprob:-0.5}]",
         "serve.pool_size=2",
         "serve.request_timeout_s=20",
+        "serve.parse_timeout_s=3",
     )
     yield proc, url
     stop(proc)
+
+
+def test_a_900kb_statement_leaves_health_under_100ms_p99(server: tuple[Served, str]) -> None:
+    """Issue 23: a 900 KB statement (under the 1 MiB limit) froze the server for about 2 minutes. Its reading
+    runs in a separate, lower-priority process with a deadline: /health, probed one request after another on
+    loopback for as long as the big request lasts, keeps its p99 under 100 ms, and the big request is answered
+    (504 past serve.parse_timeout_s, never a hang or a 500)."""
+    from bench.bench_serve import big_statement, health_under_load
+
+    proc, url = server
+    warm = {"statement": big_statement(1_000, "sum"), "proof": "omega"}  # the reader process is up
+    assert httpx.post(f"{url}/check", json=warm, headers=proc.auth, timeout=60).status_code == 200
+    row = health_under_load(url, proc.auth, big_statement(900_000, "sum"), max_probes=2000)
+    assert row["big_bytes"] > 880_000 and row["big_status"] in (200, 400, 504), row
+    assert row["big_seconds"] < 3 + 5, row  # the deadline (serve.parse_timeout_s=3) and the upload
+    assert row["probes"] >= 20 and row["health_p99_ms"] < 100, row
 
 
 def test_real_server_answers_and_logs_one_line_per_request() -> None:
@@ -185,6 +205,134 @@ def test_bad_config_and_taken_port_are_one_line_exit_2() -> None:
             timeout=60,
         )
     assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (LeanCopilot's own HTTP client)")
+def test_leancopilot_external_generator_over_the_wire_with_curl() -> None:
+    """Exactly what LeanCopilot's ``ExternalGenerator.generate`` runs (LeanCopilot/Models/External.lean,
+    lean-dojo/LeanCopilot): ``curl -X POST http://localhost:23337/generate -H "accept: application/json" -H
+    "Content-Type: application/json" -d <(toJson req).pretty>``, the request's keys in Lean's (sorted) order and
+    non-ASCII text unescaped, no token (LeanCopilot cannot send one: serve.open_paths lists /generate). The
+    answer must parse as its ``GeneratorResponse``: ``outputs`` of ``{output: String, score: Float}`` (a null
+    score fails), ``k`` of them when the generator has k that the guard lets through, scores in [0, 1]."""
+    tactics = "[{tactic:native_decide,logprob:-0.01},{tactic:omega,logprob:-0.1},{tactic:simp,logprob:-0.5},"
+    tactics += "{tactic:rfl,logprob:-2.0},{tactic:decide,logprob:-3.0}]"
+    proc, url = start_server(
+        "backend=scripted",
+        f"backend.world={WORLD}",
+        "generator=fixed",
+        f"generator.tactics={tactics}",
+        "serve.copilot_k=3",
+        "serve.open_paths=[/health,/generate,/encode]",
+    )
+    port = url.rsplit(":", 1)[1]
+    try:
+        request = {
+            "name": "kaiyuy/leandojo-lean4-tacgen-byt5-small",
+            "input": "n : Nat\n⊢ n + 0 = n",
+            "prefix": "",
+        }
+        for prefix, expected in (("", ["omega", "simp", "rfl"]), ("s", ["simp"])):
+            data = json.dumps({**request, "prefix": prefix}, sort_keys=True, ensure_ascii=False)
+            out = subprocess.run(
+                [
+                    "curl",
+                    "-s",
+                    "-X",
+                    "POST",
+                    f"http://localhost:{port}/generate",
+                    "-H",
+                    "accept: application/json",
+                    "-H",
+                    "Content-Type: application/json",
+                    "-d",
+                    data,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+            answer = json.loads(out)
+            assert set(answer) == {"outputs"}, answer
+            outputs = answer["outputs"]
+            assert [o["output"] for o in outputs] == expected, answer
+            for o in outputs:
+                assert set(o) == {"output", "score"} and isinstance(o["output"], str)
+                assert type(o["score"]) is float and 0.0 <= o["score"] <= 1.0, o
+            assert [o["score"] for o in outputs] == sorted((o["score"] for o in outputs), reverse=True)
+        assert outputs[0]["score"] == pytest.approx(math.exp(-0.5), rel=1e-6)  # exp of the total logprob
+    finally:
+        stop(proc)
+
+
+def test_the_connection_cap_answers_json_503() -> None:
+    """Past serve.max_connections uvicorn answered a text/plain 503; the cap's answer is our JSON shape."""
+    proc, url = start_server(
+        "backend=scripted", f"backend.world={WORLD}", "generator=fixed", "serve.max_connections=2"
+    )
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port))), socket.create_connection((host, int(port))):
+            time.sleep(0.2)  # two open connections: the cap
+            answer = httpx.get(f"{url}/health")
+            assert answer.status_code == 503 and answer.headers["content-type"] == "application/json"
+            assert answer.json()["error"]["code"] == "unavailable" and answer.headers["retry-after"] == "1"
+        time.sleep(0.2)
+        assert httpx.get(f"{url}/health").status_code == 200
+    finally:
+        stop(proc)
+
+
+def _serve_once(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prover.cli.main", "serve", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_sentence(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("prover serve: error: "), result.stderr
+    assert "Traceback" not in result.stderr and "validation error" not in result.stderr
+    return lines[0]
+
+
+def test_a_port_out_of_range_is_one_sentence() -> None:
+    """Issue 24: ``serve --port 70000`` printed pydantic's dump."""
+    line = _one_sentence(_serve_once("--port", "70000"))
+    assert "--port" in line and "65535" in line and "70000" in line
+
+
+def test_a_missing_world_refuses_even_when_guard_only_is_allowed(tmp_path: Path) -> None:
+    """Issue 24: ``serve backend.world=missing.json`` warned, then served without Lean."""
+    line = _one_sentence(
+        _serve_once(
+            "--port",
+            "0",
+            "backend=scripted",
+            f"backend.world={tmp_path / 'missing.json'}",
+            "generator=fixed",
+            "serve.allow_guard_only=true",
+            f"serve.token_dir={tmp_path}",
+        )
+    )
+    assert "missing.json" in line and not list(tmp_path.glob("*.token"))
+
+
+def test_a_second_server_on_the_same_port_is_one_sentence(server: tuple[Served, str]) -> None:
+    """Issue 24: two ``prover serve`` on one port gave "listening on", then a 100-line traceback."""
+    _proc, url = server
+    port = url.rsplit(":", 1)[1]
+    line = _one_sentence(
+        _serve_once("--port", port, "backend=scripted", f"backend.world={WORLD}", "generator=fixed")
+    )
+    assert f"cannot listen on 127.0.0.1:{port}" in line and "--port" in line
+    assert httpx.get(f"{url}/health").status_code == 200  # the first one still serves
 
 
 def test_fifty_concurrent_requests_against_a_pool_of_two(server: tuple[Served, str]) -> None:
@@ -276,6 +424,24 @@ def test_old_key_variable_still_works_with_a_warning() -> None:
     assert "PROVER_API_KEY is deprecated" in err
 
 
+def _read_answer(sock: socket.socket) -> str:
+    """One whole HTTP answer (head and Content-Length body: they may come in separate packets)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
 def test_slow_and_idle_connections_are_cut_and_bad_http_is_json() -> None:
     proc, url = start_server(
         "backend=scripted",
@@ -312,12 +478,12 @@ def test_slow_and_idle_connections_are_cut_and_bad_http_is_json() -> None:
                 b"POST /suggest HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + f"X-API-Key: {proc.auth['X-API-Key']}\r\nContent-Length: 100\r\n\r\n{{".encode()
             )
-            answer = lazy.recv(4096).decode()
+            answer = _read_answer(lazy)
             assert answer.startswith("HTTP/1.1 408") and '"request_timeout"' in answer
         with socket.create_connection((host, int(port))) as bad:
             bad.settimeout(5)
             bad.sendall(b"GARBAGE\r\n\r\n")
-            answer = bad.recv(4096).decode()
+            answer = _read_answer(bad)
             assert answer.startswith("HTTP/1.1 400") and "application/json" in answer
             assert json.loads(answer.split("\r\n\r\n", 1)[1])["error"]["code"] == "bad_request"
         assert httpx.get(f"{url}/health").status_code == 200

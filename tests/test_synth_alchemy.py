@@ -103,6 +103,23 @@ def test_mutate_probes_rebuilds_and_verifies() -> None:
     assert text.count("theorem t1_alchemy_") == 2 and "exact h_old" in text
 
 
+def test_the_judge_given_decides_which_variants_are_verified() -> None:
+    """The search session's ``verify`` is a hint (issue 19): with a judge, only its verdict counts."""
+    from prover.lean.types import Verdict
+
+    judged: list[tuple[str, str]] = []
+
+    def judge(theorem, proof):  # a judge that accepts nothing, and records what it was asked
+        judged.append((theorem.statement, proof))
+        return Verdict(False, ("the judge says no",), "compile", judge="test")
+
+    counts = AlchemyCounts()
+    variants = mutate(WorldSession(world()), TARGET, RULES, counts, judge=judge)
+    assert counts.verified == 0 and not any(v["verified"] for v in variants)
+    assert len(judged) == 2 and all(s.startswith("theorem t1_alchemy_") for s, _ in judged)
+    assert any("the judge says no" in r for v in variants for r in v.get("reasons", []))
+
+
 def test_run_writes_checkpoints_lean_file_and_counts_and_resumes(tmp_path) -> None:
     from prover.synthesis.alchemy import run_alchemy
 

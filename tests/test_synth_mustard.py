@@ -436,7 +436,10 @@ def test_a_mustard_run_feeds_build_train(tmp_path: Path, capsys: pytest.CaptureF
     data = tmp_path / "data"
     assert main(["data", "build-train", "--synth", str(run), "--out", str(data), "--val", "0"]) == 0
     records = read_records(data / "proof.jsonl", ProofExample)
-    assert len(records) == 4 and all(r.proof.startswith(r.statement) for r in records)
+    built = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # the fake endpoint answers the same proof four times: build-train keeps it once (dedupe_proofs)
+    assert built["proof_duplicates_dropped"] == 3
+    assert len(records) == 1 and all(r.proof.startswith(r.statement) for r in records)
     assert all(r.provenance.source == "synth" and r.informal for r in records)
     # the sample's name and header (its `open` lines) reach the training record, so training sees what Lean saw
     assert {(r.name, r.header) for r in records} == {("good_one", "import Mathlib\nopen Nat\n")}
@@ -447,17 +450,30 @@ def test_a_mustard_run_feeds_build_train(tmp_path: Path, capsys: pytest.CaptureF
     first["labels"] = ["trivial: simp"]
     (run / "samples.jsonl").write_text("\n".join([json.dumps(first, ensure_ascii=False), *lines[1:]]) + "\n")
     capsys.readouterr()
+    dropped = tmp_path / "dropped"
+    assert main(["data", "build-train", "--synth", str(run), "--out", str(dropped), "--val", "0"]) == 0
+    built = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert built["proof_degenerate_dropped"] == 1 and built["proof_duplicates_dropped"] == 2
+    assert [r.labels for r in read_records(dropped / "proof.jsonl", ProofExample)] == [[]]
     labelled = tmp_path / "labelled"
-    assert main(["data", "build-train", "--synth", str(run), "--out", str(labelled), "--val", "0"]) == 0
-    assert [r.labels for r in read_records(labelled / "proof.jsonl", ProofExample)].count(
-        ["trivial: simp"]
-    ) == 1
+    args = [
+        "data",
+        "build-train",
+        "--synth",
+        str(run),
+        "--out",
+        str(labelled),
+        "--val",
+        "0",
+        "--keep-degenerate",
+    ]
+    assert main(args) == 0
+    assert [r.labels for r in read_records(labelled / "proof.jsonl", ProofExample)] == [["trivial: simp"]]
     capsys.readouterr()
     assert main(["data", "curate", str(labelled), "--out", str(tmp_path / "curated")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["removed"]["drop_degenerate"] == 1
-    kept = read_records(tmp_path / "curated" / "proof.jsonl", ProofExample)
-    assert len(kept) == 3 and not any(r.labels for r in kept)
+    assert read_records(tmp_path / "curated" / "proof.jsonl", ProofExample) == []
 
 
 def test_summary_leaves_error_records_out_of_the_pass_rates() -> None:
@@ -506,8 +522,10 @@ def test_cli_repl_backend_is_preflighted_by_elaborating_a_statement(
     def repl_args(ep: FakeEndpoint, world: Path, out: Path) -> list[str]:
         args = [a for a in _cli_args(ep, out) if not a.startswith("backend")]
         command = json.dumps([sys.executable, "-m", "prover.lean.doubles.server", str(world)])
+        # no sandbox: the world file lies outside the repository, and the repl judge's fresh process binds only
+        # the project (the sandbox has tests of its own); the judge, not the pool, decides "verified"
         return [*args, "backend=repl", f"backend.command={command}", f"backend.project_dir={REPO}",
-                "backend.pool_size=1", "--num", "1"]  # fmt: skip
+                "backend.sandbox=none", "backend.pool_size=1", "--num", "1"]  # fmt: skip
 
     with FakeEndpoint([], default=GOOD) as ep:
         assert main(repl_args(ep, WORLD, tmp_path / "no")) == 1
@@ -541,3 +559,53 @@ def test_cli_refuses_a_run_directory_in_use_with_exit_1(
     err = capsys.readouterr().err
     assert "in use" in err and "Traceback" not in err
     assert (out / "samples.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "cheat",
+    [
+        # a command after the theorem runs when the proof is elaborated
+        'theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega\n#eval IO.println "pwned"',
+        # attributes and modifiers on the proof's head (issue 19: they passed MUSTARD)
+        "@[implemented_by id] theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega",
+        "unsafe theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega",
+        # unsafe code, eval% and a computed config inside the proof
+        "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  exact unsafeCast h",
+        "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  exact eval% (Nat.le_of_lt h)",
+        "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  decide (config := ⟨false, true, true, false⟩)",
+        "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega\nvariables (x : False)",
+    ],
+)
+def test_a_fake_endpoint_cannot_get_a_cheating_proof_kept(tmp_path: Path, cheat: str) -> None:
+    """MUSTARD against a fake endpoint that answers with a cheat (issue 19): no sample is verified, and the
+    reason names the gate (the parser of model code or the guard), not Lean."""
+    answer = GOOD.replace("theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega", cheat)
+    assert cheat in answer
+    with FakeEndpoint([], default=answer) as ep:
+        assert main(_cli_args(ep, tmp_path / "run", "--num", "1")) == 0
+    sample = json.loads((tmp_path / "run" / "samples.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert sample["verdict"] != "verified"
+    assert sample["attempts"] and all(a["stage"] in ("parse", "proof") for a in sample["attempts"])
+    messages = " ".join(m for a in sample["attempts"] for m in a["messages"])
+    assert any(
+        word in messages for word in ("unsupported command", "soundness guard", "guard", "plain", "refused")
+    ), messages
+
+
+def test_the_checker_asks_the_judge_not_the_session() -> None:
+    """Issue 19: the session that started the statement gives hints; the judge decides "verified"."""
+    from prover.lean.types import Verdict
+    from prover.synthesis.check import Checker
+
+    asked: list[str] = []
+
+    def judge(theorem, proof):
+        asked.append(theorem.statement)
+        return Verdict(False, ("kernel replay failed",), "compile", judge="test")
+
+    formal = "theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n := by\n  omega"
+    with WorldSession(WORLD) as session:
+        assert Checker(session, [], []).check(formal, formal).stage == "ok"  # the session alone would accept
+        result = Checker(session, [], [], judge).check(formal, formal)
+    assert result.stage == "proof" and "compile: kernel replay failed" in result.messages
+    assert asked == ["theorem good_one (n : ℕ) (h : 0 < n) : 1 ≤ n"]

@@ -32,7 +32,11 @@ def test_rounds_prove_collect_curate_train_and_resume(
         *overrides(world, bench, "executor.workers=0", "search.max_expansions=3"),
     ]
     assert main([*cmd, "train.rounds=1"]) == 0
-    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    first = json.loads(captured.out.strip().splitlines()[-1])
+    # progress on stderr, stage by stage (the loop runs for hours on real data)
+    assert "prover iterate: round 1/1: proving with the configured generator" in captured.err
+    assert "prover iterate: round 1/1: finished" in captured.err
     round0 = first["rounds"][0]
     # round 0 proves with the configured (fixed) generator: the two verified proofs become training data
     assert round0["solved"] == 2 and round0["tactic_records"] == 4
@@ -40,7 +44,9 @@ def test_rounds_prove_collect_curate_train_and_resume(
     # a second invocation (`prover iterate`, same loop) with more rounds keeps round 0 and runs round 1 with
     # round 0's checkpoint
     assert main(["iterate", *cmd[2:], "rounds=2"]) == 0
-    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    second = json.loads(captured.out.strip().splitlines()[-1])
+    assert "prover iterate: round 1/2: done earlier, kept" in captured.err
     assert second["rounds"][0] == round0 and len(second["rounds"]) == 2
     used = yaml.safe_load((out / "round-1" / "prove" / "config.yaml").read_text())["generator"]
     assert used["name"] == "hf" and used["model"] == round0["model"]

@@ -94,6 +94,29 @@ def test_build_train_out_naming_a_file_is_one_sentence(
     assert "is a file, not a directory" in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
+def test_unusable_output_dir_is_one_sentence_before_the_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An output_dir under a file was a NotADirectoryError traceback from inside the trainer."""
+    import prover.training.runs as runs
+
+    def no_model(*a: object, **kw: object) -> str:
+        raise AssertionError("the model source was looked at before the output directory")
+
+    monkeypatch.setattr(runs, "check_model_source", no_model)
+    data = write_data(tmp_path / "data")
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    args = ["train", "train=encoder", f"train.data={data}", f"train.output_dir={a_file / 'enc'}"]
+    assert main(args) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "train.output_dir" in line and "is a file, not a directory" in line
+    # a directory that cannot be created (mkdir fails): one sentence too, from the trainer's own preparation
+    monkeypatch.setattr(Path, "mkdir", lambda *a, **kw: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    with pytest.raises(runs.TrainingRunError, match="cannot be created: denied"):
+        prepare_output_dir(EncoderTrainSettings(data=str(data), output_dir=str(tmp_path / "new")))
+
+
 def test_curate_missing_easy_run_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_data(tmp_path / "data")
     missing = tmp_path / "no-such-run"
@@ -201,6 +224,7 @@ def trained_encoder(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"out": out, "summary": json.loads(proc.stdout), "stderr": proc.stderr, "args": args, "tmp": tmp}
 
 
+@pytest.mark.slow  # a real (tiny) training run in a subprocess
 def test_final_evaluation_runs_once_and_eval_loss_with_few_val_pairs(trained_encoder: dict) -> None:
     rows = read_metrics(trained_encoder["out"])
     evals = [r["step"] for r in rows if "eval_loss" in r]
@@ -208,6 +232,7 @@ def test_final_evaluation_runs_once_and_eval_loss_with_few_val_pairs(trained_enc
     assert trained_encoder["summary"]["val_pairs"] < 8 and "eval_loss" in trained_encoder["summary"]
 
 
+@pytest.mark.slow  # a real (tiny) training run in a subprocess
 def test_validation_topk_and_refitted_mix_are_in_metrics(trained_encoder: dict) -> None:
     from prover.generation.mix import load_mix
     from prover.training.report import curves
@@ -220,12 +245,14 @@ def test_validation_topk_and_refitted_mix_are_in_metrics(trained_encoder: dict) 
         assert key in found and 0.0 <= found[key].values[-1] <= 1.0
 
 
+@pytest.mark.slow  # a real (tiny) training run in a subprocess
 def test_progress_lines_without_verbose(trained_encoder: dict) -> None:
     err = trained_encoder["stderr"]
     assert "prover train: training 4 steps" in err and "prover train: step 4/4" in err
     assert "Loading weights" not in err and "it/s]" not in err  # the library's bars are silenced
 
 
+@pytest.mark.slow  # a real (tiny) training run in a subprocess
 def test_sigterm_saves_a_checkpoint_and_says_so(trained_encoder: dict) -> None:
     tmp = trained_encoder["tmp"]
     out = tmp / "long"

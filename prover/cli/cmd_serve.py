@@ -35,18 +35,22 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if print_config_if_asked(args, cfg):
         return 0
+    from prover.config import as_plain_dict
     from prover.errors import ConfigError
     from prover.serve.settings import ServeSettings
     from prover.settings import load_settings
 
     try:
-        settings = load_settings(ServeSettings, cfg.get("serve"), "serve")
+        # --host/--port go through the same validation as serve.host/serve.port (one sentence, not a dump)
+        data = as_plain_dict(cfg.get("serve"), "serve config")
         if args.host is not None:
-            settings.host = args.host
+            data["host"] = args.host
         if args.port is not None:
-            settings.port = args.port
+            data["port"] = args.port
+        settings = load_settings(ServeSettings, data, "serve")
     except (ConfigError, ValueError) as exc:
-        raise CliError(str(exc).splitlines()[0]) from None
+        message = str(exc).splitlines()[0].replace("serve.port:", "serve.port (--port):")
+        raise CliError(message.replace("serve.host:", "serve.host (--host):")) from None
     if settings.api_key is None:
         settings.api_key = _key_from_env()
     if settings.host not in LOOPBACK and settings.api_key is None:
@@ -119,9 +123,14 @@ def _bind(host: str, port: int):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listen now: with SO_REUSEADDR two servers could both bind a port nobody listens on yet, and the
+        # second would fail later, inside uvicorn, with a traceback instead of this sentence
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise CliError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another prover serve? choose --port)"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
@@ -153,4 +162,7 @@ def _serve(app, sock, settings, token_file) -> None:
         limit_concurrency=settings.max_connections,
         h11_max_incomplete_event_size=64 * 1024,  # request line + headers; bodies have max_body_bytes
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except OSError as exc:  # the listening socket failed after start-up: one sentence, not a traceback
+        raise CliError(f"prover serve stopped: {exc.strerror or exc}") from None

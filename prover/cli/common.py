@@ -86,7 +86,7 @@ def _explain_bad_override(overrides: list[str], exc: Exception) -> str:
     except (HydraException, OmegaConfBaseException):
         base = compose([])
     container = OmegaConf.to_container(base, resolve=False)
-    known = _flat_keys(container if isinstance(container, dict) else {})
+    known = _flat_keys({str(k): v for k, v in container.items()} if isinstance(container, dict) else {})
     if key in known:
         # the key exists: the value is what failed (a type or a missing config option of a group)
         message = re.sub(r"\s*To append to your config use \+\S+", "", message)
@@ -174,7 +174,10 @@ def _nearest_existing(path: Path) -> Path:
 def read_text_arg(value: str, option: str) -> str:
     """The text of an option that may be ``-`` (stdin), as UTF-8: anything else is one sentence, not a traceback."""
     if value == "-":
-        data = sys.stdin.buffer.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream given in place of stdin (tests, embedding): already decoded
+            return sys.stdin.read()
+        data = stream.read()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:

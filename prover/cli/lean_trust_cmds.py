@@ -121,20 +121,43 @@ def _check(args: argparse.Namespace) -> int:
     theorem = Theorem(name or "example", statement, _utf8("--header", header), source="cli")
     proof_text = _read_proof(args)
     guard = dict(backend_cfg.get("guard") or {})
-    if args.static:
+    refused = _statement_refusals(statement, guard)
+    if refused is not None:
+        verdict = refused
+    elif args.static:
         try:
             verdict = verify_proof(theorem, proof_text, options=guard)
         except ValueError as exc:  # e.g. an unknown backend.guard option
             raise CliError(str(exc)) from None
     else:
-        verdict = _verify_with_lean(backend_cfg, theorem, proof_text)
+        verdict = _verify_with_lean(cfg.get("verify"), backend_cfg, theorem, proof_text)
     emit({**verdict.to_json(), "mode": "static" if args.static else f"lean:{backend_cfg['name']}"})
     return 0 if verdict.accepted else 1
 
 
-def _verify_with_lean(backend: Any, theorem: Theorem, proof_text: str) -> Verdict:
+def _statement_refusals(statement: str, guard: dict[str, Any]) -> Verdict | None:
+    """The guard's verdict on ``--statement`` itself (issue 19: ``eval%``, ``unsafe…`` or ``@[implemented_by]`` in
+    it passed ``--static``): elaborating the statement runs it. Attributes and modifiers that add no trust are fine
+    (``check_statement`` with ``model_written=False``). None when it may be elaborated."""
+    from prover.lean.guard import check_statement
+    from prover.lean.types import Verdict
+
+    try:
+        result = check_statement(statement, guard, model_written=False)
+    except ValueError as exc:  # an unknown backend.guard option
+        raise CliError(str(exc)) from None
+    if result.accepted:
+        return None
+    return Verdict(False, tuple(f"statement refused: {r}" for r in result.reasons), "guard")
+
+
+def _verify_with_lean(verify: Any, backend: Any, theorem: Theorem, proof_text: str) -> Verdict:
+    """The configured judge's verdict (``prover.lean.judge``: comparator, a fresh sandboxed REPL, or the scripted
+    world as simulation), never a search session's answer: the REPL's stdout is a hint, not a verdict. Every judge
+    runs the static pre-filter first (``verify_proof``/``build_task``), so a refused proof never reaches Lean."""
     from prover.errors import ProverError
-    from prover.lean.factory import LeanUnavailable, make_session, preflight
+    from prover.lean.factory import LeanUnavailable, preflight
+    from prover.lean.judge import make_judge
 
     try:
         preflight(backend)
@@ -143,11 +166,13 @@ def _verify_with_lean(backend: Any, theorem: Theorem, proof_text: str) -> Verdic
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
-        session = make_session(backend)
+        judge = make_judge(verify, backend)
     except (ValueError, ProverError) as exc:
         raise CliError(str(exc)) from None
-    with session:
-        return session.verify(theorem, proof_text)
+    try:
+        return judge.judge(theorem, proof_text)
+    finally:
+        judge.close()
 
 
 def _world(args: argparse.Namespace) -> int:

@@ -56,7 +56,7 @@ class Problem:
 
     def to_json(self) -> dict[str, Any]:
         t = self.theorem
-        data = {
+        data: dict[str, Any] = {
             "id": self.id,
             "name": t.name,
             "header": t.header,

@@ -28,18 +28,18 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import NonNegativeInt, PositiveInt
 
 from prover.errors import ConfigError
 from prover.evaluation.errors import EvaluationError
-from prover.settings import Settings, load_settings
+from prover.settings import Settings, load_one_of
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,18 @@ class Worker(Protocol):
     def run(self, job: dict[str, Any]) -> Any: ...
 
     def close(self) -> None: ...
+
+
+def worker_preflight(worker: Worker) -> Callable[[dict[str, Any]], float]:
+    """The worker's ``preflight(job) -> load seconds`` (a run's worker must have one: it builds its state and
+    starts one session on the run's first problem); :class:`ExecutorConfigError` naming the class otherwise,
+    never an ``AttributeError`` in the middle of a run's start."""
+    preflight = getattr(worker, "preflight", None)
+    if not callable(preflight):
+        raise ExecutorConfigError(
+            f"the run's worker {type(worker).__name__} has no preflight(job) method; a run needs one"
+        )
+    return cast("Callable[[dict[str, Any]], float]", preflight)
 
 
 @dataclass(frozen=True)
@@ -117,13 +129,7 @@ def executor_settings(cfg: Any) -> ExecutorSettings:
     """The typed settings of a ``cfg.executor`` node or dict (``name`` defaults to ``local``)."""
     if isinstance(cfg, ExecutorSettings):
         return cfg
-    name = cfg.get("name", "local") if hasattr(cfg, "get") else None
-    if name not in EXECUTOR_SETTINGS:
-        raise ExecutorConfigError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTOR_SETTINGS)}")
-    try:
-        return load_settings(EXECUTOR_SETTINGS[name], cfg, "executor")
-    except ConfigError as exc:
-        raise ExecutorConfigError(str(exc)) from None
+    return load_one_of(EXECUTOR_SETTINGS, cfg, "executor", default="local", error=ExecutorConfigError)
 
 
 # --- inline ------------------------------------------------------------------------------------------
@@ -224,6 +230,25 @@ def _init_process(spec: WorkerSpec, parent: int) -> None:
         log.debug("worker set-up failed", exc_info=True)
 
 
+def _died_in_preflight() -> str:
+    """Why a pool's first process may die before it answers. A script that starts a run at import time (no
+    ``if __name__ == "__main__":``) is the usual cause from Python: each spawned worker re-imports the script
+    and stops there; blaming memory would send the user the wrong way."""
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if (
+        script
+        and not str(script).endswith(("prover", "pytest", "__main__.py"))
+        and "site-packages" not in script
+    ):
+        return (
+            f"the worker process died during the preflight; from a script the usual cause is {Path(script).name} "
+            "starting the run when it is imported (every worker process imports it again): put the run under "
+            '`if __name__ == "__main__":` (or use executor.workers=0); else a crash or out of memory'
+        )
+    return "the worker process died during the preflight (a crash, or out of memory)"
+
+
 def _preflight_in_process(job: dict[str, Any], backend_cfg: Any) -> dict[str, Any]:
     """The run's preflight inside a pool process: ``{"load_s", "versions"}`` or ``{"error", "exit_code"}``.
 
@@ -234,7 +259,7 @@ def _preflight_in_process(job: dict[str, Any], backend_cfg: Any) -> dict[str, An
         exc = _PROCESS_SETUP_ERROR or RuntimeError("worker process was not initialised")
         return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "exit_code": _exit_code(exc)}
     try:
-        load_s = worker.preflight(job)  # type: ignore[attr-defined]
+        load_s = worker_preflight(worker)(job)
     except Exception as exc:
         return {"error": str(exc).splitlines()[0] if str(exc) else repr(exc), "exit_code": _exit_code(exc)}
     return {"load_s": load_s, "versions": worker_versions(worker, backend_cfg)}
@@ -294,10 +319,7 @@ class LocalExecutor:
             return pool.submit(_preflight_in_process, job, backend_cfg).result()
         except BrokenProcessPool:
             self.close()
-            return {
-                "error": "the worker process died during the preflight (crash or out of memory)",
-                "exit_code": 1,
-            }
+            return {"error": _died_in_preflight(), "exit_code": 1}
         except BaseException:
             self.close()
             raise
@@ -433,7 +455,7 @@ class RayExecutor:
         import ray
 
         started = self._init()
-        actor_cls = ray.remote(num_cpus=1, max_restarts=1)(_RayWorker)
+        actor_cls: Any = ray.remote(num_cpus=1, max_restarts=1)(_RayWorker)  # ray's actor API is dynamic
         actors = [actor_cls.remote(spec) for _ in range(self.workers)]
         queue = iter(jobs)
         pending: dict[Any, tuple[Any, dict[str, Any]]] = {}

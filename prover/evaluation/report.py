@@ -17,7 +17,7 @@ from typing import Any
 from prover.evaluation.errors import EvaluationError
 from prover.evaluation.passk import k_values, mean_pass_at_k
 from prover.evaluation.results import CONFIG, RESULTS, RUN_META, AttemptRecord, read_results
-from prover.evaluation.versions import describe_versions
+from prover.evaluation.versions import SIMULATION_NOTE, describe_versions, is_simulation
 
 
 class ReportError(EvaluationError, ValueError):
@@ -60,8 +60,15 @@ class RunSummary:
         return [(c, solved[c], total[c]) for c in sorted(total)]
 
     def pass_at_k(self) -> list[tuple[int, float]]:
-        """Whole-proof runs: unbiased pass@k for k up to the smallest n; search runs: pass@1 = pass rate."""
-        samples = [(r.samples.n, r.samples.c) for r in self.records if r.samples and r.samples.n > 0]
+        """Whole-proof runs: unbiased pass@k for k up to the smallest n; search runs: pass@1 = pass rate.
+
+        Fail closed: a problem the judge did not accept (not ``proved``) counts with c = 0, whatever its samples'
+        own checks said; the judge has the last word on every problem."""
+        samples = [
+            (r.samples.n, r.samples.c if r.proved else 0)
+            for r in self.records
+            if r.samples and r.samples.n > 0
+        ]
         if not samples or len(samples) < len(self.records):
             return [(1, self.pass_rate)]
         n_min = min(n for n, _ in samples)
@@ -142,7 +149,7 @@ def load_config_dict(run_dir: Path) -> dict[str, Any]:
         data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except Exception as exc:  # yaml / OmegaConf errors all mean "unreadable"
         raise ReportError(f"{path} is corrupt ({type(exc).__name__})") from None
-    return data if isinstance(data, dict) else {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -246,9 +253,9 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
         for summary in (run, other):
             if summary is None or not summary.coverage():
                 continue
-            points = summary.coverage()
+            covered = summary.coverage()
             ax.step(
-                [k for k, _ in points], [v for _, v in points], where="post", marker="o", label=summary.name
+                [k for k, _ in covered], [v for _, v in covered], where="post", marker="o", label=summary.name
             )
         ax.set_xscale("log", base=2)
         ax.set_xlabel("samples per problem (judging order, repairs included)")
@@ -331,10 +338,13 @@ def proofs_lean(run: RunSummary) -> str:
         section = f"section\n{body}\n\n" if body else "section\n"
         blocks.append(f"-- {r.problem}\n{section}{r.lean_theorem.with_proof(r.proof)}\n\nend\n")
     top = "\n".join(imports or ["import Mathlib"])
-    return (
-        f"{top}\n\n-- Proofs found by lean-prover run {run.name}; check with `lake env lean FILE`.\n\n"
-        + "\n".join(blocks)
-    )
+    found = f"-- Proofs found by lean-prover run {run.name}; check with `lake env lean FILE`.\n"
+    if is_simulation(run.meta):
+        found += (
+            f"-- SIMULATION: this run used a scripted world ({SIMULATION_NOTE}); no Lean found or checked these\n"
+            "-- proofs, and Lean may well reject them.\n"
+        )
+    return f"{top}\n\n{found}\n" + "\n".join(blocks)
 
 
 def comparison(a: RunSummary, b: RunSummary) -> dict[str, list[str]]:

@@ -22,6 +22,7 @@ Layout: ``config.yaml``, ``run.json`` (versions, load time), ``results.jsonl``, 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 import time
@@ -32,11 +33,13 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from prover.config import as_plain_dict
 from prover.evaluation.benchmarks import LoadReport, Problem
 from prover.evaluation.errors import EvaluationError
 from prover.evaluation.results import (
     CONFIG,
     RESULTS,
+    RUN_META,
     AttemptRecord,
     ResultStore,
     RunError,
@@ -238,6 +241,10 @@ class EvaluationRun:
             )
         if not resume:
             check_new_run_dir(run_dir)
+        elif not save_trees:
+            # a run started with --save-trees keeps saving them when resumed, or the problems finished after
+            # the resume would drop out of critic labels, build-train --run and tree rendering
+            save_trees = saves_trees(run_dir)
         limit = cfg.benchmark.get("limit")
         if limit is not None and (isinstance(limit, bool) or not str(limit).strip().isdigit()):
             raise SetupError(f"benchmark.limit must be a positive integer, got {limit!r}")
@@ -252,8 +259,7 @@ class EvaluationRun:
                 on_skip(name, reason)
         if not problems:
             raise SetupError("the benchmark selection is empty")
-        container = OmegaConf.to_container(cfg, resolve=True)
-        assert isinstance(container, dict)
+        container = as_plain_dict(cfg, "config")
         if save_trees:
             container["trees_dir"] = str((run_dir / "trees").resolve())
         search_node = container.get("search")
@@ -323,6 +329,7 @@ class EvaluationRun:
                 "created": time.time(),
                 "command": list(command if command is not None else sys.argv),
                 "load_s": round(load_s, 3),
+                "save_trees": save_trees,
             },
         )
         if resume:
@@ -394,6 +401,18 @@ class EvaluationRun:
         self.close()
 
 
+def saves_trees(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` saves its search trees (``run.json``'s ``save_trees``; runs written before
+    that key: a ``trees/`` folder)."""
+    try:
+        meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    if isinstance(meta, dict) and isinstance(meta.get("save_trees"), bool):
+        return bool(meta["save_trees"])
+    return (run_dir / "trees").is_dir()
+
+
 def _preflight(
     kind: RunKind, container: dict[str, Any], executor: Any, job: dict[str, Any], backend_cfg: Any
 ) -> tuple[Any, float, dict[str, Any]]:
@@ -403,7 +422,7 @@ def _preflight(
     the driver); otherwise the driver builds the worker, which an inline executor then uses. Returns the
     driver's worker (None for a pool), the load seconds and the versions of the backend that ran.
     """
-    from prover.evaluation.executors import WorkerSpec, worker_versions
+    from prover.evaluation.executors import ExecutorConfigError, WorkerSpec, worker_preflight, worker_versions
 
     spec = WorkerSpec(kind.worker, container)
     if hasattr(executor, "preflight"):
@@ -416,7 +435,10 @@ def _preflight(
     except Exception as exc:
         raise SetupError(_first_line(exc), 2) from None
     try:
-        load_s = worker.preflight(job)
+        load_s = worker_preflight(worker)(job)
+    except ExecutorConfigError as exc:
+        worker.close()
+        raise SetupError(str(exc), 2) from None
     except BaseException:
         worker.close()
         raise

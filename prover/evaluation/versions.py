@@ -20,6 +20,11 @@ from prover.config import REPO_ROOT, as_plain_dict
 SIMULATION_NOTE = "a simulation, not Lean"
 
 
+def is_simulation(meta: dict[str, Any]) -> bool:
+    """Did the run of ``meta`` (``run.json``) use a scripted world or another double, not Lean?"""
+    return SIMULATION_NOTE in str(meta.get("backend") or "") or meta.get("judge") == "simulation"
+
+
 def pinned_versions(root: Path = REPO_ROOT) -> dict[str, str | None]:
     """The project's pins: Lean from ``lean-toolchain``, Mathlib from the lakefile (``v4.24.0``)."""
     return lean_versions(root)

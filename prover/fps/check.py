@@ -239,8 +239,11 @@ class FpsChecker:
     def _final_check(self, problem: FpsProblem, solution: list[str], whole_proof: bool) -> FinalCheck:
         mode = self.settings.mode
         theorem = problem_theorem(problem, mode)
+        steps: list[str] = []
+        substituted_steps: list[str | None] = []
+        opened: Any = None
         if whole_proof:
-            full, steps, substituted_steps, opened = solution, [], [], None
+            full = solution
         else:
             replay = replay_solution(self.session, problem, solution, mode, self.settings.answer_goal)
             if isinstance(replay, str):
@@ -290,7 +293,7 @@ class FpsChecker:
         else:
             self._verify_either_form(problem, theorem, opened, steps, substituted_steps, extraction, out)
         verified = out.verdict is not None and out.verdict.accepted
-        if not verified and not out.reason:
+        if not verified and not out.reason and out.verdict is not None:
             out.reason = f"verify ({out.verdict.check}): " + "; ".join(out.verdict.reasons)[:300]
         if verified and not extraction.reparsed:
             verified = False

@@ -74,14 +74,20 @@ def problem_theorem(problem: FpsProblem, mode: str = "fps") -> Theorem:
     return dfps_forward_theorem(problem) if mode == "dfps" else fps_theorem(problem)
 
 
-def substituted_step(goals: Sequence[str], tactic: str, answer_goal: str) -> str | None:
+def substituted_step(goals: Sequence[str], tactic: str, answer_at: int | str | None) -> str | None:
     """What a solution step becomes in the substituted recompile, where ``refine ⟨(<answer> : T), ?_⟩``
     leaves no answer goal: None when it acted on the answer goal (first goal, ``case w =>``, ``pick_goal`` /
     ``on_goal`` naming it), a ``pick_goal`` / ``on_goal`` index renumbered for the list without it, else as is.
+
+    ``answer_at``: the answer goal's index in ``goals`` (None: not listed; see :func:`track_answer`). A text
+    is looked up (its first occurrence): only for callers without the index, since a twin goal with the same
+    text (another ``case w`` of the same type) would be taken for it.
     """
-    if answer_goal not in goals:
+    if isinstance(answer_at, str):
+        answer_at = list(goals).index(answer_at) if answer_at in goals else None
+    if answer_at is None or not 0 <= answer_at < len(goals):
         return tactic
-    a = list(goals).index(answer_goal)
+    a = answer_at
     text = tactic.strip()
     if a == 0 or _CASE_W.match(text):
         return None
@@ -99,6 +105,58 @@ def substituted_step(goals: Sequence[str], tactic: str, answer_goal: str) -> str
     return f"{m.group(1)} {i + 1 - (i > a)}{m.group(4) or ''}"
 
 
+def _steered(n: int, tactic: str) -> list[int] | None:
+    """For a steering tactic (``pick_goal k`` / ``pick_goal -k`` / ``swap``) on ``n`` goals: the old index of
+    each new position; None for any other tactic."""
+    text = tactic.strip()
+    if text == "swap":
+        text = "pick_goal 2"
+    m = _GOAL_INDEX.fullmatch(text)
+    if m is None or m.group(1) != "pick_goal" or m.group(4):
+        return None
+    k = int(m.group(3))
+    if not 1 <= k <= n:
+        return None
+    i = n - k if m.group(2) else k - 1
+    return [i, *(j for j in range(n) if j != i)]
+
+
+def track_answer(
+    before: Sequence[str], answer_at: int | None, tactic: str, after: Sequence[str]
+) -> int | None:
+    """The answer goal's index after ``tactic`` took ``before`` to ``after`` (None: it is gone or cannot be
+    told). The answer goal is known by its POSITION, never by its text alone: a twin goal (another
+    ``case w`` of the same type, from an inner existential) prints the same.
+
+    - a steering tactic (``pick_goal``, ``swap``) permutes the goals as Lean does;
+    - any other tactic on the answer goal (index 0) acted on it: gone (closed, or replaced by its subgoals);
+    - ``all_goals skip`` (pruning) drops assigned goals and keeps the others in order: the answer goal is
+      found by its text only when neither list has a twin of it;
+    - otherwise the tactic acted on the goals before it, and the goals after the first one keep their order
+      at the end of the list: the answer goal keeps its distance from the end;
+    - the position found must still print as the answer goal did; when it does not, the goal whose text
+      matches is taken only when exactly one does (else None: fail closed, nothing is dropped or steered).
+    """
+    if answer_at is None or not 0 <= answer_at < len(before):
+        return None
+    text = before[answer_at]
+    if list(after) == list(before):  # nothing moved (``skip``, a ``try`` that failed)
+        return answer_at
+    order = _steered(len(before), tactic)
+    if order is not None:
+        return order.index(answer_at) if len(after) == len(before) else None
+    same = [i for i, g in enumerate(after) if g == text]
+    if tactic.strip() == PRUNE:
+        # drops the assigned goals and keeps the order of the rest: known only when no twin prints the same
+        return same[0] if len(same) == 1 and before.count(text) == 1 else None
+    if answer_at == 0:
+        return None
+    guess = len(after) - (len(before) - answer_at)
+    if 0 <= guess < len(after) and after[guess] == text:
+        return guess
+    return same[0] if len(same) == 1 else None
+
+
 @dataclass(frozen=True)
 class FpsHandle:
     """The inner session's state, the full tactic path that reached it (prelude, steering and pruning
@@ -108,15 +166,19 @@ class FpsHandle:
     inner: TacticState
     inner_path: tuple[str, ...]
     kept: tuple[str | None, ...] = ()
+    #: the answer goal's index in ``inner.goals`` (None: closed, pruned or not known; :func:`track_answer`)
+    answer_at: int | None = None
 
 
 @dataclass(frozen=True)
 class Opened:
-    """A problem after the prelude: the state, the answer goal's text, and the prelude that was run."""
+    """A problem after the prelude: the state, the answer goal's text and index, and the prelude that was run."""
 
     state: TacticState
     answer_goal: str
     prelude: tuple[str, ...]
+    #: the answer goal's index in ``state.goals`` (``apply Exists.intro`` puts it last)
+    answer_at: int | None = None
 
 
 def open_problem(session: LeanSession, problem: FpsProblem, mode: str = "fps") -> Opened | StartResult:
@@ -127,6 +189,7 @@ def open_problem(session: LeanSession, problem: FpsProblem, mode: str = "fps") -
         return state
     prelude = prelude_tactics(problem, mode)
     answer_goal = ""
+    answer_at: int | None = None
     for tactic in prelude:
         result = session.run_tactic(state, tactic)
         if not isinstance(result, TacticState):
@@ -139,8 +202,13 @@ def open_problem(session: LeanSession, problem: FpsProblem, mode: str = "fps") -
             if len(result.goals) != len(state.goals) + 1:
                 return TacticError((f"'apply Exists.intro' gave {len(result.goals)} goals, expected 2",))
             answer_goal = result.goals[-1]
+            answer_at = len(result.goals) - 1
+        else:
+            answer_at = track_answer(state.goals, answer_at, tactic, result.goals)
         state = result
-    return Opened(state, answer_goal, tuple(prelude))
+    if answer_at is None:
+        return TacticError(("the answer goal could not be told apart after the prelude",))
+    return Opened(state, answer_goal, tuple(prelude), answer_at)
 
 
 class FpsSession(LeanSession):
@@ -174,10 +242,12 @@ class FpsSession(LeanSession):
             return opened
         self.opened = opened
         inner = opened.state
-        root = TacticState(inner.goals, theorem, (), FpsHandle(inner, inner.path))
-        if self.answer_goal == "first":
+        root = TacticState(inner.goals, theorem, (), FpsHandle(inner, inner.path, (), opened.answer_at))
+        if self.answer_goal == "first" and opened.answer_at is not None:
             # part of the opening, like the prelude: not in the solution's path, dropped when substituted
-            focused = self._steer(root, self.opened.state.goals.index(opened.answer_goal))
+            focused = self._steer(root, opened.answer_at)
+            if isinstance(focused, ProofFinished):  # steering closes no goal; a world that says so is wrong
+                return TacticError(("steering to the answer goal finished the proof",))
             if not isinstance(focused, TacticState):
                 return focused
             return TacticState(focused.goals, theorem, (), focused.handle)
@@ -198,10 +268,10 @@ class FpsSession(LeanSession):
     def focus_answer(self, state: TacticState) -> TacticResult:
         """``state`` with the answer goal first; the state itself when it has no open answer goal (closed, or
         assigned by unification and pruned) or when it is first already."""
-        answer = self.opened.answer_goal if self.opened is not None else ""
-        if answer not in state.goals:
+        at = state.handle.answer_at if isinstance(state.handle, FpsHandle) else None
+        if at is None:
             return state
-        return self.focus(state, state.goals.index(answer))
+        return self.focus(state, at)
 
     def _steer(self, state: TacticState, index: int) -> TacticResult:
         """``pick_goal`` on the inner state, recorded in the inner path only (the session's own step)."""
@@ -209,50 +279,54 @@ class FpsSession(LeanSession):
             return state
         assert isinstance(state.handle, FpsHandle)
         h = state.handle
-        result = self.inner.run_tactic(h.inner, f"{STEER} {index + 1}")
+        tactic = f"{STEER} {index + 1}"
+        result = self.inner.run_tactic(h.inner, tactic)
         if not isinstance(result, TacticState):
             return result
+        at = track_answer(h.inner.goals, h.answer_at, tactic, result.goals)
         return TacticState(
-            result.goals, state.theorem, state.path, FpsHandle(result, result.path, (*h.kept, None))
+            result.goals, state.theorem, state.path, FpsHandle(result, result.path, (*h.kept, None), at)
         )
 
     # --- steps ------------------------------------------------------------------------------------------
-    def _wrap(self, outer: TacticState, tactic: str, result: TacticResult) -> TacticResult:
+    def _wrap(self, outer: TacticState, tactic: str, result: TacticResult, at: int | None) -> TacticResult:
         assert isinstance(outer.handle, FpsHandle)
         h = outer.handle
         path = (*outer.path, tactic)
         if isinstance(result, ProofFinished | TacticState):
-            answer = self.opened.answer_goal if self.opened is not None else ""
             extra = len(result.path) - len(h.inner_path) - 1  # pruning steps the session added
-            kept = (*h.kept, substituted_step(h.inner.goals, tactic, answer), *([None] * extra))
+            kept = (*h.kept, substituted_step(h.inner.goals, tactic, h.answer_at), *([None] * extra))
             if isinstance(result, ProofFinished):
                 self.finished[path] = (result.path, kept)
                 return ProofFinished(outer.theorem, path, result.messages)
-            return TacticState(result.goals, outer.theorem, path, FpsHandle(result, result.path, kept))
+            return TacticState(result.goals, outer.theorem, path, FpsHandle(result, result.path, kept, at))
         return result
 
-    def _prune(self, before: TacticState, result: TacticResult) -> TacticResult:
-        """Drop the answer goal once unification assigned it: it is listed, and no other goal mentions ``?w``
-        (now, while one did before -- or it comes first). ``all_goals skip`` keeps an unassigned goal, so the
-        pruned result is used only when it removed goals."""
+    def _prune(
+        self, before: TacticState, answer_at: int | None, tactic: str, result: TacticResult
+    ) -> tuple[TacticResult, int | None]:
+        """``result`` of ``tactic`` on ``before`` (whose answer goal sits at ``answer_at``) and the answer goal's
+        index in it. Drop the answer goal once unification assigned it: it is listed, and no other goal
+        mentions ``?w`` (now, while one did before -- or it comes first). ``all_goals skip`` keeps an
+        unassigned goal, so the pruned result is used only when it removed goals."""
         if not isinstance(result, TacticState) or self.opened is None:
-            return result
-        answer = self.opened.answer_goal
-        if answer not in result.goals:
-            return result
-        others = [g for g in result.goals if g != answer]
+            return result, None
+        at = track_answer(before.goals, answer_at, tactic, result.goals)
+        if at is None:
+            return result, None
+        others = [g for i, g in enumerate(result.goals) if i != at]
         if any(ANSWER_MVAR.search(g) for g in others):
-            return result
-        was_open = any(ANSWER_MVAR.search(g) for g in before.goals if g != answer)
-        if result.goals[0] != answer and not was_open:
-            return result
+            return result, at
+        was_open = any(ANSWER_MVAR.search(g) for i, g in enumerate(before.goals) if i != answer_at)
+        if at != 0 and not was_open:
+            return result, at
         self.prunes += 1
         pruned = self.inner.run_tactic(result, PRUNE)
-        if isinstance(pruned, ProofFinished) or (
-            isinstance(pruned, TacticState) and len(pruned.goals) < len(result.goals)
-        ):
-            return pruned
-        return result
+        if isinstance(pruned, ProofFinished):
+            return pruned, None
+        if isinstance(pruned, TacticState) and len(pruned.goals) < len(result.goals):
+            return pruned, track_answer(result.goals, at, PRUNE, pruned.goals)
+        return result, at
 
     def _run_tactic(self, state: TacticState, tactic: str) -> TacticResult:
         return self._run_tactics([(state, tactic)])[0]
@@ -264,10 +338,12 @@ class FpsSession(LeanSession):
                 raise TypeError("not a state of this FPS session")
             inner_steps.append((state.handle.inner, tactic))
         results = self.inner.run_tactics(inner_steps)
-        return [
-            self._wrap(s, t, self._prune(i, r))
-            for (s, t), (i, _), r in zip(steps, inner_steps, results, strict=True)
-        ]
+        out: list[TacticResult] = []
+        for (s, t), (i, _), r in zip(steps, inner_steps, results, strict=True):
+            assert isinstance(s.handle, FpsHandle)
+            pruned, at = self._prune(i, s.handle.answer_at, t, r)
+            out.append(self._wrap(s, t, pruned, at))
+        return out
 
     def _verify(self, theorem: Theorem, proof: str) -> Verdict:
         """A whole proof of the statement (whole-proof sampling writes those), checked by the inner session."""

@@ -10,7 +10,10 @@ Solved, Proven = proving records whose search succeeded, all over the benchmark'
 For each released record we write a scripted world that accepts exactly what the reference accepted -- the
 released steps close the post-prelude state (``apply Exists.intro`` leaves ``?w``, the last step assigns
 it), the extraction prints the released submission, RPE answers as ``eq_proof`` says -- and nothing else
-(the substituted recompile, which the reference never ran, is refused). Then :class:`FpsChecker` judges it
+(the substituted recompile, which the reference never ran, is refused). The world knows the statements and
+the RPE proposition only in the REFERENCE's text (:func:`reference_texts`, written from
+``common/pantograph/solving_server.py``): ours are accepted when they equal it up to whitespace, so a
+difference in what we send (e.g. the Prop form of RPE for a ``Prop`` answer) loses the record. Then :class:`FpsChecker` judges it
 (replay through :class:`~prover.fps.prelude.FpsSession`, compile, extraction, verify, RPE) and, for proving
 records, the session verifies the released proof of :func:`~prover.fps.statements.proving_theorem`.
 A record the reference counts and we do not is LOST; the summary says why, per record.
@@ -67,6 +70,46 @@ def released_steps(record: dict[str, Any]) -> list[str]:
     return out
 
 
+def _reference_binders(variables: Sequence[Any]) -> str:
+    """The reference's ``format_variable_sequence``: ``(name : t)``, or ``[t]`` when the name is null or ``_``."""
+    return " ".join(f"({v.name} : {v.t})" if v.name not in (None, "_") else f"[{v.t}]" for v in variables)
+
+
+def reference_texts(problem: FpsProblem, submission: str | None) -> dict[str, str]:
+    """What the reference sends Lean for ``problem`` (``TermSolvingServer.init_solving_state``, ``check_rpe``;
+    ``BaseSolvingServer.init_backward_state``), without the ``example`` keyword and the proof: ``solving`` and
+    ``proving`` statements, and the ``rpe`` proposition of ``submission``."""
+    intros, outros, t = problem.intros, problem.outros, problem.formal_answer_type
+    hyps = _reference_binders(outros[:-1])
+    solving = (
+        (" ∀ " + _reference_binders(intros) + ",\n" if intros else "\n")
+        + f"∃ (answer : {t}),"
+        + ("\n∀ " + hyps + ",\n" if len(outros) > 1 else "\n")
+        + f"({outros[-1].t})"
+    )
+    proving = (
+        " ∀ "
+        + (_reference_binders(intros) + " " if intros else "")
+        + f"(answer : {t}) (h_submission: {problem.formal_answer}) "
+        + (hyps + " " if len(outros) > 1 else "")
+        + f", ({outros[-1].t})"
+    )
+    out = {"solving": solving, "proving": proving}
+    if submission:
+        out["rpe"] = f"(answer = (\n{submission} : {t}\n)) ↔ (\n{problem.formal_answer}\n)"
+    return out
+
+
+def same_text(ours: str, reference: str) -> bool:
+    """Equal up to whitespace (our templates break lines where the reference's put spaces)."""
+    return "".join(ours.split()) == "".join(reference.split())
+
+
+def _core(statement: str) -> str:
+    """``theorem name :\n<type>`` -> ``<type>``."""
+    return statement.split(" :\n", 1)[1] if " :\n" in statement else statement
+
+
 def _steps_world(root: str, first: Sequence[str], steps: Sequence[str], last: str) -> dict[str, Any]:
     """Goal chain ``root -first[0]-> … -steps[0]-> … -> []``; goal texts are our own labels."""
     goals: dict[str, dict[str, Any]] = {}
@@ -83,6 +126,7 @@ def _steps_world(root: str, first: Sequence[str], steps: Sequence[str], last: st
 def solving_world(problem: FpsProblem, steps: Sequence[str], submission: str | None, rpe_ok: bool) -> dict:
     """A world accepting the released solution as the reference did (see the module docstring)."""
     theorem = fps_theorem(problem)
+    reference = reference_texts(problem, submission)
     prelude = prelude_tactics(problem, "fps")
     split = prelude.index("apply Exists.intro")
     answer_goal = f"case w\n⊢ {' '.join(problem.formal_answer_type.split())}"
@@ -112,30 +156,39 @@ def solving_world(problem: FpsProblem, steps: Sequence[str], submission: str | N
             }
         )
         rpe = rpe_command(problem, submission, ["rfl"]).split(" := by")[0].split(" :\n", 1)[1]
-        commands.append(
-            {
-                "contains": rpe,
-                "messages": [] if rpe_ok else [{"severity": "error", "data": "unsolved goals"}],
-            }
-        )
+        if same_text(rpe, reference["rpe"]):  # else no canned answer: our RPE command is an error
+            commands.append(
+                {
+                    "contains": rpe,
+                    "messages": [] if rpe_ok else [{"severity": "error", "data": "unsolved goals"}],
+                }
+            )
+    known = _statement(theorem.statement, reference["solving"])
     return {
-        "theorems": [{"name": theorem.name, "statement": theorem.statement, "goals": [before[0]]}],
+        "theorems": [{"name": theorem.name, "statement": known, "goals": [before[0]]}],
         "goals": goals,
         "commands": commands,
     }
 
 
+def _statement(ours: str, reference: str) -> str:
+    """The statement the world knows: ours when it is the reference's up to whitespace, else the reference's
+    (then ours is not in the world and cannot start)."""
+    return ours if same_text(_core(ours), reference) else f"example :{reference}"
+
+
 def proving_world(problem: FpsProblem, steps: Sequence[str]) -> dict:
     theorem = proving_theorem(problem)
     goals = _steps_world("⊢ ftp 0", [], steps, "⊢ ftp {k}")
+    known = _statement(theorem.statement, reference_texts(problem, None)["proving"])
     return {
-        "theorems": [{"name": theorem.name, "statement": theorem.statement, "goals": ["⊢ ftp 0"]}],
+        "theorems": [{"name": theorem.name, "statement": known, "goals": ["⊢ ftp 0"]}],
         "goals": goals,
     }
 
 
 @dataclass
-class Outcome:
+class RejudgeOutcome:
     reference: str  # solved | ne_submitted | unsubmitted | proven | not_proven
     ours: str
     reason: str = ""
@@ -161,12 +214,12 @@ def _session(world: dict[str, Any], tmp: Path) -> Any:
     return WorldSession(path, tactic_timeout_s=30.0, real_sleep=False)
 
 
-def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> Outcome:
+def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> RejudgeOutcome:
     reference = reference_status(record)
     steps = released_steps(record)
     refused = [s for s in steps if check_tactic(s)]
     if not (record.get("search_result") or {}).get("success") or not steps:
-        return Outcome(reference, "unsubmitted", "the reference's search failed")
+        return RejudgeOutcome(reference, "unsubmitted", "the reference's search failed")
     world = solving_world(problem, steps, record.get("submission"), record.get("eq_proof") is not None)
     session = _session(world, tmp)
     settings = SolverSettings(
@@ -176,19 +229,19 @@ def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> O
         prove_ground_truth=False,
     )
     check = FpsChecker(session, settings).final_check(problem, steps)
-    return Outcome(reference, check.status, check.reason, refused)
+    return RejudgeOutcome(reference, check.status, check.reason, refused)
 
 
-def rejudge_proving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> Outcome:
+def rejudge_proving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> RejudgeOutcome:
     success = bool((record.get("search_result") or {}).get("success"))
     reference = "proven" if success else "not_proven"
     steps = released_steps(record)
     if not success or not steps:
-        return Outcome(reference, "not_proven")
+        return RejudgeOutcome(reference, "not_proven")
     session = _session(proving_world(problem, steps), tmp)
     verdict = session.verify(proving_theorem(problem), "\n".join(steps))
     refused = [s for s in steps if check_tactic(s)]
-    return Outcome(
+    return RejudgeOutcome(
         reference, "proven" if verdict.accepted else "not_proven", "; ".join(verdict.reasons), refused
     )
 

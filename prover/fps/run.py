@@ -50,11 +50,12 @@ def solver_settings(cfg: Any) -> SolverSettings:
 
 def load_problems(benchmark_cfg: Any) -> tuple[list[FpsProblem], list[tuple[str, str]]]:
     """The selected FPS problems of ``cfg.benchmark`` (``name`` from the manifest or ``path``, ``limit``, ``names``)."""
-    data = (
+    raw = (
         OmegaConf.to_container(benchmark_cfg, resolve=True)
         if isinstance(benchmark_cfg, DictConfig)
         else dict(benchmark_cfg or {})
     )
+    data: dict[str, Any] = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
     names = data.get("names")
     problems, report = load_fps_benchmark(
         data.get("name"),

@@ -18,6 +18,9 @@ REFERENCE_BUDGETS: dict[str, Any] = {
     "backend.tactic_timeout_s": 300.0,
 }
 
+#: The D-FPS backward (``mpr``) search's default budget (``solver.backward_search: null``).
+BACKWARD_SEARCH: dict[str, Any] = {"attempts": 1, "time_limit_s": 120.0}
+
 
 class SolverSettings(Settings):
     """How problems are posed (``fps`` term answers / ``dfps`` deductive) and how answers are judged."""
@@ -43,13 +46,16 @@ class SolverSettings(Settings):
     prove_ground_truth: bool = True
     #: The proving run's budget: keys of ``cfg.search`` that replace the solving search's for that run alone;
     #: empty: the solving budget (the reference runs both with the same budget).
+    #: ``null`` in the YAML files (so that ``solver.proving_search={max_expansions: 50}`` can be given on the
+    #: command line: Hydra refuses new keys in a mapping the YAML file already holds), read as ``{}``.
     proving_search: dict[str, Any] = Field(default_factory=dict)
     #: D-FPS only: after a solved submission, search the backward (``mpr``) direction of the SUBMISSION with
     #: the same searcher and generator (reported in its own "Backward" column, not in Proven).
     prove_backward: bool = True
     #: D-FPS only: the backward (``mpr``) search's own budget -- keys of ``cfg.search`` that replace the forward
     #: search's for that search alone (``name`` too); empty: the forward budget. Reports show both.
-    backward_search: dict[str, Any] = Field(default_factory=lambda: {"attempts": 1, "time_limit_s": 120.0})
+    #: ``null`` in the YAML files (see ``proving_search``), read as :data:`BACKWARD_SEARCH`.
+    backward_search: dict[str, Any] = Field(default_factory=lambda: dict(BACKWARD_SEARCH))
     #: Seconds for each check command (final compile, extraction, RPE, probes): the reference's RPE wall
     #: clock (``TermSolvingServer`` ``timeout=300``).
     check_timeout_s: PositiveFloat = 300.0
@@ -59,6 +65,13 @@ class SolverSettings(Settings):
     #: ``benchmark=fps_*`` runs take the reference's search and tactic budgets (:data:`REFERENCE_BUDGETS`) for
     #: every key not given on the command line; false: the configured groups' own defaults.
     reference_budgets: bool = True
+
+    @field_validator("proving_search", "backward_search", mode="before")
+    @classmethod
+    def _budget(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return dict(BACKWARD_SEARCH) if info.field_name == "backward_search" else {}
+        return value
 
     @field_validator("rpe_tactics")
     @classmethod

@@ -67,7 +67,11 @@ def dfps_forward_theorem(problem: FpsProblem, imports: str = "import Mathlib") -
     """The forward-solving statement as a :class:`Theorem` (searched and checked like an FPS statement)."""
     name = declaration_name(problem, "dfps")
     return Theorem(
-        name, f"theorem {name} :\n{dfps_forward_type(problem)}", lean_header(problem, imports), problem.source
+        name,
+        f"theorem {name} :\n{dfps_forward_type(problem)}",
+        lean_header(problem, imports),
+        problem.source,
+        informal=problem.informal_problem,  # the D-FPS prompts show it, as the reference's do
     )
 
 

@@ -55,6 +55,8 @@ class GenerationRequest:
     #: (line, column) of the theorem in ``file_path``, as the premise corpus counts them.
     position: tuple[int, int] | None = None
     accessible: frozenset[str] | None = None
+    #: the problem in words, where the benchmark has it (``Theorem.informal``); some prompts show it
+    informal: str = ""
 
     def __post_init__(self) -> None:
         # Accept lists/sets from callers but store immutable values, so requests stay hashable and shareable.
@@ -108,6 +110,7 @@ class GenerationRequest:
             file_path=file_path,
             position=position,
             accessible=frozenset(accessible) if accessible is not None else None,
+            informal=theorem.informal,
         )
 
     @classmethod

@@ -42,8 +42,12 @@ class FakeOpenAIServer:
     hang_s: float = 5.0
     #: refuse every request with this status (401: a refused key, also on GET /models)
     refuse_with: int | None = None
+    #: close the connection after every reply without saying so (a server dropping idle keep-alive connections)
+    drop_connections: bool = False
     port: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    #: the ``Authorization`` header of every request ("" when none was sent)
+    authorizations: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -83,8 +87,13 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real servers: the client's pool reuses connections
+            # headers and body leave in two writes: with Nagle on, the body waits for the client's delayed ACK
+            # (~40 ms a reply), and "answers at once" would not be
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
+                with fake._lock:
+                    fake.authorizations.append(self.headers.get("Authorization", ""))
                 if fake.refuse_with is not None:
                     self._send(fake.refuse_with, {"error": {"message": "refused"}})
                 elif self.path.rstrip("/").endswith("/models"):
@@ -94,6 +103,8 @@ class FakeOpenAIServer:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
+                with fake._lock:
+                    fake.authorizations.append(self.headers.get("Authorization", ""))
                 length = int(self.headers.get("Content-Length", 0))
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -133,6 +144,8 @@ class FakeOpenAIServer:
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 kind = "chat.completion" if chat else "text_completion"
                 self._send(200, {"id": "fake", "object": kind, "choices": choices, "usage": usage})
+                if fake.drop_connections:
+                    self.close_connection = True
 
             def _send(self, code: int, obj: dict[str, Any], retry_after: str | None = None) -> None:
                 data = json.dumps(obj).encode()
@@ -150,6 +163,7 @@ class FakeOpenAIServer:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 256  # 64 clients connecting at once must not overflow the listen backlog
 
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # a client that gave up (its timeout) closed the socket: not the server's error
@@ -162,7 +176,7 @@ class FakeOpenAIServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:

@@ -101,6 +101,24 @@ def _saved_mix(encoder: str) -> dict[str, float] | None:
         return None
 
 
+#: corpus steps embedded per progress step (a few seconds each on a CPU)
+_EMBED_BLOCK = 512
+
+
+def _embed_with_progress(enc: Any, goals: list[str], corpus: str, encoder: str) -> np.ndarray:
+    """Embed the corpus goals in blocks, saying so on stderr (``prover.progress``, quiet with ``--no-progress``):
+    the first embedding of a large corpus takes minutes and would otherwise look like a hang."""
+    from prover.progress import say, track
+
+    say("knn", f"embedding {len(goals)} corpus steps of {corpus} with {encoder} (once: the result is cached)")
+    starts = range(0, len(goals), _EMBED_BLOCK)
+    parts = [
+        enc.encode(goals[i : i + _EMBED_BLOCK])
+        for i in track(starts, len(starts), "knn", f"blocks of {_EMBED_BLOCK} corpus steps embedded")
+    ]
+    return np.concatenate(parts) if parts else enc.encode([])
+
+
 def _cache_path(corpus: Path, encoder: str, checksum: str, cache_dir: str | Path | None = None) -> Path:
     """Where the embedding of ``corpus`` is cached: ``cache_dir`` or the user cache, never the corpus folder.
     The name carries the corpus checksum and a digest of :func:`encoder_fingerprint`."""
@@ -190,7 +208,7 @@ class KnnTacticGenerator(TacticGenerator):
                 continue
             truth = " ".join(step.tactic.split())
             request = GenerationRequest(
-                goals=[step.focused_goal, *(g for j, g in enumerate(step.goals) if j != step.goal_id)]
+                goals=(step.focused_goal, *(g for j, g in enumerate(step.goals) if j != step.goal_id))
             )
             p_knn = self._knn_distribution(goal, request, hits).get(truth, 0.0)
             others = [self._goals_of(step)[j] for j in range(1, len(step.goals))]
@@ -225,8 +243,7 @@ class KnnTacticGenerator(TacticGenerator):
             except (OSError, ValueError) as exc:
                 log.warning("ignoring unreadable kNN cache %s: %s", cache_file, exc)
         if embeddings is None:
-            log.info("embedding %d corpus steps from %s", len(steps), path)
-            embeddings = enc.encode([s.focused_goal for s in steps])
+            embeddings = _embed_with_progress(enc, [s.focused_goal for s in steps], path.name, encoder)
             if cache_file is not None:
                 try:
                     cache_file.parent.mkdir(parents=True, exist_ok=True)

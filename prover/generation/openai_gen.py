@@ -30,6 +30,7 @@ from prover.generation.profiles import (
     ProofSample,
     SampleBatch,
     get_profile,
+    prompt_theorem,
     with_sampling,
 )
 from prover.generation.settings import GeneratorConfigError, OpenAISettings
@@ -95,8 +96,9 @@ class OpenAIGenerator(TacticGenerator):
         """``n`` whole proofs of ``theorem`` from the profile's opening prompt (one request, ``n`` choices)."""
         check_k(n)
         p = self.profile
-        messages = tuple(p.messages(theorem)) if p.api == "chat" else ()
-        prompt = p.prompt(theorem) if p.api == "completions" else ""
+        shown = prompt_theorem(theorem, self.settings.prompt_header)
+        messages = tuple(p.messages(shown)) if p.api == "chat" else ()
+        prompt = p.prompt(shown) if p.api == "completions" else ""
         done = self._ask(messages, prompt, n)
         return SampleBatch((self._samples(done, messages, theorem),), *_tokens(done))
 
@@ -124,10 +126,11 @@ class OpenAIGenerator(TacticGenerator):
             check_k(count)
         repair = self.profile.repair
         assert repair is not None
+        shown = prompt_theorem(theorem, self.settings.prompt_header)
 
         def one(item: tuple[ProofSample, Verdict, int]) -> tuple[tuple[ProofSample, ...], Completion]:
             sample, verdict, n = item
-            turn = repair(round_no, theorem, verdict.compiled, verdict.diagnostics)
+            turn = repair(round_no, shown, verdict.compiled, verdict.diagnostics)
             messages = (
                 *sample.messages,
                 {"role": "assistant", "content": sample.text},

@@ -6,6 +6,11 @@ Priors come from how often each automation tactic (by its head word) closes or a
 ``linarith``/``nlinarith``/``positivity``, ``%`` or ℕ favours ``omega``/``decide``/``norm_num``). Some
 candidates are instantiated with the local hypotheses (``norm_num [h₀, h₁]``, ``nlinarith [sq_nonneg (a - b)]``).
 The scores are normalised into a distribution, so ``logprob`` is a true log-probability under this model.
+
+Formal problem solving's answer goals get their own rules. A target that mentions the answer metavariable
+(``⊢ f 3 = ?w``) puts ``rfl`` first, which assigns the answer by unification. The answer hole itself, a goal
+whose target is a type to inhabit (``case w`` ``⊢ ℤ``), is no proposition: no automation is offered there,
+only the witness candidates read from the other goals (``prover.generation.answers``).
 This is ``generator=portfolio`` and the automation-only baseline of the benchmark; the kNN generator uses the
 shape model of ``mix.py`` instead, whose rates are learned per goal shape.
 """
@@ -19,7 +24,8 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
-from prover.generation.goals import Goal, parse_goal
+from prover.generation.answers import answer_candidates
+from prover.generation.goals import Goal, looks_like_type, parse_goal
 from prover.generation.hints import intro_candidates
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_requests
 
@@ -46,6 +52,8 @@ DEFAULT_PRIORS: dict[str, float] = {
 _NEVER = {"exact?", "apply?", "rw?", "hint", "sorry", "admit"}
 _REALISH = ("ℝ", "ℚ", "ℂ", "Real", "√", "π", "Real.sqrt", "Real.log", "Real.exp")
 _NATISH = ("ℕ", "ℤ", "Nat", "Int", "%", "∣", "Finset", "Nat.factorial", "!")
+#: A metavariable in a target (``?w``, ``?a``), not a name with ``?`` inside it (``h?``).
+_MVAR = re.compile(r"(?<![\w'!?.])\?[^\W\d][\w'!?₀-₉]*")
 
 
 def head_word(tactic: str) -> str:
@@ -94,7 +102,18 @@ def _shape_bonus(goal: Goal, goal_count: int) -> dict[str, float]:
         bonus.update({"norm_num": 1.5, "decide": 0.8, "rfl": 0.5, "simp": 0.5})
     if goal_count > 1:  # several goals: automation that sees them all
         bonus.update({"simp_all": 0.3, "aesop": 0.2})
+    if assigns_by_rfl(target):
+        bonus.update({"rfl": RFL_ON_ANSWER})  # `⊢ f 3 = ?w`: unification assigns the answer
     return dict(bonus)
+
+
+#: The log-space bonus of ``rfl`` on a target relating a term to a metavariable (it comes first).
+RFL_ON_ANSWER = 4.0
+
+
+def assigns_by_rfl(target: str) -> bool:
+    """An equation or ``↔`` with a metavariable in it (``f 3 = ?w``): ``rfl`` assigns it by unification."""
+    return bool(_MVAR.search(target)) and bool(re.search(r"(?<![<>≤≥≠:])=|↔", target))
 
 
 def _instantiated(goal: Goal) -> list[tuple[str, str]]:
@@ -124,6 +143,17 @@ def _instantiated(goal: Goal) -> list[tuple[str, str]]:
     return out
 
 
+def _answer_hole(goal: Goal, others: Sequence[Goal]) -> list[Suggestion]:
+    """The answer hole (``⊢ ℤ``): a term to construct, which the proof automation cannot supply (``norm_num``
+    and friends fail on a type, or worse, pick an arbitrary inhabitant). Only the witnesses read from the
+    other goals (``exact 9`` for ``⊢ 4 + 5 = ?w``) are offered, uniformly; none when there are none."""
+    tactics = list(dict.fromkeys(c.tactic for c in answer_candidates(goal, others)))
+    if not tactics:
+        return []
+    logprob = -math.log(len(tactics))
+    return [Suggestion(logprob, t) for t in tactics]
+
+
 class AutomationPortfolio(TacticGenerator):
     """Proposes automation tactics for each state, normalised to a distribution per state."""
 
@@ -143,6 +173,8 @@ class AutomationPortfolio(TacticGenerator):
         The shape rules read the first goal (the one a tactic acts on) and the number of goals.
         """
         goal = parse_goal(request.first_goal) if request.goals else Goal()
+        if looks_like_type(goal.target):
+            return _answer_hole(goal, [parse_goal(g) for g in request.goals[1:]])
         bonus = _shape_bonus(goal, len(request.goals))
         raw: dict[str, float] = {}
         for name, prior in self.priors.items():
@@ -153,6 +185,8 @@ class AutomationPortfolio(TacticGenerator):
         for name, tactic in _instantiated(goal):
             prior = self.priors.get(name, math.exp(floor))
             raw[tactic] = math.log(prior * self.instantiated_discount) + bonus.get(name, 0.0)
+        if "rfl" not in raw and assigns_by_rfl(goal.target):  # priors without `rfl` still offer it here
+            raw["rfl"] = floor + RFL_ON_ANSWER
         norm = math.log(sum(math.exp(v) for v in raw.values())) if raw else 0.0
         return sorted((Suggestion(v - norm, t) for t, v in raw.items()), key=lambda s: -s.logprob)
 

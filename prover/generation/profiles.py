@@ -72,6 +72,24 @@ _BLOCK = re.compile(r"```(lean4|lean|)[ \t]*\n(.*?)```", re.DOTALL)
 _BY = re.compile(r":=\s*by\b")
 
 
+def prompt_theorem(theorem: Theorem, header: str = "standard") -> Theorem:
+    """``theorem`` as the model is shown it. ``standard``: :data:`STANDARD_HEADER` (what these models were trained
+    and evaluated with), then whatever the dataset header holds besides its imports (``open`` lines, definitions
+    such as PutnamBench's answers), so the statement still means what it says; ``dataset``: unchanged.
+    The judge never sees this header (it judges with its own, with a finite heartbeat limit)."""
+    if header == "dataset":
+        return theorem
+    known = {x for x in STANDARD_HEADER.split("\n") if x}
+    kept = [
+        x
+        for x in theorem.header.split("\n")
+        if x not in known and not x.startswith(("import ", "set_option maxHeartbeats "))
+    ]
+    own = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
+    shown = STANDARD_HEADER + (f"\n{own}\n" if own else "")
+    return replace(theorem, header=shown)
+
+
 def code_of(theorem: Theorem, proof: str = "sorry") -> str:
     """``header + statement := by\\n  <proof>``: the Lean file these models are shown and write."""
     header = theorem.header if not theorem.header or theorem.header.endswith("\n") else theorem.header + "\n"
@@ -328,9 +346,19 @@ def get_profile(name: str) -> Profile:
         ) from None
 
 
-def with_sampling(profile: Profile, **overrides: object) -> Profile:
+def with_sampling(
+    profile: Profile,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+) -> Profile:
     """The profile with the settings' sampling overrides (``None`` keeps the profile's default)."""
-    return replace(profile, **{k: v for k, v in overrides.items() if v is not None})
+    return replace(
+        profile,
+        temperature=profile.temperature if temperature is None else temperature,
+        top_p=profile.top_p if top_p is None else top_p,
+        max_tokens=profile.max_tokens if max_tokens is None else max_tokens,
+    )
 
 
 # --- what a whole-proof sampler offers the searcher -----------------------------------------------------------

@@ -131,6 +131,9 @@ class OpenAISettings(GeneratorSettings):
     api_key_env: str = "OPENAI_API_KEY"
     #: deepseek_v2_cot | deepseek_v2 | goedel_v2 | kimina | kimina_preview | bfs_prover
     profile: str = "goedel_v2"
+    #: the header the prompt shows: ``standard`` (the models' training header, then the dataset header's own
+    #: ``open`` lines and definitions) or ``dataset`` (the header Lean judges with, as it is)
+    prompt_header: Literal["standard", "dataset"] = "standard"
     temperature: NonNegativeFloat | None = None
     top_p: Probability | None = None
     max_tokens: PositiveInt | None = None

@@ -1,53 +1,54 @@
 """The comparator judge: the Lean FRO's comparator (github.com/leanprover/comparator) decides "proved".
 
-The contract, read from comparator's own source (``Main.lean``, ``README.md``, ``tests/projects/*``):
+The contract, read from comparator's own source (master @ 19e111e, Lean v4.34.0-rc2; the branch ``pre-v25``
+@ 97ef939 for Lean <= v4.24, the project's): ``Main.lean``, ``README.md``, ``runtests.lean``,
+``tests/projects/*``:
 
 - it runs in a Lake project whose ``lakefile`` names the two modules as libraries (``runtests.lean`` writes
   ``[[lean_lib]] name = "Solution"`` / ``"Challenge"``) and takes ONE argument, the config path (``main``:
   "Expected config file path as first argument."); ``lake env`` gives it the project's ``LEAN_PATH``;
-- ``config.json`` (``structure Config``): ``challenge_module``, ``solution_module``, ``theorem_names``,
-  optional ``definition_names`` (definition holes: name, type, universes and safety must match),
-  ``permitted_axioms``, ``enable_nanoda`` (a required ``Bool`` up to v4.24, ``Option`` later: we always
-  write ``false``) and, in the builds with JSON reports, ``json_output_path``;
-- it builds ``Challenge`` and ``Solution`` with ``lake build`` inside landrun (write access only to the
-  project's ``.lake``), exports both with lean4export, compares every constant the statements use, checks the
-  axioms of the targets and replays the solution into the kernel in its own process;
+- ``config.json`` (``structure Config``, ``deriving Lean.FromJson``: unknown keys are ignored):
+  ``challenge_module``, ``solution_module``, ``theorem_names``, optional ``definition_names`` (definition holes:
+  name, type, universe levels and safety must match, ``tests/projects/def_hole``), ``permitted_axioms``, and
+  ``enable_nanoda`` (a required ``Bool`` on ``pre-v25``, optional on master, whose own tests write
+  ``"enable_nanoda": false`` as we always do);
+- it finds its helpers as ``COMPARATOR_LANDRUN`` / ``COMPARATOR_LEAN4EXPORT`` (master, ``M.run``) or on PATH
+  (``pre-v25``: ``cmd := "landrun"``); ``prover.lean.judge.ComparatorJudge`` provides both;
+- it builds ``Challenge`` and ``Solution`` with ``lake build`` inside landrun (``safeLakeBuild``: read access to
+  ``/``, write access only to the project's ``.lake``), exports both with lean4export, compares every constant
+  the statements use (``compareAt``), checks the targets' axioms (``checkAxioms``) and replays the solution's
+  export into the kernel in its own process (``runBuiltinKernel``);
 - success: exit status 0 and, last, the line ``Your solution is okay!`` (``compareIt``); any failure throws,
-  which Lean's runtime reports as ``uncaught exception: …`` with exit status 1;
-- the JSON report (``Comparator/Json.lean`` of the reporting builds): ``{"reports": [{"targetName",
-  "targetKind", "failureCategory", "failureMessage"}…], "kernel": {"accepted", "failureMessage"}, "nanoda": …}``
-  with ``failureCategory`` one of ``kind``/``signature``/``dependency``/``axioms``/``notFound`` or null.
+  which Lean's runtime reports as ``uncaught exception: …`` with exit status 1.
+- a JSON report (``json_output_path``; ``Comparator/Json.lean``: ``{"reports": [{"targetName", "targetKind",
+  "failureCategory", "failureMessage"}…], "kernel": {"accepted", "failureMessage"}, "nanoda": …}`` with
+  ``failureCategory`` one of ``kind``/``signature``/``dependency``/``axioms``/``notFound`` or null) exists only in
+  the unmerged pull request #50 (``refs/pull/50/head`` @ 7dc4553). Released comparators ignore the key and write
+  none; then the exit status and the final line decide (``verify.comparator.require_report`` refuses that).
 
 What we trust and why: ``Challenge.lean`` is the dataset's own header and statement (with ``sorry``);
 ``Solution.lean`` is the header plus the model's declaration with the dataset statement re-attached (the model
-cannot restate the theorem; comparator would catch it anyway); the report is written outside ``.lake``, the
-only place the sandboxed builds may write, so model code cannot forge it. Model text builds only inside
-comparator's landrun sandbox, itself started through ``prover.lean.sandbox`` where that adds protection (no
-network, no ``$HOME``). Everything fails closed: a timeout, a crash, garbage or a missing report line rejects.
+cannot restate the theorem; comparator would catch it anyway). A report can only take an acceptance away, never
+give one: acceptance needs comparator's own exit status 0 and its final line too, and the report is written
+outside ``.lake``, the only place the sandboxed builds may write. Model text builds only inside comparator's
+landrun sandbox, itself started through ``prover.lean.sandbox`` where that adds protection (no network, no
+``$HOME``). Everything fails closed: a timeout, a crash, garbage or a missing report line rejects.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import selectors
 import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prover.lean.guard import GuardOptions, check_proof, check_tactic
-from prover.lean.judge import JudgeSettings, kill_group, launch, resolve_tool
 from prover.lean.lexer import code_tokens
-from prover.lean.sandbox import Sandbox
-from prover.lean.source import SourceError, split_commands
-from prover.lean.statement import split_declaration
-from prover.lean.types import Theorem, Verdict
+from prover.lean.source import split_commands
+from prover.lean.statement import proof_assign_index, skip_head, split_declaration
+from prover.lean.types import Theorem
 from prover.lean.verify import build_declaration, declaration_start
 
 SUCCESS_LINE = "Your solution is okay!"
@@ -76,6 +77,8 @@ class ComparatorTask:
     challenge: str
     solution: str
     definition_names: tuple[str, ...]
+    #: the model's proof of the theorem itself, as submitted (after the hole definitions, when there are holes)
+    proof: str = ""
 
     def config(self, permitted_axioms: Sequence[str], report_path: Path | None) -> dict[str, Any]:
         cfg: dict[str, Any] = {
@@ -92,21 +95,26 @@ class ComparatorTask:
         return cfg
 
 
-def _split_header(header: str, holes: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """(the header without the hole declarations, hole name -> its trusted declaration text)."""
-    if not holes:
-        return header, {}
+def _hole_commands(header: str, holes: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
+    """(preamble, [(hole name or "", command text)…]) of the header; every hole must be declared in it as a
+    ``def``/``abbrev`` (with ``sorry``: it is the dataset's)."""
     preamble, commands = split_commands(header)
-    kept, found = [preamble], {}
-    for cmd in commands:
-        if cmd.name in holes and cmd.keyword in _HOLE_KINDS:
-            found[cmd.name] = cmd.text
-        else:
-            kept.append(cmd.text)
-    missing = [h for h in holes if h not in found]
+    pieces = [
+        (cmd.name if cmd.name in holes and cmd.keyword in _HOLE_KINDS else "", cmd.text) for cmd in commands
+    ]
+    missing = [h for h in holes if h not in {name for name, _ in pieces}]
     if missing:
         raise ComparatorInputError(f"the theorem's header declares no definition hole {', '.join(missing)}")
-    return "".join(kept), found
+    return preamble, pieces
+
+
+def _hole_head(trusted: str, name: str) -> str:
+    """The dataset's own ``[modifiers] abbrev NAME : T`` of a hole (everything before its ``:=``)."""
+    toks = code_tokens(trusted)
+    k = proof_assign_index(toks, skip_head(toks))
+    if k is None:
+        raise ComparatorInputError(f"the header's hole {name} has no ':='")
+    return trusted[: toks[k].start].rstrip()
 
 
 def reattach(theorem: Theorem, proof: str) -> tuple[str, str]:
@@ -136,13 +144,15 @@ def build_task(
 
     With ``definition_names`` (FPS answers, PutnamBench ``…_solution``) the theorem's header holds each hole
     with ``sorry`` (trusted), and ``proof`` is Lean text with exactly one ``def``/``abbrev`` per hole followed by
-    the theorem's declaration or ``by`` script; nothing else may be declared.
+    the theorem's full declaration; nothing else may be declared. As for the theorem, only the model's VALUE is
+    kept: it is re-attached to the dataset's own head of the hole (``abbrev NAME : T``), in the hole's place in
+    the header, so the model's head (attributes, modifiers, a type with a ``by`` block in it) is never built.
     """
     holes = tuple(dict.fromkeys(definition_names))
-    header, trusted_holes = _split_header(theorem.header, holes)
-    fills: list[str] = []
     theorem_part = proof
+    solution_header = theorem.header
     if holes:
+        header_preamble, header_pieces = _hole_commands(theorem.header, holes)
         preamble, commands = split_commands(proof)
         if preamble.strip():
             raise ComparatorInputError("the solution must start with the hole definitions")
@@ -156,6 +166,7 @@ def build_task(
         missing = [h for h in holes if h not in filled]
         if missing:
             raise ComparatorInputError(f"the solution does not define {', '.join(missing)}")
+        values: dict[str, str] = {}
         for name in holes:
             body = split_declaration(filled[name]).proof
             if body is None or not body.strip():
@@ -163,19 +174,24 @@ def build_task(
             refused = check_tactic(body, options)
             if refused:
                 return [f"{name}: {r}" for r in refused]
-            fills.append(filled[name].rstrip() + "\n")
+            values[name] = body.rstrip()
         theorem_part = "".join(rest)
         if not theorem_part.strip():
-            raise ComparatorInputError("the solution has no proof of the theorem after the definitions")
+            raise ComparatorInputError(
+                "the solution has no declaration of the theorem after the definitions "
+                f"(write the hole definitions, then `{theorem.statement.strip()[:40]}… := …`)"
+            )
+        solution_header = header_preamble + "".join(
+            f"{_hole_head(text, hole)} :={values[hole]}\n\n" if hole else text for hole, text in header_pieces
+        )
     refused = check_proof(theorem, theorem_part, options)
     if refused:
         return list(refused)
     declaration, name = reattach(theorem, theorem_part)
     challenge_decl, _ = build_declaration(theorem, "sorry")
     challenge = f"{theorem.header.rstrip()}\n\n{challenge_decl}\n"
-    solution = header.rstrip() + "\n\n" + "\n".join(fills) + ("\n" if fills else "") + declaration + "\n"
-    del trusted_holes  # kept in the Challenge (the header as the dataset wrote it); replaced in the Solution
-    return ComparatorTask(name, challenge, solution, holes)
+    solution = f"{solution_header.rstrip()}\n\n{declaration}\n"
+    return ComparatorTask(name, challenge, solution, holes, theorem_part)
 
 
 def lakefile_for(project: Path) -> str:
@@ -216,6 +232,9 @@ def write_workspace(
     (root / f"{CHALLENGE}.lean").write_text(task.challenge, encoding="utf-8")
     (root / f"{SOLUTION}.lean").write_text(task.solution, encoding="utf-8")
     (root / "lakefile.toml").write_text(lakefile_for(project), encoding="utf-8")
+    toolchain = project / "lean-toolchain"
+    if toolchain.is_file():  # elan picks the project's Lean for `lake env`/`lake build` in the workspace
+        shutil.copyfile(toolchain, root / "lean-toolchain")
     manifest = project / "lake-manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -234,7 +253,7 @@ def write_workspace(
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ComparatorOutcome:
     """What one comparator run left: exit status (None: killed at the deadline), stdout, the report text."""
 
     returncode: int | None
@@ -243,7 +262,7 @@ class Outcome:
 
 
 def read_outcome(
-    outcome: Outcome, task: ComparatorTask, *, require_report: bool, timeout_s: float
+    outcome: ComparatorOutcome, task: ComparatorTask, *, require_report: bool, timeout_s: float
 ) -> tuple[bool, tuple[str, ...], str]:
     """(accepted, reasons, check) from comparator's exit status, its last line and its JSON report.
 
@@ -337,109 +356,3 @@ def _check_from_text(text: str) -> str:
     if "match" in lowered or "not found" in lowered:
         return "statement"
     return "compile"
-
-
-class ComparatorJudge:
-    """``verify.judge=comparator``: one comparator run per judged proof, in a fresh workspace."""
-
-    name = "comparator"
-
-    def __init__(self, settings: JudgeSettings, project: Path, guard: GuardOptions, sandbox: Sandbox) -> None:
-        self.settings = settings
-        self.project = project
-        self.guard = guard
-        self.sandbox = sandbox
-        cmp = settings.comparator
-        self.command = [
-            arg if "/" not in arg or Path(arg).is_absolute() else str(project / arg) for arg in cmp.command
-        ]
-        self.env: dict[str, str] = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get(
-                "HOME", "/nonexistent"
-            ),  # comparator passes HOME to lake (elan's toolchains)
-            "LANG": "C.UTF-8",
-        }
-        for var, tool in (("COMPARATOR_LEAN4EXPORT", cmp.lean4export), ("COMPARATOR_LANDRUN", cmp.landrun)):
-            found = resolve_tool(tool, project) if tool else None
-            if found:
-                self.env[var] = found
-
-    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
-        try:
-            task = build_task(theorem, proof, definition_names, self.guard)
-        except (ComparatorInputError, SourceError, ValueError) as exc:
-            return Verdict(False, (f"cannot write the comparator solution: {exc}",), "guard", judge=self.name)
-        if isinstance(task, list):
-            return Verdict(False, tuple(task), "guard", judge=self.name)
-        cmp = self.settings.comparator
-        root = Path(tempfile.mkdtemp(prefix="comparator-", dir=cmp.workdir))  # 0700: only we reach inside
-        try:
-            work = root / "work"
-            work.mkdir()
-            config, report = write_workspace(work, task, self.guard.allowed_axioms, self.project)
-            for path in (
-                work,
-                report.parent,
-            ):  # the sandbox runs comparator as an unprivileged uid of its own
-                path.chmod(0o777)
-            outcome = self._run(work, config, report)
-            accepted, reasons, check = read_outcome(
-                outcome, task, require_report=cmp.require_report, timeout_s=self.settings.timeout_s
-            )
-            return Verdict(accepted, reasons, check, judge=self.name)
-        except Exception as exc:  # fail closed
-            return Verdict(
-                False, (f"comparator judge failed: {type(exc).__name__}: {exc}",), "judge", judge=self.name
-            )
-        finally:
-            if not cmp.keep_workdir:
-                shutil.rmtree(root, ignore_errors=True)
-
-    def close(self) -> None:
-        return None  # nothing lives between checks: each has its own workspace and processes
-
-    def _run(self, root: Path, config: Path, report: Path) -> Outcome:
-        """Run comparator to its exit or the deadline; then its whole process group is killed (nothing of the
-        run, e.g. a daemon left by the build, may outlive it or keep the pipe open)."""
-        proc = launch(
-            [*self.command, str(config)],
-            cwd=root,
-            env=self.env,
-            sandbox=self.sandbox,
-            writable=[root],
-            stdin=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,  # comparator's "uncaught exception: …" goes to stderr
-        )
-        deadline = time.monotonic() + self.settings.timeout_s
-        chunks: list[bytes] = []
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        os.set_blocking(fd, False)
-        code: int | None = None
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            drain_until: float | None = None
-            while True:
-                now = time.monotonic()
-                if code is None and (code := proc.poll()) is not None:
-                    drain_until = now + 1.0
-                if drain_until is not None and now >= drain_until:
-                    break
-                if code is None and now >= deadline:
-                    break
-                if not sel.select(0.2):
-                    continue
-                try:
-                    data = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                if not data:
-                    if code is None:
-                        with contextlib.suppress(subprocess.TimeoutExpired):
-                            code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    break
-                chunks.append(data)
-        kill_group(proc)
-        text = report.read_text(encoding="utf-8", errors="replace") if report.is_file() else None
-        return Outcome(code, b"".join(chunks).decode("utf-8", "replace"), text)

@@ -38,6 +38,8 @@ class ScriptedSettings(ReplClientSettings):
     max_rss_mb: NonNegativeFloat | None = None
     restart_every: NonNegativeInt | None = None
     pool_size: PositiveInt | None = 1
+    #: a world server imports nothing, so a spare saves nothing
+    warm_spares: NonNegativeInt = 0
 
 
 #: The settings model of each backend, by ``backend.name``.
@@ -73,7 +75,19 @@ def check_backend_config(backend_cfg: Any) -> dict[str, Any]:
     return as_plain_dict(backend_cfg, "backend config")
 
 
-def preflight(backend_cfg: Any) -> None:
+def with_toolchain(settings: ReplConfig, lean_version: str | None) -> ReplConfig:
+    """``settings`` with ``project_dir`` set to the Lean project of ``backend.toolchain`` for a benchmark
+    written for ``lean_version`` (``prover.lean.toolchain``); raises ``ToolchainMissing`` (one sentence,
+    naming the ``make lean`` line) when that release is not built."""
+    from prover.lean.toolchain import resolve_toolchain
+
+    chosen = resolve_toolchain(settings.toolchain, lean_version, settings.project_dir)
+    if chosen.project_dir == settings.project_dir:
+        return settings
+    return settings.model_copy(update={"project_dir": chosen.project_dir})
+
+
+def preflight(backend_cfg: Any, *, lean_version: str | None = None) -> None:
     """Fail fast, before a run starts, when the backend's Lean cannot possibly start here.
 
     A missing toolchain would otherwise surface as one start error per problem; users want one sentence.
@@ -81,6 +95,7 @@ def preflight(backend_cfg: Any) -> None:
     """
     settings = load_backend_settings(backend_cfg)
     if isinstance(settings, ReplConfig):
+        settings = with_toolchain(settings, lean_version)
         exe = str(settings.command[0])
         project = settings.project_dir
         if shutil.which(exe) is None and not (project / exe).is_file():
@@ -119,11 +134,14 @@ def world_path(world: str) -> Path:
     return path
 
 
-def make_session(backend_cfg: Any) -> LeanSession:
-    """Build the session named by ``backend_cfg.name``; a bad config is a :class:`ConfigError` naming the key."""
+def make_session(backend_cfg: Any, *, lean_version: str | None = None) -> LeanSession:
+    """Build the session named by ``backend_cfg.name``; a bad config is a :class:`ConfigError` naming the key.
+
+    ``lean_version``: the release the benchmark is written for (its manifest entry), which
+    ``backend.toolchain=auto`` runs when it is built (``with_toolchain``)."""
     settings = load_backend_settings(backend_cfg)
     if isinstance(settings, ReplConfig):
-        return ReplSession(settings)
+        return ReplSession(with_toolchain(settings, lean_version))
     if isinstance(settings, ScriptedSettings):
         return _scripted(settings)
     from prover.lean.dojo_backend import DojoSession

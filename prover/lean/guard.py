@@ -21,8 +21,19 @@ judge of correctness; this guard removes the ways to *skip* judgement or to act 
 * search tactics (``exact?``, ``observe``, ``try?``, ``simp?`` ...: they print suggestions; opt-in with
   ``allow_search_tactics``).
 
-Reasons name the offending token and its line and column. For whole proofs the statement must be the given
-one (token-equal up to whitespace and comments).
+* configs (issue 19): ``(config := v)`` / ``(opt := v)`` values only as literals (numbers, ``true``/``false``,
+  ``.ctor``, ``{ field := literal }``) or ``+opt``/``-opt``; positional ``⟨…⟩`` configs refused (Lean evaluates
+  configs as unsafe code, ``src/Lean/Elab/Tactic/Config.lean``);
+* no identifier starting with ``unsafe``; ``ident%`` read as one token, as Lean's token table does, and only the
+  elaboration helpers in :data:`HARMLESS_PERCENT` allowed;
+* no command keyword anywhere, also inside brackets: after a parse error Lean's parser resumes at the next token
+  where a command parses (``parseCommand``, ``src/Lean/Parser/Module.lean``), so the keywords of Lean, Batteries,
+  Aesop and Mathlib are listed, and a line of a tactic block (a whole proof's first line too) must start with a
+  known tactic.
+
+This is a fail-closed pre-filter, not the judge: elaborating model text runs code, so a proof counts only when
+``prover.lean.judge`` accepts it (README "Trust model"). Reasons name the offending token and its line and
+column. For whole proofs the statement must be the given one (token-equal up to whitespace and comments).
 """
 
 from __future__ import annotations
@@ -314,6 +325,35 @@ MORE_COMMAND_WORDS = frozenset(
         "irreducible_def",
         "lemma",
         "theorem",
+        # the rest of the command keywords Mathlib's `#help command` lists (Lean core, Batteries, Aesop,
+        # ProofWidgets, Mathlib; e.g. the generated listing in Seasawher/mathlib4-help src/commands.md) and the
+        # newer ones of Lean 4.2x / Batteries (`set_library_suggestions`, `init_grind_norm`, `theorem_wanted` …)
+        "assert_exists",
+        "assert_no_sorry",
+        "assert_not_exists",
+        "assert_not_imported",
+        "lrat_proof",
+        "norm_cast_add_elim",
+        "unset_option",
+        "deprecate",
+        "with_weak_namespace",
+        "show_panel_widgets",
+        "count_heartbeats!",
+        "variable?",
+        "theorem_wanted",
+        "def_wanted",
+        "instance_wanted",
+        "set_library_suggestions",
+        "init_grind_norm",
+        "insert_to_additive_translation",
+        "pp_extended_field_notation",
+        "binder_predicate",
+        "elab_rules",
+        "macro_rules",
+        "unif_hint",
+        "recall",
+        "mk_iff_of_inductive_prop",
+        "initialize_simps_projections?",
     }
 )
 #: Name shapes of code-running or registering commands (``register_simp_attr``, ``declare_syntax_cat``,
@@ -562,6 +602,31 @@ TACTIC_WORDS = frozenset(
         "observe",
         "change!",
         "trace",
+        # newer Lean core / Mathlib tactics (a whole proof's first line must be a known tactic too)
+        "grind",
+        "cutsat",
+        "lia",
+        "fin_omega",
+        "finiteness",
+        "rify",
+        "rw_mod_cast",
+        "simp_all_arith",
+        "simp_wf",
+        "subst_eqs",
+        "clear_except",
+        "choose!",
+        "decreasing_tactic",
+        "decreasing_trivial",
+        "extract_lets",
+        "lift_lets",
+        "inhabit",
+        "mono",
+        "monotonicity",
+        "noncomm_ring",
+        "ring1_nf",
+        "rename_bvar",
+        "tfae_have",
+        "tfae_finish",
     ]
 )
 #: Words that may also start a line of a tactic block: scoped forms (checked apart), ``calc`` steps, terms.
@@ -765,9 +830,10 @@ _LITERAL_WORDS = frozenset({"true", "false"})
 
 def _literal_end(toks: list[Token], j: int) -> int | None:
     """Index after the config literal at ``toks[j]``, or None when it is not one. Literals: numbers, ``true`` /
-    ``false``, ``.ctor`` names and structure instances ``{ field := literal, … }`` of literals (Lean evaluates a
-    config value with ``evalExpr``: ``Lean/Elab/Tactic/Config.lean``, ``mkConfigElaborator``; anything else could
-    run code when the tactic starts)."""
+    ``false``, ``.ctor`` names and structure instances ``{ field := literal, … }`` of literals. Lean elaborates the
+    items into one structure instance (``elabConfig``) and runs it with ``Meta.evalExpr' (safety := .unsafe)``
+    (``mkConfigElaborator``, ``src/Lean/Elab/Tactic/Config.lean``), so anything else could run code when the
+    tactic starts; ``(opt := by tacs)`` stores tactic syntax that the tactic later runs, and is refused too."""
     if j >= len(toks):
         return None
     tok = toks[j]
@@ -809,7 +875,20 @@ def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_start
     before = toks[k - 2] if k >= 2 else None
     if before is not None and before.text in ("+", "-") and before.end == prev.start:
         return True  # after a `+opt` / `-opt` item
-    return before is None or before.text in _TACTIC_STARTERS
+    # the word before is a tactic when it stands where a tactic starts, also inside tactic parentheses
+    # (`(grind (x := v))`, `all_goals (t (x := v))`): fail closed for tactics this guard does not know
+    return _at_tactic_start(toks, k - 1, line_starts)
+
+
+def _at_tactic_start(toks: list[Token], j: int, line_starts: set[int]) -> bool:
+    """Whether ``toks[j]`` stands where a tactic starts: first, after a tactic separator/combinator, at a line
+    start, or right after a ``(`` that itself stands there (Lean's ``paren`` tactic)."""
+    while True:
+        if j <= 0 or j in line_starts or toks[j - 1].text in _TACTIC_STARTERS:
+            return True
+        if toks[j - 1].text != "(":
+            return False
+        j -= 1
 
 
 def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], int | None]:
@@ -826,21 +905,26 @@ def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], in
 _BARE_WORD = re.compile(r"[a-z_][a-z0-9_]*[!?']*")
 
 
-def _scan(text: str, toks: list[Token], options: GuardOptions, block: bool = False) -> list[str]:
+def _scan(
+    text: str, toks: list[Token], options: GuardOptions, block: bool = False, whole: bool = False
+) -> list[str]:
     """All reasons to refuse a token stream that should stay inside one proof term/tactic block.
 
     ``block``: the stream is a tactic block, so a later line starting at (or left of) the previous line's column
     with a bare lower-case word must start with a known tactic (``TACTIC_WORDS``): Lean ends a tactic block at a
     word its tactic parser does not take and parses it as the next command, which might be one this guard does
-    not know. The first line is exempt (a one-line step is parsed as one tactic by the REPL's tactic mode, and
-    scripted worlds name their own tactics); command words the guard knows are refused there as anywhere."""
+    not know. The first line is exempt for a search step (the REPL's tactic mode parses it as one tactic and has
+    no command to recover to; scripted worlds name their own tactics), but not with ``whole``: a whole proof is
+    sent inside a declaration command, where a parse error at its first word makes Lean's parser resume there and
+    read it as a command (``parseCommand``, ``src/Lean/Parser/Module.lean``). Command words the guard knows are
+    refused everywhere."""
     reasons: list[str] = []
     depth = 0
     k = 0
     config_ends: set[int] = set()
     line_starts: set[int] = set()
     last_line, line, pos = -1, 0, 0
-    last_column: int | None = None
+    last_column: int | None = len(text) if whole else None
     for i, tok in enumerate(toks):
         line += text.count("\n", pos, tok.start)
         pos = tok.start
@@ -985,7 +1069,7 @@ def check_proof(
     body = toks[1:] if toks[0].text == "by" else toks
     if not body:
         return ["empty proof"]
-    return _scan(proof, body, opts, block=True)
+    return _scan(proof, body, opts, block=True, whole=True)
 
 
 def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opts: GuardOptions) -> list[str]:
@@ -1000,7 +1084,7 @@ def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opt
     if not body:
         return ["empty proof after ':='"]
     if body[0].text == "by":
-        return _scan(text, body[1:], opts, block=True) if body[1:] else ["empty proof after 'by'"]
+        return _scan(text, body[1:], opts, block=True, whole=True) if body[1:] else ["empty proof after 'by'"]
     return _scan(text, body, opts)
 
 
@@ -1047,7 +1131,9 @@ def check_statement(
     nothing in it may add trust (``unsafe``, ``implemented_by``, ``extern``), and the binders and type pass the
     same token rules as a proof. Both: the text must read as one statement with no proof ``:=``.
     """
-    opts = GuardOptions.from_config(options)
+    # a search tactic's name in a statement is a variable there (PutnamBench's putnam_1998_a6 binds `hint`), and
+    # it could only print suggestions: the search-tactic policy is for proofs
+    opts = GuardOptions.from_config(options).model_copy(update={"allow_search_tactics": True})
     if not text.strip():
         return GuardResult(("empty statement",))
     toks, reasons = _tokens_or_reason(text)

@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,11 +40,19 @@ from pydantic import Field, PositiveFloat, PositiveInt
 
 from prover.config import as_plain_dict
 from prover.errors import ConfigError
+from prover.lean.comparator import (
+    ComparatorInputError,
+    ComparatorOutcome,
+    build_task,
+    read_outcome,
+    write_workspace,
+)
 from prover.lean.errors import LeanError
 from prover.lean.guard import GuardOptions
 from prover.lean.lexer import LexError, code_tokens
 from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_command
 from prover.lean.sandbox import Sandbox, SandboxLimits, make_sandbox
+from prover.lean.source import SourceError
 from prover.lean.types import Theorem, Verdict
 from prover.settings import Settings, load_settings
 
@@ -66,12 +75,13 @@ class ComparatorSettings(Settings):
         default_factory=lambda: ["lake", "env", ".lake/tools/comparator/.lake/build/bin/comparator"],
         min_length=1,
     )
-    #: passed as ``COMPARATOR_LEAN4EXPORT`` ("" : let the command find its own)
+    #: passed as ``COMPARATOR_LEAN4EXPORT`` and first on PATH (``pre-v25`` reads only PATH); "" : the command's own
     lean4export: str = ".lake/tools/comparator/.lake/packages/lean4export/.lake/build/bin/lean4export"
-    #: passed as ``COMPARATOR_LANDRUN`` ("" : let the command find its own)
+    #: passed as ``COMPARATOR_LANDRUN`` and first on PATH (``pre-v25`` reads only PATH); "" : the command's own
     landrun: str = ".lake/tools/bin/landrun"
-    #: reject when comparator writes no ``json_output_path`` report (builds before the JSON report exist
-    #: write none; then the exit status and the final "Your solution is okay!" line decide)
+    #: reject when comparator writes no ``json_output_path`` report (only comparator's unmerged pull request #50
+    #: writes one; released builds ignore the key, and then the exit status and the final
+    #: "Your solution is okay!" line decide)
     require_report: bool = False
     #: where per-check workspaces are made (null: the system's temporary directory)
     workdir: str | None = None
@@ -137,10 +147,8 @@ def make_judge(settings: Any, backend_cfg: Any) -> Judge:
                 "verify.judge=simulation needs backend=scripted (a scripted world is its own judge); "
                 "with Lean use verify.judge=comparator or verify.judge=repl"
             )
-        return SimulationJudge(world_path(backend.world), guard)
+        return SimulationJudge(world_path(backend.world), guard, backend.tactic_timeout_s, backend.real_sleep)
     if kind == "comparator":
-        from prover.lean.comparator import ComparatorJudge
-
         missing = comparator_missing(verify.comparator, project)
         if missing:
             raise JudgeError(
@@ -203,14 +211,28 @@ class SimulationJudge:
 
     name = "simulation"
 
-    def __init__(self, world: Path, guard: GuardOptions) -> None:
+    def __init__(
+        self, world: Path, guard: GuardOptions, tactic_timeout_s: float = 2.0, real_sleep: bool = True
+    ) -> None:
         from prover.lean.doubles.session import WorldSession
 
-        self._session = WorldSession(world, guard=guard)
+        self.guard = guard
+        # the backend's own step timeout: a proof the search ran within it must not time out here
+        self._session = WorldSession(
+            world, guard=guard, tactic_timeout_s=tactic_timeout_s, real_sleep=real_sleep
+        )
 
     def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
         if definition_names:
-            return _verdict(False, "a scripted world has no definition holes to judge", "judge", self.name)
+            # holes: comparator's contract (a value for every hole, no `sorry`, nothing else declared, the
+            # pre-filter on every value), then the world replays the theorem's own proof
+            try:
+                task = build_task(theorem, proof, definition_names, self.guard)
+            except (ComparatorInputError, SourceError, ValueError) as exc:
+                return _verdict(False, f"cannot read the hole definitions: {exc}", "guard", self.name)
+            if isinstance(task, list):
+                return Verdict(False, tuple(task), "guard", judge=self.name)
+            proof = task.proof
         try:
             verdict = self._session.verify(theorem, proof)
         except Exception as exc:  # fail closed
@@ -542,3 +564,119 @@ def _clip(data: bytes | str, limit: int = 160) -> str:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.strip()
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+# --- the comparator judge (the contract itself: prover.lean.comparator) ------------------------------
+class ComparatorJudge:
+    """``verify.judge=comparator``: one comparator run per judged proof, in a fresh workspace."""
+
+    name = "comparator"
+
+    def __init__(self, settings: JudgeSettings, project: Path, guard: GuardOptions, sandbox: Sandbox) -> None:
+        self.settings = settings
+        self.project = project
+        self.guard = guard
+        self.sandbox = sandbox
+        cmp = settings.comparator
+        self.command = [
+            arg if "/" not in arg or Path(arg).is_absolute() else str(project / arg) for arg in cmp.command
+        ]
+        self.env: dict[str, str] = {
+            # comparator passes HOME (and PATH) into landrun for `lake build`: elan finds its toolchains there
+            "HOME": os.environ.get("HOME", "/nonexistent"),
+            "LANG": "C.UTF-8",
+        }
+        tool_dirs: list[str] = []
+        for var, tool in (("COMPARATOR_LEAN4EXPORT", cmp.lean4export), ("COMPARATOR_LANDRUN", cmp.landrun)):
+            found = resolve_tool(tool, project) if tool else None
+            if found:
+                self.env[var] = found
+                tool_dirs.append(str(Path(found).parent))
+        # Two ways to find the tools, one per comparator line: master reads COMPARATOR_LANDRUN /
+        # COMPARATOR_LEAN4EXPORT (``Main.lean``, ``M.run``: ``IO.getEnv``), the branch ``pre-v25`` (Lean <= v4.24,
+        # the project's) runs ``cmd := "landrun"`` / ``"lean4export"`` from PATH. So their directories go first
+        # on PATH as well, and into the sandbox (read-only) when they live outside the project.
+        dirs = list(dict.fromkeys(tool_dirs))
+        self.env["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "/usr/bin:/bin")])
+        outside = [Path(d) for d in dirs if not Path(d).resolve().is_relative_to(project)]
+        if outside:
+            self.sandbox = dataclasses.replace(sandbox, read_only=(*sandbox.read_only, *outside))
+
+    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
+        try:
+            task = build_task(theorem, proof, definition_names, self.guard)
+        except (ComparatorInputError, SourceError, ValueError) as exc:
+            return Verdict(False, (f"cannot write the comparator solution: {exc}",), "guard", judge=self.name)
+        if isinstance(task, list):
+            return Verdict(False, tuple(task), "guard", judge=self.name)
+        cmp = self.settings.comparator
+        root = Path(tempfile.mkdtemp(prefix="comparator-", dir=cmp.workdir))  # 0700: only we reach inside
+        try:
+            work = root / "work"
+            work.mkdir()
+            config, report = write_workspace(work, task, self.guard.allowed_axioms, self.project)
+            for path in (
+                work,
+                report.parent,
+            ):  # the sandbox runs comparator as an unprivileged uid of its own
+                path.chmod(0o777)
+            outcome = self._run(work, config, report)
+            accepted, reasons, check = read_outcome(
+                outcome, task, require_report=cmp.require_report, timeout_s=self.settings.timeout_s
+            )
+            return Verdict(accepted, reasons, check, judge=self.name)
+        except Exception as exc:  # fail closed
+            return Verdict(
+                False, (f"comparator judge failed: {type(exc).__name__}: {exc}",), "judge", judge=self.name
+            )
+        finally:
+            if not cmp.keep_workdir:
+                shutil.rmtree(root, ignore_errors=True)
+
+    def close(self) -> None:
+        return None  # nothing lives between checks: each has its own workspace and processes
+
+    def _run(self, root: Path, config: Path, report: Path) -> ComparatorOutcome:
+        """Run comparator to its exit or the deadline; then its whole process group is killed (nothing of the
+        run, e.g. a daemon left by the build, may outlive it or keep the pipe open)."""
+        proc = launch(
+            [*self.command, str(config)],
+            cwd=root,
+            env=self.env,
+            sandbox=self.sandbox,
+            writable=[root],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,  # comparator's "uncaught exception: …" goes to stderr
+        )
+        deadline = time.monotonic() + self.settings.timeout_s
+        chunks: list[bytes] = []
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        os.set_blocking(fd, False)
+        code: int | None = None
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            drain_until: float | None = None
+            while True:
+                now = time.monotonic()
+                if code is None and (code := proc.poll()) is not None:
+                    drain_until = now + 1.0
+                if drain_until is not None and now >= drain_until:
+                    break
+                if code is None and now >= deadline:
+                    break
+                if not sel.select(0.2):
+                    continue
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    if code is None:
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    break
+                chunks.append(data)
+        kill_group(proc)
+        text = report.read_text(encoding="utf-8", errors="replace") if report.is_file() else None
+        return ComparatorOutcome(code, b"".join(chunks).decode("utf-8", "replace"), text)

@@ -339,9 +339,10 @@ class _Lexer:
         if j >= self.n:
             return None
         if self.text[j] == "\\":
-            j = self.escape(j + 1, in_string=False, interpolated=False)
-            if j is None:
+            after = self.escape(j + 1, in_string=False, interpolated=False)
+            if after is None:
                 return None
+            j = after
         else:
             j += 1
         return j + 1 if self.at(j) == "'" else None
@@ -366,7 +367,8 @@ class _Lexer:
 
     def string_end(self, i: int, interpolated: bool) -> tuple[int | None, list[tuple[int, int]]]:
         """End of the string at ``i`` read plain or interpolated, and the ``{...}`` code spans found."""
-        j, spans = i + 1, []
+        j = i + 1
+        spans: list[tuple[int, int]] = []
         while j < self.n:
             c = self.text[j]
             if c == '"':
@@ -459,7 +461,9 @@ def code_tokens(text: str) -> list[Token]:
 
 def name_parts(ident: str) -> list[str]:
     """Components of a dotted name, with «» quotes removed (``«a.b».c`` -> ``['a.b', 'c']``)."""
-    parts, cur, quoted = [], [], False
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = False
     for ch in ident:
         if ch == "«" and not quoted:
             quoted = True

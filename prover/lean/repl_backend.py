@@ -43,6 +43,7 @@ from prover.lean.protocol import CommandRequest, Response, TacticRequest
 from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess
 from prover.lean.sandbox import Sandbox, SandboxLimits, SandboxMode, load_sandbox_limits, make_sandbox
 from prover.lean.session import LeanSession
+from prover.lean.spares import SparePool
 from prover.lean.tactic_text import as_single_tactic
 from prover.lean.types import (
     Crash,
@@ -87,6 +88,9 @@ class ReplClientSettings(Settings):
     restart_every: NonNegativeInt | None = 2000
     #: Number of REPL processes; ``auto`` (or null): from cores and memory, resolved when the config is loaded.
     pool_size: PositiveInt | None = None
+    #: Per header in use, this many idle processes that have imported it: a timeout or crash restarts from
+    #: one at once instead of importing again (``prover.lean.spares``; each is a whole Lean process).
+    warm_spares: NonNegativeInt = 1
     #: Extra environment variables for the REPL processes (added to ours, or, in a sandbox, to its allow-list).
     env: dict[str, str] | None = None
     #: ``auto``: bubblewrap where it works, else refuse to elaborate (``prover.lean.sandbox``); ``none``: no sandbox.
@@ -112,6 +116,17 @@ class ReplConfig(ReplClientSettings):
 
     command: list[str] = Field(min_length=1)
     project_dir: Path = Path(".")
+    #: ``auto``: the benchmark's Lean release when built (``prover.lean.toolchain``); ``project``: the pin here;
+    #: or a release (``v4.15.0``) built by ``make lean LEAN_VERSION=...``.
+    toolchain: str = "auto"
+
+    @field_validator("toolchain")
+    @classmethod
+    def _toolchain(cls, value: str) -> str:
+        from prover.lean.toolchain import normalise_version
+
+        value = value.strip()
+        return value if value in ("auto", "project") else normalise_version(value)
 
     @model_validator(mode="after")
     def _resolve(self) -> ReplConfig:
@@ -120,7 +135,7 @@ class ReplConfig(ReplClientSettings):
             if getattr(self, key) == 0:
                 object.__setattr__(self, key, None)
         if self.pool_size is None:
-            object.__setattr__(self, "pool_size", auto_pool_size())
+            object.__setattr__(self, "pool_size", auto_pool_size(reserve=self.warm_spares))
         return self
 
     @property
@@ -157,11 +172,12 @@ def check_guard_block(cfg: Any, group: str = "backend") -> None:
         load_sandbox_limits(cfg["sandbox_limits"], f"{group}.sandbox_limits")
 
 
-def auto_pool_size(gb_per_process: float = 8.0) -> int:
-    """min(cores, available memory / 8 GB): a Mathlib REPL needs several GB resident."""
+def auto_pool_size(gb_per_process: float = 8.0, reserve: int = 0) -> int:
+    """min(cores, available memory / 8 GB - reserve): a Mathlib REPL needs several GB resident, and ``reserve``
+    more processes (the warm spares) need memory too."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     avail_gb = _available_memory_gb()
-    by_memory = int(avail_gb // gb_per_process) if avail_gb else cores
+    by_memory = int(avail_gb // gb_per_process) - reserve if avail_gb else cores
     return max(1, min(cores, by_memory))
 
 
@@ -267,22 +283,25 @@ class ReplSession(LeanSession):
             env=cfg.env,
         )
         sandboxed = self.sandbox.mode != "none"
-        self.workers = [
-            _Worker(
-                i,
-                ReplProcess(
-                    cfg.command,
-                    cfg.project_dir,
-                    timeout_s=cfg.tactic_timeout_s,
-                    start_timeout_s=cfg.start_timeout_s,
-                    max_rss_mb=cfg.max_rss_mb,
-                    restart_every=cfg.restart_every,
-                    env=None if sandboxed else cfg.process_env,
-                    sandbox=self.sandbox,
-                ),
+
+        def make_process(spares: SparePool[ReplProcess] | None = None) -> ReplProcess:
+            return ReplProcess(
+                cfg.command,
+                cfg.project_dir,
+                timeout_s=cfg.tactic_timeout_s,
+                start_timeout_s=cfg.start_timeout_s,
+                max_rss_mb=cfg.max_rss_mb,
+                restart_every=cfg.restart_every,
+                env=None if sandboxed else cfg.process_env,
+                sandbox=self.sandbox,
+                spares=spares,
             )
-            for i in range(cfg.pool_size)
-        ]
+
+        #: warm spares per header (None when ``warm_spares`` is 0)
+        self.spares: SparePool[ReplProcess] | None = (
+            SparePool(make_process, cfg.warm_spares, wait_s=cfg.start_timeout_s) if cfg.warm_spares else None
+        )
+        self.workers = [_Worker(i, make_process(self.spares)) for i in range(cfg.pool_size or 1)]
         self._known: OrderedDict[tuple[Any, ...], int] = OrderedDict()
         self._known_lock = threading.Lock()
         self._next = 0
@@ -314,6 +333,8 @@ class ReplSession(LeanSession):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.spares is not None:
+            self.spares.close()
         for w in self.workers:
             with w.lock:
                 w.process.kill()
@@ -459,6 +480,7 @@ class ReplSession(LeanSession):
             if isinstance(started, TacticError):
                 return Crash(f"cannot rebuild the state: the theorem no longer starts: {started.messages}")
             known, proof_state = 0, started[0]
+        assert proof_state is not None
         for k in range(known, len(state.path)):
             resp = worker.process.request(TacticRequest(as_single_tactic(state.path[k]), proof_state))
             if not resp.ok or resp.proof_state is None:
@@ -511,11 +533,16 @@ class ReplSession(LeanSession):
             lean = lean_version_from(self.run_command(LEAN_VERSION_COMMAND, header="", timeout=60.0))
         except Exception:  # a REPL that cannot answer: say so, never guess
             lean = "unknown"
+        from prover.lean.toolchain import project_version
+
         return {
             "backend": "repl",
             "lean": lean,
             "project_dir": str(self.config.project_dir),
+            #: the release ``project_dir`` pins (``backend.toolchain`` chose it); ``lean`` is what answered
+            "toolchain": project_version(Path(self.config.project_dir)),
             "sandbox": self.sandbox.describe(),
+            "warm_spares": self.config.warm_spares,
         }
 
     def guard_options(self) -> GuardOptions:

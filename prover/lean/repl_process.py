@@ -34,12 +34,16 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.lean.errors import LeanError
+from prover.lean.header_key import header_key
 from prover.lean.protocol import CommandRequest, FrameBuffer, ProtocolError, Request, Response, encode_command
 from prover.lean.sandbox import Sandbox
 from prover.lean.types import Crash, TacticError, Timeout
+
+if TYPE_CHECKING:
+    from prover.lean.spares import SparePool
 
 log = logging.getLogger(__name__)
 _READ_CHUNK = 1 << 16
@@ -91,6 +95,7 @@ class ReplProcess:
         restart_every: int | None = None,
         env: Mapping[str, str] | None = None,
         sandbox: Sandbox | None = None,
+        spares: SparePool[ReplProcess] | None = None,
     ) -> None:
         if isinstance(command, str) or not command:
             raise ValueError("the REPL command must be a non-empty argv list, not a shell string")
@@ -111,6 +116,12 @@ class ReplProcess:
         self._stderr: Any = None
         self._frames = FrameBuffer()
         self._header_envs: dict[str, int] = {}
+        #: warm spares of the headers this process imports (``prover.lean.spares``): a restart adopts one
+        self.spares = spares
+        #: the imports this process elaborated last, normalised (``header_key``): the spare it restarts from
+        self.imports_key: tuple[str, ...] = ()
+        #: restarts that adopted a warm spare instead of importing again
+        self.adopted = 0
 
     # --- lifecycle --------------------------------------------------------------------------------
     @property
@@ -235,11 +246,32 @@ class ReplProcess:
     def _restart_due(self) -> bool:
         return bool(self.restart_every) and self.commands_sent >= int(self.restart_every)  # type: ignore[arg-type]
 
-    def ensure_started(self) -> None:
+    def ensure_started(self, imports_key: tuple[str, ...] | None = None) -> None:
+        """Start the process if it is not running (or is due for a restart): from a warm spare that has
+        imported ``imports_key`` (default: the imports this process had) when there is one, else afresh."""
         if not self.alive or self._restart_due():
             if self.generation:
                 self.restarts += 1
-            self.start()
+            wanted = self.imports_key if imports_key is None else imports_key
+            spare = self.spares.take(wanted) if self.spares and wanted else None
+            if spare is not None:
+                self.adopt(spare)
+            else:
+                self.start()
+
+    def adopt(self, spare: ReplProcess) -> None:
+        """Become ``spare`` (a started process that has imported a header): its OS process, pipes and env
+        ids replace ours, which are killed. ``generation`` moves on, so states of the old process are dead."""
+        self.kill()
+        self._proc, spare._proc = spare._proc, None
+        self._watch_w, spare._watch_w = spare._watch_w, None
+        self._stderr, spare._stderr = spare._stderr, None
+        self._frames, spare._frames = spare._frames, FrameBuffer()
+        self._header_envs, spare._header_envs = spare._header_envs, {}
+        self.imports_key = spare.imports_key or self.imports_key
+        self.commands_sent = spare.commands_sent
+        self.generation += 1
+        self.adopted += 1
 
     # --- requests ---------------------------------------------------------------------------------
     def header_env(self, header: str) -> int | None:
@@ -248,22 +280,27 @@ class ReplProcess:
         Imports are elaborated once; the rest of a header (``open``, ``set_option`` lines) is elaborated on
         top of that env, so theorems with different ``open`` lines share one ``import Mathlib``.
         """
-        self.ensure_started()
-        imports, rest = split_header(header)
+        key = header_key(header)
+        self.ensure_started(key.imports)
+        imports, rest = key.import_text, key.rest
         env: int | None = None
-        for key, text, timeout in (
-            (imports, imports, self.start_timeout_s),
-            (imports + "\n" + rest, rest, None),
+        for is_import, key_text, text, timeout in (
+            (True, imports, imports, self.start_timeout_s),
+            (False, imports + "\n" + rest, rest, None),
         ):
             if not text.strip():
                 continue
-            if key in self._header_envs:
-                env = self._header_envs[key]
+            if key_text in self._header_envs:
+                env = self._header_envs[key_text]
                 continue
             resp = self.request(CommandRequest(text, env=env), timeout=timeout)
             if not resp.ok or resp.env is None:
                 raise ReplStartError(f"the header does not elaborate: {'; '.join(resp.errors) or resp.raw}")
-            env = self._header_envs[key] = resp.env
+            env = self._header_envs[key_text] = resp.env
+            if is_import and self.spares is not None:
+                self.spares.want(key.imports, imports)
+        if key.imports:
+            self.imports_key = key.imports
         return env
 
     def request(self, command: Request | Mapping[str, Any], timeout: float | None = None) -> Response:
@@ -387,11 +424,10 @@ def _is_json(text: str) -> bool:
 
 
 def split_header(header: str) -> tuple[str, str]:
-    """(import lines, everything else): imports must come first in Lean and are by far the costliest part."""
-    imports, rest = [], []
-    for line in header.splitlines():
-        (imports if line.strip().startswith("import ") and not rest else rest).append(line)
-    return "\n".join(imports).strip(), "\n".join(rest).strip()
+    """(imports, everything else), read with the lexer (``prover.lean.header_key``): imports must come first in
+    Lean and are by far the costliest part; they come back normalised (sorted, unique, no comments)."""
+    key = header_key(header)
+    return key.import_text, key.rest
 
 
 def tree_rss_mb(pid: int) -> float:

@@ -149,8 +149,6 @@ class Sandbox:
     #: Paths bound read-write (a judge's private workspace). As root they are handed to the sandbox's uid
     #: (``chown -R``) when a process starts: give only a scratch directory of its own.
     writable: tuple[Path, ...] = ()
-    #: Paths bound read-write at the same place (a judge's own workspace; never the project).
-    writable: tuple[Path, ...] = ()
 
     def describe(self) -> str:
         """``bwrap`` or ``none``: what ``describe()["sandbox"]``, ``run.json`` and reports show."""
@@ -200,20 +198,14 @@ class Sandbox:
                     made.add(parent)
                     args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--bind", str(path), str(path)]
-        for path in self.writable:  # after the read-only binds: mounted over them where they overlap
-            for parent in reversed(Path(path).parents):
-                if parent != Path("/") and parent not in made and not _is_system(parent):
-                    made.add(parent)
-                    args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--bind", str(path), str(path)]
         for key, value in self.environment(command[0]).items():
             args += ["--setenv", key, value]
         args += ["--chdir", str(cwd_path)]
         args += ["--", _python(), "-I", "-S", str(_EXEC)]
         if os.geteuid() == 0:
             args += ["--uid", str(uid if uid is not None else _sandbox_uid())]
-        for name, value in self.limits.rlimits(self.max_rss_mb).items():
-            args += ["--rlimit", f"{name}={value}"]
+        for name, limit in self.limits.rlimits(self.max_rss_mb).items():
+            args += ["--rlimit", f"{name}={limit}"]
         if status_fd is not None:
             args += ["--status-fd", str(status_fd)]
         return [*args, "--", *command]

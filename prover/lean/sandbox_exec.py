@@ -95,8 +95,8 @@ def main(argv: list[str]) -> int:
             os.setresuid(uid, uid, uid)
             if os.getuid() != uid or os.geteuid() != uid:
                 raise OSError(f"still uid {os.geteuid()}")
-        for name, value in limits:
-            _set_limit(name, value)
+        for limit_name, limit_value in limits:
+            _set_limit(limit_name, limit_value)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dumps of a multi-GB Lean into the tmpfs
     except (OSError, ValueError) as exc:
         _fail(status_fd, f"the sandbox could not drop privileges or set its limits: {exc}", 126)

@@ -142,10 +142,10 @@ class LeanDiagnostic:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> LeanDiagnostic:
         return cls(
-            int(data["line"]),  # type: ignore[arg-type]
-            int(data["column"]),  # type: ignore[arg-type]
-            int(data["end_line"]),  # type: ignore[arg-type]
-            int(data["end_column"]),  # type: ignore[arg-type]
+            int(data["line"]),  # type: ignore[arg-type, call-overload]
+            int(data["column"]),  # type: ignore[arg-type, call-overload]
+            int(data["end_line"]),  # type: ignore[arg-type, call-overload]
+            int(data["end_column"]),  # type: ignore[arg-type, call-overload]
             str(data["text"]),
             data.get("goal_before") if isinstance(data.get("goal_before"), str) else None,  # type: ignore[arg-type]
         )

@@ -89,7 +89,7 @@ class Runtime:
         self.jobs = JobManager(
             service.worker,
             service.prove_sessions,
-            service.search_within,
+            service.attempt,
             max_jobs=self.settings.max_queued_jobs,
             ttl_s=self.settings.job_ttl_s,
             state_dir=self.settings.state_dir,
@@ -127,10 +127,11 @@ class Runtime:
 
         ``cancel`` tells a thread to stop at its next step; ``drop`` cancels work that has not started.
         """
-        gone = asyncio.ensure_future(_disconnected(request))
+        gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
+        waiting: set[asyncio.Future[Any]] = {work, gone}
         try:
             done, _ = await asyncio.wait(
-                {work, gone},
+                waiting,
                 timeout=max(0.0, deadline - time.monotonic()),
                 return_when=asyncio.FIRST_COMPLETED,
             )

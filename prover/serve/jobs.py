@@ -1,9 +1,10 @@
 """``/prove`` jobs: a proof search per job on a worker thread, observable (progress) and cancellable.
 
 Why jobs and not one long request: a search runs for minutes, longer than any HTTP client should hold a
-request open, and the editor wants progress and a Cancel button. A job runs the configured searcher
-(``prover.search.factory.make_searcher``) with a session from the proof-search pool and the shared generator
-worker; the found proof is verified (``LeanSession.verify``: guard + Lean) before the job says ``proved``.
+request open, and the editor wants progress and a Cancel button. A job is one attempt through the front door
+(``ProverService.attempt`` -> ``prover.theorem_prover.TheoremProver.attempt``) with a session from the
+proof-search pool and the shared generator worker; the found proof is judged once there, and the job says
+``proved`` only when the judge accepted it.
 
 Progress and cancellation without touching the searcher: the search sees a generator and a session that
 count what passes through them (expansions, tactic results) and raise :class:`Cancelled` at their next call
@@ -28,6 +29,7 @@ from prover.lean.types import TacticResult, TacticState, Theorem
 from prover.serve.batching import Cancelled, GeneratorWorker
 from prover.serve.errors import ServeError
 from prover.serve.pool import PoolBusy, SessionPool
+from prover.theorem_prover import Attempt, ProofStatus
 
 log = logging.getLogger("prover.serve")
 
@@ -143,7 +145,7 @@ class JobManager:
         self,
         worker: GeneratorWorker,
         sessions: SessionPool | None,
-        search_within: Callable[[int | None, float], Any],
+        attempt: Callable[[Theorem, Any, TacticGenerator, int | None, float], Attempt],
         *,
         max_jobs: int,
         ttl_s: float,
@@ -151,8 +153,9 @@ class JobManager:
     ) -> None:
         self.worker = worker
         self.sessions = sessions
-        #: ``(max_expansions, time_limit_s) -> SearchSettings``: the typed override (ProverService.search_within)
-        self.search_within = search_within
+        #: ``(theorem, session, generator, max_expansions, time_limit_s) -> Attempt``: the front door with the
+        #: request's budget (``ProverService.attempt``)
+        self.attempt = attempt
         self.max_jobs = max_jobs
         self.ttl_s = ttl_s
         self._jobs: dict[str, Job] = {}
@@ -252,6 +255,10 @@ class JobManager:
         except Cancelled:
             self._finish(job, "cancelled", "cancelled")
             log.info("proof job %s cancelled after %d expansions", job.job_id, job.expansions)
+        except _AttemptFailed as exc:
+            broken = True
+            log.warning("proof job %s failed: %s", job.job_id, exc)
+            self._finish(job, "error", str(exc)[:2000])
         except Exception as exc:
             broken = True
             log.warning("proof job %s failed: %s: %s", job.job_id, type(exc).__name__, exc)
@@ -260,32 +267,28 @@ class JobManager:
             self.sessions.release(session, broken)
 
     def _search(self, job: Job, session: Any) -> None:
-        from prover.search.factory import make_searcher
-
-        searcher = make_searcher(self.search_within(job.max_expansions, job.time_limit_s))
         generator = QueuedGenerator(
             self.worker, job.cancel, lambda n: job.touch(expansions=job.expansions + n)
         )
-        result = searcher.search(_JobSession(session, job), generator, job.theorem)  # type: ignore[arg-type]
+        result = self.attempt(
+            job.theorem, _JobSession(session, job), generator, job.max_expansions, job.time_limit_s
+        )
         if job.cancel.is_set():
             raise Cancelled("cancelled")
         stats = result.stats
         job.touch(expansions=max(job.expansions, stats.expansions), nodes=max(job.nodes, stats.nodes))
-        if result.status == "proved" and result.proof is not None:
-            verdict = session.verify(job.theorem, result.proof)
-            if verdict.accepted:
-                self._finish(job, "proved", proof=result.proof)
-            else:
-                why = "; ".join(verdict.reasons)[:1000]
-                self._finish(
-                    job,
-                    "failed",
-                    f"the search found a proof that verification rejected ({verdict.check}): {why}",
-                )
+        if result.status is ProofStatus.PROVED and result.proof is not None:
+            self._finish(job, "proved", proof=result.proof)
             return
-        if result.status == "error":
-            self._finish(job, "error", result.error or "the search failed")
+        if result.status is ProofStatus.UNVERIFIED:
+            verdict = result.verdict
+            why = "; ".join(verdict.reasons)[:1000] if verdict is not None else ""
+            check = f"{result.judge}: {verdict.check}" if verdict is not None else result.judge
+            self._finish(job, "failed", f"the search found a proof that the judge rejected ({check}): {why}")
             return
+        if result.status is ProofStatus.ERROR:
+            # the session may be the broken part: the pool replaces it (raised to _run)
+            raise _AttemptFailed(result.error or "the search failed")
         reasons = {
             "failed": "every tactic tried failed",
             "budget_exhausted": (
@@ -295,7 +298,11 @@ class JobManager:
             ),
             "timeout": f"no proof within {job.time_limit_s:g} s",
         }
-        self._finish(job, "failed", reasons.get(result.status, result.status))
+        self._finish(job, "failed", reasons.get(result.status.value, result.status.value))
+
+
+class _AttemptFailed(ServeError):
+    """An attempt that ended in ``error``: the job's message, and its session is handed back as broken."""
 
 
 def _read_journal(path: Path) -> dict[str, dict[str, Any]]:

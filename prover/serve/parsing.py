@@ -2,10 +2,11 @@
 
 Why a separate process: the lexer and the guard are pure Python, so on a thread they would still hold the GIL
 the event loop needs, and a thread cannot be stopped at a deadline. Texts longer than ``INLINE_CHARS`` are read
-in one spawned worker process; past ``parse_timeout_s`` that process is killed (504) and a fresh one is started
-for the next request, so one hostile 900 KB statement costs at most one deadline of one core while ``/health``
-and every other request keep being answered. Short texts (a bare statement) are read inline:
-they take a few milliseconds.
+in one spawned worker process, at a lower scheduling priority than the server; past ``parse_timeout_s`` that
+process is killed (504) and a fresh one is started for the next request, so one hostile 900 KB statement costs
+at most one deadline of one core while ``/health`` and every other request keep being answered
+(``tests/test_serve_live.py``, ``bench/bench_serve.py --big-statement-kb 900``). Short texts (a bare
+statement) are read inline: they take a few milliseconds.
 """
 
 from __future__ import annotations
@@ -30,6 +31,21 @@ T = TypeVar("T")
 INLINE_CHARS = 256
 #: How long a fresh worker may take to start (spawn + imports on a loaded machine).
 STARTUP_S = 60.0
+
+
+#: The reader's scheduling priority below the server's (``os.nice`` increment): on a busy machine a long read
+#: must not take the CPU the event loop needs to answer everyone else (/health stays fast while it reads).
+READER_NICE = 10
+
+
+def _lower_priority() -> None:
+    """The worker's initializer: run at a lower priority than the server (best effort)."""
+    import contextlib
+    import os
+
+    # not on this platform / not permitted: the same priority as the server
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(READER_NICE)
 
 
 def _ready() -> bool:
@@ -58,7 +74,9 @@ class ParseWorker:
         with self._lock:
             if self._pool is None or self._ready is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=_lower_priority
+                )
                 self._ready = self._pool.submit(_ready)
             return self._pool, self._ready
 

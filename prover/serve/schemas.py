@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (notes/serve_api.md), as pydantic models.
+"""Request and response bodies of the HTTP API (README "Editor server"), as pydantic models.
 
 They are the OpenAPI schema the framework publishes at ``/openapi.json`` and the first check on every request:
 our own endpoints refuse unknown fields (a typo such as ``max_expansion`` must not be silently ignored), the

@@ -32,6 +32,7 @@ from prover.serve.errors import ServeError
 from prover.serve.pool import SessionPool
 from prover.serve.settings import ServeSettings
 from prover.settings import describe_validation_error
+from prover.theorem_prover import Attempt, Budget, BudgetError, TheoremProver
 
 log = logging.getLogger("prover.serve")
 
@@ -177,6 +178,7 @@ class ProverService:
         max_state_chars: int = 100_000,
         encoder_loader: Callable[[], Any] | None = None,
         solver_settings: Any = None,
+        prover: TheoremProver | None = None,
     ) -> None:
         from prover.lean.guard import make_tactic_guard
 
@@ -190,6 +192,8 @@ class ProverService:
         )
         #: the composed ``search`` settings, typed once; each job gets a validated copy with its budget
         self.search: SearchSettings = search if search is not None else search_settings({"name": "bfs"})
+        #: the front door (search, judge once, one typed result) behind /prove, /solve and /check
+        self.prover = prover
         self.retriever = retriever
         self.guard_options = dict(guard_options or {})
         self.tactic_guard = make_tactic_guard(self.guard_options)
@@ -229,6 +233,8 @@ class ProverService:
             described = session.describe()
             session.close()
         except LeanUnavailable as exc:
+            if backend_cfg.get("name") == "scripted":  # a world file that is not there is a mistake, not a
+                raise ServeSetupError(str(exc)) from None  # missing toolchain: never serve without it
             if not settings.allow_guard_only:
                 raise ServeSetupError(
                     f"{exc} -- set serve.allow_guard_only=true to serve unchecked suggestions without Lean"
@@ -274,6 +280,23 @@ class ProverService:
             )
         except (ProverError, ValueError, OSError) as exc:
             raise ServeSetupError(f"generator={gen_settings.name}: {exc}") from None
+        prover = None
+        if session_factory is not None:
+            from prover.lean.judge import judge_settings
+            from prover.theorem_prover import ProverSettings
+
+            try:
+                typed = ProverSettings(
+                    backend=backend_cfg,
+                    generator=gen_settings,
+                    search=search,
+                    retriever=retriever_set,
+                    verify=judge_settings(cfg.get("verify")),
+                )
+                prover = TheoremProver(typed, generator=generator, retriever=retriever)
+                _ = prover.judge_name  # builds the judge now: a judge that cannot work here fails at start-up
+            except (ProverError, ValueError) as exc:
+                raise ServeSetupError(str(exc)) from None
         model = getattr(gen_settings, "model", None)
         encoder_name = str(getattr(retriever_set, "encoder", None) or "minilm")
         device = str(getattr(retriever_set, "device", None) or "cpu")
@@ -297,6 +320,7 @@ class ProverService:
             max_state_chars=gen_settings.max_state_chars,
             encoder_loader=load_encoder,
             solver_settings=solver_settings,
+            prover=prover,
         )
 
     # --- search budgets: typed overrides of the composed settings ------------------------------------
@@ -321,6 +345,20 @@ class ProverService:
         except ValidationError as exc:
             raise BadInput(describe_validation_error(exc, "search", model.known_keys())) from None
 
+    def attempt(
+        self, theorem: Theorem, session: Any, generator: Any, max_expansions: int | None, time_limit_s: float
+    ) -> Attempt:
+        """One /prove job through the front door: the request's limits as a typed budget (``max_expansions``
+        only for searchers that have it), the search on the pooled ``session`` and the job's ``generator``,
+        the found proof judged once."""
+        if self.prover is None:
+            raise BadInput("proof search needs a Lean backend")
+        try:
+            budget = Budget.fitting(self.search, max_expansions=max_expansions, time_limit_s=time_limit_s)
+        except BudgetError as exc:
+            raise BadInput(str(exc)) from None
+        return self.prover.attempt(theorem, budget, session=session, generator=generator)
+
     @property
     def has_lean(self) -> bool:
         return self.sessions is not None
@@ -336,6 +374,8 @@ class ProverService:
         for pool in (self.sessions, self.prove_sessions):
             if pool is not None:
                 pool.close()
+        if self.prover is not None:
+            self.prover.close()
 
     # --- generation ---------------------------------------------------------------------------------
     def theorem(self, statement: str, header: str | None) -> Theorem:
@@ -396,8 +436,8 @@ class ProverService:
                 raise Cancelled("the request was cancelled")
             result = session.run_tactic(state, tactic)
             if not isinstance(result, TacticState):
-                why = describe_result(tactic, 0.0, result)
-                detail = why.message or ("it closed the proof" if why.status == "closes_goal" else why.status)
+                row = describe_result(tactic, 0.0, result)
+                detail = row.message or ("it closed the proof" if row.status == "closes_goal" else row.status)
                 return (
                     self.unchecked(suggestions, f"path tactic #{i + 1} {tactic!r} failed: {detail}"),
                     None,
@@ -417,8 +457,11 @@ class ProverService:
 
     # --- checking a proof ------------------------------------------------------------------------------
     def verify(self, session: Any, theorem: Theorem, proof: str) -> dict[str, Any]:
-        """Lean's verdict (guard, compile, statement, axioms) through ``session``."""
-        verdict = session.verify(theorem, proof)
+        """The judge's verdict (guard, compile, statement, axioms): the front door's judge, the one that decides
+        /prove too; ``session.verify`` only for a service built without one."""
+        verdict = (
+            self.prover.judge(theorem, proof) if self.prover is not None else session.verify(theorem, proof)
+        )
         return {
             "accepted": verdict.accepted,
             "status": "accepted" if verdict.accepted else "rejected",
@@ -491,7 +534,9 @@ class ProverService:
         settings = self.solver_settings
         if not ground_truth:
             settings = settings.model_copy(update={"preflight_formal_answers": False})
-        checker = FpsChecker(session, settings) if ground_truth else _unjudged_checker(session, settings)
+        # the proof of the answer is judged by the front door's judge, like every /prove and /check proof
+        judge = self.prover.judge if self.prover is not None else None
+        checker = FpsChecker(session, settings, compare_answer=ground_truth, judge=judge)
         record = solve_problem(session, problem, searcher, generator, checker)
         if cancel.is_set():
             raise Cancelled("the request was cancelled")
@@ -662,10 +707,3 @@ def _open_lines(header: str) -> str | None:
     """The header's lines other than ``import`` ones (the FPS statement builder adds ``import Mathlib``)."""
     kept = [line for line in header.splitlines() if line.strip() and not line.lstrip().startswith("import ")]
     return "\n".join(kept) or None
-
-
-def _unjudged_checker(session: Any, settings: Any) -> Any:
-    """An FPS checker that stops after the verified proof (the editor form of /solve, no ground truth)."""
-    from prover.fps.check import FpsChecker
-
-    return FpsChecker(session, settings, compare_answer=False)

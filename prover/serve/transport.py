@@ -4,7 +4,8 @@ Why a subclass: uvicorn arms its keep-alive timer only after a response, so a co
 nothing, or sends its headers one byte every few seconds, was held for as long as the client liked (issue 23:
 60 s and more). Here every connection must complete its request line and headers within
 ``serve.header_timeout_s`` of its start (or of the previous response); the body has its own deadline in
-``prover.serve.gateway``. uvicorn's own "Invalid HTTP request" 400 is sent as our JSON error shape.
+``prover.serve.gateway``. uvicorn's own "Invalid HTTP request" 400 and its over-the-cap 503 are sent in our JSON
+error shape.
 """
 
 from __future__ import annotations
@@ -14,13 +15,39 @@ import json
 from typing import Any
 
 import h11
+from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from prover.serve.errors import error_body
 
 
+async def _json_unavailable(scope: Any, receive: Any, send: Any) -> None:
+    """uvicorn's answer past ``limit_concurrency`` (serve.max_connections), in our JSON error shape."""
+    data = json.dumps(
+        error_body("unavailable", "too many open connections (serve.max_connections); retry shortly")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
 def guarded_protocol(header_timeout_s: float) -> type[H11Protocol]:
-    """An ``H11Protocol`` class whose connections must send complete headers within ``header_timeout_s``."""
+    """An ``H11Protocol`` class whose connections must send complete headers within ``header_timeout_s``.
+
+    It also makes uvicorn's over-the-connection-cap 503 JSON: uvicorn looks its plain-text answer up as a global
+    of its h11 module at each request, so that name is pointed at ours (this process serves only us).
+    """
+    h11_impl.service_unavailable = _json_unavailable  # type: ignore[assignment]
 
     class GuardedH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None

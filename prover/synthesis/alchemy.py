@@ -19,7 +19,7 @@ import contextlib
 import json
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ from prover.lean.lexer import LexError, bracket_delta, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
 from prover.lean.statement import split_statement, statement_as_type
-from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem
+from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Verdict
 from prover.synthesis.alchemy_inputs import Target
 from prover.synthesis.errors import SynthesisError
 from prover.synthesis.store import SampleStore
@@ -293,9 +293,13 @@ def mutate(
     max_rules: int | None = None,
     pairs: bool = True,
     index: SymbolIndex | None = None,
+    judge: Callable[[Theorem, str], Verdict] | None = None,
 ) -> list[dict[str, Any]]:
     """Every verified (and every rejected, with its reason) variant of ``target`` under ``rules``; with
-    ``pairs``, each verified variant carries the (goals → tactic) steps of its proof (``steps``)."""
+    ``pairs``, each verified variant carries the (goals → tactic) steps of its proof (``steps``).
+    ``judge`` decides "verified" (a ``prover.lean.judge.Judge``'s ``judge``; the session's ``verify`` only when
+    the caller has none): the session's answers are hints (issue 19)."""
+    decide = judge or session.verify
     counts = counts if counts is not None else AlchemyCounts()
     # the target is the dataset's own statement (attributes allowed); its variants are ours: ``source="alchemy"``
     # gives them the guard's plain-head statement rules wherever they are started or verified
@@ -359,7 +363,7 @@ def mutate(
         counts.variants += 1
         proof = mutated_proof(probe, target.proof, old_conclusion, hyp_types.get(probe.location))
         variant = Theorem(name, rebuilt.statement, target.header, source="alchemy")
-        verdict = session.verify(variant, proof)
+        verdict = decide(variant, proof)
         reasons = list(verdict.reasons)
         steps: list[dict[str, Any]] = []
         if verdict.accepted:
@@ -498,9 +502,10 @@ def load_targets(
     if path.is_dir() and inputs.is_traced_repo(path):
         from prover.retrieval.corpus import CorpusError, load_traced_repo
 
+        errors: tuple[type[Exception], ...] = (CorpusError, *TRACE_ERRORS)
         try:
             root, located = inputs.traced_located(load_traced_repo(path, build_deps=False))
-        except (CorpusError, *TRACE_ERRORS) as exc:
+        except errors as exc:
             raise AlchemyInputError(f"targets: {path}: {exc}") from None
         found, left = inputs.targets_at_positions(root, located)
         skipped.extend(left)
@@ -531,8 +536,8 @@ def load_targets(
         missing = [k for k in ("name", "statement", "proof") if not isinstance(obj.get(k), str) or not obj[k]]
         if missing:
             raise AlchemyInputError(f"{where}: missing {', '.join(missing)}")
-        header = obj.get("header") if isinstance(obj.get("header"), str) else "import Mathlib\n"
-        out.append(Target(obj["name"], obj["statement"], obj["proof"], header))
+        header = obj["header"] if isinstance(obj.get("header"), str) else "import Mathlib\n"
+        out.append(Target(obj["name"], obj["statement"], obj["proof"], str(header)))
     return out
 
 
@@ -606,9 +611,10 @@ def load_rules(path: Path) -> list[Rule]:
             raise AlchemyInputError(
                 f"rules: {path} is a directory but not a LeanDojo traced repo (no *.trace.xml)"
             )
+        errors: tuple[type[Exception], ...] = (CorpusError, *TRACE_ERRORS)
         try:
             return rules_from_corpus(read_corpus_source(path, "traced"))[0]
-        except (CorpusError, *TRACE_ERRORS) as exc:
+        except errors as exc:
             raise AlchemyInputError(f"rules: {path}: {exc}") from None
     if not path.is_file():
         raise AlchemyInputError(f"rules: no such file: {path}")
@@ -643,6 +649,7 @@ def run_alchemy(
     ranker: RuleRanker | None = None,
     max_rules: int | None = None,
     pairs: bool = True,
+    judge: Callable[[Theorem, str], Verdict] | None = None,
 ) -> tuple[AlchemyCounts, list[dict[str, Any]]]:
     """One checkpoint line per finished target in ``run_dir/targets.jsonl`` (resumable; it holds the target's
     counts, variants and their steps); then, rebuilt from the checkpoints, ``variants.lean`` (the verified
@@ -654,7 +661,9 @@ def run_alchemy(
             if target.name in store.finished:
                 continue
             counts = AlchemyCounts()
-            variants = mutate(session, target, rules, counts, use_prefilter, ranker, max_rules, pairs, index)
+            variants = mutate(
+                session, target, rules, counts, use_prefilter, ranker, max_rules, pairs, index, judge
+            )
             store.append(
                 {
                     "target": target.name,

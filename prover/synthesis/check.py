@@ -2,13 +2,14 @@
 
 Model text is untrusted: the statement is cut out of its answer with the project's Lean-aware splitter (only
 ``open`` lines may come before it, and only into our own header), its terms pass the soundness guard before
-Lean elaborates them, and the proof goes through ``LeanSession.verify`` (guard + whole-proof check) like every
-proof in this project.
+Lean elaborates them, and the proof is decided by the run's judge (``prover.lean.judge``: comparator, a fresh
+sandboxed REPL, or the scripted world as simulation; the session's own ``verify`` only where no judge is given),
+never by the search session's answer alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prover.lean.guard import check_statement
@@ -16,7 +17,7 @@ from prover.lean.lexer import LexError, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
 from prover.lean.statement import split_statement
-from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Timeout
+from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Timeout, Verdict
 
 BASE_HEADER = "import Mathlib\n"
 
@@ -113,10 +114,19 @@ class Checker:
     """Runs the checks through one session. One checker per worker, each over its own session (the run's
     worker processes build theirs), so checks of different samples run in parallel with nothing shared."""
 
-    def __init__(self, session: LeanSession, trivial: Sequence[str], contradiction: Sequence[str]) -> None:
+    def __init__(
+        self,
+        session: LeanSession,
+        trivial: Sequence[str],
+        contradiction: Sequence[str],
+        judge: Callable[[Theorem, str], Verdict] | None = None,
+    ) -> None:
         self.session = session
         self.trivial = list(trivial)
         self.contradiction = list(contradiction)
+        #: what decides that the proof holds (a ``prover.lean.judge.Judge``'s ``judge``); the session's
+        #: ``verify`` (guard + whole-proof check) only when the caller has no judge
+        self.judge = judge or session.verify
 
     def check(self, formal_statement: str | None, formal_proof: str | None) -> CheckResult:
         if not formal_statement or not formal_proof:
@@ -138,7 +148,7 @@ class Checker:
         root = self.session.start(theorem)
         if not isinstance(root, TacticState):
             return CheckResult("statement", _start_messages(root), theorem, None, proof.text)
-        verdict = self.session.verify(theorem, proof.text)
+        verdict = self.judge(theorem, proof.text)
         if not verdict.accepted:
             check = f"{verdict.check}: " if verdict.check else ""
             return CheckResult("proof", [f"{check}{r}" for r in verdict.reasons], theorem, root, proof.text)

@@ -1,7 +1,8 @@
 """One small interface to language models, ``ChatModel.chat(messages, **params) -> text``, and two makers of it.
 
 ``OpenAIChat`` speaks the chat-completions protocol that vLLM, SGLang, TGI, Ollama and hosted APIs serve
-(over ``httpx``); ``HFChat`` runs a local Hugging Face causal model. Synthesis needs nothing else from a model.
+(through ``prover.generation.openai_client``); ``HFChat`` runs a local Hugging Face causal model. Synthesis needs
+nothing else from a model.
 """
 
 from __future__ import annotations
@@ -123,21 +124,23 @@ class HFChat:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             path = resolve_model(settings.model)
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForCausalLM.from_pretrained(path)
+            # Any: transformers' stubs type these per model class; we use only the common surface
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(path)
+            self.model: Any = AutoModelForCausalLM.from_pretrained(path)
         except Exception as exc:  # OSError, ValueError, ...: all mean "cannot load this model"
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise LLMConfigError(f"cannot load model {settings.model!r}: {first}") from None
         self.device = pick_device(settings.device)
-        self.model.to(self.device).eval()
+        model: Any = self.model
+        model.to(self.device).eval()
         self.settings = settings
         self.name = settings.model
         self._lock = threading.Lock()  # one generate at a time: a model is not shared across threads safely
 
     def _prompt(self, messages: Sequence[Message]) -> str:
         if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(
-                list(messages), tokenize=False, add_generation_prompt=True
+            return str(
+                self.tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
             )
         lines = [f"{m['role']}: {m['content']}" for m in messages]
         return "\n\n".join(lines) + "\n\nassistant: "

@@ -64,12 +64,14 @@ class MustardWriter:
         model: ChatModel,
         session: LeanSession,
         versions: Mapping[str, Any] | None = None,
+        judge: Any = None,
     ) -> None:
         self.settings = settings
         self.library = library
         self.model = model
         self.session = session
-        self.checker = Checker(session, settings.trivial_tactics, settings.contradiction_tactics)
+        decide = judge.judge if judge is not None else None  # a prover.lean.judge.Judge decides "verified"
+        self.checker = Checker(session, settings.trivial_tactics, settings.contradiction_tactics, decide)
         if versions is None:  # a run passes what ``run_versions`` found once; a bare writer asks its session
             described = session.describe()
             versions = {k: described.get(k) for k in ("backend", "lean", "mathlib")}
@@ -277,18 +279,24 @@ def build_worker(config: dict[str, Any]) -> MustardWorker:
     """The worker factory (``WorkerSpec("prover.synthesis.mustard:build_worker", config)``), run once in each
     worker process: ``config`` is ``{"synth": settings, "backend": backend config, "versions": {...}}``."""
     from prover.lean.factory import make_session, world_path
+    from prover.lean.judge import make_judge
     from prover.synthesis.llm import make_chat_model
 
     settings = MustardSettings.model_validate(config["synth"])
     library = ConceptLibrary.load(world_path(settings.concepts))
     model = make_chat_model(settings.llm)
+    session = judge = None
     try:
         session = make_session(config["backend"])
+        judge = make_judge(config.get("verify"), config["backend"])
     except BaseException:
-        model.close()
+        for thing in (session, model):
+            if thing is not None:
+                with contextlib.suppress(Exception):
+                    thing.close()
         raise
-    writer = MustardWriter(settings, library, model, session, config.get("versions"))
-    return MustardWorker(writer, owned=[session, model])
+    writer = MustardWriter(settings, library, model, session, config.get("versions"), judge)
+    return MustardWorker(writer, owned=[session, judge, model])
 
 
 WORKER_FACTORY = "prover.synthesis.mustard:build_worker"
@@ -400,6 +408,8 @@ class MustardRun:
     worker: MustardWorker | None
     versions: dict[str, Any]
     model_name: str
+    #: the judge's ``verify:`` config, handed to every worker process (None: the judge's defaults)
+    verify: dict[str, Any] | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -414,15 +424,19 @@ class MustardRun:
         *,
         retry_errors: bool = False,
         command: Sequence[str] | None = None,
+        verify: Any = None,
     ) -> MustardRun:
         """Check the config, the model endpoint and Lean, then open ``run_dir``; nothing is written before
         every check passed. Raises :class:`SetupError` (``exit_code`` 2: config or input, 1: environment) or
-        ``RunLocked`` (another process runs there)."""
+        ``RunLocked`` (another process runs there). ``verify``: the ``verify:`` config of the judge that decides
+        "verified" (``prover.lean.judge``; None: its defaults, ``judge: auto``)."""
         from prover.config import as_plain_dict
         from prover.errors import ConfigError
         from prover.evaluation.results import note_resume, package_version, write_run_meta
         from prover.evaluation.versions import run_versions
+        from prover.lean.errors import LeanError
         from prover.lean.factory import LeanUnavailable, make_session, preflight, world_path
+        from prover.lean.judge import make_judge
         from prover.synthesis.concepts import ConceptError
         from prover.synthesis.llm import LLMError, make_chat_model
         from prover.synthesis.store import SynthRunError
@@ -449,7 +463,7 @@ class MustardRun:
             raise SetupError(str(exc), 2 if scripted else 1) from None
         except (ConfigError, ValueError, TypeError) as exc:
             raise SetupError(str(exc).splitlines()[0], 2) from None
-        model = session = None
+        model = session = judge = None
         try:
             try:
                 model = make_chat_model(settings.llm)
@@ -470,10 +484,14 @@ class MustardRun:
                         1,
                     )
             versions = run_versions(backend, session)
-            writer = MustardWriter(settings, library, model, session, versions)
-            worker = MustardWorker(writer, owned=[session, model])
+            try:
+                judge = make_judge(verify, backend)  # the one judge of "verified" (prover.lean.judge)
+            except (ConfigError, LeanError) as exc:
+                raise SetupError(str(exc).splitlines()[0], 2) from None
+            writer = MustardWriter(settings, library, model, session, versions, judge)
+            worker = MustardWorker(writer, owned=[session, judge, model])
         except BaseException:
-            for thing in (session, model):
+            for thing in (session, judge, model):
                 if thing is not None:
                     with contextlib.suppress(Exception):
                         thing.close()
@@ -502,7 +520,8 @@ class MustardRun:
         )
         if resumed:
             note_resume(run_dir, {"at": time.time(), "command": argv, "retried_errors": list(store.retried)})
-        return cls(settings, library, backend, store, worker, versions, model.name)
+        verify_cfg = as_plain_dict(verify, "verify config") if verify is not None else None
+        return cls(settings, library, backend, store, worker, versions, model.name, verify_cfg)
 
     def execute(self, on_record: Callable[[dict[str, Any]], None] | None = None) -> MustardRunSummary:
         """Write every sample not yet written: in this process (``workers: 1``, the preflight's worker) or in
@@ -511,7 +530,12 @@ class MustardRun:
 
         s = self.settings
         executor = make_executor({"name": "local", "workers": 0 if s.workers == 1 else s.workers})
-        config = {"synth": s.model_dump(), "backend": self.backend, "versions": self.versions}
+        config = {
+            "synth": s.model_dump(),
+            "backend": self.backend,
+            "versions": self.versions,
+            "verify": self.verify,
+        }
         skipped = len([i for i in range(s.num) if i in self.store.finished])
         worker, self.worker = self.worker, None
         written = _execute(

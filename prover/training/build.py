@@ -63,7 +63,8 @@ def statement_key(statement: str) -> str:
     text = normalise(statement)
     text = _PROOF_TAIL.sub("", text)
     text = re.sub(r"^example\b", "theorem _", text)
-    return _DECL_NAME.sub(r"\1 _", text)
+    text = _DECL_NAME.sub(r"\1 _", text)
+    return re.sub(r"^((?:private |protected |noncomputable )*)lemma ", r"\1theorem ", text)
 
 
 def text_key(record: BaseModel) -> str:
@@ -131,7 +132,8 @@ def dedupe_proofs(records: Sequence[ProofExample]) -> list[ProofExample]:
     seen: set[tuple[str, str]] = set()
     out = []
     for r in records:
-        key = (statement_key(r.statement), normalise(r.proof))
+        # the declaration's name is not part of the proof: two samples that differ only in it are one proof
+        key = (statement_key(r.statement), statement_key(r.proof))
         if key not in seen:
             seen.add(key)
             out.append(r)
@@ -190,7 +192,7 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         tasks["proof"] = [r for r in tasks["proof"] if not r.labels]  # type: ignore[attr-defined]
         summary["proof_degenerate_dropped"] = len(labelled)
     proofs_before = len(tasks["proof"])
-    tasks["proof"] = dedupe_proofs(tasks["proof"])  # type: ignore[arg-type]
+    tasks["proof"] = list[BaseModel](dedupe_proofs(tasks["proof"]))  # type: ignore[arg-type]
     summary["proof_duplicates_dropped"] = proofs_before - len(tasks["proof"])
     # one grouping over every task, so a problem's steps, states and whole proof share a side
     summary["split_groups"] = assign_splits(

@@ -209,7 +209,8 @@ def train_encoder(settings: EncoderTrainSettings) -> dict[str, Any]:
     # a contrastive batch needs >= 2 pairs and the last partial batch is dropped: with fewer validation pairs
     # than batch_size, validation is one batch of them all (else no eval_loss at all, silently)
     eval_batch = max(2, min(settings.batch_size, len(val)))
-    args_settings, train_items, val_items = settings, list(train), list(val)
+    # items are pairs, or (batching=hard) whole batches of pairs
+    args_settings, train_items, val_items = settings, list[Any](train), list[Any](val)
     if settings.batching == "hard":
         # the dataset's items are whole batches, mined once with the starting encoder (so a resumed run mines
         # the same ones); one item per step. Validation keeps random batches of the same size.
@@ -314,7 +315,7 @@ def validation_topk(
     for r in steps:
         goals = list(r.goals)
         focused = goals.pop(r.goal_id) if 0 <= r.goal_id < len(goals) else goals.pop(0)
-        requests.append(GenerationRequest(goals=[focused, *goals]))
+        requests.append(GenerationRequest(goals=(focused, *goals)))
     top1 = topk = 0
     for start in range(0, len(requests), 64):
         rows = generator.generate(requests[start : start + 64], k)

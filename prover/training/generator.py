@@ -47,7 +47,7 @@ def prompt_for(example: TacticExample, template: Any, premises: list[str], max_b
 
     goals = list(example.goals)
     focused = goals.pop(example.goal_id)
-    request = GenerationRequest(goals=[focused, *goals], theorem_name=example.theorem)
+    request = GenerationRequest(goals=(focused, *goals), theorem_name=example.theorem)
     prefix = premises_prefix(premises, request.text, max_bytes) if premises else ""
     return template.format(request, prefix)
 
@@ -189,7 +189,7 @@ def top_k_exact(
     for r in records:
         goals = list(r.goals)
         focused = goals.pop(r.goal_id)
-        row = generator.generate([GenerationRequest(goals=[focused, *goals], theorem_name=r.theorem)], k)[0]
+        row = generator.generate([GenerationRequest(goals=(focused, *goals), theorem_name=r.theorem)], k)[0]
         pred = [normalise(s.tactic) for s in row]
         hits1 += bool(pred) and pred[0] == normalise(r.tactic)
         hitsk += normalise(r.tactic) in pred

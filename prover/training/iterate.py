@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
+from prover.progress import say
 from prover.training.build import BuildInputs, build
 from prover.training.curate import curate_dir
 from prover.training.prove import prove_run, with_hf_generator
@@ -56,11 +58,10 @@ def round_config(
 ) -> DictConfig:
     """The prove config of a round: the configured one, with the previous round's checkpoints."""
     g = settings.generator
-    out = (
-        with_hf_generator(cfg, model, g.kind, g.prompt_template)
-        if model is not None
-        else OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    )
+    if model is not None:
+        out = with_hf_generator(cfg, model, g.kind, g.prompt_template)
+    else:
+        out = cast(DictConfig, OmegaConf.create(OmegaConf.to_container(cfg, resolve=False)))
     if critic_model is not None and search_uses_critic(out):
         critic = {"name": "model", "model": critic_model, "template": settings.critic.template}
         OmegaConf.set_struct(out, False)
@@ -104,14 +105,20 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
         rd = out / f"round-{r}"
         done = rd / "round.json"
         if done.is_file():
-            info = json.loads(done.read_text(encoding="utf-8"))
-            history.append(info)
-            model = info["model"]
-            critic_model = info.get("critic_model") or critic_model
+            say("iterate", f"round {r + 1}/{settings.rounds}: done earlier, kept ({done})")
+            finished = json.loads(done.read_text(encoding="utf-8"))
+            history.append(finished)
+            model = finished["model"]
+            critic_model = finished.get("critic_model") or critic_model
             continue
         rd.mkdir(parents=True, exist_ok=True)
         prove_cfg = round_config(cfg, settings, model, critic_model)
+        say("iterate", f"round {r + 1}/{settings.rounds}: proving with {model or 'the configured generator'}")
         proved = prove_run(prove_cfg, rd / "prove")
+        say(
+            "iterate",
+            f"round {r + 1}/{settings.rounds}: building, curating and training on the proofs so far",
+        )
         runs = [out / f"round-{i}" / "prove" for i in range(r + 1)]
         inputs = BuildInputs(tactic_files=[Path(p) for p in settings.tactics], run_dirs=runs)
         built = build(inputs, rd / "data", val=settings.val, test=0.0, seed=settings.seed)
@@ -125,7 +132,7 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
         )
         if model is not None and settings.continue_from_previous:
             gen.model = model
-        trained = _stage(rd / "generator.json", lambda gen=gen, c=prove_cfg: train_generator(gen, c))
+        trained = _stage(rd / "generator.json", partial(train_generator, gen, prove_cfg))
         model = trained["model"]
         info: dict[str, Any] = {
             "round": r,
@@ -139,9 +146,8 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
             "train_loss": trained["train_loss"],
         }
         if with_critic:
-            critic = _stage(
-                rd / "critic.json", lambda p=critic_model, d=rd: _train_round_critic(settings, d, p)
-            )
+            say("iterate", f"round {r + 1}/{settings.rounds}: training the critic")
+            critic = _stage(rd / "critic.json", partial(_train_round_critic, settings, rd, critic_model))
             critic_model = critic.get("model", critic_model)
             info["critic"] = critic
             info["critic_model"] = critic_model
@@ -149,6 +155,7 @@ def iterate(cfg: DictConfig, settings: ExpertIterationSettings) -> dict[str, Any
         tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         tmp.replace(done)
         history.append(info)
+        say("iterate", f"round {r + 1}/{settings.rounds}: finished ({done})")
     return {
         "task": "expert_iteration",
         "output_dir": str(out),

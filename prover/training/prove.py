@@ -8,7 +8,7 @@ validation run is an ordinary run directory (config, ``results.jsonl``, ``run.js
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -33,10 +33,10 @@ def with_hf_generator(
 
     When the config already names an ``hf`` generator its decoding keys (beams, sampling, device) are kept.
     """
-    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    out = cast(DictConfig, OmegaConf.create(OmegaConf.to_container(cfg, resolve=False)))
     current = out.get("generator")
     base: dict[str, Any] = {}
-    if current is not None and current.get("name") == "hf":
+    if isinstance(current, DictConfig) and current.get("name") == "hf":
         base = dict(OmegaConf.to_container(current, resolve=False))  # type: ignore[arg-type]
     base.update({"name": "hf", "model": model, "kind": kind, "prompt_template": prompt_template, **extra})
     out.generator = OmegaConf.create(base)

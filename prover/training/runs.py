@@ -100,6 +100,7 @@ def check_resume(settings: CommonTrainSettings, force_new: bool = False) -> Path
     """Refuse to continue a run in ``output_dir`` that was started with other settings (one sentence naming the
     keys); ``force_new`` instead clears that run (checkpoints, metrics, model, logs) so this one starts over."""
     out = _absolute(settings)
+    _check_writable(out)
     saved_path = out / CONFIG
     if force_new:
         for item in [*out.glob("checkpoint-*"), out / FINAL, out / "runs", out / "snapshots"]:
@@ -126,11 +127,26 @@ def check_resume(settings: CommonTrainSettings, force_new: bool = False) -> Path
     return out
 
 
+def _check_writable(out: Path) -> None:
+    """``train.output_dir`` must be a directory this run can create and write: said in one sentence before any
+    model loads, not as a traceback after it."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TrainingRunError(f"train.output_dir={out}: {probe} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise TrainingRunError(f"train.output_dir={out}: {probe} is not writable")
+
+
 def prepare_output_dir(settings: CommonTrainSettings) -> Path:
     """Make ``output_dir`` absolute, refuse a run there with other settings (:func:`check_resume`), create it
     and write the composed config, which is then what this run trains with."""
     out = check_resume(settings)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrainingRunError(f"train.output_dir={out} cannot be created: {exc.strerror or exc}") from None
     if last_checkpoint(out) is None:
         # nothing to resume: the curve of an earlier, unfinished start would be mixed into this one
         (out / METRICS).unlink(missing_ok=True)
@@ -209,7 +225,7 @@ def guard_datasets_shadow() -> None:
         trainer_module.is_datasets_available = lambda: False  # type: ignore[assignment]
 
 
-def precision_flags(precision: str) -> dict[str, bool]:
+def precision_flags(precision: str) -> dict[str, Any]:
     import torch
 
     if precision == "auto":

@@ -23,6 +23,7 @@ from prover.training.records import (
     PremiseExample,
     ProofExample,
     Provenance,
+    Split,
     TacticExample,
     TrainingDataError,
 )
@@ -248,7 +249,8 @@ def from_leandojo(
         raise TrainingDataError(f"{base}: no LeanDojo split files {scheme}/{{train,val,test}}.json")
     tactics: list[TacticExample] = []
     premises: list[PremiseExample] = []
-    for split, path in files:
+    for split_name, path in files:
+        split: Split = "val" if split_name == "val" else "test" if split_name == "test" else "train"
         try:
             theorems = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -375,7 +377,7 @@ def _mustard_proofs(root: Path) -> list[ProofExample]:
                 proof=proof,
                 informal=obj.get("problem"),
                 name=obj.get("name") if isinstance(obj.get("name"), str) else None,
-                header=obj.get("header") if isinstance(obj.get("header"), str) else "",
+                header=str(obj["header"]) if isinstance(obj.get("header"), str) else "",
                 labels=[str(x) for x in labels] if isinstance(labels, list) else [],
             )
         )
@@ -388,12 +390,14 @@ def _alchemy_proofs(root: Path) -> list[ProofExample]:
     for where, obj in json_object_lines(root / ALCHEMY_TARGETS):
         if isinstance(obj, BadLine):
             raise TrainingDataError(obj.describe())
-        header = obj.get("header") if isinstance(obj.get("header"), str) else ""
+        header = str(obj["header"]) if isinstance(obj.get("header"), str) else ""
         for v in obj.get("variants") or []:
             if not isinstance(v, dict) or not v.get("verified"):
                 continue
             name, statement, proof = v.get("name"), v.get("statement"), v.get("proof")
-            if not all(isinstance(x, str) and x for x in (name, statement, proof)):
+            if not (
+                isinstance(name, str) and isinstance(statement, str) and isinstance(proof, str)
+            ) or not all((name, statement, proof)):
                 raise TrainingDataError(f"{where}: a verified variant without name / statement / proof")
             out.append(
                 ProofExample(

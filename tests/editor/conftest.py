@@ -76,15 +76,19 @@ def _healthy(url: str) -> bool:
 class RealServer:
     """`prover serve` on a fixed loopback port; stop() and start() again (the server-down test) reuse the port."""
 
-    def __init__(self, cmd: list[str], port: int) -> None:
+    def __init__(self, cmd: list[str], port: int, token_dir: Path) -> None:
         self.cmd = cmd
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        #: where the server writes this start's token (serve.token_dir); the companion reads it (prover.tokenDir)
+        self.token_dir = token_dir
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 90.0) -> None:
         self.proc = subprocess.Popen(
-            [*self.cmd, "--host", "127.0.0.1", "--port", str(self.port)], cwd=REPO, start_new_session=True
+            [*self.cmd, "--host", "127.0.0.1", "--port", str(self.port), f"serve.token_dir={self.token_dir}"],
+            cwd=REPO,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while not _healthy(self.url):
@@ -114,6 +118,11 @@ class Served:
     fake: FakeProverServer | None
     real: RealServer | None = None
 
+    @property
+    def token_dir(self) -> str:
+        """The folder of the real server's token file ("" for the fake server, which asks for no token)."""
+        return str(self.real.token_dir) if self.real is not None else ""
+
 
 def server_kind() -> str:
     """`real` (the default) or `fake` (PROVER_EDITOR_SERVER=fake: for extension development)."""
@@ -124,7 +133,7 @@ def server_kind() -> str:
 
 
 @pytest.fixture(scope="module")
-def prover_server() -> Iterator[Served]:
+def prover_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The real `prover serve` on a scripted world by default; the fake server with PROVER_EDITOR_SERVER=fake."""
     if server_kind() == "fake":
         fake = FakeProverServer()
@@ -133,7 +142,7 @@ def prover_server() -> Iterator[Served]:
         if served.fake is not None:
             served.fake.stop()  # the down test swaps in a restarted server on the same port
         return
-    real = RealServer(real_server_command(), free_port())
+    real = RealServer(real_server_command(), free_port(), tmp_path_factory.mktemp("tokens"))
     try:
         real.start()
     except RuntimeError as exc:

@@ -1,4 +1,4 @@
-"""A small stand-in for `prover serve` speaking the HTTP contract (notes/serve_api.md) with canned answers.
+"""A small stand-in for `prover serve` speaking its HTTP contract (README "Editor server") with canned answers.
 
 The editor end-to-end test needs a server whose answers it knows in advance; this one records every request so
 the test can also assert on what the companion sent (the goal text, the theorem context). The real server can
@@ -148,7 +148,9 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/check":
                 ok = "sorry" not in body.get("proof", "")
                 reasons = [] if ok else ["the proof uses sorry"]
-                self._send(200, {"accepted": ok, "reasons": reasons, "mode": "guard-only"})
+                # as the real server's contract: only a (here: pretend) Lean check accepts, never guard-only mode
+                status = "accepted" if ok else "rejected"
+                self._send(200, {"accepted": ok, "status": status, "reasons": reasons, "mode": "fake"})
             elif self.path == "/solve":
                 self._error(501, "not_available", SOLVE_MESSAGE)
             else:

@@ -8,7 +8,9 @@ editor shows (quick-pick rows, notifications, status bar, code actions) and on t
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 import sys
 import time
 import urllib.request
@@ -34,6 +36,19 @@ theorem two_add (n : Nat) : 2 + n = n + 2 := by
 
 theorem checked : 1 + 1 = 2 := by
   decide
+
+theorem both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by
+  constructor
+  · exact hp
+  sorry
+
+theorem inline_one : 1 + 1 = 2 := by sorry
+
+theorem bad_proof (n : Nat) : n + 0 = n := by
+  exact foo
+
+theorem prem (x : Nat) : x = x := by
+  exact sorry
 
 theorem fps_solved : ∃ (answer : ℕ), answer + 1 = 10 := by
   sorry
@@ -62,7 +77,12 @@ def _session(
     workspace.mkdir()
     (workspace / "Demo.lean").write_text(DEMO)
     if settings is None:
-        settings = {"prover.serverUrl": served.url, "prover.autoStart": False, "prover.searchBudget": BUDGET}
+        settings = {
+            "prover.serverUrl": served.url,
+            "prover.autoStart": False,
+            "prover.searchBudget": BUDGET,
+            "prover.tokenDir": served.token_dir,  # the real server's per-start token file is read from here
+        }
     server = CodeServer(tmp / "code-server", extensions, settings)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     editor = Editor(page, artifacts)
@@ -206,6 +226,11 @@ def test_prove_cancel_sends_delete_and_leaves_sorry(
         toast = editor.page.locator(".notification-toast", has_text="searching for a proof of slow_one").first
         toast.wait_for(state="visible", timeout=30000)
         assert "Prover: busy" in editor.status_item("Prover: busy", timeout_ms=5000)
+        # issue 23: the clock runs while a step takes long (it froze between server events)
+        first_clock = toast.inner_text()
+        time.sleep(2.5)
+        second_clock = toast.inner_text()
+        assert re.search(r"\d+ s", second_clock) and second_clock != first_clock, (first_clock, second_clock)
         toast.hover()
         toast.locator(".monaco-button", has_text="Cancel").first.click()
         toast.wait_for(state="hidden", timeout=15000)
@@ -306,6 +331,9 @@ def test_lean_extension_goal_and_try_this_code_action(
     action.wait_for(state="visible", timeout=15000)
     assert "✓ closes goal" in action.inner_text()
     assert editor.page.locator(".action-widget .monaco-list-row", has_text="Try this: exact foo").count() == 1
+    # issue 23: the quick fixes carry the marks too (a failing tactic was offered without its ✗)
+    failing = editor.page.locator(".action-widget .monaco-list-row", has_text="Try this: exact foo").first
+    assert "✗ error" in failing.inner_text(), failing.inner_text()
     shutil.copy(editor.shot("code-actions"), artifacts / "code-actions-stub.png")
     focused = editor.page.locator(".action-widget .monaco-list-row.focused")
     for _ in range(8):  # keyboard, as a user would: the widget's pointer guard swallows synthetic clicks
@@ -315,3 +343,177 @@ def test_lean_extension_goal_and_try_this_code_action(
     editor.page.keyboard.press("Enter")
     text = save_until(editor, demo, lambda t: "omega" in t)
     assert "n + 0 = n := by\n  omega\n" in text
+
+
+# --- issue 23: the defects found by hand, each checked where the user sees it ----------------------------------
+def test_marks_mid_proof_are_for_the_goal_at_the_cursor_and_the_state_view_shows_it(
+    fallback: tuple[Editor, Path], prover_server: Served, artifacts: Path
+) -> None:
+    """The tactics before the cursor are sent (`path`), so `exact hq` is marked for `⊢ q` (it was ✗, checked
+    against the theorem's first goal `⊢ p ∧ q`); the key binding Ctrl+Alt+S asks; the proof-state view shows the
+    goal with its hypotheses; the chosen tactic replaces the `sorry` at the block's indentation."""
+    editor, demo = fallback
+    editor.clear_notifications()
+    editor.go_to(_line_of(demo, "· exact hp") + 1, 3)
+    editor.page.keyboard.press("Control+Alt+s")
+    if prover_server.fake is not None:
+        editor.quick_pick_rows("closes goal")
+        body = prover_server.fake.state.bodies("/suggest")[-1]
+        assert body["path"] == ["constructor", "· exact hp"], body
+        editor.page.keyboard.press("Escape")
+        return
+    rows = editor.quick_pick_rows("exact hq")
+    shot = editor.shot("marks-mid-proof")
+    shutil.copy(shot, artifacts / "marks-mid-proof.png")
+    assert any("exact hq" in r and "✓ closes goal" in r for r in rows), rows
+    assert editor.page.locator(".quick-input-list", has_text="⊢ q").count() >= 1  # what the marks are for
+    editor.page.keyboard.press("Enter")  # the first row: exact hq (closes the goal)
+    text = save_until(editor, demo, lambda t: "  · exact hp\n  exact hq\n" in t)
+    assert (
+        "  · exact hp\n  exact hq\n" in text
+        and "sorry" not in text.split("theorem both")[1].split("theorem inline_one")[0]
+    )
+    editor.palette("Focus on Prover: Proof State View")
+    view = editor.page.locator(".pane", has_text="Prover: Proof State").first
+    view.locator(".monaco-list-row", has_text="⊢ q").first.wait_for(state="visible", timeout=15000)
+    rows_text = " | ".join(view.locator(".monaco-list-row").all_inner_texts())
+    assert "hq : q" in rows_text and "checked by the server" in rows_text, rows_text
+    shutil.copy(editor.shot("proof-state"), artifacts / "proof-state.png")
+
+
+def test_a_tactic_chosen_below_an_inline_by_sorry_replaces_it(fallback: tuple[Editor, Path]) -> None:
+    """It was put in column 0 on a new line and the `sorry` stayed (the file no longer parsed)."""
+    editor, demo = fallback
+    editor.clear_notifications()
+    editor.go_to(_line_of(demo, "theorem inline_one") + 1, 1)  # the blank line below `:= by sorry`
+    editor.palette("Prover: Suggest tactics")
+    rows = editor.quick_pick_rows("closes goal")
+    assert "closes goal" in rows[1] or "closes goal" in rows[0], rows
+    editor.page.keyboard.press("Enter")
+    text = save_until(editor, demo, lambda t: "theorem inline_one : 1 + 1 = 2 := by sorry" not in t)
+    line = next(ln for ln in text.splitlines() if ln.startswith("theorem inline_one"))
+    assert re.fullmatch(r"theorem inline_one : 1 \+ 1 = 2 := by (simp|omega|rfl)", line), line
+    after = text.split(line + "\n", 1)[1]
+    assert after.startswith("\ntheorem bad_proof"), after[:80]  # nothing left in column 0
+
+
+def test_a_premise_is_kept_apart_from_the_sorry(fallback: tuple[Editor, Path]) -> None:
+    """Search premises glued the name onto the sorry (`Real.sqrt_sqsorry`)."""
+    editor, demo = fallback
+    editor.clear_notifications()
+    editor.go_to(_line_of(demo, "  exact sorry"), 9)  # just before `sorry`
+    editor.palette("Prover: Search premises")
+    editor.quick_pick_rows("")
+    editor.page.keyboard.press("Enter")
+    text = save_until(editor, demo, lambda t: "  exact sorry" not in t)
+    line = next(ln for ln in text.splitlines() if ln.startswith("  exact ") and ln.endswith("sorry"))
+    assert re.fullmatch(r"  exact \S+ sorry", line), line
+
+
+def test_a_rejected_proof_is_in_the_problems_panel(
+    fallback: tuple[Editor, Path], prover_server: Served
+) -> None:
+    editor, demo = fallback
+    if prover_server.fake is not None:
+        pytest.skip("the fake server accepts every proof")
+    editor.clear_notifications()
+    editor.go_to(_line_of(demo, "  exact foo"), 3)
+    editor.palette("Prover: Check proof")
+    editor.notification("proof of bad_proof rejected")
+    editor.page.keyboard.press("Control+Shift+m")
+    row = editor.page.locator(".markers-panel .monaco-list-row", has_text="bad_proof rejected").first
+    row.wait_for(state="visible", timeout=15000)
+    assert "unknown identifier 'foo'" in row.inner_text()
+    editor.page.keyboard.press("Control+Shift+m")
+
+
+ATTACK = """async (args) => {
+  const out = {};
+  const body = JSON.stringify({ statement: 'theorem slow_one (p : Prop) (hp : p) : p' });
+  const key = { 'X-API-Key': args.token };
+  const tries = {
+    // CORS-simple: no preflight, the page cannot read the answer but the server would act on it
+    plain: () => fetch(args.url + '/prove', { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body }),
+    form: () => fetch(args.url + '/prove', { method: 'POST', mode: 'no-cors', body: new URLSearchParams({ statement: 'x' }) }),
+    // JSON with the (leaked) token: needs a preflight, which a foreign origin never gets
+    json: () => fetch(args.url + '/prove', { method: 'POST', headers: { 'Content-Type': 'application/json', ...key }, body }),
+    read: () => fetch(args.url + '/version', { headers: key }).then((r) => r.text()),
+  };
+  for (const [name, run] of Object.entries(tries)) {
+    try {
+      const r = await run();
+      out[name] = typeof r === 'string' ? 'read: ' + r : 'status ' + r.status + ' ' + r.type;
+    } catch (e) {
+      out[name] = 'failed: ' + e;
+    }
+  }
+  return out;
+}"""
+
+
+def test_a_web_page_of_another_origin_cannot_drive_the_server(
+    browser: Any, prover_server: Served, tmp_path: Path
+) -> None:
+    """Issue 23: any web page could start /prove jobs (text/plain, form and multipart POSTs are CORS-simple).
+    A page served from another origin in the same Chromium tries, even holding the token: nothing starts and
+    nothing is read."""
+    if prover_server.real is None:
+        pytest.skip("the gateway (Host/Origin/Content-Type checks) is the real server's")
+    token = next(prover_server.real.token_dir.glob("serve-*.token")).read_text().strip()
+    (tmp_path / "index.html").write_text("<!doctype html><title>elsewhere</title><p>a page</p>")
+    port = free_port()
+    site = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    page = browser.new_page()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        results = page.evaluate(ATTACK, {"url": prover_server.url, "token": token})
+    finally:
+        page.close()
+        site.terminate()
+        site.wait(timeout=10)
+    assert results["json"].startswith("failed") and results["read"].startswith("failed"), results
+    assert results["plain"] == "status 0 opaque" and results["form"] == "status 0 opaque", results
+    # slow_one's search takes ten 1-second steps: a job started by the page would still be running
+    with urllib.request.urlopen(f"{prover_server.url}/health", timeout=5) as r:
+        assert json.load(r)["jobs"] == 0
+
+
+@pytest.fixture(scope="module")
+def broken_start(
+    tmp_path_factory: pytest.TempPathFactory,
+    browser: Any,
+    prover_server: Served,
+    vsix_files: tuple[Path, Path],
+    artifacts: Path,
+) -> Iterator[tuple[Editor, Path]]:
+    settings = {
+        "prover.serverUrl": f"http://127.0.0.1:{free_port()}",
+        "prover.autoStart": True,
+        "prover.serverCommand": ["prover-not-installed-here", "serve"],
+    }
+    tmp = tmp_path_factory.mktemp("broken")
+    yield from _session(
+        tmp, browser, prover_server, [vsix_files[0]], artifacts, settings, "Prover: not started"
+    )
+
+
+def test_a_server_that_cannot_start_says_why_and_how_to_fix_it(broken_start: tuple[Editor, Path]) -> None:
+    """With `prover` not on PATH the user got the raw argv or nothing."""
+    editor, _demo = broken_start
+    editor.go_to(4, 3)
+    editor.palette("Prover: Suggest tactics")
+    text = editor.notification("was not found", timeout_ms=60000)
+    assert "prover-not-installed-here" in text and "prover.serverCommand" in text, text
+    assert '["prover-not-installed-here"' not in text

@@ -72,7 +72,24 @@ function layout(lines: string[], indent: number): string {
  */
 export function buildInsertion(lines: string[], pos: Pos, text: string): TextEditSpec {
   const line = lines[pos.line] ?? '';
-  const sorry = sorryAt(line, pos.character);
+  let sorry = sorryAt(line, pos.character);
+  if (sorry === undefined) {
+    // the cursor elsewhere on a line with a `sorry` (e.g. at column 0 of `  sorry`): that sorry is the hole
+    const last = lastSorry(line);
+    if (last !== undefined) {
+      sorry = last;
+      pos = { line: pos.line, character: last.end };
+    }
+  }
+  if (sorry === undefined && line.trim() === '') {
+    // a blank line right below `... := by sorry`: complete that sorry, do not leave it and add a line in column 0
+    const prevNo = previousNonBlankIndex(lines, pos.line);
+    const prev = prevNo === undefined ? undefined : lines[prevNo];
+    const trailing = prev === undefined ? undefined : sorryAt(prev, prev.trimEnd().length);
+    if (prevNo !== undefined && trailing !== undefined) {
+      return buildInsertion(lines, { line: prevNo, character: trailing.end }, text);
+    }
+  }
   if (sorry !== undefined) {
     const before = line.slice(0, sorry.start);
     const lineIndent = indentOf(line);
@@ -133,6 +150,40 @@ export function buildInsertion(lines: string[], pos: Pos, text: string): TextEdi
     end: { line: pos.line, character: line.length },
     newText: '\n' + ' '.repeat(indent) + layout(body, indent),
   };
+}
+
+function lastSorry(line: string): { start: number; end: number } | undefined {
+  const re = /(?<![A-Za-z0-9_'.])sorry(?![A-Za-z0-9_'])/g;
+  let found: { start: number; end: number } | undefined;
+  const code = line.replace(/--.*$/, '');
+  for (let m = re.exec(code); m !== null; m = re.exec(code)) {
+    found = { start: m.index, end: m.index + m[0].length };
+  }
+  return found;
+}
+
+function previousNonBlankIndex(lines: string[], lineNo: number): number | undefined {
+  for (let i = lineNo - 1; i >= 0; i--) {
+    if (lines[i].trim() !== '') {
+      return i;
+    }
+  }
+  return undefined;
+}
+
+const IDENT_CHAR = /[A-Za-z0-9_'.!?\u00C0-\u1FFF\u2100-\u214F]/;
+
+/**
+ * The edit that puts a name (a premise) at `pos`, replacing `[start, end)` of the line when a selection is
+ * given: a space is added on each side that touches a word, so the name never glues onto a neighbour
+ * (`Real.sqrt_sqsorry`): `exact |sorry` gives `exact Real.sqrt_sq sorry`.
+ */
+export function nameInsertion(line: string, lineNo: number, start: number, end: number, name: string): TextEditSpec {
+  const before = line.slice(0, start);
+  const after = line.slice(end);
+  const left = before !== '' && IDENT_CHAR.test(before[before.length - 1]) ? ' ' : '';
+  const right = after !== '' && IDENT_CHAR.test(after[0]) ? ' ' : '';
+  return { start: { line: lineNo, character: start }, end: { line: lineNo, character: end }, newText: `${left}${name}${right}` };
 }
 
 function previousNonBlank(lines: string[], lineNo: number): string | undefined {

@@ -4,11 +4,11 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { buildInsertion, TextEditSpec } from './edits';
-import { Declaration, findEnclosingDeclaration, parsePlainGoal, sorryAt, statementToGoal } from './goals';
+import { buildInsertion, nameInsertion, TextEditSpec } from './edits';
+import { Declaration, findEnclosingDeclaration, parsePlainGoal, sorryAt, splitGoal, statementToGoal, tacticsBefore } from './goals';
 import { clientProviderOf, pickClient, plainGoalParams } from './leanApi';
 import { JobState, ProverClient, ProverError, Suggestion, TheoremContext } from './protocol';
-import { resolveUrl, ServerProcess, serveArgv } from './serverProcess';
+import { readToken, resolveUrl, ServerProcess, serveArgv, tokenPath } from './serverProcess';
 
 const LEAN_SELECTOR: vscode.DocumentSelector = [
   { language: 'lean4' },
@@ -45,11 +45,13 @@ class Connection implements vscode.Disposable {
 
   client(): ProverClient {
     const cfg = settings();
-    return new ProverClient({
-      baseUrl: resolveUrl(cfg.get<string>('serverUrl', '')).baseUrl,
-      apiKey: cfg.get<string>('apiKey', ''),
-      timeoutMs: cfg.get<number>('requestTimeoutMs', 30000),
-    });
+    const url = resolveUrl(cfg.get<string>('serverUrl', ''));
+    // the key if one is set, else the token `prover serve` wrote for this start (a user-only file)
+    let apiKey = cfg.get<string>('apiKey', '');
+    if (apiKey === '' && url.loopback) {
+      apiKey = readToken(tokenPath(url.port, cfg.get<string>('tokenDir', ''))) ?? '';
+    }
+    return new ProverClient({ baseUrl: url.baseUrl, apiKey, timeoutMs: cfg.get<number>('requestTimeoutMs', 30000) });
   }
 
   /** Quiet health check for the status bar; never notifies. */
@@ -100,15 +102,15 @@ class Connection implements vscode.Disposable {
         return;
       }
       if (e.status === 501) {
-        void vscode.window.showWarningMessage(`Prover: ${what} is not available on this server: ${e.message}`);
+        showLong('warning', `Prover: ${what} is not available on this server: ${e.message}`, this.log);
         return;
       }
-      void vscode.window.showErrorMessage(`Prover: ${what} failed: ${e.message}`);
+      showLong('error', `Prover: ${what} failed: ${e.message}`, this.log);
       return;
     }
     const msg = e instanceof Error ? e.message : String(e);
     this.log.appendLine(`${what}: ${msg}`);
-    void vscode.window.showErrorMessage(`Prover: ${what} failed: ${msg}`);
+    showLong('error', `Prover: ${what} failed: ${msg}`, this.log);
   }
 
   private markDown(message: string): void {
@@ -118,7 +120,7 @@ class Connection implements vscode.Disposable {
       return;
     }
     this.downNotified = true;
-    void vscode.window.showErrorMessage(`Prover: server is down. ${message}`, 'Start server', 'Show log').then((choice) => {
+    void vscode.window.showErrorMessage(`Prover: server is down. ${clip(message)}`, 'Start server', 'Show log').then((choice) => {
       if (choice === 'Start server') {
         void vscode.commands.executeCommand('prover.startServer');
       } else if (choice === 'Show log') {
@@ -177,8 +179,10 @@ class Connection implements vscode.Disposable {
       this.setState('connected');
       return true;
     }
+    const why = this.server.failure();
     this.server.stop();
-    this.markDown(`Could not start ${JSON.stringify(argv)}; see the Prover log.`);
+    this.log.appendLine(`start failed: ${why}`);
+    this.markDown(why);
     return false;
   }
 
@@ -252,6 +256,8 @@ const STATUS_ORDER: Record<string, number> = { closes_goal: 0, valid: 1, uncheck
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Prover');
   const conn = new Connection(log);
+  const stateView = new ProofStateView();
+  const problems = vscode.languages.createDiagnosticCollection('prover');
   let noLeanNotified = false;
   let cache: CachedSuggestions | undefined;
 
@@ -337,28 +343,61 @@ export function activate(context: vscode.ExtensionContext): void {
     const k = settings().get<number>('suggestionCount', 8);
     const position = editor.selection.active;
     const version = editor.document.version;
-    const suggestions = await conn.run('Suggest tactics', (c) => c.suggest(ctx.goal, k, theoremOf(ctx.declaration)));
-    if (suggestions === undefined) {
+    const doc = editor.document;
+    // the proof so far: the server replays it, so the marks are for the goal at the cursor
+    const path = ctx.declaration === undefined ? undefined : tacticsBefore(doc.getText(), ctx.declaration, doc.offsetAt(position));
+    const theorem = path === undefined ? undefined : theoremOf(ctx.declaration);
+    if (path !== undefined && path.length > 0) {
+      log.appendLine(`suggest: proof so far (${path.length} steps): ${JSON.stringify(path)}`);
+    }
+    const answer = await conn.run('Suggest tactics', (c) => c.suggestAt(ctx.goal, k, theorem, path ?? []));
+    if (answer === undefined) {
       return;
     }
+    const suggestions = answer.suggestions;
+    let where: string;
+    if (answer.checkedGoals !== undefined) {
+      where = path !== undefined && path.length > 0 ? `after the ${path.length} tactic(s) before the cursor` : 'at the start of the proof';
+    } else if (ctx.declaration === undefined) {
+      where = 'goal not known: no enclosing theorem, so nothing is checked';
+    } else if (path === undefined) {
+      where = 'goal not known: the proof so far could not be read here (term proof or inside a nested block), so nothing is checked';
+    } else {
+      where = `not checked: ${suggestions.find((s) => s.message)?.message ?? 'the server did not run them'}`;
+    }
+    if (answer.warning !== undefined) {
+      log.appendLine(`suggest: server warning: ${answer.warning}`);
+    }
+    const goals = answer.checkedGoals ?? [ctx.goal];
+    stateView.show(`State ${where}`, goals, answer.checkedGoals !== undefined, suggestions);
     if (suggestions.length === 0) {
       void vscode.window.showInformationMessage('Prover: no suggestions for this goal.');
       return;
     }
     const sorted = [...suggestions].sort((a, b) => (STATUS_ORDER[a.status] ?? 9) - (STATUS_ORDER[b.status] ?? 9) || b.logprob - a.logprob);
     cache = { uri: editor.document.uri.toString(), version, position, suggestions: sorted };
-    const items = sorted.map((s) => ({
+    const items: (vscode.QuickPickItem & { suggestion?: Suggestion })[] = sorted.map((s) => ({
       label: s.tactic.replace(/\s*\n\s*/g, '; '),
       description: STATUS_MARK[s.status] ?? s.status,
       detail: suggestionDetail(s),
       suggestion: s,
     }));
+    // what the marks refer to, first in the list: the goal they were checked on, or that it is not known
+    const checkedTarget = answer.checkedGoals !== undefined ? targetLine(answer.checkedGoals[0] ?? 'no goals') : undefined;
+    const anyChecked = suggestions.some((s) => s.status !== 'unchecked' && s.status !== 'refused');
+    let heading = 'Goal not known here: suggestions not checked';
+    if (checkedTarget !== undefined) {
+      heading = `Marks for ${checkedTarget}`;
+    } else if (anyChecked) {
+      heading = `Marks for ${targetLine(ctx.goal)}`;
+    }
+    items.unshift({ label: heading, kind: vscode.QuickPickItemKind.Separator });
     const pick = await vscode.window.showQuickPick(items, {
-      title: `Prover: ${sorted.length} suggestions (goal from ${ctx.source})`,
-      placeHolder: targetLine(ctx.goal),
+      title: `Prover: ${sorted.length} suggestions (goal from ${ctx.source}; ${where})`,
+      placeHolder: checkedTarget ?? targetLine(ctx.goal),
       matchOnDescription: true,
     });
-    if (pick !== undefined && vscode.window.activeTextEditor === editor) {
+    if (pick?.suggestion !== undefined && vscode.window.activeTextEditor === editor) {
       await applyAt(editor, position, pick.suggestion.tactic);
     }
   }
@@ -390,25 +429,38 @@ export function activate(context: vscode.ExtensionContext): void {
             abort.abort();
             void c.cancelJob(jobId).catch((e: unknown) => log.appendLine(`cancel ${jobId}: ${String(e)}`));
           });
-          return c.followJob(
-            jobId,
-            (s: JobState) => {
-              const p = s.progress;
-              progress.report({ message: p ? `${s.status}: ${p.expansions} expansions, ${p.nodes} nodes, ${p.elapsed_s.toFixed(1)} s` : s.status });
-            },
-            abort.signal,
-          );
+          // the clock runs here, once a second: a step of the search may take long without a server event
+          const started = Date.now();
+          let last = 'queued';
+          const render = (): void => progress.report({ message: `${last} · ${((Date.now() - started) / 1000).toFixed(0)} s` });
+          const clock = setInterval(render, 1000);
+          try {
+            return await c.followJob(
+              jobId,
+              (s: JobState) => {
+                const p = s.progress;
+                last = p ? `${s.status}: ${p.expansions} expansions, ${p.nodes} nodes` : s.status;
+                render();
+              },
+              abort.signal,
+            );
+          } finally {
+            clearInterval(clock);
+          }
         },
       );
     });
     if (final === undefined) {
       return;
     }
+    const target = proofTarget(doc, position, decl);
     if (final.status !== 'proved' || final.proof === undefined) {
-      void vscode.window.showWarningMessage(`Prover: no proof of ${label} (${final.status})${final.message ? `: ${final.message}` : ''}.`);
+      const why = `no proof of ${label} (${final.status})${final.message ? `: ${final.message}` : ''}`;
+      problems.set(doc.uri, [problemAt(doc, target, `Prover: ${why}`, vscode.DiagnosticSeverity.Warning)]);
+      showLong('warning', `Prover: ${why}.`, log);
       return;
     }
-    const target = proofTarget(doc, position, decl);
+    problems.delete(doc.uri);
     await applyAt(editor, target, final.proof);
     void vscode.window.showInformationMessage(`Prover: proof of ${label} found and inserted.`);
   }
@@ -435,7 +487,11 @@ export function activate(context: vscode.ExtensionContext): void {
       { title: 'Prover: premises (pick one to insert its name)', matchOnDetail: true },
     );
     if (pick !== undefined) {
-      await editor.edit((b) => b.replace(editor.selection, pick.premise.full_name));
+      const sel = editor.selection;
+      const lineNo = sel.active.line;
+      const line = editor.document.lineAt(lineNo).text;
+      const [from, to] = sel.isEmpty || sel.start.line !== sel.end.line ? [sel.active.character, sel.active.character] : [sel.start.character, sel.end.character];
+      await vscode.workspace.applyEdit(toWorkspaceEdit(editor.document.uri, nameInsertion(line, lineNo, from, to, pick.premise.full_name)));
     }
   }
 
@@ -455,10 +511,20 @@ export function activate(context: vscode.ExtensionContext): void {
       return;
     }
     const label = decl.name ?? 'this example';
-    if (res.accepted) {
+    const range = new vscode.Range(doc.positionAt(decl.start), doc.positionAt(decl.end));
+    if (res.accepted === true && (res.status === undefined || res.status === 'accepted')) {
+      problems.delete(doc.uri);
       void vscode.window.showInformationMessage(`Prover: proof of ${label} accepted ✓ (${res.mode}).`);
+    } else if (res.status === 'not_checked') {
+      // a server without Lean: the guard found nothing to refuse, which is not a proof
+      problems.set(doc.uri, [new vscode.Diagnostic(range, `Prover: proof of ${label} not checked by Lean (${res.mode})`, vscode.DiagnosticSeverity.Information)]);
+      showLong('warning', `Prover: proof of ${label} NOT checked by Lean (${res.mode}): ${res.reasons.join('; ')}`, log);
     } else {
-      void vscode.window.showWarningMessage(`Prover: proof of ${label} rejected (${res.mode}): ${res.reasons.join('; ') || 'no reason given'}.`);
+      const why = res.reasons.join('; ') || 'no reason given';
+      const diag = new vscode.Diagnostic(range, `Prover: proof of ${label} rejected (${res.mode}): ${why}`, vscode.DiagnosticSeverity.Error);
+      diag.source = 'prover';
+      problems.set(doc.uri, [diag]);
+      showLong('warning', `Prover: proof of ${label} rejected (${res.mode}): ${why}.`, log);
     }
   }
 
@@ -500,7 +566,7 @@ export function activate(context: vscode.ExtensionContext): void {
         let preferred = false;
         for (const s of cache.suggestions) {
           const closes = s.status === 'closes_goal';
-          const title = `Try this: ${s.tactic.replace(/\s*\n\s*/g, '; ')}${closes ? '  ✓ closes goal' : ''}`;
+          const title = `Try this: ${s.tactic.replace(/\s*\n\s*/g, '; ')}  ${STATUS_MARK[s.status] ?? s.status}`;
           const action = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
           action.edit = toWorkspaceEdit(doc.uri, buildInsertion(lines, { line: cache.position.line, character: cache.position.character }, s.tactic));
           if (closes && !preferred) {
@@ -532,6 +598,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('prover.solve', solve),
     vscode.commands.registerCommand('prover.startServer', () => conn.start()),
     vscode.commands.registerCommand('prover.showLog', () => log.show(true)),
+    vscode.window.registerTreeDataProvider('prover.proofState', stateView),
+    problems,
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (problems.has(e.document.uri)) {
+        problems.delete(e.document.uri); // the text the diagnostic spoke of has changed
+      }
+    }),
     vscode.languages.registerCodeActionsProvider(LEAN_SELECTOR, actions, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('prover')) {
@@ -586,4 +659,91 @@ function targetLine(goal: string): string {
 function firstLine(s: string): string {
   const line = s.split('\n').find((l) => l.trim() !== '') ?? '';
   return line.length > 100 ? `${line.slice(0, 97)}…` : line;
+}
+
+/** Notifications cut long text: show the first sentence-sized part and the whole text on "Show details". */
+function showLong(kind: 'error' | 'warning' | 'info', message: string, log: vscode.OutputChannel): void {
+  const show =
+    kind === 'error' ? vscode.window.showErrorMessage : kind === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  if (message.length <= LONG_MESSAGE) {
+    void show(message);
+    return;
+  }
+  log.appendLine(message);
+  void show(clip(message), 'Show details').then((choice) => {
+    if (choice === 'Show details') {
+      void show(message, { modal: true });
+    }
+  });
+}
+
+const LONG_MESSAGE = 240;
+
+function clip(message: string): string {
+  return message.length <= LONG_MESSAGE ? message : `${message.slice(0, LONG_MESSAGE - 1)}…`;
+}
+
+/** One node of the proof-state view: a goal (its target), a hypothesis, or a line saying where the state is from. */
+class StateNode extends vscode.TreeItem {
+  constructor(
+    label: string,
+    readonly children: StateNode[] = [],
+    description?: string,
+    tooltip?: string,
+  ) {
+    super(label, children.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    this.description = description;
+    this.tooltip = tooltip ?? label;
+  }
+}
+
+/**
+ * The proof-state view (Explorer: "Prover: Proof State"), like the Lean infoview's goal list: every goal at the
+ * point suggestions were last asked for (the state Lean reached after the proof so far when the server ran
+ * them), each with its hypotheses, then the goals each suggestion leads to.
+ */
+class ProofStateView implements vscode.TreeDataProvider<StateNode> {
+  private roots: StateNode[] = [new StateNode('No proof state yet: run Prover: Suggest tactics in a proof.')];
+  private readonly changed = new vscode.EventEmitter<StateNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  show(where: string, goals: string[], checked: boolean, suggestions: Suggestion[]): void {
+    const roots: StateNode[] = [
+      new StateNode(where, [], checked ? 'checked by the server' : 'not checked: goal as sent'),
+    ];
+    if (goals.length === 0) {
+      roots.push(new StateNode('no goals'));
+    }
+    goals.forEach((goal, i) => {
+      const { caseName, hyps, target } = splitGoal(goal);
+      const label = target || goal.split('\n')[0];
+      const hypNodes = hyps.map((h) => new StateNode(h));
+      roots.push(new StateNode(label, hypNodes, `goal ${i + 1} of ${goals.length}${caseName ? ` (case ${caseName})` : ''}`, goal));
+    });
+    const rows = suggestions.map((s) => {
+      const after = (s.goals_after ?? []).map((g) => new StateNode(splitGoal(g).target || g, [], undefined, g));
+      return new StateNode(s.tactic.replace(/\s*\n\s*/g, '; '), after, STATUS_MARK[s.status] ?? s.status, s.message ?? s.tactic);
+    });
+    if (rows.length > 0) {
+      roots.push(new StateNode('Suggestions', rows, `${rows.length}`));
+    }
+    this.roots = roots;
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: StateNode): vscode.TreeItem {
+    return node;
+  }
+
+  getChildren(node?: StateNode): StateNode[] {
+    return node === undefined ? this.roots : node.children;
+  }
+}
+
+/** A diagnostic on the word at `pos` (the `sorry` a search was for), for the Problems panel. */
+function problemAt(doc: vscode.TextDocument, pos: vscode.Position, message: string, severity: vscode.DiagnosticSeverity): vscode.Diagnostic {
+  const range = doc.getWordRangeAtPosition(pos) ?? new vscode.Range(pos, pos.translate(0, 1));
+  const diag = new vscode.Diagnostic(range, message, severity);
+  diag.source = 'prover';
+  return diag;
 }

@@ -223,3 +223,90 @@ export function sorryAt(line: string, character: number): { start: number; end: 
   }
   return undefined;
 }
+
+/**
+ * The proof so far: the tactic steps of the declaration's `by` block that come before the cursor's line, in
+ * order, so the server can replay them and check suggestions against the goal the cursor is really at (not the
+ * theorem's first goal). A step is a line at the block's indentation with its deeper-indented continuation
+ * lines; blank lines, `--` comments and `sorry` steps are left out. `undefined` when the proof so far cannot be
+ * read this way: a term-mode proof, or a cursor inside a nested block (a `·` bullet, a `case`) whose step is not
+ * finished -- the caller then says the goal is not known.
+ */
+export function tacticsBefore(text: string, decl: Declaration, offset: number): string[] | undefined {
+  const declText = text.slice(decl.start, decl.end);
+  const assign = topLevelAssign(declText);
+  if (assign < 0) {
+    return [];
+  }
+  const afterAssign = declText.slice(assign + 2);
+  const byMatch = /^\s*by\b/.exec(afterAssign);
+  if (byMatch === null) {
+    return undefined;
+  }
+  const bodyStart = decl.start + assign + 2 + byMatch[0].length;
+  const cursor = Math.max(decl.start, Math.min(offset, decl.end));
+  if (cursor <= bodyStart) {
+    return [];
+  }
+  const cursorLineStart = text.lastIndexOf('\n', cursor - 1) + 1;
+  if (cursorLineStart <= bodyStart) {
+    return []; // the cursor is on the `by` line itself: nothing before it
+  }
+  const before = text.slice(bodyStart, cursorLineStart);
+  const cursorLine = text.slice(cursorLineStart, text.indexOf('\n', cursorLineStart) < 0 ? text.length : text.indexOf('\n', cursorLineStart));
+  const rawLines = before.split('\n');
+  const steps: { indent: number; lines: string[] }[] = [];
+  let blockIndent: number | undefined;
+  const first = rawLines[0].replace(/--.*$/, '').trim();
+  if (first !== '' && first !== 'sorry') {
+    return undefined; // `by tac` with the block continuing below: a layout this reader does not follow
+  }
+  for (const raw of rawLines.slice(1)) {
+    const code = raw.replace(/--.*$/, '');
+    if (code.trim() === '') {
+      continue;
+    }
+    const indent = code.length - code.trimStart().length;
+    if (blockIndent === undefined) {
+      blockIndent = indent;
+    }
+    if (indent < blockIndent) {
+      return undefined;
+    }
+    const continues = /^(\||<;>)/.test(code.trim()); // a match alternative / `<;>` belongs to the step above
+    if (indent === blockIndent && !(continues && steps.length > 0)) {
+      steps.push({ indent, lines: [code.trim()] });
+    } else if (steps.length > 0) {
+      steps[steps.length - 1].lines.push(code.slice(blockIndent).trimEnd());
+    }
+  }
+  const cursorCode = cursorLine.replace(/--.*$/, '');
+  if (blockIndent !== undefined && cursorCode.trim() !== '') {
+    const cursorIndent = cursorCode.length - cursorCode.trimStart().length;
+    if (cursorIndent > blockIndent) {
+      return undefined; // inside the last step (a nested block): its goal is not a state after whole steps
+    }
+  }
+  return steps.map((s) => s.lines.join('\n')).filter((s) => !/^sorry$/.test(s.trim()));
+}
+
+/** A goal split for display: its hypotheses (`h : p` lines, continuation lines joined) and its `⊢` target. */
+export function splitGoal(goal: string): { caseName: string | undefined; hyps: string[]; target: string } {
+  const lines = goal.replace(/\r\n/g, '\n').split('\n');
+  let caseName: string | undefined;
+  if (lines.length > 0 && /^case\s/.test(lines[0])) {
+    caseName = lines.shift()?.slice(5).trim();
+  }
+  const turnstile = lines.findIndex((l) => l.trimStart().startsWith('⊢'));
+  const hypLines = turnstile < 0 ? lines : lines.slice(0, turnstile);
+  const hyps: string[] = [];
+  for (const l of hypLines) {
+    if (/^\s/.test(l) && hyps.length > 0) {
+      hyps[hyps.length - 1] += ` ${l.trim()}`;
+    } else if (l.trim() !== '') {
+      hyps.push(l.trim());
+    }
+  }
+  const target = turnstile < 0 ? '' : lines.slice(turnstile).map((l) => l.trim()).join(' ');
+  return { caseName, hyps, target };
+}

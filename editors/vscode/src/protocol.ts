@@ -1,5 +1,5 @@
 /**
- * HTTP client for `prover serve` (contract: notes/serve_api.md). Turns every failure into one `ProverError`
+ * HTTP client for `prover serve` (contract: its /openapi.json, README "Editor server"). Turns every failure into one `ProverError`
  * with a short code and a sentence for the user; retries 429 after `Retry-After`; streams job progress
  * over server-sent events. No `vscode` import: tested against a fake server under plain Node.
  */
@@ -12,6 +12,13 @@ export interface Suggestion {
   status: SuggestionStatus;
   message?: string;
   goals_after?: string[];
+}
+
+/** What /suggest answered: the rows, the goals they were run on (when run in Lean) and the server's warning. */
+export interface SuggestAnswer {
+  suggestions: Suggestion[];
+  checkedGoals: string[] | undefined;
+  warning: string | undefined;
 }
 
 export interface TheoremContext {
@@ -38,6 +45,8 @@ export interface SolveRecord {
 
 export interface CheckResult {
   accepted: boolean;
+  /** accepted | rejected | not_checked (a server without Lean never accepts) */
+  status?: string;
   reasons: string[];
   mode: string;
 }
@@ -134,6 +143,31 @@ export class ProverClient {
     return res.suggestions.filter(
       (s): s is Suggestion => typeof s === 'object' && s !== null && typeof (s as Suggestion).tactic === 'string',
     );
+  }
+
+  /**
+   * Suggestions at a point of a proof: `path` (the tactics before the cursor) is replayed from the theorem's
+   * start and every suggestion is run on the state it reaches. The answer names that state (`checkedGoals`)
+   * and the server's warning when it differs from `goal`.
+   */
+  async suggestAt(goal: string, k: number, theorem: TheoremContext | undefined, path: string[], signal?: AbortSignal): Promise<SuggestAnswer> {
+    const body: Record<string, unknown> = { goal, k };
+    if (theorem !== undefined) {
+      body.theorem = theorem;
+      if (path.length > 0) {
+        body.path = path;
+      }
+    }
+    const res = await this.request<{ suggestions?: unknown; checked_goals?: unknown; warning?: unknown }>('POST', '/suggest', body, signal);
+    if (!Array.isArray(res.suggestions)) {
+      throw new ProverError('bad_response', 'The server answered /suggest without a suggestions list.');
+    }
+    const suggestions = res.suggestions.filter(
+      (s): s is Suggestion => typeof s === 'object' && s !== null && typeof (s as Suggestion).tactic === 'string',
+    );
+    const checkedGoals = Array.isArray(res.checked_goals) ? res.checked_goals.filter((g): g is string => typeof g === 'string') : undefined;
+    const warning = typeof res.warning === 'string' && res.warning !== '' ? res.warning : undefined;
+    return { suggestions, checkedGoals, warning };
   }
 
   async premises(goal: string, k: number): Promise<Premise[]> {
@@ -350,7 +384,11 @@ export function errorFromResponse(status: number, text: string): ProverError {
   const msg = errorMessage(text);
   const code = errorCode(text);
   if (status === 401) {
-    return new ProverError(code ?? 'unauthorized', `The server rejected the API key (set prover.apiKey)${msg ? `: ${msg}` : '.'}`, 401);
+    return new ProverError(
+      code ?? 'unauthorized',
+      `The server refused our token: it is read from the server's token file (prover.tokenDir) or prover.apiKey${msg ? ` (${msg})` : ''}.`,
+      401,
+    );
   }
   if (status === 501) {
     return new ProverError(code ?? 'not_available', msg ?? 'This feature is not available on the server yet.', 501);

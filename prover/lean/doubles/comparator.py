@@ -7,7 +7,7 @@ directory as the real one is (``lake env comparator config.json``): it reads the
 (``prover.lean.doubles.server``; ``def``/``abbrev`` holes are recorded as written), prints the progress lines
 comparator prints, compares every theorem target's statement and kind and every definition hole's type
 (``Comparator/Compare.lean``), checks the targets' axioms against ``permitted_axioms`` (``Axioms.lean``), writes
-the JSON report when ``json_output_path`` is set (``Comparator/Json.lean`` of the reporting builds), and ends
+the JSON report when ``json_output_path`` is set (``Comparator/Json.lean`` of comparator's pull request #50), and ends
 with ``Your solution is okay!`` and exit status 0 -- or ``uncaught exception: …`` on stderr and exit status 1.
 
 A simulation, not Lean: "kernel acceptance" is the world's replay of the proof. ``--fault`` makes it misbehave
