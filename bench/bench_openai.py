@@ -21,6 +21,7 @@ Reported: judged samples (the records' ``samples.n``) per second of the whole ru
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -33,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,7 +115,7 @@ def bench_client(requests: int, levels: Sequence[int]) -> list[dict[str, float]]
                 ours(count=c)  # warm the pool: connections and threads exist before timing
                 mine = _timed(ours, proc.pid)
                 client.close()
-                base = _timed(lambda c=c: _bare(url, body, requests, c), proc.pid)
+                base = _timed(functools.partial(_bare, url, body, requests, c), proc.pid)
                 rows.append(
                     {
                         "concurrency": c,
@@ -154,25 +156,30 @@ def _bare(url: str, body: bytes, requests: int, concurrency: int) -> int:
 
 def e2e_inputs(problems: int, samples: int, repair: int, tmp: Path) -> tuple[Path, Path, list[dict]]:
     """A scripted world, its theorems file and the fake server's answers: problem ``i`` has ``samples`` distinct
-    first-round tactics ``wrong_j`` (an error each); even problems also have one correct ``closing_j``; odd ones
-    are proved by the repair turn's ``fixed`` (and their first-round answers all fail)."""
+    first-round tactics ``norm_num [wrong_j]`` (an error each); on even problems every 4th is a correct
+    ``simp [closing_j]``; odd ones are proved by the repair turn's ``omega`` (their first-round answers all fail).
+    Tactic words the guard knows: it refuses a whole proof whose lines start with a word it does not."""
     world: dict = {"theorems": [], "goals": {}, "default_delay_ms": 0}
     rows, answers = [], []
     for i in range(problems):
         name, goal = f"bench_p{i:04d}", f"x : ℕ\n⊢ x + {i} = {i} + x"
         statement = f"theorem {name} (x : ℕ) : x + {i} = {i} + x"
         world["theorems"].append({"name": name, "statement": statement, "goals": [goal]})
-        tactics = {f"wrong_{j}": {"error": f"tactic wrong_{j} failed"} for j in range(samples)}
-        tactics |= {f"closing_{j}": {"goals": []} for j in range(samples)} | {"fixed": {"goals": []}}
+        tactics: dict[str, dict[str, Any]] = {
+            f"norm_num [wrong_{j}]": {"error": f"unknown identifier 'wrong_{j}'"} for j in range(samples)
+        }
+        tactics |= {f"simp [closing_{j}]": {"goals": []} for j in range(samples)} | {"omega": {"goals": []}}
         world["goals"][goal] = tactics
         rows.append(
             {"name": name, "header": "import Mathlib\n", "formal_statement": f"{statement} := by sorry"}
         )
         first = [
-            f"wrong_{j}" if i % 2 or j % 4 else f"closing_{j}"  # even problems: every 4th sample is correct
+            f"norm_num [wrong_{j}]"
+            if i % 2 or j % 4
+            else f"simp [closing_{j}]"  # even problems: every 4th is correct
             for j in range(samples)
         ]
-        answers.append({"triggers": ["is not correct", name], "choices": [_goedel(statement, "fixed")]})
+        answers.append({"triggers": ["is not correct", name], "choices": [_goedel(statement, "omega")]})
         answers.append({"triggers": [name], "choices": [_goedel(statement, t) for t in first]})
     world_path, theorems = tmp / "world.json", tmp / "theorems.jsonl"
     world_path.write_text(json.dumps(world), encoding="utf-8")

@@ -11,11 +11,14 @@ and ``/suggest`` with it (each suggestion also run in the world through a pooled
 ``--big-statement-kb 900`` measures instead what one hostile request does to everyone else (issue 23): a
 /check of a 900 KB statement (two shapes: a long sum and deep parentheses, each under the 1 MiB body limit)
 while another client sends ``GET /health`` one after another; it prints /health's p50 / p99 / max during the big
-request and how the big request ended (its reading runs in a separate process, killed past
-``serve.parse_timeout_s``). Bounded: at most ``--requests`` probes per shape.
+request and how the big request ended. With the defaults it is refused at once (400,
+``serve.max_statement_chars``); add ``serve.max_statement_chars=1000000`` to measure the reading itself (a
+separate, lower-priority process, killed past ``serve.parse_timeout_s``). Bounded: at most ``--requests`` probes
+per shape.
 
     .venv/bin/python -m bench.bench_serve --requests 200 --concurrency 4
-    .venv/bin/python -m bench.bench_serve --big-statement-kb 900 --requests 2000
+    .venv/bin/python -m bench.bench_serve --big-statement-kb 900 --requests 2000 generator=fixed \
+        serve.max_statement_chars=1000000
 """
 
 from __future__ import annotations

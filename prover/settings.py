@@ -70,7 +70,7 @@ def one_of(models: tuple[type[Settings], ...]) -> TypeAdapter[Any]:
     one validator that picks the model by ``name``, for a config group with several kinds."""
     if len(models) == 1:
         return TypeAdapter(models[0])
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="name")])  # noqa: UP007 (a runtime tuple)
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="name")])  # type: ignore[arg-type]  # noqa: UP007 (a runtime tuple)
 
 
 def load_one_of(

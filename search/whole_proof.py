@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.generation.base import Critic, GenerationRequest, TacticGenerator
-from prover.generation.profiles import ProofSample, SampleBatch
+from prover.generation.profiles import ProofSample, SampleBatch, definition_holes, fill_holes
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.session import LeanSession
 from prover.lean.types import LeanDiagnostic, Theorem, Verdict
@@ -431,7 +431,17 @@ class WholeProofSearch(Searcher):
         if key in tally.verdicts:
             return tally.verdicts[key], 0.0
         t0 = time.perf_counter()
-        verdict = session.verify(theorem, sample.proof)
+        if definition_holes(theorem):
+            # definition holes ("find the answer"): the sample's definitions replace the header's holes (each
+            # refused before Lean unless it keeps the hole's name and type and its value passes the guard)
+            filled = fill_holes(theorem, sample.proof)
+            verdict = (
+                Verdict(False, tuple(filled), "guard")
+                if isinstance(filled, list)
+                else session.verify(*filled)
+            )
+        else:
+            verdict = session.verify(theorem, sample.proof)
         spent = time.perf_counter() - t0
         tally.verdicts[key] = verdict
         return verdict, spent

@@ -74,7 +74,11 @@ LEAN_CALLS: dict[tuple[str, str, str], str] = {
     ("prover/cli/lean_trust_cmds.py", "_check", "verify_proof"): "`prover lean check --static`: guard only",
     ("prover/serve/service.py", "guard_only_check", "verify_proof"): "/check without a backend: guard only",
     # whole-proof sampling's per-sample check: a hint; the front door judges the proof it returns
-    ("search/whole_proof.py", "WholeProofSearch._judge_each", "_verify"): "its own helper (session.verify: a hint)",
+    (
+        "search/whole_proof.py",
+        "WholeProofSearch._judge_each",
+        "_verify",
+    ): "its own helper (session.verify: a hint)",
     # the user's own REPL transcript (`prover lean run FILE.in`), not model text
     ("prover/cli/lean_session_cmds.py", "_run", "request"): "user's transcript, not model text",
     # not Lean: HTTP and search-run plumbing that share the method name
@@ -205,26 +209,13 @@ def test_prover_lean_check_refuses_a_cheat_static_and_judged(cheat: str, capsys)
     from prover.cli.main import main
 
     stmt = "theorem t_add (n : ℕ) : n + 0 = n"
-    for extra in (["--static"], ["backend=scripted", f"backend.world={WORLD}"]):
+    for extra in (["--static"], ["backend=scripted", f"backend.world={WORLD}", "backend.in_process=true"]):
         assert main(["lean", "check", "--statement", stmt, "--proof", cheat, *extra]) == 1
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert out["accepted"] is False and out["check"] == "guard", out
     # the judged path names the judge that decided (a scripted world: simulation)
-    assert (
-        main(
-            [
-                "lean",
-                "check",
-                "--statement",
-                stmt,
-                "--proof",
-                "simp",
-                "backend=scripted",
-                f"backend.world={WORLD}",
-            ]
-        )
-        == 0
-    )
+    judged = ["backend=scripted", f"backend.world={WORLD}", "backend.in_process=true"]
+    assert main(["lean", "check", "--statement", stmt, "--proof", "simp", *judged]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judge"] == "simulation"
 
 
@@ -352,7 +343,84 @@ def test_prover_lean_check_refuses_a_cheating_statement(statement: str, capsys) 
     """Issue 19: these statements passed ``prover lean check --static``; elaborating a statement runs it."""
     from prover.cli.main import main
 
-    for extra in (["--static"], ["backend=scripted", f"backend.world={WORLD}"]):
+    for extra in (["--static"], ["backend=scripted", f"backend.world={WORLD}", "backend.in_process=true"]):
         assert main(["lean", "check", "--statement", statement, "--proof", "trivial", *extra]) == 1
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert out["check"] == "guard" and out["reasons"][0].startswith("statement refused"), out
+
+
+#: Where a process is started (``subprocess.Popen``, ``os.exec*``, ``Sandbox.popen``) -> why that is sound.
+PROCESS_STARTS: dict[tuple[str, str, str], str] = {
+    ("prover/lean/sandbox.py", "Sandbox.popen", "Popen"): "the sandbox itself (bwrap argv, or none recorded)",
+    ("prover/lean/sandbox.py", "Sandbox.run", "popen"): "the sandbox's own run helper",
+    ("prover/lean/repl_process.py", "ReplProcess._start_sandboxed", "popen"): "every pool REPL: the sandbox",
+    ("prover/lean/repl_process.py", "ReplProcess._start_reaped", "Popen"): "only without a sandbox object",
+    ("prover/lean/judge.py", "launch", "popen"): "every judged process: the sandbox",
+    ("prover/lean/reaper.py", "_exec_child", "execvp"): "exec inside the reaper (no model text in its argv)",
+    ("prover/lean/sandbox_exec.py", "main", "execvp"): "exec inside the sandbox, after the rlimits",
+}
+
+
+def test_every_process_start_is_the_sandbox_or_listed() -> None:
+    found: set[tuple[str, str, str]] = set()
+    for top in ("prover", "search", "retrieval"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "doubles" in path.parts:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            tree = ast.parse(path.read_text(encoding="utf-8"), rel)
+            for scope, node in _scoped_nodes(tree):
+                if isinstance(node, ast.Call):
+                    fn = node.func
+                    name = (
+                        fn.attr
+                        if isinstance(fn, ast.Attribute)
+                        else fn.id
+                        if isinstance(fn, ast.Name)
+                        else ""
+                    )
+                    if name in ("Popen", "popen", "execvp", "execv", "execve", "run_subprocess") or (
+                        isinstance(fn, ast.Attribute)
+                        and isinstance(fn.value, ast.Name)
+                        and fn.value.id == "subprocess"
+                        and name in ("run", "call", "check_call", "check_output")
+                    ):
+                        found.add((rel, scope, name))
+    new = sorted(found - set(PROCESS_STARTS))
+    assert not new, f"new process start(s): start Lean through prover.lean.sandbox, or list the site: {new}"
+    gone = sorted(set(PROCESS_STARTS) - found)
+    assert not gone, f"listed process starts that no longer exist (update PROCESS_STARTS): {gone}"
+
+
+def test_every_repl_pool_process_gets_the_sandbox() -> None:
+    """``ReplProcess`` without ``sandbox=`` starts unsandboxed: only ``prover lean run`` (the user's own
+    transcript, no model text) may do that."""
+    unsandboxed = []
+    for top in ("prover", "search", "retrieval"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "doubles" in path.parts:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            for scope, node in _scoped_nodes(ast.parse(path.read_text(encoding="utf-8"), rel)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "ReplProcess"
+                    and "sandbox" not in {k.arg for k in node.keywords}
+                ):
+                    unsandboxed.append((rel, scope))
+    assert unsandboxed == [("prover/cli/lean_session_cmds.py", "_run")]
+
+
+def _scoped_nodes(tree: ast.AST):
+    """Every node with its enclosing ``Class.function`` path (a lambda's calls belong to its function)."""
+
+    def walk(node: ast.AST, scope: tuple[str, ...]):
+        for child in ast.iter_child_nodes(node):
+            inner = scope
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                inner = (*scope, child.name)
+            yield ".".join(scope), child
+            yield from walk(child, inner)
+
+    yield from walk(tree, ())

@@ -68,10 +68,11 @@ def test_tolerant_extractor(text, submission, step):
     assert found.step() == step
 
 
-def test_icl_continuation_starts_with_the_submission():
-    assert extract_icl_step(" answer = 9\n```lean4\nomega\n```") == "show answer = 9\nomega"
+def test_icl_continuation_is_the_proof():
+    # the forward prompt ends at the proof header, as the reference's does (tests/test_dfps_prompts.py)
+    assert extract_icl_step("```lean4\nshow answer = 9\nomega\n```") == "show answer = 9\nomega"
     assert extract_icl_step("\n```lean4\nomega\n```") == "omega"
-    assert extract_icl_step("no idea") == "show no idea"  # a wrong submission is Lean's to refuse
+    assert extract_icl_step("no idea") == ""  # no proof block: nothing to try
 
 
 def test_templates_show_the_mp_goal_with_examples():
@@ -81,12 +82,10 @@ def test_templates_show_the_mp_goal_with_examples():
     icl = get_template("dfps_forward_icl").format(request)
     cot = get_template("dfps_forward_cot").format(request)
     for prompt in (icl, cot):
-        assert prompt.count("Submission: answer = ") == 2  # the worked examples
-        assert "theorem t : STATEMENT" in prompt and prompt.index(
-            "h_answer : answer + 1 = 10"
-        ) > prompt.index("Submission: answer = 4")
-    assert icl.endswith("Submission:") and "Reasoning:" not in icl
-    assert cot.endswith("Reasoning:") and "step by step" in cot
+        assert prompt.count("# Formal Proof\n```lean4\n") >= 2  # the worked examples: see test_dfps_prompts
+        assert prompt.index("h_answer : answer + 1 = 10") > prompt.rindex("\n---\n")
+        assert prompt.endswith("# Formal Proof\n")
+    assert "step by step" in cot and "step by step" not in icl
 
 
 @pytest.mark.parametrize("template", ["dfps_forward_cot", "dfps_forward_icl"])
@@ -99,10 +98,10 @@ def test_dfps_forward_solving_with_a_prompted_model(template):
     def reply(prompt: str) -> list[str]:
         if prompt.endswith("Proof:\n") and "⊢ ∀ (answer : ℕ), answer = 9 → answer + 1 = 10" in prompt:
             return ["```lean4\nintro answer h\nomega\n```"]  # the backward (mpr) direction
-        if not prompt.rstrip().endswith(("Reasoning:", "Submission:")) or "⊢ ?w" not in prompt:
+        if not prompt.endswith("# Formal Proof\n") or "⊢ ?w" not in prompt:
             return []
         if template.endswith("icl"):
-            return [" answer = 9\n```lean4\nomega\n```", "nonsense"]
+            return ["```lean4\nshow answer = 9\nomega\n```", "nonsense"]
         return [COT_REPLY, "no idea"]
 
     model = FakeLLM(template, reply)

@@ -272,3 +272,40 @@ def test_the_retriever_is_part_of_the_generators_context(world: Path, tmp_path: 
     assert "rw [Nat.pow_mod]" in tactics
     # without an index the default retriever group builds nothing (no index to read)
     assert TheoremProver.from_config({**cfg, "retriever": {"name": "bm25"}}).retriever is None
+
+
+# --- the server's doors are this door -------------------------------------------------------------------------
+def test_serve_prove_jobs_and_checks_are_judged_by_the_front_door() -> None:
+    """``prover serve search=whole_proof``: a /prove job is one ``TheoremProver.attempt`` (the request's
+    ``max_expansions`` dropped for whole-proof sampling, its time limit kept) and the front door's judge decides
+    both the job and /check; a judge that rejects turns a found proof into ``failed``, never ``proved``."""
+    from prover.serve.app import create_app
+    from tests.test_serve import ADD, _wait_job, build, local
+
+    service = build(["search=whole_proof", "search.num_samples=4"])
+    prover = service.prover
+    assert isinstance(prover, TheoremProver) and prover.judge_name == "simulation"
+    seen: list[Budget | None] = []
+    attempt = prover.attempt
+
+    def spy(theorem: Theorem, budget: Budget | None = None, **kw: object) -> Attempt:
+        seen.append(budget)
+        return attempt(theorem, budget, **kw)  # type: ignore[arg-type]
+
+    prover.attempt = spy  # type: ignore[method-assign]
+    with local(create_app(service)) as c:
+        job = c.post("/prove", json={**ADD, "max_expansions": 5, "time_limit_s": 20}).json()["job_id"]
+        state = _wait_job(c, job)
+        assert state["status"] == "proved" and state["proof"].strip() == "omega", state
+        assert seen == [Budget(time_limit_s=20.0)]
+        judge = CountingJudge(prover, accept=False)  # type: ignore[arg-type]
+        prover._judge = judge
+        rejected = _wait_job(c, c.post("/prove", json={**ADD, "time_limit_s": 20}).json()["job_id"])
+        assert rejected["status"] == "failed" and "proof" not in rejected, rejected
+        assert "the judge rejected (counting" in rejected["message"]
+        checked = c.post("/check", json={**ADD, "proof": "omega"}).json()
+        assert checked["accepted"] is False and checked["reasons"] == ["rejected by the test judge"]
+        assert [name for name, _ in judge.calls] == [ADD_NAME, ADD_NAME]
+
+
+ADD_NAME = "add_zero_right"

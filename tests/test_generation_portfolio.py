@@ -39,6 +39,10 @@ def test_no_automation_on_the_answer_hole() -> None:
     assert not PROPOSITION_AUTOMATION & {t.split()[0] for t in offered}
     assert offered == []  # nothing to read a witness from
     assert not PROPOSITION_AUTOMATION & {t.split()[0] for t in _tactics(("case w\n⊢ ℕ → ℝ",))}
+    # a type the shape reader does not know, in the witness goal the FPS prelude names `case w`
+    assert _tactics(("case w\n⊢ EuclideanSpace ℝ (Fin 2)",)) == []
+    # a `case w` goal that is a proposition is an ordinary goal
+    assert "norm_num" in _tactics(("case w\nx : ℕ\n⊢ x + 0 = x",))
 
 
 def test_the_answer_hole_gets_witnesses_from_the_other_goals() -> None:

@@ -104,6 +104,8 @@ def test_ident_percent_is_one_token_as_in_leans_token_table() -> None:
     assert [(t.kind, t.text) for t in code_tokens("eval% x")] == [("percent", "eval%"), ("ident", "x")]
     assert [t.text for t in code_tokens("a % b")] == ["a", "%", "b"]
     assert [t.text for t in code_tokens("%[1, 2]")][0] == "%["
+    # the identifier's longest token wins over a `%[` after it: `eval%` then `[`
+    assert [(t.kind, t.text) for t in code_tokens("eval%[1]")][:2] == [("percent", "eval%"), ("symbol", "[")]
     assert any("eval%" in r for r in check_tactic("exact eval% 1"))
     assert check_tactic("exact binop% HAdd.hAdd a b") == []  # an allow-listed harmless elaborator keyword
 
@@ -240,3 +242,20 @@ def test_no_gate_lets_a_variable_binder_reach_the_repl(command: str) -> None:
         assert not check_statement(
             f"theorem t (h : ({command})) : True", model_written=model_written
         ).accepted
+
+
+def test_every_command_keyword_of_lean_and_mathlib_is_refused_wherever_lean_would_recover() -> None:
+    """After a parse error Lean's parser resumes at the next token where a command parses, also inside
+    brackets (``parseCommand``, ``src/Lean/Parser/Module.lean``): every command keyword of the listing is
+    refused there, as a line of a tactic block, and in a statement's type."""
+    words = [
+        line.strip()
+        for line in (DATA / "command_keywords.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(words) >= 140
+    for word in words:
+        assert check_tactic(f"exact (h\n{word} x)"), word
+        assert default_tactic_guard()(f"simp\n{word} x"), word
+        assert check_proof(THM, f"by\n  nlinarith [h,\n  {word} x]"), word
+        assert not check_statement(f"theorem t (h : ({word} x)) : True", model_written=False).accepted, word

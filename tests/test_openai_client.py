@@ -206,3 +206,67 @@ def test_a_server_dying_mid_request_and_a_bad_url_are_one_sentence() -> None:
         _client(server.base_url, retries=0).complete("p")
     with pytest.raises(EndpointConfigError, match="base_url must start with http"):
         _client("ftp://127.0.0.1/v1")
+
+
+def test_find_the_answer_samples_carry_the_models_hole_definition() -> None:
+    header = "import Mathlib\n\nopen Real\n\nabbrev p_solution : Set ℝ := sorry\n"
+    theorem = Theorem("p", "theorem p (x : ℝ) : x ^ 2 = x ↔ x ∈ p_solution", header)
+    answer = (
+        "<think>Try {0, 1}.\n```lean4\nabbrev p_solution : Set ℝ := {0}\n```</think>\n```lean4\nimport Mathlib\n\n"
+        "abbrev p_solution : Set ℝ := {x : ℝ | x = 0 ∨\n  x = 1}\n\n"
+        "theorem p (x : ℝ) : x ^ 2 = x ↔ x ∈ p_solution := by\n  constructor\n  · intro h\n    simp\n```"
+    )
+    no_definition = "```lean4\ntheorem p (x : ℝ) : x ^ 2 = x ↔ x ∈ p_solution := by\n  simp\n```"
+    with FakeOpenAIServer([Answer(("p_solution",), (answer, no_definition))]) as server:
+        gen = OpenAIGenerator(
+            OpenAISettings(base_url=server.base_url, model="fake-prover", profile="goedel_v2")
+        )
+        found, missing = gen.sample_proofs(theorem, 2).samples
+        gen.close()
+    # the definition from the final block (not the one inside the reasoning), then the dataset's declaration
+    assert found.proof == (
+        "abbrev p_solution : Set ℝ := {x : ℝ | x = 0 ∨\n  x = 1}\n\n"
+        "theorem p (x : ℝ) : x ^ 2 = x ↔ x ∈ p_solution := by\n  constructor\n  · intro h\n    simp"
+    )
+    assert missing.proof is None  # a proof that leaves the hole undefined is no answer
+    # the prompt shows the hole as `sorry`, under the standard header
+    shown = server.bodies[0]["messages"][0]["content"]
+    assert "abbrev p_solution : Set ℝ := sorry" in shown and "set_option maxHeartbeats 0" in shown
+
+
+def test_deepseek_non_cot_samples_are_raw_completions_continuing_after_by() -> None:
+    answers = [Answer((":= by",), ("\n  intro\n  simp\n```", ("\n  nlinarith [sq_nonneg", "length")))]
+    with FakeOpenAIServer(answers) as server:
+        gen = OpenAIGenerator(
+            OpenAISettings(base_url=server.base_url, model="fake-prover", profile="deepseek_v2")
+        )
+        assert not gen.can_repair  # no conversation to continue
+        batch = gen.sample_proofs(THEOREM, 2)
+        gen.close()
+    body = server.bodies[0]
+    assert "messages" not in body and body["prompt"].endswith("theorem t_add (n : ℕ) : n + 0 = n := by")
+    assert body["stop"] == ["```"] and body["n"] == 2 and body["temperature"] == 1.0
+    first, cut = batch.samples
+    assert first.proof == "intro\nsimp" and cut.finish_reason == "length" and cut.proof is None
+
+
+def test_an_http_proxy_from_the_environment_is_used_and_no_proxy_skips_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the fake server stands in for the proxy: it answers the absolute URL it is sent
+    with FakeOpenAIServer([Answer((), ("via proxy",))]) as proxy:
+        monkeypatch.setenv(
+            "http_proxy", f"http://user:pw@{proxy.base_url.split('//')[1].removesuffix('/v1')}"
+        )
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        client = _client("http://model-server.invalid:8000/v1", retries=0)
+        assert client.complete("p").texts == ("via proxy",)
+        assert proxy.authorizations == [""]  # the API key header only, none set here
+        ((target, headers),) = proxy.requests_seen
+        assert target == "http://model-server.invalid:8000/v1/completions"
+        assert headers["Proxy-Authorization"] == "Basic dXNlcjpwdw=="  # user:pw
+        client.close()
+        monkeypatch.setenv("no_proxy", "model-server.invalid")
+        with pytest.raises(EndpointError, match="cannot reach"):
+            _client("http://model-server.invalid:8000/v1", retries=0).complete("p")

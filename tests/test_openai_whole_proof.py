@@ -180,3 +180,32 @@ def test_an_unreachable_server_stops_the_run_before_it_writes(
     assert code != 0 and not run.exists()
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and f"cannot reach http://127.0.0.1:{port}/v1" in err[0]
+
+
+def test_tactic_mode_tree_search_with_the_bfs_prover_profile(tmp_path: Path) -> None:
+    # BFS-Prover answers one tactic per `{state}:::` prompt; the samples' first goals and the tactics that close them
+    tactics = [
+        Answer(("⊢ n + 0 = n:::",), (" simp", " decide", "simp")),
+        Answer(("⊢ 2 * a = a + a:::",), (" ring", " simp")),
+        Answer(("⊢ 4 ≤ n:::",), (" omega",)),
+    ]
+    run = tmp_path / "run"
+    with FakeOpenAIServer(tactics) as server:
+        args = [
+            "benchmark=samples",
+            "benchmark.limit=3",
+            "backend=scripted",
+            "generator=openai",
+            f"generator.base_url={server.base_url}",
+            "generator.model=fake-prover",
+            "generator.profile=bfs_prover",
+            "search=bfs",
+            "search.num_sampled_tactics=4",
+            "executor.workers=0",
+        ]
+        assert main(["prove", "--no-progress", "--out", str(run), *args]) == 0
+        prompts = [b["prompt"] for b in server.bodies]
+    records = {r.problem: r for r in read_results(run / "results.jsonl").records}
+    assert {name: r.proof for name, r in records.items()} == RIGHT
+    assert all(r.status == "proved" for r in records.values())
+    assert all(p.endswith(":::") and "messages" not in b for p, b in zip(prompts, server.bodies, strict=True))

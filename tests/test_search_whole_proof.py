@@ -20,17 +20,17 @@ pytest.importorskip("prover.lean.doubles.session", reason="the scripted world (L
 
 from test_search_algorithms import chain_world, session_for, theorem_of
 
-# `step` twice proves it, renamed `intro` then `simp`: the guard lets a later line of a whole proof start only with a
-# tactic it knows (a scripted world's own words pass only on a script's first line)
+# `step` twice proves it, renamed `intro` then `simp` (and `bad`, which errors, renamed `decide`): the guard lets a
+# line of a whole proof start only with a tactic it knows
 WORLD = chain_world(2)
 WORLD["goals"] = {
-    "⊢ G0": {"intro": {"goals": ["⊢ G1"]}, "bad": {"error": "no"}},
-    "⊢ G1": {"simp": {"goals": []}, "bad": {"error": "no"}},
+    "⊢ G0": {"intro": {"goals": ["⊢ G1"]}, "decide": {"error": "no"}},
+    "⊢ G1": {"simp": {"goals": []}, "decide": {"error": "no"}},
 }
 SAMPLES = [
     ("sorry", -0.1),
     ("```lean\nintro\nsimp\n```", -0.2),
-    ("bad", -0.3),
+    ("decide", -0.3),
     ("theorem t_chain : G := by\n  intro\n  simp", -0.4),
 ]
 
@@ -60,7 +60,7 @@ def test_samples_are_verified_and_counted_for_pass_at_k(tmp_path: Path) -> None:
     samples = result.samples
     assert samples is not None and (samples.n, samples.c, samples.requested) == (4, 2, 4)
     assert samples.distinct == 3  # the fenced and the restated proof are the same script
-    assert samples.rejection_reasons  # why `sorry` and `bad` were rejected
+    assert samples.rejection_reasons  # why `sorry` and `decide` were rejected
     assert result.budget == "1×4×1" and result.attempts == 1 and result.stats.expansions == 1
     # the generator sees the statement as its goal, with the theorem's name and header as context
     (requests, k), *_ = gen.calls
@@ -140,7 +140,7 @@ class Conversational(FixedTacticGenerator):
 
 def test_a_repair_round_answers_lean_errors_and_proves_what_the_first_round_missed(tmp_path: Path) -> None:
     session = session_for(WORLD, tmp_path)
-    gen = Conversational(["bad", "intro"])
+    gen = Conversational(["decide", "intro"])
     settings = {"name": "whole_proof", "num_samples": 2, "repair_rounds": 2, "samples_per_round": 3}
     result = make_searcher(settings).search(session, gen, theorem_of(WORLD))
     assert result.status is ProofStatus.PROVED and result.proof == "intro\nsimp"
@@ -166,7 +166,7 @@ def test_budgets_in_samples_tokens_and_lean_seconds_stop_the_rounds(
     tmp_path: Path, budget: dict, asked: list
 ) -> None:
     session = session_for(WORLD, tmp_path)
-    gen = Conversational(["bad"], fixed="bad")
+    gen = Conversational(["decide"], fixed="decide")
     settings = {"name": "whole_proof", "num_samples": 2, "repair_rounds": 3, "samples_per_round": 2, **budget}
     result = make_searcher(settings).search(session, gen, theorem_of(WORLD))
     assert result.status is ProofStatus.BUDGET_EXHAUSTED and result.proof is None
@@ -182,7 +182,7 @@ def test_a_rerun_on_the_journal_asks_the_model_nothing_and_judges_nothing_again(
         "samples_per_round": 2,
         "journal_dir": str(tmp_path / "samples"),
     }
-    first = make_searcher(settings).search(session, Conversational(["bad", "intro"]), theorem_of(WORLD))
+    first = make_searcher(settings).search(session, Conversational(["decide", "intro"]), theorem_of(WORLD))
     again = Conversational(["never asked"], fixed="never asked")
     calls: list[str] = []
     original = session.verify
@@ -205,7 +205,9 @@ def test_pass_at_k_counts_no_correct_sample_of_a_problem_the_judge_did_not_accep
 
     def record(name: str, status: ProofStatus, c: int, first: int | None) -> AttemptRecord:
         counts = SampleCounts(n=4, c=c, requested=4, distinct=4, first_correct=first)
-        return AttemptRecord(problem=name, theorem=name, status=status, budget="1×4×1", time_s=0, samples=counts)
+        return AttemptRecord(
+            problem=name, theorem=name, status=status, budget="1×4×1", time_s=0, samples=counts
+        )
 
     run = RunSummary(
         "r",
@@ -217,3 +219,38 @@ def test_pass_at_k_counts_no_correct_sample_of_a_problem_the_judge_did_not_accep
     # a: n=4, c=2 -> pass@1 = 0.5, pass@2 = 1 - 1/6, pass@4 = 1; b counts as c=0
     assert run.pass_at_k() == [(1, 0.25), (2, pytest.approx((1 - 1 / 6) / 2)), (4, 0.5)]
     assert run.coverage() == [(1, 1), (2, 1), (4, 1)]
+    # a problem that ended in an error (no sample judged) counts 0 at every k, and the curve keeps its k
+    errored = AttemptRecord(problem="c", theorem="c", status=ProofStatus.ERROR, budget="1×4×1", time_s=0)
+    run.records.append(errored)
+    assert run.pass_at_k() == [(1, 0.5 / 3), (2, pytest.approx((1 - 1 / 6) / 3)), (4, pytest.approx(1 / 3))]
+
+
+def test_find_the_answer_samples_fill_the_header_hole_and_a_changed_type_is_refused(tmp_path: Path) -> None:
+    from prover.generation.profiles import definition_holes, with_hole_definitions
+
+    world = {
+        "theorems": [
+            {
+                "name": "p_find",
+                "statement": "theorem p_find : p_solution = 6",
+                "header": "import Mathlib\n\nabbrev p_solution : ℕ := sorry\n",
+                "goals": ["⊢ p_solution = 6"],
+            }
+        ],
+        "goals": {"⊢ p_solution = 6": {"rfl": {"goals": []}, "decide": {"error": "no"}}},
+    }
+    session = session_for(world, tmp_path)
+    theorem = theorem_of(world)
+    assert definition_holes(theorem) == ("p_solution",)
+    right = with_hole_definitions(theorem, ["abbrev p_solution : ℕ := 6"], "rfl")
+    retyped = with_hole_definitions(theorem, ["abbrev p_solution : ℤ := 6"], "rfl")
+    unsafe = with_hole_definitions(theorem, ["abbrev p_solution : ℕ := by native_decide"], "rfl")
+    bare = "rfl"  # the proof alone, the hole left open
+    gen = Conversational([retyped, unsafe, bare, right])
+    result = make_searcher({"name": "whole_proof", "num_samples": 4}).search(session, gen, theorem)
+    assert result.status is ProofStatus.PROVED and result.proof == right
+    s = result.samples
+    assert s is not None and (s.n, s.c, s.first_correct) == (4, 1, 4)
+    reasons = " | ".join(s.rejection_reasons)
+    assert "must keep 'abbrev p_solution : ℕ'" in reasons and "native_decide" in reasons
+    assert "does not define p_solution" in reasons

@@ -254,7 +254,7 @@ def test_suggest_follows_the_path_and_warns_on_a_different_goal(client: TestClie
     assert "warning" in other and other["checked_goals"] == [ADD_GOAL]
     broken = client.post("/suggest", json={**body, "path": ["exact foo"]}).json()["suggestions"]
     assert {r["status"] for r in broken} <= {"unchecked", "refused"}
-    assert "path tactic #1" in broken[0]["message"]
+    assert "path tactic #1 `exact foo` failed" in broken[0]["message"]  # Lean text, not a Python repr
 
 
 def test_suggest_with_an_unknown_theorem_is_unchecked_with_the_reason(client: TestClient) -> None:

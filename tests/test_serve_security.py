@@ -346,7 +346,7 @@ def _long_statement(chars: int) -> str:
 
 def test_a_250kb_statement_does_not_stall_health() -> None:
     """Issue 23: a 250 KB statement stalled /health for 9.4 s (parsing on the event loop, quadratic guard)."""
-    service = build(parse_timeout_s=60.0)
+    service = build(parse_timeout_s=60.0, max_statement_chars=1_000_000)
     with local(create_app(service)) as c:
         statement = _long_statement(250_000)
         answer: dict[str, Any] = {}
@@ -369,7 +369,7 @@ def test_a_250kb_statement_does_not_stall_health() -> None:
 
 
 def test_a_parse_past_its_deadline_is_504_and_the_reader_restarts() -> None:
-    service = build(parse_timeout_s=0.3)
+    service = build(parse_timeout_s=0.3, max_statement_chars=1_000_000)
     with local(create_app(service)) as c:
         started = time.monotonic()
         response = c.post("/check", json={"statement": _long_statement(600_000), "proof": "omega"})
@@ -379,6 +379,22 @@ def test_a_parse_past_its_deadline_is_504_and_the_reader_restarts() -> None:
         big_header = "import Mathlib.Tactic\n" + "-- a comment line\n" * 40
         ok = c.post("/check", json={**ADD, "header": big_header, "proof": "omega"})  # a fresh reader
         assert ok.status_code == 200 and ok.json()["accepted"] is True, ok.text
+
+
+def test_a_statement_over_the_limit_is_refused_at_once() -> None:
+    """serve.max_statement_chars: a 900 KB statement is 400 before any reading (real statements are a few KB)."""
+    with local(create_app(build())) as c:
+        started = time.monotonic()
+        for path, body in (
+            ("/check", {"statement": _long_statement(900_000), "proof": "omega"}),
+            ("/prove", {"statement": _long_statement(900_000)}),
+            ("/suggest", {"goal": ADD_GOAL, "theorem": {"statement": _long_statement(900_000)}}),
+        ):
+            response = c.post(path, json=body)
+            assert response.status_code == 400, (path, response.text)
+            assert "serve.max_statement_chars" in response.json()["error"]["message"]
+        assert time.monotonic() - started < 3
+        assert c.app.state.runtime.parser.killed == 0  # nothing was sent to the reader
 
 
 def test_parse_functions_are_linear() -> None:

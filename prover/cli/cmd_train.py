@@ -85,6 +85,10 @@ def _check_before_training(task: str, settings, cfg, args: argparse.Namespace) -
 
         preflight(cfg.backend)  # e.g. backend=repl without Lean: said now, not after hours of training
     check_resume(settings, force_new=args.force_new)
+    if task == "generator":
+        from prover.training.generator import check_examples
+
+        check_examples(settings)  # template / data files: cheaper than the model, so said first
     check_model_source(settings.model)
 
 

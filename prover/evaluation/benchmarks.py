@@ -687,13 +687,14 @@ def load_benchmark(cfg: Any) -> tuple[list[Problem], LoadReport]:
             raise BenchmarkError(f"{exc}; or set benchmark.path=FILE") from exc
         if entry.kind != "benchmark":
             raise BenchmarkError(f"{name!r} is a {entry.kind}, not a benchmark of theorems")
-        warn_version_mismatch(entry)  # once per process: another Lean/Mathlib era than the pinned one
         resolved, fmt = cached_path(entry), entry.format
         if not resolved.is_file():
             raise BenchmarkError(
                 f"benchmark {name!r} is not fetched yet: run `prover data fetch {name}` "
                 f"(or `prover data fetch {name} --from FILE`), or set benchmark.path=FILE"
             )
+        # once per process, and only for a benchmark that will run (a refusal stays one sentence)
+        warn_version_mismatch(entry)
     report = load_path(resolved, fmt, str(name or resolved.name), settings.holes)
     problems = select(report.problems, settings.split, settings.limit, settings.names, report.skipped)
     return problems, report

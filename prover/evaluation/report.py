@@ -63,16 +63,18 @@ class RunSummary:
         """Whole-proof runs: unbiased pass@k for k up to the smallest n; search runs: pass@1 = pass rate.
 
         Fail closed: a problem the judge did not accept (not ``proved``) counts with c = 0, whatever its samples'
-        own checks said; the judge has the last word on every problem."""
+        own checks said; the judge has the last word on every problem. A problem with no judged sample (an error,
+        a timeout before the first verdict) counts 0 at every k and does not shorten the curve."""
         samples = [
             (r.samples.n, r.samples.c if r.proved else 0)
             for r in self.records
             if r.samples and r.samples.n > 0
         ]
-        if not samples or len(samples) < len(self.records):
+        if not samples:
             return [(1, self.pass_rate)]
         n_min = min(n for n, _ in samples)
-        return [(k, mean_pass_at_k(samples, k)) for k in k_values(n_min)]
+        share = len(samples) / len(self.records)
+        return [(k, mean_pass_at_k(samples, k) * share) for k in k_values(n_min)]
 
     def coverage(self) -> list[tuple[int, int]]:
         """Whole-proof runs: ``(s, problems solved within their first s samples)`` for s = 1, 2, 4, …, max n.

@@ -213,12 +213,12 @@ def load_fps_benchmark(
             raise FpsLoadError(f"{exc}; or set benchmark.path=FILE") from None
         if entry.kind != "fps_benchmark":
             raise FpsLoadError(f"{name!r} is a {entry.kind}, not an FPS benchmark (fps_*)")
-        warn_version_mismatch(entry)
         resolved = cached_path(entry)
         if not resolved.is_file():
             raise FpsLoadError(
                 f"benchmark {name!r} is not fetched yet: run `prover data fetch {name}` "
                 f"(or `prover data fetch {name} --from FILE`), or set benchmark.path=FILE"
             )
+        warn_version_mismatch(entry)  # only for a benchmark that will run: a refusal stays one sentence
     report = load_fps_file(resolved, str(name or resolved.stem))
     return select_problems(report.problems, limit, names), report

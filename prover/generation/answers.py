@@ -97,9 +97,9 @@ def candidate_values(goal: Goal, limit: int = 3) -> list[str]:
             if v is not None:
                 values.append(lean_value(v))
     out: list[str] = []
-    for v in values:
-        if v not in out:
-            out.append(v)
+    for text in values:
+        if text not in out:
+            out.append(text)
     return out[:limit]
 
 

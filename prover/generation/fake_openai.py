@@ -48,6 +48,8 @@ class FakeOpenAIServer:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     #: the ``Authorization`` header of every request ("" when none was sent)
     authorizations: list[str] = field(default_factory=list)
+    #: every request's target as sent (an absolute URL when the client came through a proxy) and its headers
+    requests_seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -94,6 +96,7 @@ class FakeOpenAIServer:
             def do_GET(self) -> None:
                 with fake._lock:
                     fake.authorizations.append(self.headers.get("Authorization", ""))
+                    fake.requests_seen.append((self.path, dict(self.headers.items())))
                 if fake.refuse_with is not None:
                     self._send(fake.refuse_with, {"error": {"message": "refused"}})
                 elif self.path.rstrip("/").endswith("/models"):
@@ -105,6 +108,7 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:
                 with fake._lock:
                     fake.authorizations.append(self.headers.get("Authorization", ""))
+                    fake.requests_seen.append((self.path, dict(self.headers.items())))
                 length = int(self.headers.get("Content-Length", 0))
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")

@@ -10,8 +10,8 @@ batched; one shared client keeps a pool of keep-alive connections as large as th
 thread pool issues the batch's requests at once. Each request is one ``send`` (headers and body together: no
 Nagle/delayed-ACK stall) and costs ~0.15 ms of client CPU, a third of what ``httpx`` took, so the model server,
 not the client, is the bottleneck (``bench/bench_openai.py`` measures that). ``timeout_s`` bounds the connect
-and every read (a server that stops answering); proxies from the environment are not used (model servers are
-reached directly).
+and every read (a server that stops answering). ``http_proxy`` / ``https_proxy`` / ``no_proxy`` from the
+environment are honoured as curl does.
 
 The API key comes from an environment variable (its *name* is configuration); it is held in the request headers
 only and never written to a log or a run directory.
@@ -19,6 +19,7 @@ only and never written to a log or a run directory.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -29,11 +30,12 @@ import random
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from prover.generation.errors import GenerationError
 
@@ -133,7 +135,10 @@ class _Reply:
 
 class _Transport:
     """Keep-alive HTTP/1.1 connections to one server (``http.client``), pooled: a thread takes an idle connection
-    or opens one, and gives it back after a complete reply; at most ``keep`` idle ones are kept."""
+    or opens one, and gives it back after a complete reply; at most ``keep`` idle ones are kept.
+
+    A proxy from the environment (``http_proxy`` / ``https_proxy``, skipped for hosts ``no_proxy`` names) is used
+    as curl would: plain HTTP through it with absolute URLs, HTTPS through a ``CONNECT`` tunnel."""
 
     def __init__(self, base_url: str, headers: Mapping[str, str], timeout_s: float, keep: int) -> None:
         parts = urlsplit(base_url)
@@ -155,13 +160,30 @@ class _Transport:
         self.timeout_s = timeout_s
         self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue(maxsize=max(1, keep))
         self._ssl = ssl.create_default_context() if self.https else None
+        self.proxy: tuple[str, int] | None = None
+        self._proxy_headers: dict[str, str] = {}
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if proxy and not urllib.request.proxy_bypass(self.host):
+            p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            try:
+                self.proxy = (p.hostname or "", p.port or 80)
+            except ValueError:
+                raise EndpointConfigError(f"the {parts.scheme}_proxy setting has a bad port") from None
+            if p.username:
+                secret = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
+                self._proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(secret).decode()
+            if not self.https:  # plain HTTP through a proxy: absolute URLs, credentials on every request
+                self.prefix = f"http://{self.host}:{self.port}{self.prefix}"
+                self.headers.update(self._proxy_headers)
 
     def _connect(self) -> http.client.HTTPConnection:
+        host, port = self.proxy or (self.host, self.port)
         if self.https:
-            return http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout_s, context=self._ssl
-            )
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout_s, context=self._ssl)
+            if self.proxy:
+                conn.set_tunnel(self.host, self.port, headers=self._proxy_headers or None)
+            return conn
+        return http.client.HTTPConnection(host, port, timeout=self.timeout_s)
 
     def request(self, method: str, route: str, body: bytes | None = None) -> _Reply:
         """One request; a reused connection the server had closed meanwhile is retried once on a fresh one."""

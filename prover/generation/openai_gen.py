@@ -29,8 +29,11 @@ from prover.generation.profiles import (
     Profile,
     ProofSample,
     SampleBatch,
+    definition_holes,
     get_profile,
+    hole_definitions,
     prompt_theorem,
+    with_hole_definitions,
     with_sampling,
 )
 from prover.generation.settings import GeneratorConfigError, OpenAISettings
@@ -149,9 +152,23 @@ class OpenAIGenerator(TacticGenerator):
     ) -> tuple[ProofSample, ...]:
         extract = self.profile.extract
         assert extract is not None
+        holes = definition_holes(theorem)
+
+        def proof_of(text: str) -> str | None:
+            script = extract(text, theorem)
+            if script is None or not holes:
+                return script
+            # "find the answer": the model's definition of every hole comes with the proof, or there is none
+            definitions = hole_definitions(text, holes)
+            return None if definitions is None else with_hole_definitions(theorem, definitions, script)
+
         reasons = done.finish_reasons or ("",) * len(done.texts)
+        # a raw continuation cut by max_tokens is a proof cut mid-way (chat answers need a closed block anyway)
+        cut_is_empty = self.profile.api == "completions"
         return tuple(
-            ProofSample(text, extract(text, theorem), reason, messages)
+            ProofSample(
+                text, None if cut_is_empty and reason == "length" else proof_of(text), reason, messages
+            )
             for text, reason in zip(done.texts, reasons, strict=False)
         )
 

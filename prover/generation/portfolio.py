@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 
-from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.answers import answer_candidates
+from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator, dedupe_best
 from prover.generation.goals import Goal, looks_like_type, parse_goal
 from prover.generation.hints import intro_candidates
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS, check_k, check_requests
@@ -143,6 +143,19 @@ def _instantiated(goal: Goal) -> list[tuple[str, str]]:
     return out
 
 
+_PROPOSITION_SIGNS = re.compile(r"[=<>≤≥≠∣∧∨¬↔∈∉⊆⊂∀∃]|\bTrue\b|\bFalse\b")
+
+
+def is_answer_hole(goal: Goal) -> bool:
+    """A goal whose target is a type to inhabit: a known type (``⊢ ℤ``, ``⊢ ℕ → ℝ``, ``⊢ Set ℝ``), or any
+    target without a relation or connective in the witness goal ``case w`` that ``apply Exists.intro`` (the
+    FPS prelude) and ``refine ⟨?w, ?_⟩`` name (``⊢ EuclideanSpace ℝ (Fin 2)``)."""
+    target = goal.target.strip()
+    if not target:
+        return False
+    return looks_like_type(target) or (goal.case == "w" and not _PROPOSITION_SIGNS.search(target))
+
+
 def _answer_hole(goal: Goal, others: Sequence[Goal]) -> list[Suggestion]:
     """The answer hole (``⊢ ℤ``): a term to construct, which the proof automation cannot supply (``norm_num``
     and friends fail on a type, or worse, pick an arbitrary inhabitant). Only the witnesses read from the
@@ -173,7 +186,7 @@ class AutomationPortfolio(TacticGenerator):
         The shape rules read the first goal (the one a tactic acts on) and the number of goals.
         """
         goal = parse_goal(request.first_goal) if request.goals else Goal()
-        if looks_like_type(goal.target):
+        if is_answer_hole(goal):
             return _answer_hole(goal, [parse_goal(g) for g in request.goals[1:]])
         bonus = _shape_bonus(goal, len(request.goals))
         raw: dict[str, float] = {}

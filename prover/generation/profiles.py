@@ -22,6 +22,7 @@ truncated block, another theorem).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from typing import Literal
 from prover.generation.base import GenerationRequest
 from prover.generation.prompts import get_template
 from prover.generation.settings import GeneratorConfigError
+from prover.lean.source import SourceError, split_commands, split_proof
 from prover.lean.types import LeanDiagnostic, Theorem
 
 Message = dict[str, str]
@@ -175,6 +177,107 @@ def extract_continuation(text: str, theorem: Theorem) -> str | None:
     body = text[:cut] if cut >= 0 else text
     script = _dedent("\n" + body if not body.startswith("\n") else body)
     return script if script.strip() else None
+
+
+# --- definition holes ("find the answer": PutnamBench's `abbrev …_solution : T := sorry`) -------------------------
+
+_HOLE_KINDS = ("abbrev", "def")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def definition_holes(theorem: Theorem) -> tuple[str, ...]:
+    """The definition holes of ``theorem``'s header (``abbrev|def NAME : T := sorry``): the model must define each
+    besides proving the theorem (PutnamBench's "find the answer" mode keeps them so)."""
+    return _header_holes(theorem.header)
+
+
+@functools.lru_cache(maxsize=256)
+def _header_holes(header: str) -> tuple[str, ...]:
+    try:
+        _, commands = split_commands(header)
+    except SourceError:
+        return ()
+    holes = []
+    for c in commands:
+        split = split_proof(c.declaration) if c.keyword in _HOLE_KINDS and c.name else None
+        if split is not None and split.proof == ("sorry",):
+            holes.append(c.name)
+    return tuple(holes)
+
+
+def hole_definitions(text: str, names: Sequence[str]) -> list[str] | None:
+    """The model's definition of every hole in ``names`` (``abbrev|def NAME … := value``, as written), from the
+    last closed code block after the reasoning that defines them all; None when no block does."""
+    for _lang, body in reversed(code_blocks(strip_think(text))):
+        try:
+            _, commands = split_commands(body)
+        except SourceError:
+            continue
+        found: dict[str, str] = {}
+        for c in commands:
+            if c.keyword in _HOLE_KINDS and c.name in names and c.name not in found:
+                split = split_proof(c.declaration)
+                if split is not None and split.proof and not split.is_open:
+                    found[c.name] = c.text.strip()
+        if all(n in found for n in names):
+            return [found[n] for n in names]
+    return None
+
+
+def with_hole_definitions(theorem: Theorem, definitions: Sequence[str], script: str) -> str:
+    """The answer for a theorem with definition holes: the definitions, then the declaration with ``script``
+    (the form the judge takes with ``definition_names``)."""
+    return "\n\n".join([*definitions, theorem.with_proof(script)])
+
+
+def fill_holes(theorem: Theorem, proof: str) -> tuple[Theorem, str] | list[str]:
+    """``(theorem with each header hole replaced by the proof's definition of it, the tactic script)``, or the
+    reasons to refuse ``proof`` (made by :func:`with_hole_definitions`) before Lean sees it.
+
+    Each definition must keep the hole's kind, name and type exactly (only the value after ``:=`` is the model's),
+    its value must pass the guard (as a term), and nothing but the definitions may precede the declaration."""
+    from prover.lean.guard import check_tactic
+
+    try:
+        _, header_commands = split_commands(theorem.header)
+        _, commands = split_commands(proof)
+    except SourceError as exc:
+        return [f"not readable Lean: {exc}"]
+    holes = {c.name: c for c in header_commands if c.name in definition_holes(theorem)}
+    header = theorem.header
+    reasons: list[str] = []
+    filled: set[str] = set()
+    rest = 0
+    for c in commands:
+        if c.name not in holes or c.name in filled:
+            break
+        hole, split = holes[c.name], split_proof(c.declaration)
+        hole_split = split_proof(hole.declaration)
+        assert hole_split is not None
+        if split is None or split.is_open or _norm(split.statement) != _norm(hole_split.statement):
+            reasons.append(
+                f"the definition of {c.name} must keep '{_norm(hole_split.statement)}' and give a value"
+            )
+            break
+        value = c.declaration[len(split.statement) :].lstrip()[2:].strip()  # after ':='
+        reasons += [f"{c.name}: {r}" for r in check_tactic(value)]
+        header = header.replace(
+            hole.text.rstrip(), f"{split.statement} :=\n  {value.replace(chr(10), chr(10) + '  ')}", 1
+        )
+        filled.add(c.name)
+        rest = c.end
+    missing = [n for n in holes if n not in filled]
+    if missing:
+        reasons.append(f"the answer does not define {', '.join(missing)}")
+    if reasons:
+        return reasons
+    script = proof_after_statement(proof[rest:], theorem)
+    if script is None:
+        return ["no proof of the theorem after the definitions"]
+    return replace(theorem, header=header), script
 
 
 # --- error feedback -----------------------------------------------------------------------------------------

@@ -354,6 +354,25 @@ MORE_COMMAND_WORDS = frozenset(
         "recall",
         "mk_iff_of_inductive_prop",
         "initialize_simps_projections?",
+        # and those of later versions (the listing's history up to Lean 4.34 / Mathlib 2026-08)
+        "cbv_simproc",
+        "cbv_simproc_decl",
+        "def_eval_config_item",
+        "deprecated_module",
+        "deprecated_syntax",
+        "docs_to_verso",
+        "grind_annotated",
+        "guard_min_heartbeats",
+        "library_note2",
+        "name_poly_vars",
+        "name_power_vars",
+        "recall?",
+        "reprove",
+        "to_additive_name_hint",
+        "to_dual_insert_cast",
+        "to_dual_insert_cast_fun",
+        "to_dual_name_hint",
+        "unlock_limits",
     }
 )
 #: Name shapes of code-running or registering commands (``register_simp_attr``, ``declare_syntax_cat``,
@@ -1154,7 +1173,7 @@ def check_statement(
                 f"modifiers), found {_at(text, toks[0])}"
             )
         for tok in toks:
-            if tok.kind == "ident" and tok.text == "by":
+            if tok.kind == "ident" and tok.text in ("by", "by?"):
                 out.append(
                     f"{_at(text, tok)}: a 'by' block in a statement runs when the statement is elaborated"
                 )
@@ -1163,10 +1182,21 @@ def check_statement(
     else:
         for tok in toks[:head]:
             out.extend(_word_reasons(text, tok, opts))
+    # search words are allowed in a statement as names (above), but a search tactic there is still refused: the
+    # ones that are only ever tactics or term elaborators (`by?`, `exact?%`, `show_term`) print suggestions
+    out.extend(
+        f"{_at(text, tok)} is a search tactic: it prints suggestions"
+        for tok in toks
+        if tok.kind == "ident" and tok.text in _SEARCH_ONLY
+    )
     if head >= len(toks):
         return GuardResult(tuple(_dedupe([*out, "the statement has no declaration keyword"])))
     out.extend(_scan(text, toks[head + 1 :], opts))
     return GuardResult(tuple(_dedupe(out)))
+
+
+#: Search words that cannot be a variable's name in a statement (Lean reads them as tactic or term keywords).
+_SEARCH_ONLY = frozenset({"by?", "show_term"})
 
 
 class TacticGuard:

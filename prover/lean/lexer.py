@@ -255,11 +255,13 @@ class _Lexer:
             if ch == "«" and glued:
                 raise self.fail("'«' glued to a notation symbol (ambiguous)", i)
             end = self.ident(i)
-            if self.at(end) == "%" and self.at(end + 1) != "[":
+            if self.at(end) == "%":
                 # `eval%`, `decl_name%`, `type_of%`: Lean's token table holds these whole, and a token at least as
                 # long as the identifier wins (`isToken` in `identFnAux`, Lean/Parser/Basic.lean), so `eval%` is
                 # one keyword, never `eval` then `%`. Which `ident%` tokens exist depends on the imports: every
-                # one is read as a keyword (kind ``percent``) and the guard allows only known harmless ones.
+                # one is read as a keyword (kind ``percent``) and the guard allows only known harmless ones. Also
+                # before `[`: `eval%[1]` is `eval%` then `[` for Lean (the longest token at the identifier's
+                # start wins over `%[` after it).
                 self.emit("percent", i, end + 1)
                 return end + 1
             self.emit("ident", i, end)

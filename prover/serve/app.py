@@ -233,8 +233,18 @@ class Runtime:
         session = await self.acquire(pool)
         return await self.holding(request, pool, session, fn, deadline)
 
+    def check_statement(self, statement: str, field: str = "statement") -> None:
+        """400 at once for a statement over ``serve.max_statement_chars`` (before any reading is spent on it)."""
+        limit = self.settings.max_statement_chars
+        if len(statement) > limit:
+            raise BadInput(
+                f"the {field} has {len(statement):,} characters, over the limit of {limit:,} "
+                "(serve.max_statement_chars)"
+            )
+
     async def theorem(self, statement: str, header: str | None) -> Any:
         """The request's theorem, read off the event loop when long (``prover.serve.parsing``)."""
+        self.check_statement(statement)
         size = len(statement) + len(header or "")
         return await self.parser.run(theorem_from, statement, header, self.service.guard_options, size=size)
 
@@ -517,6 +527,7 @@ def create_app(service: ProverService, token: str | None = None) -> FastAPI:
             problem = await rt.parser.run(fps_problem, body.problem, service.guard_options, size=size)
             ground_truth = True
         else:
+            rt.check_statement(body.statement or "")
             size = len(body.statement or "") + len(body.header or "") + len(body.formal_answer or "")
             problem, ground_truth = await rt.parser.run(
                 fps_problem_from_statement,

@@ -108,6 +108,12 @@ def guard_only_check(theorem: Theorem, proof: str, guard_options: dict[str, Any]
     }
 
 
+def _one_line(text: str, limit: int = 120) -> str:
+    """Lean text quoted in a message as the user wrote it (not as a Python repr with ``\n`` escapes)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _header(header: str | None) -> str:
     if header is None or not header.strip():
         return DEFAULT_HEADER
@@ -439,7 +445,9 @@ class ProverService:
                 row = describe_result(tactic, 0.0, result)
                 detail = row.message or ("it closed the proof" if row.status == "closes_goal" else row.status)
                 return (
-                    self.unchecked(suggestions, f"path tactic #{i + 1} {tactic!r} failed: {detail}"),
+                    self.unchecked(
+                        suggestions, f"path tactic #{i + 1} `{_one_line(tactic)}` failed: {detail}"
+                    ),
                     None,
                     None,
                 )

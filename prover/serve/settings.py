@@ -50,6 +50,9 @@ class ServeSettings(Settings):
     #: reading a statement/header/proof runs in a separate process, killed past this deadline (504)
     parse_timeout_s: PositiveFloat = 10.0
     max_parse_queue: PositiveInt = 16
+    #: a statement (the declaration's head) longer than this is refused at once (400): real ones are a few KB,
+    #: and after reading, the judge's guard reads it again on a server thread
+    max_statement_chars: PositiveInt = 100_000
     request_timeout_s: PositiveFloat = 30.0
     prove_time_limit_s: PositiveFloat = 300.0
     prove_max_expansions: PositiveInt = 1000

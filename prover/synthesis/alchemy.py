@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.goal_statement import goal_parts, statement_from_goal, unsolved_goals
+from prover.lean.guard import check_statement
 from prover.lean.lexer import LexError, bracket_delta, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.source import SourceError, split_commands, split_proof
@@ -363,7 +364,10 @@ def mutate(
         counts.variants += 1
         proof = mutated_proof(probe, target.proof, old_conclusion, hyp_types.get(probe.location))
         variant = Theorem(name, rebuilt.statement, target.header, source="alchemy")
-        verdict = decide(variant, proof)
+        # a statement of ours, rebuilt from Lean's goal text: the judge elaborates it, so it passes the strict
+        # statement rules first, as it would at ``LeanSession.start`` (a judge need not start it there)
+        refused = check_statement(variant.statement).reasons
+        verdict = Verdict(False, refused, "guard") if refused else decide(variant, proof)
         reasons = list(verdict.reasons)
         steps: list[dict[str, Any]] = []
         if verdict.accepted:

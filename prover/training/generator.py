@@ -218,14 +218,32 @@ def proof_exact(
     return {"val_proof_top1": hits1 / n, f"val_proof_top{k}": hitsk / n, "val_proof_examples": len(records)}
 
 
+def check_examples(settings: GeneratorTrainSettings) -> None:
+    """What the example settings get wrong without reading a record (said before any model loads): a
+    first-line-only template for whole proofs, a data file the chosen ``examples`` need that is missing."""
+    from prover.generation.prompts import get_template
+
+    if settings.data is None:
+        raise TrainingDataError("train.data is not set: a directory from `prover data build-train`")
+    data = Path(str(settings.data))
+    if settings.examples in ("proof", "both") and get_template(settings.prompt_template).first_line_only:
+        raise TrainingDataError(
+            f"train.prompt_template={settings.prompt_template} keeps only the first line of the model's "
+            "output, so it cannot write whole proofs; use e.g. reprover or internlm_stepprover"
+        )
+    if settings.examples in ("tactic", "proof") and not (data / f"{settings.examples}.jsonl").is_file():
+        raise TrainingDataError(f"training data file {data / f'{settings.examples}.jsonl'} does not exist")
+    if settings.examples == "both" and not any((data / f"{t}.jsonl").is_file() for t in ("tactic", "proof")):
+        raise TrainingDataError(f"{data}: neither tactic.jsonl nor proof.jsonl (train.examples=both)")
+
+
 def load_examples(settings: GeneratorTrainSettings) -> tuple[list[Example], list[Example], dict[str, int]]:
     """Train / val examples of the configured kinds, and counts for the run summary.
 
     Whole proofs come from ``proof.jsonl``; a term-mode proof (no ``:= by``) has no tactic script for
     whole-proof search to read and is skipped (counted as ``proof_records_skipped``).
     """
-    from prover.generation.prompts import get_template
-
+    check_examples(settings)
     data = Path(str(settings.data))
     examples: list[Example] = []
     facts: dict[str, int] = {}
@@ -236,11 +254,6 @@ def load_examples(settings: GeneratorTrainSettings) -> tuple[list[Example], list
             examples += tactics
             facts["tactic_records"] = len(tactics)
     if settings.examples in ("proof", "both"):
-        if get_template(settings.prompt_template).first_line_only:
-            raise TrainingDataError(
-                f"train.prompt_template={settings.prompt_template} keeps only the first line of the model's "
-                "output, so it cannot write whole proofs; use e.g. reprover or internlm_stepprover"
-            )
         path = data / "proof.jsonl"
         if settings.examples == "proof" or path.is_file():
             proofs = read_records(path, ProofExample)

@@ -368,6 +368,9 @@ export function activate(context: vscode.ExtensionContext): void {
     if (answer.warning !== undefined) {
       log.appendLine(`suggest: server warning: ${answer.warning}`);
     }
+    // without Lean the goal sent is the theorem's first one, so "not the state after path" is expected there;
+    // with the Lean extension's goal it means the file and the server disagree: said in the list's title
+    const shownWarning = ctx.source === 'declaration' && (path?.length ?? 0) > 0 ? undefined : answer.warning;
     const goals = answer.checkedGoals ?? [ctx.goal];
     stateView.show(`State ${where}`, goals, answer.checkedGoals !== undefined, suggestions);
     if (suggestions.length === 0) {
@@ -393,7 +396,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     items.unshift({ label: heading, kind: vscode.QuickPickItemKind.Separator });
     const pick = await vscode.window.showQuickPick(items, {
-      title: `Prover: ${sorted.length} suggestions (goal from ${ctx.source}; ${where})`,
+      title: `Prover: ${sorted.length} suggestions (goal from ${ctx.source}; ${where})${shownWarning !== undefined ? ` · server: ${shownWarning}` : ''}`,
       placeHolder: checkedTarget ?? targetLine(ctx.goal),
       matchOnDescription: true,
     });
