@@ -115,8 +115,13 @@ def test_prove_runs_to_completion_verifies_and_reports(
     assert (run / "config.yaml").is_file() and "in_process: true" in (run / "config.yaml").read_text(
         encoding="utf-8"
     )
-    done = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"done"' in line][0]
+    printed = capsys.readouterr()
+    done = [json.loads(line) for line in printed.out.splitlines() if '"done"' in line][0]
     assert done["solved"] == 2 and done["total"] == 4
+    # a scripted world is named a simulation where the user looks first: the start event and stderr
+    start = json.loads(printed.out.splitlines()[0])
+    assert start["event"] == "start" and "(a simulation, not Lean): no Lean ran" in start["simulation"]
+    assert "prover prove: SIMULATION: scripted world" in printed.err
 
     assert main(["report", str(run)]) == 0
     summary = json.loads((run / "report" / "summary.json").read_text(encoding="utf-8"))

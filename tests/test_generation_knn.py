@@ -267,6 +267,7 @@ def test_the_first_corpus_embedding_says_what_it_does_and_no_progress_silences_i
     monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(knn_module, "_EMBED_BLOCK", 2)
+    monkeypatch.setitem(progress._STATE, "enabled", True)  # an earlier `--no-progress` run may have left it off
     steps = len(load_corpus(corpus_file))
     first = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     out, err = capsys.readouterr()
@@ -278,9 +279,6 @@ def test_the_first_corpus_embedding_says_what_it_does_and_no_progress_silences_i
     assert capsys.readouterr().err == ""  # cached: nothing to say
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
     progress.set_enabled(False)
-    try:
-        again = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
-    finally:
-        progress.set_enabled(True)
+    again = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     assert capsys.readouterr().err == ""
     assert np.allclose(first._vectors, again._vectors)  # blocks join to the same matrix

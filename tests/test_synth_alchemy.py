@@ -120,6 +120,32 @@ def test_the_judge_given_decides_which_variants_are_verified() -> None:
     assert any("the judge says no" in r for v in variants for r in v.get("reasons", []))
 
 
+def test_a_variant_statement_that_would_run_code_never_reaches_the_judge(monkeypatch) -> None:
+    """A rebuilt statement is elaborated by the judge: it passes the strict statement rules first."""
+    import prover.synthesis.alchemy as alchemy
+    from prover.lean.goal_statement import GoalStatement
+
+    rebuild = alchemy.statement_from_goal
+
+    def with_a_by_block(goal: str, name: str = "synth_goal") -> GoalStatement:
+        got = rebuild(goal, name)
+        return GoalStatement(f"{got.statement} ∧ (by exact True)") if got.ok else got
+
+    monkeypatch.setattr(alchemy, "statement_from_goal", with_a_by_block)
+    judged: list[str] = []
+
+    def judge(theorem, proof):
+        judged.append(theorem.statement)
+        raise AssertionError("the judge must not see a refused statement")
+
+    counts = AlchemyCounts()
+    variants = mutate(WorldSession(world()), TARGET, RULES, counts, judge=judge)
+    rebuilt = [v for v in variants if "statement" in v]
+    assert judged == [] and counts.verified == 0 and len(rebuilt) == 2
+    assert all("'by' block" in " ".join(v["reasons"]) for v in rebuilt)
+    assert counts.rejected.get("verification") == 2
+
+
 def test_run_writes_checkpoints_lean_file_and_counts_and_resumes(tmp_path) -> None:
     from prover.synthesis.alchemy import run_alchemy
 

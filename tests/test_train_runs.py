@@ -143,8 +143,8 @@ def test_readme_model_critic_command_composes() -> None:
     training = readme.split("## Training", 1)[1].split("\n## ", 1)[0]
     line = next(x for x in training.splitlines() if x.startswith("prover prove search=mcts"))
     override = line.split("search=mcts ", 1)[1].split(" ...", 1)[0]
-    assert override.startswith("'") and override.endswith("'")
-    cfg = compose(["search=mcts", override.strip("'").replace("$PWD", "/tmp")])
+    assert override[0] == override[-1] and override[0] in "'\"", override  # one shell word
+    cfg = compose(["search=mcts", override[1:-1].replace("$PWD", "/tmp")])
     settings = search_settings(cfg.search)
     assert settings.critic == {"name": "model", "model": "/tmp/outputs/critic/model"}
 

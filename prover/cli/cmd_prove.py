@@ -132,17 +132,26 @@ def run(args: argparse.Namespace) -> int:
 
 def emit_start(prepared: Any) -> Any:
     """The ``start`` event of a run (``prover prove`` / ``prover solve``); returns where the run stands."""
+    from prover.evaluation.versions import is_simulation
+
     before = prepared.progress()
-    emit(
-        {
-            "event": "start",
-            "run_dir": str(prepared.run_dir),
-            "problems": before.total,
-            "already_finished": before.finished,
-            "retrying": prepared.retried,
-            "load_s": round(prepared.load_s, 3),
-        }
-    )
+    event = {
+        "event": "start",
+        "run_dir": str(prepared.run_dir),
+        "problems": before.total,
+        "already_finished": before.finished,
+        "retrying": prepared.retried,
+        "load_s": round(prepared.load_s, 3),
+    }
+    fields = dict(getattr(prepared, "run_fields", None) or {})
+    if is_simulation(fields):
+        # said where a user looks first, not only in run.json: nothing this run "proves" was checked by Lean
+        event["simulation"] = f"{fields.get('backend')}: no Lean ran"
+        print(
+            f"{prepared.kind.command}: SIMULATION: {fields.get('backend')}; no result of this run was checked by Lean",
+            file=sys.stderr,
+        )
+    emit(event)
     return before
 
 

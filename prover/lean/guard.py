@@ -28,8 +28,7 @@ judge of correctness; this guard removes the ways to *skip* judgement or to act 
   elaboration helpers in :data:`HARMLESS_PERCENT` allowed;
 * no command keyword anywhere, also inside brackets: after a parse error Lean's parser resumes at the next token
   where a command parses (``parseCommand``, ``src/Lean/Parser/Module.lean``), so the keywords of Lean, Batteries,
-  Aesop and Mathlib are listed, and a line of a tactic block (a whole proof's first line too) must start with a
-  known tactic.
+  Aesop and Mathlib are listed, and a later line of a tactic block must start with a known tactic.
 
 This is a fail-closed pre-filter, not the judge: elaborating model text runs code, so a proof counts only when
 ``prover.lean.judge`` accepts it (README "Trust model"). Reasons name the offending token and its line and
@@ -621,7 +620,7 @@ TACTIC_WORDS = frozenset(
         "observe",
         "change!",
         "trace",
-        # newer Lean core / Mathlib tactics (a whole proof's first line must be a known tactic too)
+        # newer Lean core / Mathlib tactics
         "grind",
         "cutsat",
         "lia",
@@ -924,26 +923,23 @@ def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], in
 _BARE_WORD = re.compile(r"[a-z_][a-z0-9_]*[!?']*")
 
 
-def _scan(
-    text: str, toks: list[Token], options: GuardOptions, block: bool = False, whole: bool = False
-) -> list[str]:
+def _scan(text: str, toks: list[Token], options: GuardOptions, block: bool = False) -> list[str]:
     """All reasons to refuse a token stream that should stay inside one proof term/tactic block.
 
     ``block``: the stream is a tactic block, so a later line starting at (or left of) the previous line's column
     with a bare lower-case word must start with a known tactic (``TACTIC_WORDS``): Lean ends a tactic block at a
     word its tactic parser does not take and parses it as the next command, which might be one this guard does
-    not know. The first line is exempt for a search step (the REPL's tactic mode parses it as one tactic and has
-    no command to recover to; scripted worlds name their own tactics), but not with ``whole``: a whole proof is
-    sent inside a declaration command, where a parse error at its first word makes Lean's parser resume there and
-    read it as a command (``parseCommand``, ``src/Lean/Parser/Module.lean``). Command words the guard knows are
-    refused everywhere."""
+    not know. The first line is exempt (a one-line step is parsed as one tactic by the REPL's tactic mode, and
+    scripted worlds name their own tactics); command words the guard knows are refused there as anywhere. (In a
+    whole proof, sent inside a declaration, an unknown command keyword as the first word would be read as a
+    command after the parse error: the keyword lists, not this line rule, cover that place.)"""
     reasons: list[str] = []
     depth = 0
     k = 0
     config_ends: set[int] = set()
     line_starts: set[int] = set()
     last_line, line, pos = -1, 0, 0
-    last_column: int | None = len(text) if whole else None
+    last_column: int | None = None
     for i, tok in enumerate(toks):
         line += text.count("\n", pos, tok.start)
         pos = tok.start
@@ -1088,7 +1084,7 @@ def check_proof(
     body = toks[1:] if toks[0].text == "by" else toks
     if not body:
         return ["empty proof"]
-    return _scan(proof, body, opts, block=True, whole=True)
+    return _scan(proof, body, opts, block=True)
 
 
 def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opts: GuardOptions) -> list[str]:
@@ -1103,7 +1099,7 @@ def _check_declaration(text: str, toks: list[Token], stmt_toks: list[Token], opt
     if not body:
         return ["empty proof after ':='"]
     if body[0].text == "by":
-        return _scan(text, body[1:], opts, block=True, whole=True) if body[1:] else ["empty proof after 'by'"]
+        return _scan(text, body[1:], opts, block=True) if body[1:] else ["empty proof after 'by'"]
     return _scan(text, body, opts)
 
 

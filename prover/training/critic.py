@@ -1,7 +1,8 @@
 """``prover train train=critic``: a sequence-classification critic on the labels of saved search trees.
 
 The result (``OUTPUT_DIR/model``) is read by :class:`prover.generation.critic.ModelCritic`
-(``search.critic.name=model search.critic.model=PATH``) exactly as trained: the same template over the same
+(``'search.critic={name: model, model: PATH}'``: ``search.critic`` is the string ``heuristic`` in the mcts /
+mps configs, so it is replaced by a mapping, not edited key by key) exactly as trained: the same template over the same
 state text. ``target=binary``: two labels, "on a proof" is label 1 (the critic's ``positive_label``).
 ``target=distance``: one logit whose sigmoid is the closeness ``(9 - d) / 8`` for a state ``d`` steps from
 ``no goals`` (1 for one step, 1/8 for eight) and 0 off the proofs, so a sigmoid reading ranks states by it.

@@ -519,3 +519,23 @@ def test_a_server_that_cannot_start_says_why_and_how_to_fix_it(broken_start: tup
     text = editor.notification("was not found", timeout_ms=60000)
     assert "prover-not-installed-here" in text and "prover.serverCommand" in text, text
     assert '["prover-not-installed-here"' not in text
+
+
+def test_prove_by_key_binding_puts_a_failed_search_in_the_problems_panel(
+    fallback: tuple[Editor, Path], prover_server: Served
+) -> None:
+    """Ctrl+Alt+P proves the theorem at the cursor; `prem` is not in the scripted world, so its search ends
+    without a proof, and that failure is an entry in the Problems panel (it was a toast only)."""
+    editor, demo = fallback
+    if prover_server.fake is not None:
+        pytest.skip("the fake server proves every theorem")
+    editor.clear_notifications()
+    editor.go_to(_line_of(demo, "theorem prem") + 1, 3)
+    editor.page.keyboard.press("Control+Alt+p")
+    editor.notification("no proof of prem", timeout_ms=60000)
+    editor.page.keyboard.press("Control+Shift+m")
+    row = editor.page.locator(".markers-panel .monaco-list-row", has_text="no proof of prem").first
+    row.wait_for(state="visible", timeout=15000)
+    editor.page.keyboard.press("Control+Shift+m")
+    editor.save()
+    assert "sorry" in demo.read_text().split("theorem prem")[1]  # nothing was inserted
