@@ -521,6 +521,32 @@ def test_repl_judge_runs_in_the_sandbox_when_there_is_one() -> None:
     assert not make_judge(forging("paced"), {**SCRIPTED, "sandbox": "auto"}).judge(CHEAT, "norm_num").accepted
 
 
+@pytest.mark.parametrize("scripted", [False, True])
+def test_repl_judge_reads_what_the_pool_reads_backend_sandbox_paths(tmp_path: Path, scripted: bool) -> None:
+    """The pool's sandbox binds ``backend.sandbox_paths`` (and a scripted world's file); the judge's fresh REPL
+    must see the same files, or it rejects every proof the pool found (a world outside the repository)."""
+    from prover.lean.sandbox import bwrap_problem
+
+    if bwrap_problem():
+        pytest.skip(f"no working bubblewrap here: {bwrap_problem()}")
+    outside = tmp_path / "worlds"  # under the system tmp: the sandbox's own private /tmp hides it
+    outside.mkdir()
+    world = outside / "w.json"
+    world.write_text(WORLD.read_text(encoding="utf-8"), encoding="utf-8")
+    if scripted:  # the world's own file is bound, as the scripted pool binds it
+        backend: dict[str, Any] = {"name": "scripted", "world": str(world), "sandbox": "auto"}
+    else:
+        command = [sys.executable, "-m", "prover.lean.doubles.server", str(world)]
+        backend = {"name": "repl", "command": command, "project_dir": str(REPO), "sandbox": "auto",
+                   "sandbox_paths": [str(outside)], "pool_size": 1}  # fmt: skip
+    judge = make_judge({"judge": "repl", "timeout_s": 20.0}, backend)
+    try:
+        assert judge.judge(OK, "simp") == Verdict(True, judge="repl")
+        assert not judge.judge(CHEAT, "norm_num").accepted
+    finally:
+        judge.close()
+
+
 def test_comparator_runs_in_the_sandbox_when_there_is_one() -> None:
     from prover.lean.sandbox import bwrap_problem
 

@@ -522,10 +522,10 @@ def test_cli_repl_backend_is_preflighted_by_elaborating_a_statement(
     def repl_args(ep: FakeEndpoint, world: Path, out: Path) -> list[str]:
         args = [a for a in _cli_args(ep, out) if not a.startswith("backend")]
         command = json.dumps([sys.executable, "-m", "prover.lean.doubles.server", str(world)])
-        # no sandbox: the world file lies outside the repository, and the repl judge's fresh process binds only
-        # the project (the sandbox has tests of its own); the judge, not the pool, decides "verified"
+        # the world file may lie outside the repository: backend.sandbox_paths lets the pool's sandbox and the
+        # repl judge's fresh one read it; the judge, not the pool, decides "verified"
         return [*args, "backend=repl", f"backend.command={command}", f"backend.project_dir={REPO}",
-                "backend.sandbox=none", "backend.pool_size=1", "--num", "1"]  # fmt: skip
+                f"backend.sandbox_paths=[{world.parent}]", "backend.pool_size=1", "--num", "1"]  # fmt: skip
 
     with FakeEndpoint([], default=GOOD) as ep:
         assert main(repl_args(ep, WORLD, tmp_path / "no")) == 1
@@ -536,7 +536,8 @@ def test_cli_repl_backend_is_preflighted_by_elaborating_a_statement(
         world["theorems"].append(
             {"name": "synth_preflight", "statement": "theorem synth_preflight : True", "goals": ["⊢ True"]}
         )
-        ok_world = tmp_path / "world.json"
+        (tmp_path / "worlds").mkdir()  # readable by the sandbox's user (pytest's tmp_path is 0700)
+        ok_world = tmp_path / "worlds" / "world.json"
         ok_world.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
         assert main(repl_args(ep, ok_world, tmp_path / "ok")) == 0
     sample = json.loads((tmp_path / "ok" / "samples.jsonl").read_text(encoding="utf-8"))

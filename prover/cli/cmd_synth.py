@@ -67,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(str(cfg.get("runs_dir", "runs"))) / f"mustard-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         prepared = MustardRun.prepare(
-            settings, cfg.backend, out, retry_errors=args.retry_errors, command=sys.argv
+            settings,
+            cfg.backend,
+            out,
+            retry_errors=args.retry_errors,
+            command=sys.argv,
+            verify=cfg.get("verify"),  # the judge of "verified" honours verify.* overrides
         )
     except SetupError as exc:
         raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
@@ -99,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _alchemy(args: argparse.Namespace, cfg) -> int:
-    from prover.errors import ConfigError
+    from prover.errors import ConfigError, ProverError
     from prover.lean.factory import LeanUnavailable, make_session, preflight
+    from prover.lean.judge import make_judge
     from prover.retrieval.errors import RetrievalError
     from prover.settings import load_settings
     from prover.synthesis.alchemy import (
@@ -131,18 +137,24 @@ def _alchemy(args: argparse.Namespace, cfg) -> int:
         raise CliError(str(exc)) from None
     except LeanUnavailable as exc:
         raise EnvironmentFailure(str(exc)) from None
+    try:  # the one judge of "verified" (prover.lean.judge); the search pool's answers are hints
+        judge = make_judge(cfg.get("verify"), cfg.backend)
+    except (ValueError, ProverError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
     out = args.out or Path(str(cfg.get("runs_dir", "runs"))) / f"alchemy-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         with make_session(cfg.backend) as session:
             counts, variants = run_alchemy(
                 session, targets, rules, out, settings.model_dump(), settings.prefilter,
-                ranker, settings.max_rules, settings.pairs,
+                ranker, settings.max_rules, settings.pairs, judge=judge.judge,
             )  # fmt: skip
     except SynthRunError as exc:
         raise CliError(str(exc)) from None
+    finally:
+        judge.close()
     emit(
         {"run_dir": str(out), "targets": len(targets), "skipped_targets": len(skipped), "rules": len(rules),
-         **counts.__dict__}
+         "judge": judge.name, **counts.__dict__}
     )  # fmt: skip
     return 0
 

@@ -30,6 +30,13 @@ def register(lean_sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--cwd", help="directory to run the REPL in (default: backend=repl's project_dir)")
     run.add_argument("--timeout", type=float, default=None, help="seconds per command (default: backend's)")
+    run.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="backend overrides (backend=repl's settings): the REPL runs in the sandbox they ask for, as the "
+        "search pool does (backend.sandbox=auto|bwrap|none, backend.sandbox_paths, backend.sandbox_limits)",
+    )
     run.set_defaults(func=_run)
 
     rec = lean_sub.add_parser(
@@ -54,8 +61,20 @@ def register(lean_sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(func=_replay)
 
 
-def _repl_command(args: argparse.Namespace) -> tuple[list[str], str]:
-    """argv and cwd: from --repl-cmd/--cwd, else from configs/backend/repl.yaml."""
+def _backend_config(overrides: list[str]) -> Any:
+    """``backend=repl``'s config with the user's ``backend.*`` overrides (one :class:`CliError` line when bad)."""
+    from prover.cli.common import load_config
+
+    bad = [o for o in overrides if not o.lstrip("+~").startswith("backend")]
+    if bad:
+        raise CliError(f"only backend overrides apply to 'prover lean run', not: {' '.join(bad)}")
+    if not any(o.lstrip("+~").startswith("backend=") for o in overrides):
+        overrides = ["backend=repl", *overrides]
+    return load_config(argparse.Namespace(overrides=overrides)).backend
+
+
+def _repl_command(args: argparse.Namespace, backend: Any = None) -> tuple[list[str], str]:
+    """argv and cwd: from --repl-cmd/--cwd, else from ``backend`` (default: configs/backend/repl.yaml)."""
     command: list[str] | None = None
     if args.repl_cmd:
         try:
@@ -66,16 +85,17 @@ def _repl_command(args: argparse.Namespace) -> tuple[list[str], str]:
             raise CliError("--repl-cmd is empty")
     cwd = args.cwd
     if command is None or cwd is None:
-        from prover.config import compose
+        if backend is None:
+            from prover.config import compose
 
-        backend = compose(["backend=repl"]).backend
-        configured = backend.command
+            backend = compose(["backend=repl"]).backend
+        configured = backend.get("command")
         if isinstance(configured, str) or not configured:
             raise CliError(
                 "backend.command must be a non-empty argv list, e.g. [lake,env,repl]; or use --repl-cmd"
             )
         command = command or [str(c) for c in configured]
-        cwd = cwd or str(backend.project_dir)
+        cwd = cwd or str(backend.get("project_dir", "."))
     if not Path(cwd).is_dir():
         raise CliError(f"--cwd: not a directory: {cwd}")
     return command, cwd
@@ -97,9 +117,10 @@ def _run(args: argparse.Namespace) -> int:
             raise CliError(f"{path}: command {index + 1}: {problem}")
     if args.timeout is not None and args.timeout <= 0:
         raise CliError("--timeout must be positive")
-    command, cwd = _repl_command(args)
+    backend = _backend_config(list(getattr(args, "overrides", None) or []))
+    command, cwd = _repl_command(args, backend)
     timeout = args.timeout or 300.0
-    process = ReplProcess(command, cwd, timeout_s=timeout)
+    process = ReplProcess(command, cwd, timeout_s=timeout, sandbox=_sandbox(backend, cwd))
     failures = 0
     try:
         for index, cmd in enumerate(commands):
@@ -131,6 +152,26 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         process.kill()
     return 1 if failures else 0
+
+
+def _sandbox(backend: Any, cwd: str) -> Any:
+    """The sandbox the search pool would use for these backend settings (``prover.lean.sandbox``): the project
+    (here ``cwd``) and ``backend.sandbox_paths`` read-only, ``backend.sandbox_limits``, the backend's ``env``.
+    Nothing starts Lean outside it; ``backend.sandbox=none`` is said on stderr."""
+    from prover.cli.common import EnvironmentFailure
+    from prover.errors import ConfigError
+    from prover.lean.judge import judge_sandbox
+    from prover.lean.sandbox import SandboxUnavailable
+
+    try:
+        sandbox = judge_sandbox(backend, [Path(cwd)])
+    except SandboxUnavailable as exc:
+        raise EnvironmentFailure(str(exc)) from None
+    except (ConfigError, ValueError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    if sandbox.mode == "none":
+        print("prover lean run: backend.sandbox=none: the REPL runs without a sandbox", file=sys.stderr)
+    return sandbox
 
 
 def read_user_text(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:

@@ -287,6 +287,7 @@ class EvaluationRun:
                 from prover.lean.factory import LeanUnavailable, preflight
 
                 preflight(cfg.backend)
+                _check_world(cfg.backend)
             except (
                 LeanUnavailable
             ) as exc:  # a scripted world is a file the user named: input, not environment
@@ -399,6 +400,20 @@ class EvaluationRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_world(backend: Any) -> None:
+    """A scripted world is read here, in the driver, before any worker process starts: a malformed file is
+    the user's input (exit 2, one sentence), found in a second rather than after a process pool has spawned."""
+    if backend.get("name") != "scripted" or not backend.get("world"):
+        return
+    from prover.lean.doubles.world import World, WorldError
+    from prover.lean.factory import world_path
+
+    try:
+        World.load(world_path(str(backend.get("world"))))
+    except WorldError as exc:
+        raise SetupError(str(exc), 2) from None
 
 
 def saves_trees(run_dir: Path) -> bool:

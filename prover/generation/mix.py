@@ -150,7 +150,7 @@ class ShapeModel:
             kind, full = shape_key(goal)
             levels = ("*", kind, full)
             others = _other_goals(step)
-            offered = candidates(goal, len(step.goals), (), others)
+            offered = candidates(goal, len(step.goals), (), others)  # type: ignore[attr-defined]
             matched = [c.template for c in offered if _norm(c.tactic) == truth]
             if not matched and not referenced_locals(truth) and len(truth) <= 200:
                 matched = ["lit:" + truth]
@@ -245,7 +245,7 @@ def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, fl
     for step in steps:
         goals = list(step.goals)
         focused = goals.pop(step.goal_id) if 0 <= step.goal_id < len(goals) else goals.pop(0)
-        requests.append(GenerationRequest(goals=[focused, *goals]))
+        requests.append(GenerationRequest(goals=(focused, *goals)))
     rows: list[tuple[str, float, float]] = []
     for start in range(0, len(requests), 64):
         chunk = requests[start : start + 64]

@@ -157,23 +157,22 @@ def make_judge(settings: Any, backend_cfg: Any) -> Judge:
             )
         return ComparatorJudge(verify, project, guard, judge_sandbox(backend_cfg, [project]))
     # the repl judge: the backend's REPL command, started fresh per check
+    readable: list[Path] = []
     if verify.repl_command is not None:
         command, cwd = list(verify.repl_command), project
     elif isinstance(backend, ScriptedSettings):
-        command = [
-            sys.executable,
-            "-m",
-            "prover.lean.doubles.server",
-            str(world_path(backend.world).resolve()),
-        ]
+        world = world_path(backend.world).resolve()
+        command = [sys.executable, "-m", "prover.lean.doubles.server", str(world)]
         cwd = Path.cwd()
+        readable.append(world)  # as the scripted pool binds it (prover.lean.factory)
     elif isinstance(backend, ReplConfig):
         command, cwd = list(backend.command), project
     else:
         command, cwd = list(DEFAULT_REPL_COMMAND), project
     if not command:
         raise ConfigError("verify.repl_command must be a non-empty argv list")
-    return ReplJudge(command, cwd, verify, guard, sandbox=judge_sandbox(backend_cfg, [project, cwd]))
+    sandbox = judge_sandbox(backend_cfg, [project, cwd, *readable])
+    return ReplJudge(command, cwd, verify, guard, sandbox=sandbox)
 
 
 def resolve_tool(path_or_name: str, project: Path) -> str | None:
@@ -256,8 +255,9 @@ def _verdict(accepted: bool, reason: str, check: str, judge: str) -> Verdict:
 
 # --- process launch (always through the sandbox) -----------------------------------------------------
 def judge_sandbox(backend_cfg: Any, read_only: Sequence[Path] = ()) -> Sandbox:
-    """The sandbox the backend config asks for (``backend.sandbox``, ``backend.sandbox_limits``), for judged
-    processes; raises ``SandboxUnavailable`` (one sentence: install bubblewrap or say ``none``) when it cannot."""
+    """The sandbox the backend config asks for (``backend.sandbox``, ``backend.sandbox_limits``; read-only:
+    ``read_only`` plus ``backend.sandbox_paths``, as the search pool's), for judged processes; raises
+    ``SandboxUnavailable`` (one sentence: install bubblewrap or say ``none``) when it cannot."""
     try:
         data = as_plain_dict(backend_cfg, "backend config")
     except ValueError:
@@ -266,6 +266,11 @@ def judge_sandbox(backend_cfg: Any, read_only: Sequence[Path] = ()) -> Sandbox:
     if mode not in ("auto", "bwrap", "none"):
         raise ConfigError(f"backend.sandbox must be auto, bwrap or none, not {mode!r}")
     limits = load_settings(SandboxLimits, data.get("sandbox_limits"), "backend.sandbox_limits")
+    extra_paths = data.get("sandbox_paths") or []
+    if isinstance(extra_paths, str) or not isinstance(extra_paths, Sequence):
+        raise ConfigError("backend.sandbox_paths must be a list of paths")
+    # the judge reads what the backend's pool reads (``ReplSession``: project_dir plus backend.sandbox_paths)
+    read_only = [*read_only, *(Path(str(p)) for p in extra_paths)]
     max_rss = data.get("max_rss_mb")
     extra_env = data.get("env") if isinstance(data.get("env"), Mapping) else None
     return make_sandbox(

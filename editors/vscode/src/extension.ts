@@ -604,7 +604,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('prover.proofState', stateView),
     problems,
     vscode.workspace.onDidChangeTextDocument((e) => {
-      if (problems.has(e.document.uri)) {
+      if (e.contentChanges.length > 0 && problems.has(e.document.uri)) {
         problems.delete(e.document.uri); // the text the diagnostic spoke of has changed
       }
     }),

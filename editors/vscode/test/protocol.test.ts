@@ -44,6 +44,31 @@ test('suggest sends goal, k, theorem and the API key, and returns suggestions', 
   assert.deepEqual(JSON.parse(seen[0].body), { goal: '⊢ True', k: 3, theorem: { statement: 'theorem t : True' } });
 });
 
+test('suggestAt sends the proof so far as path and returns the checked goals and the warning', async () => {
+  seen.length = 0;
+  handler = (_q, _b, res) =>
+    json(res, 200, {
+      suggestions: [{ tactic: 'exact hq', logprob: -0.3, status: 'closes_goal', goals_after: [] }],
+      checked_goals: ['case right\nhq : q\n⊢ q'],
+      warning: 'the goal sent is not the state after path',
+    });
+  const c = new ProverClient({ baseUrl: base });
+  const a = await c.suggestAt('⊢ p ∧ q', 4, { statement: 'theorem t : p ∧ q' }, ['constructor', '· exact hp']);
+  assert.deepEqual(JSON.parse(seen[0].body), {
+    goal: '⊢ p ∧ q',
+    k: 4,
+    theorem: { statement: 'theorem t : p ∧ q' },
+    path: ['constructor', '· exact hp'],
+  });
+  assert.deepEqual(a.checkedGoals, ['case right\nhq : q\n⊢ q']);
+  assert.equal(a.warning, 'the goal sent is not the state after path');
+  assert.equal(a.suggestions[0].status, 'closes_goal');
+  handler = (_q, _b, res) => json(res, 200, { suggestions: [] });
+  const none = await c.suggestAt('⊢ p', 4, undefined, ['ignored without a theorem']);
+  assert.deepEqual(JSON.parse(seen[1].body), { goal: '⊢ p', k: 4 });
+  assert.equal(none.checkedGoals, undefined);
+});
+
 test('401 becomes an unauthorized error naming the setting', async () => {
   handler = (_q, _b, res) => json(res, 401, { error: { code: 'unauthorized', message: 'missing key' } });
   const c = new ProverClient({ baseUrl: base });
