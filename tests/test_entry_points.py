@@ -79,8 +79,8 @@ LEAN_CALLS: dict[tuple[str, str, str], str] = {
         "WholeProofSearch._judge_each",
         "_verify",
     ): "its own helper (session.verify: a hint)",
-    # the user's own REPL transcript (`prover lean run FILE.in`), not model text
-    ("prover/cli/lean_session_cmds.py", "_run", "request"): "user's transcript, not model text",
+    # the user's own REPL transcript (`prover lean run FILE.in`): a REPL in the backend's sandbox
+    ("prover/cli/lean_session_cmds.py", "_run", "request"): "user's transcript, sandboxed REPL",
     # not Lean: HTTP and search-run plumbing that share the method name
     ("prover/generation/openai_client.py", "OpenAIClient._post", "request"): "HTTP, not Lean",
     ("prover/generation/openai_client.py", "OpenAIClient.preflight", "request"): "HTTP, not Lean",
@@ -104,8 +104,12 @@ VERDICT_CALLS: dict[tuple[str, str, str], str] = {
     ("prover/synthesis/check.py", "Checker.check", "judge"): "MUSTARD: the run's judge",
     ("prover/lean/judge.py", "SimulationJudge.judge", "verify"): "simulation: the world is the judge",
     ("prover/fps/prelude.py", "FpsSession._verify", "verify"): "the inner session's gated verify",
-    ("prover/fps/solver.py", "attempt_theorem", "verify"): "hint when the searcher gave no verdict",
-    ("prover/fps/rejudge.py", "rejudge_proving", "verify"): "offline re-judging of published records",
+    (
+        "prover/fps/solver.py",
+        "attempt_theorem",
+        "verify",
+    ): "library use with no judge and no front door (named 'session'); solve_problem passes the checker's",
+    ("prover/fps/rejudge.py", "rejudge_proving", "judge"): "offline re-judging: the world's simulation judge",
     ("search/whole_proof.py", "WholeProofSearch._verify", "verify"): "per-sample hint (see module doc)",
 }
 
@@ -393,8 +397,8 @@ def test_every_process_start_is_the_sandbox_or_listed() -> None:
 
 
 def test_every_repl_pool_process_gets_the_sandbox() -> None:
-    """``ReplProcess`` without ``sandbox=`` starts unsandboxed: only ``prover lean run`` (the user's own
-    transcript, no model text) may do that."""
+    """``ReplProcess`` without ``sandbox=`` starts unsandboxed: nothing may do that, ``prover lean run`` (a
+    transcript may hold anything) included; it gets the sandbox of its backend settings."""
     unsandboxed = []
     for top in ("prover", "search", "retrieval"):
         for path in sorted((ROOT / top).rglob("*.py")):
@@ -409,7 +413,7 @@ def test_every_repl_pool_process_gets_the_sandbox() -> None:
                     and "sandbox" not in {k.arg for k in node.keywords}
                 ):
                     unsandboxed.append((rel, scope))
-    assert unsandboxed == [("prover/cli/lean_session_cmds.py", "_run")]
+    assert unsandboxed == []
 
 
 def _scoped_nodes(tree: ast.AST):
@@ -424,3 +428,56 @@ def _scoped_nodes(tree: ast.AST):
             yield from walk(child, inner)
 
     yield from walk(tree, ())
+
+
+#: A REPL double that answers every command with what it could read of SECRET and its ``$HOME`` (as an error
+#: message, so ``prover lean run`` prints it). The path is in the program text: a file argument would be bound.
+_PEEKING_REPL = """
+import json, os, sys
+for line in sys.stdin:
+    if line.strip():
+        continue
+    try:
+        with open(SECRET, encoding="utf-8") as f:
+            seen = "read:" + f.read()
+    except OSError as exc:
+        seen = "unreadable:" + type(exc).__name__
+    seen += " home:" + os.environ.get("HOME", "")
+    msg = {"severity": "error", "pos": {"line": 1, "column": 0}, "data": seen}
+    sys.stdout.write(json.dumps({"env": 0, "messages": [msg]}) + "\\n\\n")
+    sys.stdout.flush()
+"""
+
+
+def test_prover_lean_run_starts_its_repl_in_the_backends_sandbox(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``prover lean run`` goes through the same launcher as the pool: a secret under ``$HOME`` stays out of
+    reach, and only ``backend.sandbox=none`` (said on stderr) runs the REPL as it is."""
+    import shlex
+    import sys
+
+    from prover.cli.main import main
+    from prover.lean.sandbox import bwrap_problem
+
+    if bwrap_problem():
+        pytest.skip(f"no working bubblewrap here: {bwrap_problem()}")
+    home = tmp_path / "home"
+    home.mkdir()
+    secret = home / "secret.txt"
+    secret.write_text("s3cret", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    transcript = tmp_path / "t.in"
+    transcript.write_text('{"cmd": "example : True := trivial"}\n\n', encoding="utf-8")
+    repl = shlex.join([sys.executable, "-c", _PEEKING_REPL.replace("SECRET", repr(str(secret)))])
+
+    def run(*extra: str) -> tuple[str, str]:
+        assert main(["lean", "run", str(transcript), "--repl-cmd", repl, "--cwd", str(ROOT), *extra]) == 0
+        out, err = capsys.readouterr()
+        return json.loads(out.strip().splitlines()[-1])["errors"][0], err
+
+    seen, err = run()  # backend=repl's default: backend.sandbox=auto
+    assert "s3cret" not in seen and "unreadable" in seen and f"home:{home}" not in seen, seen
+    assert "without a sandbox" not in err
+    seen, err = run("backend.sandbox=none")
+    assert "read:s3cret" in seen and "without a sandbox" in err
+    assert main(["lean", "run", str(transcript), "--repl-cmd", repl, "search.x=1"]) == 2  # backend keys only
+    assert "only backend overrides" in capsys.readouterr().err

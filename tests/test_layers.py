@@ -364,6 +364,8 @@ def test_no_two_top_level_classes_share_a_name() -> None:
     [
         ("prover.retrieval.errors", "RetrievalError"),
         ("prover.generation.errors", "GenerationError"),
+        ("prover.search.errors", "SearchError"),
+        ("prover.evaluation.errors", "EvaluationError"),
         ("prover.cli.common", "CliError"),
         ("prover.fps.errors", "FpsError"),
         ("prover.synthesis.errors", "SynthesisError"),

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise (EnvironmentFailure if exc.exit_code == 1 else CliError)(str(exc)) from None
     except RunLocked as exc:
         raise EnvironmentFailure(str(exc)) from None
+    simulation = _simulation("prover synth mustard", prepared.versions)
     with prepared:
         try:
             summary = prepared.execute(on_record=lambda r: emit(_brief(r)))
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             "errors": errors,
             "summary": str(md),
             "plot": str(png) if png else None,
+            **simulation,
         }
     )
     return 0
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _alchemy(args: argparse.Namespace, cfg) -> int:
     from prover.errors import ConfigError, ProverError
+    from prover.evaluation.versions import run_versions
     from prover.lean.factory import LeanUnavailable, make_session, preflight
     from prover.lean.judge import make_judge
     from prover.retrieval.errors import RetrievalError
@@ -144,9 +147,12 @@ def _alchemy(args: argparse.Namespace, cfg) -> int:
     out = args.out or Path(str(cfg.get("runs_dir", "runs"))) / f"alchemy-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         with make_session(cfg.backend) as session:
+            versions = run_versions(cfg.backend, session, judge.name)  # run.json, records; a simulation?
+            simulation = _simulation("prover synth alchemy", versions)
             counts, variants = run_alchemy(
                 session, targets, rules, out, settings.model_dump(), settings.prefilter,
                 ranker, settings.max_rules, settings.pairs, judge=judge.judge,
+                versions=versions, command=sys.argv,
             )  # fmt: skip
     except SynthRunError as exc:
         raise CliError(str(exc)) from None
@@ -154,9 +160,23 @@ def _alchemy(args: argparse.Namespace, cfg) -> int:
         judge.close()
     emit(
         {"run_dir": str(out), "targets": len(targets), "skipped_targets": len(skipped), "rules": len(rules),
-         "judge": judge.name, **counts.__dict__}
+         "judge": judge.name, **counts.__dict__, **simulation}
     )  # fmt: skip
     return 0
+
+
+def _simulation(command: str, versions: dict) -> dict:
+    """A run on a scripted world or another double (``is_simulation``: the one test, as ``prover prove``'s)
+    says so on stderr where a user looks first, and in its final JSON line; ``{}`` for a run on Lean."""
+    from prover.evaluation.versions import is_simulation
+
+    if not is_simulation(versions):
+        return {}
+    print(
+        f"{command}: SIMULATION: {versions.get('backend')}; no result of this run was checked by Lean",
+        file=sys.stderr,
+    )
+    return {"simulation": f"{versions.get('backend')}: no Lean ran"}
 
 
 def _brief(record: dict) -> dict:

@@ -120,7 +120,13 @@ def _run(args: argparse.Namespace) -> int:
     backend = _backend_config(list(getattr(args, "overrides", None) or []))
     command, cwd = _repl_command(args, backend)
     timeout = args.timeout or 300.0
-    process = ReplProcess(command, cwd, timeout_s=timeout, sandbox=_sandbox(backend, cwd))
+    named = [Path(a) for a in command[1:]] if args.repl_cmd else []
+    sandbox = _sandbox(backend, cwd, [p for p in named if p.is_file()])
+    extra_env = backend.get("env") or None  # as the pool: inside a sandbox its allow-list has them already
+    env = {**os.environ, **{str(k): str(v) for k, v in extra_env.items()}} if extra_env else None
+    process = ReplProcess(
+        command, cwd, timeout_s=timeout, sandbox=sandbox, env=None if sandbox.mode != "none" else env
+    )
     failures = 0
     try:
         for index, cmd in enumerate(commands):
@@ -154,9 +160,10 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _sandbox(backend: Any, cwd: str) -> Any:
+def _sandbox(backend: Any, cwd: str, files: list[Path]) -> Any:
     """The sandbox the search pool would use for these backend settings (``prover.lean.sandbox``): the project
-    (here ``cwd``) and ``backend.sandbox_paths`` read-only, ``backend.sandbox_limits``, the backend's ``env``.
+    (here ``cwd``) and ``backend.sandbox_paths`` read-only, ``backend.sandbox_limits``, the backend's ``env``;
+    also read-only the ``files`` the user's own ``--repl-cmd`` names (as the scripted pool binds its world file).
     Nothing starts Lean outside it; ``backend.sandbox=none`` is said on stderr."""
     from prover.cli.common import EnvironmentFailure
     from prover.errors import ConfigError
@@ -164,7 +171,7 @@ def _sandbox(backend: Any, cwd: str) -> Any:
     from prover.lean.sandbox import SandboxUnavailable
 
     try:
-        sandbox = judge_sandbox(backend, [Path(cwd)])
+        sandbox = judge_sandbox(backend, [Path(cwd), *files])
     except SandboxUnavailable as exc:
         raise EnvironmentFailure(str(exc)) from None
     except (ConfigError, ValueError) as exc:

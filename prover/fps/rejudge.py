@@ -15,7 +15,8 @@ the RPE proposition only in the REFERENCE's text (:func:`reference_texts`, writt
 ``common/pantograph/solving_server.py``): ours are accepted when they equal it up to whitespace, so a
 difference in what we send (e.g. the Prop form of RPE for a ``Prop`` answer) loses the record. Then :class:`FpsChecker` judges it
 (replay through :class:`~prover.fps.prelude.FpsSession`, compile, extraction, verify, RPE) and, for proving
-records, the session verifies the released proof of :func:`~prover.fps.statements.proving_theorem`.
+records, the released proof of :func:`~prover.fps.statements.proving_theorem` is judged. Every verdict comes from
+the world's judge (``prover.lean.judge``, ``simulation``), never from the search session's answer.
 A record the reference counts and we do not is LOST; the summary says why, per record.
 
 Worlds are generated from the released data at run time; nothing of it is stored in the project.
@@ -37,6 +38,7 @@ from prover.fps.settings import SolverSettings
 from prover.fps.statements import fps_theorem, proving_theorem, rpe_command
 from prover.lean.fps_lean import extraction_report
 from prover.lean.guard import check_tactic
+from prover.lean.judge import make_judge
 
 #: The keys the released records keep of a problem (the reference's ``PROBLEM_KEYS``), used to find it.
 KEYS = ("informal_problem", "informal_answer", "informal_solution")
@@ -193,6 +195,8 @@ class RejudgeOutcome:
     ours: str
     reason: str = ""
     guard: list[str] = field(default_factory=list)
+    #: the judge that decided (``simulation`` on these worlds; "" when nothing was judged)
+    judge: str = ""
 
     @property
     def lost(self) -> bool:
@@ -206,12 +210,16 @@ def reference_status(record: dict[str, Any]) -> str:
     return "solved" if record.get("eq_proof") is not None else "ne_submitted"
 
 
-def _session(world: dict[str, Any], tmp: Path) -> Any:
+def _session(world: dict[str, Any], tmp: Path) -> tuple[Any, Any]:
+    """The world's search session and its judge (``simulation``: the scripted world judges its own proofs, on a
+    session of its own; the search session's answers are hints, as everywhere)."""
     from prover.lean.doubles.session import WorldSession
 
     path = tmp / "world.json"
     path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
-    return WorldSession(path, tactic_timeout_s=30.0, real_sleep=False)
+    backend = {"name": "scripted", "world": str(path), "tactic_timeout_s": 30.0, "real_sleep": False}
+    judge = make_judge({"judge": "simulation"}, backend)
+    return WorldSession(path, tactic_timeout_s=30.0, real_sleep=False), judge
 
 
 def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> RejudgeOutcome:
@@ -221,15 +229,19 @@ def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> R
     if not (record.get("search_result") or {}).get("success") or not steps:
         return RejudgeOutcome(reference, "unsubmitted", "the reference's search failed")
     world = solving_world(problem, steps, record.get("submission"), record.get("eq_proof") is not None)
-    session = _session(world, tmp)
+    session, judge = _session(world, tmp)
     settings = SolverSettings(
         probe_rpe_tactics=False,
         preflight_formal_answers=False,
         normal_form_probe=False,
         prove_ground_truth=False,
     )
-    check = FpsChecker(session, settings).final_check(problem, steps)
-    return RejudgeOutcome(reference, check.status, check.reason, refused)
+    try:
+        check = FpsChecker(session, settings, judge=judge.judge).final_check(problem, steps)
+    finally:
+        judge.close()
+    name = check.verdict.judge if check.verdict is not None else ""
+    return RejudgeOutcome(reference, check.status, check.reason, refused, name)
 
 
 def rejudge_proving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> RejudgeOutcome:
@@ -238,12 +250,14 @@ def rejudge_proving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> R
     steps = released_steps(record)
     if not success or not steps:
         return RejudgeOutcome(reference, "not_proven")
-    session = _session(proving_world(problem, steps), tmp)
-    verdict = session.verify(proving_theorem(problem), "\n".join(steps))
+    _, judge = _session(proving_world(problem, steps), tmp)
+    try:
+        verdict = judge.judge(proving_theorem(problem), "\n".join(steps))
+    finally:
+        judge.close()
     refused = [s for s in steps if check_tactic(s)]
-    return RejudgeOutcome(
-        reference, "proven" if verdict.accepted else "not_proven", "; ".join(verdict.reasons), refused
-    )
+    accepted = "proven" if verdict.accepted else "not_proven"
+    return RejudgeOutcome(reference, accepted, "; ".join(verdict.reasons), refused, verdict.judge)
 
 
 @dataclass
@@ -257,6 +271,8 @@ class FileSummary:
     lost: list[tuple[int, str]] = field(default_factory=list)
     #: records whose steps our guard refuses (a policy, e.g. ``native_decide``): listed, never hidden
     guard_refused: int = 0
+    #: records judged, per judge that decided (``prover.lean.judge``)
+    judges: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -269,6 +285,7 @@ class FileSummary:
             "lost": len(self.lost),
             "lost_examples": self.lost[:5],
             "guard_refused": self.guard_refused,
+            "judges": dict(self.judges),
         }
 
 
@@ -295,6 +312,8 @@ def rejudge_file(
         out.reference[judged.reference] += 1
         out.ours[judged.ours] += 1
         out.guard_refused += bool(judged.guard)
+        if judged.judge:
+            out.judges[judged.judge] += 1
         if judged.lost:
             out.lost.append((number, (judged.reason or judged.ours)[:200]))
     return out

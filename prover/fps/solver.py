@@ -9,6 +9,7 @@ answer goal is searched like any other goal. Nothing the search reports counts u
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from prover.fps.problem import FpsProblem
 from prover.fps.settings import SolverSettings
 from prover.fps.statements import dfps_backward_theorem, proving_theorem, submission_problems
 from prover.lean.session import LeanSession
+from prover.lean.types import Verdict
 from prover.search.settings import SearchSettings
 
 #: Record statuses: solved (submitted, RPE-correct), ne_submitted (submitted, not RPE-correct), unsubmitted
@@ -148,6 +150,7 @@ def attempt_theorem(
     critic: Any = None,
     prover: Any = None,
     overrides: dict[str, Any] | None = None,
+    judge: Callable[[Any, str], Verdict] | None = None,
 ) -> dict[str, Any]:
     """Search ``theorem``, then have the proof judged: the one "search, then verify, then a status" of this
     layer (``{"status": "proved" | "failed", "proof", "reason", "theorem", "budget", "judge"}``); never raises
@@ -155,8 +158,10 @@ def attempt_theorem(
 
     With ``prover`` (the run's front door, ``prover.theorem_prover.TheoremProver``) the attempt goes through
     ``prover.attempt(theorem, Budget(**overrides), session=session)`` -- one search, the judge once -- whenever
-    ``overrides`` are budget keys; otherwise (another searcher ``name``, or no prover: library use and tests)
-    ``searcher`` runs here and ``session.verify`` judges.
+    ``overrides`` are budget keys; otherwise (another searcher ``name``) ``searcher`` runs here and the judge
+    decides: ``judge`` (``prover.lean.judge``'s ``Judge.judge``, e.g. the checker's), else the front door's.
+    The searcher's own verdict is a hint and is not read. Only with neither (library use) the search session's
+    answer decides, and ``judge`` says ``session``.
     """
     out: dict[str, Any] = {
         "theorem": theorem.name,
@@ -185,9 +190,17 @@ def attempt_theorem(
     if not result.proved or not result.proof:
         out["reason"] = result.error or f"search: {getattr(result.status, 'value', result.status)}"
         return out
-    verdict = result.verdict if result.verdict is not None else session.verify(theorem, result.proof)
+    decide = judge if judge is not None else getattr(prover, "judge", None)
+    if decide is not None:  # the judge decides "proved" (issue 19); a search session's answer is a hint
+        try:
+            verdict = decide(theorem, result.proof)
+        except Exception as exc:  # fail closed
+            verdict = Verdict(False, (f"the judge failed: {type(exc).__name__}: {exc}",), "judge")
+        out["judge"] = verdict.judge or "session"
+    else:  # no judge given (library use): the search session's answer, named as such
+        verdict = result.verdict if result.verdict is not None else session.verify(theorem, result.proof)
+        out["judge"] = "session"
     out["proof"] = result.proof
-    out["judge"] = "session"
     if not verdict.accepted:
         out["reason"] = f"verify ({verdict.check}): " + "; ".join(verdict.reasons)[:300]
         return out
@@ -214,11 +227,13 @@ def prove_ground_truth(
     critic: Any = None,
     prover: Any = None,
     overrides: dict[str, Any] | None = None,
+    judge: Callable[[Any, str], Verdict] | None = None,
 ) -> dict[str, Any]:
     """The paper's Proven: formal theorem proving with the ground truth given (the reference's
-    ``init_backward_state`` + ``only_proving=True``), searched and judged like any theorem."""
+    ``init_backward_state`` + ``only_proving=True``), searched and judged like any theorem (``judge``: see
+    :func:`attempt_theorem`)."""
     theorem = proving_theorem(problem)
-    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides)
+    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides, judge)
 
 
 def prove_backward(
@@ -230,6 +245,7 @@ def prove_backward(
     critic: Any = None,
     prover: Any = None,
     overrides: dict[str, Any] | None = None,
+    judge: Callable[[Any, str], Verdict] | None = None,
 ) -> dict[str, Any]:
     """D-FPS backward proving: search ``(<submission>) → (<last outro>)`` under the intros, ``answer`` and the
     other outros with the run's searcher, then verify the proof (guard, compile, ``#print axioms``).
@@ -241,7 +257,7 @@ def prove_backward(
     if refused:
         return {"status": "refused", "proof": "", "reason": f"submission refused: {refused[0]}"}
     theorem = dfps_backward_theorem(problem, submission)
-    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides)
+    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides, judge)
 
 
 def solve_problem(
@@ -284,12 +300,27 @@ def solve_problem(
     if mode == "dfps" and record.status == "solved" and record.answer and settings.prove_backward:
         backward = backward_searcher or make_backward_searcher(searcher, settings)
         record.backward = prove_backward(
-            session, problem, record.answer, backward, generator, critic, prover, settings.backward_search
+            session,
+            problem,
+            record.answer,
+            backward,
+            generator,
+            critic,
+            prover,
+            settings.backward_search,
+            judge=checker.judge,  # the judge that decides the solving proofs decides these too
         )
     if settings.prove_ground_truth and record.status != "error":
         proving = proving_searcher or make_proving_searcher(searcher, settings)
         record.proving = prove_ground_truth(
-            session, problem, proving, generator, critic, prover, settings.proving_search
+            session,
+            problem,
+            proving,
+            generator,
+            critic,
+            prover,
+            settings.proving_search,
+            judge=checker.judge,
         )
         record.proven = record.proving.get("status") == "proved"
     record.time_s = time.monotonic() - started

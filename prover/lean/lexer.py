@@ -163,6 +163,19 @@ class _Lexer:
             and prev.text[-1] not in _SAFE_BEFORE_SPECIAL
         )
 
+    def after_projection_dot(self, i: int) -> bool:
+        """Whether ``i`` follows a ``.`` glued on both sides (``x.1``, ``(a, b).2``): a projection's index."""
+        if len(self.tokens) < 2:
+            return False
+        dot, before = self.tokens[-1], self.tokens[-2]
+        return (
+            dot.kind == "symbol"
+            and dot.text == "."
+            and dot.end == i
+            and before.is_code
+            and before.end == dot.start
+        )
+
     # whitespace and comments (Lean's ``whitespace``)
     def skip_space(self, i: int, floor: int) -> int:
         while i < self.n:
@@ -239,6 +252,15 @@ class _Lexer:
             self.emit("char", i, end)
             return end
         if "0" <= ch <= "9":
+            if ch != "0" and self.after_projection_dot(i):
+                # `p.1.eval`: a projection index is digits only. Lean's `Term.proj` (no space, `.`, no space,
+                # `fieldIdx <|> rawIdent`) reads it with `fieldIdxFn` (Lean/Parser/Basic.lean: a nonzero digit,
+                # then digits), never with the numeral scanner, whose `1.` and `1.e…` would swallow `.eval`.
+                end = i
+                while "0" <= self.at(end) <= "9":
+                    end += 1
+                self.emit("number", i, end)
+                return end
             return self.number(i)
         if ch == "`":
             if glued:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 import textwrap
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from prover.evaluation.versions import is_simulation
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.goal_statement import goal_parts, statement_from_goal, unsolved_goals
 from prover.lean.guard import check_statement
@@ -34,6 +37,7 @@ from prover.lean.statement import split_statement, statement_as_type
 from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Verdict
 from prover.synthesis.alchemy_inputs import Target
 from prover.synthesis.errors import SynthesisError
+from prover.synthesis.run_progress import RunProgress
 from prover.synthesis.store import SampleStore
 
 #: tokens that say nothing about whether a rule can fire on a target
@@ -468,10 +472,16 @@ def merged_header(headers: Sequence[str]) -> str:
     return "".join(ln + "\n" for ln in imports + [ln for ln in lines if not ln.startswith("import ")])
 
 
-def lean_file(header: str, variants: Sequence[dict[str, Any]]) -> str:
+def lean_file(header: str, variants: Sequence[dict[str, Any]], simulated: Sequence[str] = ()) -> str:
     """The verified variants as one Lean file a Lean user can check: the header, then each variant (a unique
-    name) with its proof and a comment naming its target and rule."""
+    name) with its proof and a comment naming its target and rule. ``simulated``: the backends of a scripted
+    world (or another double) that checked some of them, named in a comment under the header."""
     blocks = [header.rstrip("\n")]
+    if simulated:
+        blocks.append(
+            f"-- SIMULATION: checked by {'; '.join(simulated)}, not by Lean; Lean may well reject these\n"
+            "-- variants. Check the file with `lake env lean FILE` before using it."
+        )
     names: set[str] = set()
     for v in variants:
         if v.get("verified") and v["name"] not in names:
@@ -654,13 +664,33 @@ def run_alchemy(
     max_rules: int | None = None,
     pairs: bool = True,
     judge: Callable[[Theorem, str], Verdict] | None = None,
+    versions: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
 ) -> tuple[AlchemyCounts, list[dict[str, Any]]]:
     """One checkpoint line per finished target in ``run_dir/targets.jsonl`` (resumable; it holds the target's
     counts, variants and their steps); then, rebuilt from the checkpoints, ``variants.lean`` (the verified
     variants), ``tactics.jsonl`` (their state-tactic pairs) and ``counts.json``. Returns the totals over all
-    targets, resumed ones included."""
+    targets, resumed ones included.
+
+    ``versions``: what checks (``run_versions`` of the backend, with the judge's name; None: the session's
+    ``describe``), written to ``run.json`` and to every checkpoint; a scripted world (``is_simulation``) is
+    named a simulation in ``variants.lean``, ``counts.json`` and every tactic line as well."""
+    from prover.evaluation.results import note_resume, package_version, write_run_meta
+
+    if versions is None:
+        described = session.describe()
+        versions = {k: described.get(k) for k in ("backend", "lean", "mathlib")}
     index = SymbolIndex(rules) if use_prefilter else None  # built once for every target
+    argv = list(command if command is not None else sys.argv)
     with SampleStore(run_dir, settings, key="target", file=TARGETS) as store:
+        meta = {"package": package_version(), **versions, "settings": settings, "created": time.time()}
+        write_run_meta(run_dir, {**meta, "command": argv})
+        if store.records:
+            note_resume(run_dir, {"at": time.time(), "command": argv})
+        earlier = [r for r in store.records if r["target"] in {t.name for t in targets}]
+        verified = sum(int(r["counts"].get("verified", 0)) for r in earlier)
+        shown = RunProgress("synth alchemy", len({t.name for t in targets}), "targets", done=len(earlier))
+        shown.begin(f" against {len(rules)} rules")
         for target in targets:
             if target.name in store.finished:
                 continue
@@ -674,8 +704,11 @@ def run_alchemy(
                     "header": target.header,
                     "counts": asdict(counts),
                     "variants": variants,
+                    **versions,
                 }
             )
+            verified += counts.verified
+            shown.advance(f"{verified} verified variants")
         records = list(store.records)
     total = AlchemyCounts()
     for rec in records:
@@ -684,11 +717,12 @@ def run_alchemy(
     header = merged_header(
         [rec["header"] for rec in records if any(v.get("verified") for v in rec["variants"])]
     )
-    _write(run_dir / "variants.lean", lean_file(header or "import Mathlib\n", variants))
-    _write(
-        run_dir / TACTICS, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in tactic_lines(variants))
-    )
-    _write(run_dir / "counts.json", json.dumps(asdict(total), indent=2, ensure_ascii=False) + "\n")
+    simulated = sorted({str(rec.get("backend")) for rec in records if is_simulation(rec)})
+    _write(run_dir / "variants.lean", lean_file(header or "import Mathlib\n", variants, simulated))
+    lines = [{**x, "backend": rec.get("backend")} for rec in records for x in tactic_lines(rec["variants"])]
+    _write(run_dir / TACTICS, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    summary = {**asdict(total), **({"simulation": "; ".join(simulated)} if simulated else {})}
+    _write(run_dir / "counts.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return total, variants
 
 

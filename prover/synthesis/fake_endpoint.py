@@ -98,6 +98,8 @@ class FakeEndpoint:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows bytes (a Unix socket path); ours is an IPv4 address
+            host = host.decode("ascii")
         return f"http://{host}:{port}/v1"
 
     def __exit__(self, *exc: object) -> None:

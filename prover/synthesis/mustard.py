@@ -18,6 +18,7 @@ import contextlib
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from prover.synthesis.prompts import (
     repair_messages,
     step_request,
 )
+from prover.synthesis.run_progress import RunProgress
 from prover.synthesis.settings import MustardSettings
 from prover.synthesis.store import ERROR, SampleStore
 
@@ -316,6 +318,11 @@ def _execute(
     """Run the samples not yet in ``store`` on ``executor``; this thread alone appends records."""
     pending = [i for i in range(settings.num) if i not in store.finished]
     jobs = ({"id": i} for i in pending)
+    wanted = set(range(settings.num))
+    earlier = [r for r in store.records if r.get(store.key) in wanted]
+    tally = Counter(str(r.get("verdict")) for r in earlier)
+    shown = RunProgress("synth mustard", settings.num, "samples", done=len(earlier))
+    shown.begin(f" (workers {settings.workers})")
     if getattr(executor, "accepts_worker", False):
         outcomes = executor.run(spec, jobs, worker)
     else:
@@ -332,6 +339,8 @@ def _execute(
                 record = error_record(outcome.job["id"], settings, library, model_name, versions, why)
             store.append(record)
             written += 1
+            tally[str(record.get("verdict"))] += 1
+            shown.advance(_tally(tally))
             if on_record:
                 on_record(record)
             streak = streak + 1 if record.get("verdict") == ERROR else 0
@@ -344,6 +353,14 @@ def _execute(
     finally:
         outcomes.close()  # stops a process pool at once when the run ends early
     return written
+
+
+def _tally(verdicts: Counter[str]) -> str:
+    """``9 verified, 1 error`` for a progress line."""
+    errors = verdicts.get(ERROR, 0)
+    return f"{verdicts.get('verified', 0)} verified" + (
+        f", {errors} error{'s' * (errors != 1)}" if errors else ""
+    )
 
 
 def run_mustard(
@@ -483,11 +500,12 @@ class MustardRun:
                         f"{BASE_HEADER.strip()!r}: {why}",
                         1,
                     )
-            versions = run_versions(backend, session)
             try:
                 judge = make_judge(verify, backend)  # the one judge of "verified" (prover.lean.judge)
             except (ConfigError, LeanError) as exc:
                 raise SetupError(str(exc).splitlines()[0], 2) from None
+            # run.json and every record name the judge too (``simulation``: a scripted world judged itself)
+            versions = run_versions(backend, session, judge.name)
             writer = MustardWriter(settings, library, model, session, versions, judge)
             worker = MustardWorker(writer, owned=[session, judge, model])
         except BaseException:

@@ -1,4 +1,8 @@
-"""Pass rates of a synthesis run by level and by domain: ``summary.md`` and ``summary.png`` in the run directory."""
+"""Pass rates of a synthesis run by level and by domain: ``summary.md`` and ``summary.png`` in the run directory.
+
+A sample checked by a scripted world or another double (``prover.evaluation.versions.is_simulation`` of its
+record, which carries the run's backend) is a simulation: the summary says so at the top, with how many.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from prover.evaluation.versions import is_simulation
 
 
 def pass_rates(records: Sequence[dict[str, Any]], key: str) -> list[tuple[str, int, int, int]]:
@@ -28,9 +34,8 @@ def pass_rates(records: Sequence[dict[str, Any]], key: str) -> list[tuple[str, i
 def markdown(records: Sequence[dict[str, Any]]) -> str:
     verdicts = Counter(str(r.get("verdict")) for r in records)
     repaired = sum(1 for r in records if r.get("verdict") == "verified" and len(r.get("attempts", ())) > 1)
-    lines = [
-        f"# MUSTARD run: {len(records)} samples",
-        "",
+    lines = [f"# MUSTARD run: {len(records)} samples", "", *simulation_lines(records)]
+    lines += [
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())),
         f"Verified after a repair round: {repaired}",
     ]
@@ -48,6 +53,19 @@ def markdown(records: Sequence[dict[str, Any]]) -> str:
         for name, n, ok, clean in pass_rates(records, key):
             lines.append(f"| {name} | {n} | {ok} | {ok / n:.1%} | {clean} |")
     return "\n".join(lines) + "\n"
+
+
+def simulation_lines(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The summary's simulation notice (and a blank line), or nothing when every sample was checked by Lean."""
+    simulated = [r for r in records if is_simulation(r)]
+    if not simulated:
+        return []
+    backends = sorted({str(r.get("backend")) for r in simulated})
+    return [
+        f"**Simulation:** {len(simulated)} of {len(records)} samples were checked by {'; '.join(backends)}, "
+        "not by Lean; their verdicts exercise the pipeline and say nothing about Lean, Mathlib or the model.",
+        "",
+    ]
 
 
 def plot(records: Sequence[dict[str, Any]], path: Path) -> None:
