@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_offline_reports import write_run
 
 from prover.cli.main import main
 
@@ -58,7 +59,7 @@ TABLE: list[tuple[str, list[str], str]] = [
     ("port in use", ["serve", "--port", "{port}", *SCRIPTED, *FIXED], "Address already in use"),
     (
         "serve with a missing world",
-        ["serve", "backend=scripted", "backend.world=missing.json", *FIXED],
+        ["serve", "--port", "0", "backend=scripted", "backend.world=missing.json", *FIXED],  # any free port
         "needs backend.world to be a world JSON file",
     ),
     (
@@ -73,6 +74,16 @@ TABLE: list[tuple[str, list[str], str]] = [
         "prove --out is a file",
         ["prove", "benchmark=samples", *SCRIPTED, "--out", "afile.txt"],
         "is not a directory",
+    ),
+    (
+        "prove --out where nothing can be created",  # before the preflight (once: after the model had loaded)
+        ["prove", "benchmark=samples", *SCRIPTED, "--out", "/proc/nope/run"],
+        "cannot create the run directory /proc/nope/run",
+    ),
+    (
+        "report --out where nothing can be created",
+        ["report", "arun", "--out", "/proc/nope"],
+        "cannot write the report to /proc/nope",
     ),
     ("solve resume and --out", ["solve", "--resume", "adir", "--out", "x"], "give either --out"),
     ("negative max_steps", ["train", "train=encoder", "train.max_steps=-5"], "train.max_steps"),
@@ -113,6 +124,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "afile.txt").write_text("x", encoding="utf-8")
     (tmp_path / "adir").mkdir()
     (tmp_path / "badworld.json").write_text("{not json", encoding="utf-8")
+    write_run(tmp_path / "arun", [{"problem": "p1", "status": "failed"}], {"backend": "repl"}, {})
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe not text")))
     yield tmp_path

@@ -110,6 +110,9 @@ VERDICT_CALLS: dict[tuple[str, str, str], str] = {
         "verify",
     ): "library use with no judge and no front door (named 'session'); solve_problem passes the checker's",
     ("prover/fps/rejudge.py", "rejudge_proving", "judge"): "offline re-judging: the world's simulation judge",
+    # RPE (a command, not a proof): the pool's answer is a hint, the judge's check_command decides Solved
+    ("prover/fps/check.py", "FpsChecker.rpe", "check_command"): "FPS/solve RPE: the judge behind `judge`",
+    ("prover/lean/judge.py", "ComparatorJudge.check_command", "check_command"): "comparator: repl fallback",
     ("search/whole_proof.py", "WholeProofSearch._verify", "verify"): "per-sample hint (see module doc)",
 }
 
@@ -154,7 +157,7 @@ def test_every_call_into_lean_sits_behind_the_gates() -> None:
 
 
 def test_every_verdict_comes_from_the_judge_or_a_listed_hint() -> None:
-    found = _calls(frozenset({"verify", "judge"}), frozenset())
+    found = _calls(frozenset({"verify", "judge", "check_command"}), frozenset())
     new = sorted(found - set(VERDICT_CALLS))
     gone = sorted(set(VERDICT_CALLS) - found)
     assert not new, f"new place that decides a verdict; it must ask the judge (prover.lean.judge): {new}"
@@ -194,7 +197,8 @@ ENTRY_POINTS = {
     "prover lean check": "guard (verify_proof) -> the judge (make_judge) in prover/cli/lean_trust_cmds.py",
     "search steps (run_tactic)": "LeanSession.run_tactic: tactic guard -> sandboxed REPL pool (hints)",
     "prove / /prove": "TheoremProver: session gates during search, then the judge once",
-    "FPS submissions, RPE, preflight, /solve": "submission_problems (guard) before a command; judge for proofs",
+    "FPS submissions, RPE, preflight, /solve": "submission_problems (guard) before a command; judge for proofs "
+    "and for RPE (check_command: the pool's RPE answer is a hint)",
     "MUSTARD statements and proofs": "read_declaration (plain head, check_statement) -> start -> the judge",
     "Alchemy statements and proofs": "start (source=alchemy: plain head) -> the judge given to mutate",
     "/check": "theorem_from + the judge (guard only without a backend)",
@@ -481,3 +485,26 @@ def test_prover_lean_run_starts_its_repl_in_the_backends_sandbox(tmp_path: Path,
     assert "read:s3cret" in seen and "without a sandbox" in err
     assert main(["lean", "run", str(transcript), "--repl-cmd", repl, "search.x=1"]) == 2  # backend keys only
     assert "only backend overrides" in capsys.readouterr().err
+
+
+def test_prover_synth_alchemy_builds_the_configured_judge(tmp_path: Path, capsys) -> None:
+    """``prover synth alchemy`` decides "verified" with the judge of ``verify.*`` (named in its summary line); a
+    judge that cannot be built stops it before any target is mutated (before the fix the override was ignored
+    and the search pool decided)."""
+    from prover.cli.main import main
+
+    targets = tmp_path / "t.jsonl"
+    targets.write_text(
+        json.dumps({"name": "t_add", "statement": "theorem t_add (n : ℕ) : n + 0 = n", "proof": "simp"})
+        + "\n",
+        encoding="utf-8",
+    )
+    rules = tmp_path / "r.jsonl"
+    rules.write_text(json.dumps({"name": "Nat.add_comm", "type": "∀ (n m : ℕ), n + m = m + n"}) + "\n")
+    args = ["synth", "alchemy", "--out", str(tmp_path / "run"), "backend=scripted", f"backend.world={WORLD}",
+            "backend.in_process=true", f"synth.targets={targets}", f"synth.rules={rules}"]  # fmt: skip
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judge"] == "simulation"
+    missing = ["verify.judge=comparator", "verify.comparator.command=[/nonexistent/comparator]"]
+    assert main([*args, f"--out={tmp_path / 'run2'}", *missing]) == 2
+    assert "verify.judge=comparator" in capsys.readouterr().err and not (tmp_path / "run2").exists()

@@ -250,3 +250,31 @@ def test_a_worker_dying_in_the_preflight_of_a_script_names_the_main_guard(
         executors._died_in_preflight()
         == "the worker process died during the preflight (a crash, or out of memory)"
     )
+
+
+def test_pool_workers_follow_the_drivers_verbosity_and_progress_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`prover prove -v` with process workers: a spawned worker starts with Python's logging defaults, so the
+    driver's level (and `--no-progress`) travel in the pool's initializer arguments."""
+    import logging
+
+    from prover import progress
+    from prover.evaluation import executors
+
+    root = logging.getLogger()
+    before = root.level
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", before)
+    monkeypatch.setitem(progress._STATE, "enabled", True)
+    executors._follow_the_driver(logging.WARNING, False)
+    assert not progress.enabled() and root.level == before  # the default: nothing to change
+    executors._follow_the_driver(logging.INFO, True)
+    assert progress.enabled() and root.level == logging.INFO
+    executors._follow_the_driver(logging.DEBUG, True)
+    assert root.level == logging.DEBUG
+    pool = executors.LocalExecutor(1)._pool(executors.WorkerSpec("x:y", {}))
+    try:
+        assert pool._initargs[2] == root.getEffectiveLevel() and pool._initargs[3] is True  # type: ignore[attr-defined]
+    finally:
+        pool.shutdown()

@@ -207,3 +207,20 @@ def test_check_answers_lists_the_ground_truths_that_do_not_elaborate(
     assert "two different modes" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "r")]) == 2
     assert "writes no run" in capsys.readouterr().err
+
+
+def test_the_solve_report_asks_is_simulation_of_run_json(tmp_path: Path) -> None:
+    """Issue 24: the report's simulation notice follows ``is_simulation`` of the run (the one test that
+    ``prover prove`` uses too): a run judged by ``simulation`` says so even where its backend line does not."""
+    from prover.fps.report import write_solve_report
+
+    meta = {"backend": "scripted world w.json", "lean": None, "mathlib": None, "judge": "simulation"}
+    (tmp_path / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    (tmp_path / "results.jsonl").write_text("", encoding="utf-8")
+    path, _ = write_solve_report(tmp_path)
+    assert (
+        path.read_text(encoding="utf-8").splitlines()[2].startswith("**Simulation:** backend scripted world")
+    )
+    meta.update(backend="repl", lean="4.24.0", mathlib="v4.24.0", judge="repl")
+    (tmp_path / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert "imulation" not in write_solve_report(tmp_path)[0].read_text(encoding="utf-8")

@@ -309,3 +309,49 @@ def test_serve_prove_jobs_and_checks_are_judged_by_the_front_door() -> None:
 
 
 ADD_NAME = "add_zero_right"
+
+
+def test_serve_solve_proves_the_ground_truth_through_the_front_door_within_the_request() -> None:
+    """/solve's Proven attempt (the ground truth proved like any theorem) is a ``TheoremProver.attempt`` too,
+    within the request's limits (the tighter of the request's and the solver's), on the request's generator."""
+    import json
+
+    from prover.config import compose
+    from prover.serve.app import create_app
+    from prover.serve.service import ProverService
+    from prover.serve.settings import ServeSettings
+    from prover.settings import load_settings
+    from tests.test_serve import FPS_PROBLEMS, FPS_WORLD, local
+
+    cfg = compose(
+        [
+            "backend=scripted",
+            f"backend.world={FPS_WORLD}",
+            "backend.in_process=true",
+            "generator=fixed",
+            "solver.preflight_formal_answers=false",
+            "solver.normal_form_probe=false",
+            "solver.reference_budgets=false",
+        ]
+    )
+    cfg.generator.tactics = [{"tactic": "rfl", "logprob": -0.1}]
+    service = ProverService.from_config(cfg, load_settings(ServeSettings, {}, "serve"))
+    assert service.prover is not None
+    calls: list[tuple[str, Budget | None, object]] = []
+    attempt = service.prover.attempt
+
+    def spy(theorem: Theorem, budget: Budget | None = None, **kw: object) -> Attempt:
+        calls.append((theorem.name, budget, kw.get("generator")))
+        return attempt(theorem, budget, **kw)  # type: ignore[arg-type]
+
+    service.prover.attempt = spy  # type: ignore[method-assign]
+    problem = json.loads(FPS_PROBLEMS.read_text(encoding="utf-8").splitlines()[0])
+    with local(create_app(service)) as c:
+        response = c.post("/solve", json={"problem": problem, "max_expansions": 7, "time_limit_s": 30})
+        assert response.status_code == 200, response.text
+        record = response.json()
+    assert calls, record
+    name, budget, generator = calls[0]
+    assert budget is not None and budget.time_limit_s == 30.0 and budget.max_expansions == 7
+    assert type(generator).__name__ == "QueuedGenerator"  # the request's cancellable view of the worker
+    assert record["proving"]["status"] in ("proved", "failed") and record["proving"]["theorem"] == name

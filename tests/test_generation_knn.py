@@ -267,7 +267,9 @@ def test_the_first_corpus_embedding_says_what_it_does_and_no_progress_silences_i
     monkeypatch.setattr(prover.retrieval.encoder, "load_encoder", lambda name, device="cpu": TrigramEncoder())
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(knn_module, "_EMBED_BLOCK", 2)
-    monkeypatch.setitem(progress._STATE, "enabled", True)  # an earlier `--no-progress` run may have left it off
+    monkeypatch.setitem(
+        progress._STATE, "enabled", True
+    )  # an earlier `--no-progress` run may have left it off
     steps = len(load_corpus(corpus_file))
     first = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     out, err = capsys.readouterr()

@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         summary = summary_json(load_run(args.run_dir))
     except (ReportError, RunError) as exc:
         raise CliError(str(exc)) from exc
+    except OSError as exc:  # an --out that cannot be created or written: one sentence, no traceback
+        where = exc.filename or args.out or args.run_dir
+        raise CliError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
     emit(
         {
             **{k: summary[k] for k in ("run", "solved", "total", "pass_rate", "budget", "backend")},

@@ -215,11 +215,31 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
 
 
-def _init_process(spec: WorkerSpec, parent: int) -> None:
+def _progress_enabled() -> bool:
+    from prover import progress
+
+    return progress.enabled()
+
+
+def _follow_the_driver(log_level: int, progress_on: bool) -> None:
+    """A spawned process starts with Python's logging defaults: take the driver's ``-v`` level and its
+    ``--no-progress``, so a worker's log records and progress lines show (or not) as the driver's do."""
+    from prover import progress
+    from prover.log import setup_logging
+
+    progress.set_enabled(progress_on)
+    if log_level and log_level < logging.WARNING:
+        setup_logging(1 if log_level >= logging.INFO else 2)
+
+
+def _init_process(
+    spec: WorkerSpec, parent: int, log_level: int = logging.WARNING, progress_on: bool = True
+) -> None:
     global _PROCESS_WORKER, _PROCESS_SETUP_ERROR
     signal.signal(signal.SIGTERM, _exit_worker)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the driver decides
     _die_with_parent(parent)
+    _follow_the_driver(log_level, progress_on)
     try:
         _PROCESS_WORKER = spec.build()
         prepare = getattr(_PROCESS_WORKER, "prepare", None)
@@ -336,7 +356,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_process,
-            initargs=(spec, os.getpid()),
+            initargs=(spec, os.getpid(), logging.getLogger().getEffectiveLevel(), _progress_enabled()),
         )
 
     @staticmethod

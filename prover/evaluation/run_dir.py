@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -480,6 +481,13 @@ def check_new_run_dir(run_dir: Path) -> None:
     parent = next((p for p in [run_dir, *run_dir.parents] if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SetupError(f"cannot create the run directory {run_dir}: {parent} is not writable")
+    try:  # os.access says yes to root everywhere, and /proc or a read-only mount refuse anyway: try, before
+        # the preflight loads a model for minutes
+        Path(tempfile.mkdtemp(prefix=".prover-probe-", dir=parent)).rmdir()
+    except OSError as exc:
+        raise SetupError(
+            f"cannot create the run directory {run_dir}: {parent}: {exc.strerror or exc}"
+        ) from None
 
 
 def create_run_dir(run_dir: Path, cfg: DictConfig, lock: RunDirLock) -> None:

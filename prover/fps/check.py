@@ -14,6 +14,12 @@ envs), in this order:
 4. RPE against the ground truth (on every submitted answer, as the reference); and the restatement detector,
    beside it, never inside it. Solved = verified, re-parsed and RPE-correct; any other submission is
    NE-Submitted.
+
+RPE is decided by the judge (issue 19), not by the search pool: the pool's answer to the RPE command is a
+hint (a "no" ends the check, fail closed), and a "yes" counts only when the judge's own process model accepts
+the same command (:meth:`prover.lean.judge.CommandJudge.check_command`: a fresh sandboxed REPL read strictly for
+the repl judge, comparator's repl fallback, the world for ``simulation``). ``RpeResult.judge`` names who
+decided; ``session`` only in library use with no judge (or when the hint already said no).
 """
 
 from __future__ import annotations
@@ -48,9 +54,21 @@ class RpeResult:
     correct: bool
     reasons: tuple[str, ...] = ()
     tactics: tuple[str, ...] = ()
+    #: who decided ``correct``: the judge (``repl``, ``simulation``; comparator's RPE is its repl fallback's,
+    #: so ``repl``), or ``session``: the search pool's answer, when it already said no (a "no" is fail-closed)
+    #: or when no judge was given (library use); "" when no command ran (a refused submission)
+    judge: str = ""
+    #: the search pool's answer to the same command (a hint; None: not asked)
+    hint: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"correct": self.correct, "reasons": list(self.reasons), "tactics": list(self.tactics)}
+        return {
+            "correct": self.correct,
+            "reasons": list(self.reasons),
+            "tactics": list(self.tactics),
+            "judge": self.judge,
+            "hint": self.hint,
+        }
 
 
 @dataclass
@@ -107,6 +125,23 @@ def one_line(term: str) -> str | None:
     return " ".join(term.split())
 
 
+def command_judge_of(judge: Any) -> Any | None:
+    """The judge object that decides commands (``prover.lean.judge.CommandJudge``) behind ``judge``: the object
+    itself, the judge whose bound ``judge`` method it is, or the judge of the front door
+    (``prover.theorem_prover.TheoremProver.judge``, which builds it on first use); None for anything else (a
+    plain function: library use and tests)."""
+    owner = getattr(judge, "__self__", None)
+    for candidate in (judge, owner):
+        if candidate is not None and callable(getattr(candidate, "check_command", None)):
+            return candidate
+    from prover.theorem_prover import TheoremProver
+
+    if isinstance(owner, TheoremProver):
+        inner = owner._get_judge()  # the same judge object its `judge` asks
+        return inner if callable(getattr(inner, "check_command", None)) else None
+    return None
+
+
 class FpsChecker:
     """RPE, preflight, normal-form probe and the final check over one session (probes cached per header)."""
 
@@ -116,12 +151,17 @@ class FpsChecker:
         settings: SolverSettings | None = None,
         compare_answer: bool = True,
         judge: Callable[[Any, str], Verdict] | None = None,
+        rpe_judge: Any = None,
     ) -> None:
         """``compare_answer=False``: stop after the verified proof with status ``answered`` (no ground truth to
         run RPE against, e.g. a statement sent from an editor). ``judge``: what decides that a proof holds (the
-        front door's ``TheoremProver.judge``); default ``session.verify``."""
+        front door's ``TheoremProver.judge``); default ``session.verify``. ``rpe_judge``: what decides RPE (a
+        ``prover.lean.judge.CommandJudge``); default the judge behind ``judge`` (:func:`command_judge_of`);
+        with neither, the session's answer decides RPE and the result says ``session``."""
         self.session = session
         self.judge = judge or session.verify
+        self._given_judge = judge
+        self._rpe_judge = rpe_judge
         self.settings = settings or SolverSettings()
         self.compare_answer = compare_answer
         self._tactics: dict[str, tuple[str, ...]] = {}
@@ -149,6 +189,12 @@ class FpsChecker:
             return None, f"{type(exc).__name__}: {exc}"[:300]
 
     # --- RPE ----------------------------------------------------------------------------------------
+    def rpe_judge(self) -> Any | None:
+        """The judge that decides RPE (see :meth:`__init__`), None in library use without a judge."""
+        if self._rpe_judge is None and self._given_judge is not None:
+            self._rpe_judge = command_judge_of(self._given_judge)
+        return self._rpe_judge
+
     def rpe_tactics(self, header: str) -> tuple[str, ...]:
         """The configured RPE tactics the pinned Mathlib knows (probed once per header when enabled)."""
         wanted = tuple(self.settings.rpe_tactics)
@@ -177,14 +223,26 @@ class FpsChecker:
         header = lean_header(problem)
         tactics = self.rpe_tactics(header)
         command = rpe_command(problem, submission, tactics, prop_form, self.settings.check_max_heartbeats)
+        # the search pool's answer is a hint: a "no" ends here (fail closed), a "yes" goes to the judge
         response, why = self._run(header, command)
         if response is None:
-            return RpeResult(False, (why,), tactics)
+            return RpeResult(False, (why,), tactics, judge="session", hint=False)
         if not response.ok:
-            return RpeResult(False, tuple(e[:300] for e in response.errors), tactics)
+            return RpeResult(False, tuple(e[:300] for e in response.errors), tactics, "session", False)
         if response.sorries or any("sorry" in m.data for m in response.messages if m.severity == "warning"):
-            return RpeResult(False, ("the check uses sorry",), tactics)
-        return RpeResult(True, (), tactics)
+            return RpeResult(False, ("the check uses sorry",), tactics, judge="session", hint=False)
+        judge: Any = None
+        try:
+            judge = self.rpe_judge()
+            if judge is None:  # library use with no judge: the session's answer, named as such
+                return RpeResult(True, (), tactics, judge="session", hint=True)
+            verdict = judge.check_command(header, command)
+        except Exception as exc:  # fail closed: a judge that cannot answer has not accepted
+            why = f"the RPE judge failed: {type(exc).__name__}: {exc}"[:300]
+            return RpeResult(False, (why,), tactics, judge=getattr(judge, "name", "") or "judge", hint=True)
+        name = verdict.judge or getattr(judge, "name", "") or "judge"
+        reasons = tuple(r[:300] for r in verdict.reasons)
+        return RpeResult(bool(verdict.accepted), () if verdict.accepted else reasons, tactics, name, True)
 
     def preflight(self, problem: FpsProblem) -> str | None:
         """None when the ground truth ``formal_answer`` elaborates on the pinned Mathlib, else why not."""

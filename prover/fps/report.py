@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.evaluation.results import RUN_META, AttemptRecord, read_results
-from prover.evaluation.versions import SIMULATION_NOTE, describe_versions
+from prover.evaluation.versions import SIMULATION_NOTE, describe_versions, is_simulation
 
 #: The FPS report's file name in a run directory (``prover solve`` and ``prover report`` write it).
 REPORT_FILE = "report.md"
@@ -126,12 +126,18 @@ def _cell(text: object, width: int = 80) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def markdown(records: list[AttemptRecord], title: str = "prover solve", backend: str = "") -> str:
+def markdown(
+    records: list[AttemptRecord],
+    title: str = "prover solve",
+    backend: str = "",
+    simulation: bool | None = None,
+) -> str:
     """The report. ``backend``: what answered (``describe_versions`` of the run); a scripted world is named a
-    simulation at the top, since its figures say nothing about Lean or a model."""
+    simulation at the top, since its figures say nothing about Lean or a model. ``simulation``: the run's
+    ``is_simulation`` (None: read from ``backend``)."""
     s = summarise(records)
     n = s.total
-    simulation = SIMULATION_NOTE in backend
+    simulation = SIMULATION_NOTE in backend if simulation is None else simulation
     lines = [f"# {title}", ""]
     if simulation:
         lines += [
@@ -225,5 +231,6 @@ def write_solve_report(run_dir: Path, ids: Collection[str] | None = None) -> tup
     chosen = list(records.values())
     path = run_dir / REPORT_FILE
     backend = describe_versions(meta) if meta else ""
-    path.write_text(markdown(chosen, f"prover solve: {name or run_dir.name}", backend), encoding="utf-8")
+    text = markdown(chosen, f"prover solve: {name or run_dir.name}", backend, is_simulation(meta))
+    path.write_text(text, encoding="utf-8")
     return path, summarise(chosen)

@@ -18,7 +18,7 @@ from prover.config import as_plain_dict
 from prover.errors import ConfigError
 from prover.lean.dojo_backend import DojoSettings
 from prover.lean.repl_backend import ReplClientSettings, ReplConfig, ReplSession, check_guard_block
-from prover.lean.sandbox import LeanUnavailable, make_sandbox
+from prover.lean.sandbox import LeanUnavailable, SandboxMode, SandboxUnavailable, make_sandbox
 from prover.lean.session import LeanSession
 from prover.settings import Settings, load_settings
 
@@ -42,11 +42,38 @@ class ScriptedSettings(ReplClientSettings):
     warm_spares: NonNegativeInt = 0
 
 
+class DojoBackendSettings(DojoSettings):
+    """``backend=dojo`` with the ``sandbox`` key every backend that elaborates model text has (issue 19).
+
+    LeanDojo starts its own Lean processes on the host (the user's uid and environment, network, a writable
+    project), and they cannot be put in our sandbox: so ``auto``/``bwrap`` refuse to run it
+    (:func:`check_dojo_sandbox`), and ``backend.sandbox=none`` runs it unsandboxed, recorded in ``run.json`` as
+    for the REPL (``prover.evaluation.versions.run_versions``)."""
+
+    sandbox: SandboxMode = "auto"
+
+
+#: One sentence: why dojo does not run under ``auto``/``bwrap``, and what to pass instead.
+DOJO_SANDBOX_REFUSAL = (
+    "backend=dojo cannot run in a sandbox (LeanDojo starts its own Lean processes on the host), so it refuses "
+    "backend.sandbox={mode}; pass backend.sandbox=none to run it unsandboxed (recorded in run.json), or use "
+    "backend=repl, which is sandboxed"
+)
+
+
+def check_dojo_sandbox(settings: DojoSettings) -> str:
+    """``none`` when the dojo backend may run; raises ``SandboxUnavailable`` (one sentence) otherwise."""
+    mode = getattr(settings, "sandbox", "auto")
+    if mode != "none":
+        raise SandboxUnavailable(DOJO_SANDBOX_REFUSAL.format(mode=mode))
+    return "none"
+
+
 #: The settings model of each backend, by ``backend.name``.
 BACKEND_SETTINGS: dict[str, type[Settings]] = {
     "repl": ReplConfig,
     "scripted": ScriptedSettings,
-    "dojo": DojoSettings,
+    "dojo": DojoBackendSettings,
 }
 
 
@@ -108,6 +135,7 @@ def preflight(backend_cfg: Any, *, lean_version: str | None = None) -> None:
             raise LeanUnavailable(f"backend.project_dir {project} does not exist")
         check_sandbox(settings)
     elif isinstance(settings, DojoSettings):
+        check_dojo_sandbox(settings)
         if shutil.which("lake") is None:
             raise LeanUnavailable("backend=dojo needs a Lean toolchain (`lake` on PATH); run `make lean`")
     elif isinstance(settings, ScriptedSettings):
@@ -144,9 +172,11 @@ def make_session(backend_cfg: Any, *, lean_version: str | None = None) -> LeanSe
         return ReplSession(with_toolchain(settings, lean_version))
     if isinstance(settings, ScriptedSettings):
         return _scripted(settings)
+    assert isinstance(settings, DojoSettings)
+    check_dojo_sandbox(settings)  # before LeanDojo starts anything on the host
     from prover.lean.dojo_backend import DojoSession
 
-    return DojoSession(settings)  # type: ignore[arg-type]
+    return DojoSession(settings)
 
 
 def _scripted(settings: ScriptedSettings) -> LeanSession:

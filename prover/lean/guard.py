@@ -134,6 +134,9 @@ META_WORDS = frozenset(
         "unif_hint",
         "grind_pattern",
         "eval%",
+        # `grind … on_failure t`: Lean compiles `t` (a `GoalM Unit`) with `addAndCompile` and runs it with
+        # `evalConst` when grind fails (`elabFallback`, `src/Lean/Elab/Tactic/Grind.lean`)
+        "on_failure",
     }
 )
 #: Output on purpose: messages could imitate the verifier's ``#print axioms`` report.
@@ -395,9 +398,20 @@ HARMLESS_PERCENT = frozenset(
 )
 #: Config items the parser takes as tactic arguments, not configs (``valConfigItem`` in Lean's
 #: ``src/Init/Tactics.lean``: ``notFollowedBy(&"discharger" <|> &"disch")``): their value is a tactic, and the
-#: guard scans it as one. Mathlib's ``linear_combination (norm := tac) (exp := n) e`` takes the same shape as
-#: its own syntax (``Mathlib/Tactic/LinearCombination.lean``), a tactic and a numeral.
-NOT_CONFIG_ITEMS = frozenset({"discharger", "disch", "norm", "exp"})
+#: guard scans it as one.
+NOT_CONFIG_ITEMS = frozenset({"discharger", "disch"})
+#: Mathlib's ``linear_combination (norm := tac) (exp := n) e`` takes ``norm`` as a tactic (``normStx``) and ``exp``
+#: as a numeral (``expStx``), as its own syntax, only right after these tactic names
+#: (``Mathlib/Tactic/LinearCombination.lean``: ``linear_combination``, ``linear_combination2``;
+#: ``Mathlib/Tactic/LinearCombination'.lean``: ``linear_combination'``). Anywhere else ``(norm := v)`` and
+#: ``(exp := v)`` are config items: ``Lean.Grind.Config`` has a field ``exp : Nat`` (``src/Init/Grind/Config.lean``),
+#: so ``grind``/``lia``/``cutsat (exp := v)`` evaluate ``v``. ``exp`` is checked as a config item everywhere
+#: (a literal; after ``linear_combination`` Lean's own syntax wants a numeral there).
+LINEAR_COMBINATION_WORDS = frozenset({"linear_combination", "linear_combination'", "linear_combination2"})
+#: Config items that are configs wherever they stand: Lean's ``(config := v)`` and Aesop's
+#: ``(simp_config := v)`` (an Aesop tactic clause, elaborated with ``elabConfigUnsafe``/``evalExpr'``:
+#: ``Aesop/Frontend/Tactic.lean``), also after other clauses such as ``(add safe h)``.
+ALWAYS_CONFIG_ITEMS = frozenset({"config", "simp_config"})
 #: Tactics (Lean core, Batteries, Mathlib) that may start a line of a tactic block. A line starting with any other
 #: bare lower-case word is refused: it could be a command keyword this guard does not know (Lean ends a tactic
 #: block at a word the tactic parser does not take, and parses it as the next command).
@@ -795,6 +809,18 @@ def _scoped_reasons(text: str, toks: list[Token], k: int, options: GuardOptions)
                 "(only resource and display options may be set)"
             ]
         )
+        reasons.extend(_word_reasons(text, toks[k + 1], options))
+        value = toks[k + 2]
+        if not (
+            value.kind == "number"
+            or (value.kind == "string" and not value.text.endswith("{"))
+            or (value.kind == "ident" and value.text in _LITERAL_WORDS)
+        ):
+            # a keyword there ends the command, and Lean's parser resumes at it as a new command
+            reasons.append(
+                f"the value of set_option ({where}) must be a number, a string or true/false, "
+                f"found {_at(text, value)}"
+            )
         j = k + 3
         if j >= len(toks) or toks[j].text != "in":
             return [*reasons, f"set_option ({where}) must be scoped with 'in'"], j
@@ -804,19 +830,54 @@ def _scoped_reasons(text: str, toks: list[Token], k: int, options: GuardOptions)
         if j < len(toks) and toks[j].text == "scoped":
             j += 1
         names = 0
+        reasons = []
         while j < len(toks) and toks[j].kind == "ident" and toks[j].text not in ("in", "renaming", "hiding"):
+            reasons.extend(_opened_name_reasons(text, toks[j], options))
             j += 1
             names += 1
         if j >= len(toks) or toks[j].text != "in" or not names:
             bad = toks[j] if j < len(toks) else toks[k]
             return [
                 f"'open' ({where}) may only open namespaces, scoped with 'in' "
-                f"(no renaming/hiding/explicit names; found {_at(text, bad)})"
+                f"(no renaming/hiding/explicit names; found {_at(text, bad)})",
+                *reasons,
             ], j + 1
-        reasons = []
     if j + 1 >= len(toks):
         reasons.append(f"'{word} ... in' ({where}) must be followed by the proof it scopes")
     return reasons, j + 1
+
+
+def _opened_name_reasons(text: str, tok: Token, options: GuardOptions) -> list[str]:
+    """Reasons to refuse a name in ``open … in``: every token rule applies, and a keyword (a command word, a
+    tactic, any single lower-case word, which is how Lean's keywords are spelled) is refused: the ``open`` ends
+    before it, and after the parse error Lean resumes at that keyword as a new command. Namespaces are
+    capitalised or dotted (``Nat``, ``Real``, ``intervalIntegral``, ``Finset.Nat``)."""
+    reasons = _word_reasons(text, tok, options)
+    word = tok.text
+    if (
+        word in COMMAND_WORDS
+        or word in SCOPED_WORDS
+        or word in _LINE_WORDS
+        or word in MORE_COMMAND_WORDS
+        or word.startswith(COMMAND_PREFIXES)
+        or _BARE_WORD.fullmatch(word)
+    ):
+        reasons.append(
+            f"{_at(text, tok)} is a keyword, not a namespace: Lean would end the 'open' (or 'namespace', "
+            "'section', 'end') before it and read it as a new command"
+        )
+    return reasons
+
+
+def namespace_name_refusals(name: str, options: GuardOptions | Mapping[str, Any] | None = None) -> list[str]:
+    """Reasons to refuse ``name`` as a namespace (``open``, ``namespace``, ``section``, ``end`` in a header): one
+    identifier token that passes :func:`_opened_name_reasons`."""
+    toks, reasons = _tokens_or_reason(name)
+    if reasons:
+        return reasons
+    if len(toks) != 1 or toks[0].kind != "ident":
+        return [f"{name[:40]!r} is not one name"]
+    return _opened_name_reasons(name, toks[0], GuardOptions.from_config(options))
 
 
 #: Tokens after which a tactic starts (so a ``(ident := …)`` right after that tactic's name is its config).
@@ -876,26 +937,60 @@ def _literal_end(toks: list[Token], j: int) -> int | None:
 
 def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_starts: set[int]) -> bool:
     """Whether ``toks[k]`` (a ``(`` followed by ``ident :=``) is a tactic's config item (``valConfigItem``,
-    ``src/Init/Tactics.lean``), not a named argument of a function: it follows the tactic's name or another
-    config item. When unsure it counts as a config (its value must then be a literal)."""
+    ``src/Init/Tactics.lean``; Aesop's clauses), not a named argument of a function: it follows the tactic's
+    name or other items of that tactic (``(…)`` clauses, ``+opt``/``-opt``). When unsure it counts as a config
+    (its value must then be a literal)."""
     name = toks[k + 1].text
-    if name == "config":
+    if name in ALWAYS_CONFIG_ITEMS:
         return True
-    if name in NOT_CONFIG_ITEMS or k == 0:
+    if k == 0:
         return False
     prev = toks[k - 1]
+    if name == "norm" and prev.text in LINEAR_COMBINATION_WORDS:
+        return False  # Mathlib's `linear_combination (norm := tac)`: a tactic, scanned as one
+    if name in NOT_CONFIG_ITEMS:
+        return False
     if k - 1 in config_ends:
         return True
+    head = _clause_head(toks, k - 1)
+    if head != k - 1:
+        # after other items of the same tactic (`aesop (add safe h) (x := v)`, `decide +kernel (x := v)`): a config
+        # item when the chain starts at a tactic (fail closed: also an unknown word standing where a tactic starts)
+        word = toks[head]
+        return word.kind == "ident" and (
+            word.text in TACTIC_WORDS or _at_tactic_start(toks, head, line_starts)
+        )
     if prev.kind != "ident":
         return False
     if prev.text in TACTIC_WORDS or k - 1 in line_starts:
         return True
-    before = toks[k - 2] if k >= 2 else None
-    if before is not None and before.text in ("+", "-") and before.end == prev.start:
-        return True  # after a `+opt` / `-opt` item
     # the word before is a tactic when it stands where a tactic starts, also inside tactic parentheses
     # (`(grind (x := v))`, `all_goals (t (x := v))`): fail closed for tactics this guard does not know
     return _at_tactic_start(toks, k - 1, line_starts)
+
+
+def _clause_head(toks: list[Token], j: int) -> int:
+    """Index of the word that a chain of tactic items ending at ``toks[j]`` follows: walks back over bracketed
+    groups (``(add safe h)``, ``(x := v)``, ``[lemmas]``) and ``+opt``/``-opt`` items; ``j`` when there is none."""
+    while j >= 0:
+        tok = toks[j]
+        if tok.kind == "symbol" and bracket_delta(tok) < 0:
+            depth = 0
+            i = j
+            while i >= 0:
+                depth -= bracket_delta(toks[i])
+                if depth == 0:
+                    break
+                i -= 1
+            if i < 0:
+                return j
+            j = i - 1
+            continue
+        if tok.kind == "ident" and j >= 1 and toks[j - 1].text in ("+", "-") and toks[j - 1].end == tok.start:
+            j -= 2
+            continue
+        return j
+    return 0
 
 
 def _at_tactic_start(toks: list[Token], j: int, line_starts: set[int]) -> bool:
@@ -911,6 +1006,11 @@ def _at_tactic_start(toks: list[Token], j: int, line_starts: set[int]) -> bool:
 
 def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], int | None]:
     """The config item at ``toks[k]`` (``(name := value)``): reasons to refuse it, and the index of its ``)``."""
+    if toks[k + 1].text == "rule_sets":
+        # Aesop's `(rule_sets := [A, -B])`: rule set names (`ruleSetSpec`, `"-"? ident`), never elaborated
+        end = _rule_sets_end(toks, k + 3)
+        if end is not None:
+            return [], end
     end = _literal_end(toks, k + 3)
     if end is not None and end < len(toks) and toks[end].text == ")":
         return [], end
@@ -918,6 +1018,23 @@ def _config_reasons(text: str, toks: list[Token], k: int) -> tuple[list[str], in
         f"config item {_at(text, toks[k + 1])}: a config value may only be a literal (number, true/false, "
         "'.ctor', '{ field := literal }'); Lean evaluates it as code"
     ], None
+
+
+def _rule_sets_end(toks: list[Token], j: int) -> int | None:
+    """Index of the ``)`` closing ``[ -? ident, … ] )`` at ``toks[j]``, or None when it is not that shape."""
+    if j >= len(toks) or toks[j].text != "[":
+        return None
+    j += 1
+    while j < len(toks) and toks[j].text != "]":
+        if toks[j].text == "-":
+            j += 1
+        if j >= len(toks) or toks[j].kind != "ident" or _BARE_WORD.fullmatch(toks[j].text):
+            return None
+        j += 1
+        if j < len(toks) and toks[j].text == ",":
+            j += 1
+    j += 1
+    return j if j < len(toks) and toks[j].text == ")" else None
 
 
 _BARE_WORD = re.compile(r"[a-z_][a-z0-9_]*[!?']*")
@@ -1188,7 +1305,51 @@ def check_statement(
     if head >= len(toks):
         return GuardResult(tuple(_dedupe([*out, "the statement has no declaration keyword"])))
     out.extend(_scan(text, toks[head + 1 :], opts))
+    out.extend(_statement_line_reasons(text, toks))
     return GuardResult(tuple(_dedupe(out)))
+
+
+def statement_line_refusals(text: str, *, first_line: bool = False) -> list[str]:
+    """:func:`_statement_line_reasons` for a piece of a statement (the server's binders or type); ``first_line``:
+    the piece's first token also starts a line in column 0. Text that cannot be read is refused."""
+    toks, reasons = _tokens_or_reason(text)
+    if reasons:
+        return reasons
+    return _statement_line_reasons(text, toks, first_line=first_line)
+
+
+def _ends_term(tok: Token) -> bool:
+    """Whether a term can end at ``tok`` (a name, a literal, a closing bracket): a line after ``:``, ``→``, ``=``
+    ... continues the statement's term, whatever word starts it."""
+    return tok.kind in ("ident", "number", "string", "char") or (
+        tok.kind == "symbol" and bracket_delta(tok) < 0
+    )
+
+
+def _statement_line_reasons(text: str, toks: list[Token], *, first_line: bool = False) -> list[str]:
+    """A later line of a statement starting in column 0, outside brackets, with a bare lower-case word that is
+    not a term word (the rule tactic blocks follow, :func:`_scan`): it could be a command keyword this guard does
+    not know, where Lean would end the statement and parse a new command. Variables continuing a statement in
+    column 0 stand inside brackets (PutnamBench's binders) or are indented."""
+    reasons: list[str] = []
+    depth = 0
+    for i, tok in enumerate(toks):
+        at_line_start = (i > 0 or first_line) and (tok.start == 0 or text[tok.start - 1] == "\n")
+        if (
+            at_line_start
+            and depth == 0
+            and i > 0
+            and _ends_term(toks[i - 1])
+            and tok.kind == "ident"
+            and _BARE_WORD.fullmatch(tok.text)
+            and tok.text not in _LINE_WORDS
+        ):
+            reasons.append(
+                f"{_at(text, tok)} starts a line of the statement but is not a term word: Lean could read it "
+                "as a command"
+            )
+        depth = max(0, depth + bracket_delta(tok))
+    return reasons
 
 
 #: Search words that cannot be a variable's name in a statement (Lean reads them as tactic or term keywords).

@@ -114,6 +114,20 @@ class Judge(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class CommandJudge(Protocol):
+    """A judge that also decides whether one COMMAND elaborates cleanly (no error, no ``sorry``), in its own
+    process model: FPS's RPE check (``prover.fps.check``), which is a command, not a proof of a theorem.
+
+    ``header`` is trusted (the dataset's imports and ``open`` lines); ``command`` is built by our code, and any
+    model text in it must have passed the caller's pre-filter (FPS: ``submission_problems``). Every judge of
+    :data:`JUDGES` has it; comparator's is its repl fallback (comparator checks theorems, not commands)."""
+
+    name: str
+
+    def check_command(self, header: str, command: str, *, timeout_s: float | None = None) -> Verdict: ...
+
+
 def judge_settings(cfg: Any) -> JudgeSettings:
     """The ``verify`` group (a hydra node, a mapping, ``None`` for defaults, or the model) as its typed model."""
     return load_settings(JudgeSettings, cfg, "verify")
@@ -127,7 +141,6 @@ def make_judge(settings: Any, backend_cfg: Any) -> Judge:
     sentence when the named judge cannot work here.
     """
     from prover.lean.factory import ScriptedSettings, load_backend_settings, world_path
-    from prover.lean.repl_backend import ReplConfig
 
     verify = judge_settings(settings)
     backend = load_backend_settings(backend_cfg)
@@ -155,8 +168,21 @@ def make_judge(settings: Any, backend_cfg: Any) -> Judge:
                 f"verify.judge=comparator: {missing}; run `make lean` (builds comparator, lean4export and "
                 "landrun) or use verify.judge=repl"
             )
-        return ComparatorJudge(verify, project, guard, judge_sandbox(backend_cfg, [project]))
-    # the repl judge: the backend's REPL command, started fresh per check
+        # commands (FPS RPE) are not comparator checks: the repl judge checks them (README "Trust model")
+        fallback = _repl_judge(verify, backend, backend_cfg, project, guard)
+        return ComparatorJudge(
+            verify, project, guard, judge_sandbox(backend_cfg, [project]), command_judge=fallback
+        )
+    return _repl_judge(verify, backend, backend_cfg, project, guard)
+
+
+def _repl_judge(
+    verify: JudgeSettings, backend: Any, backend_cfg: Any, project: Path, guard: GuardOptions
+) -> ReplJudge:
+    """The repl judge: the backend's REPL command (``verify.repl_command`` first), started fresh per check."""
+    from prover.lean.factory import ScriptedSettings, world_path
+    from prover.lean.repl_backend import ReplConfig
+
     readable: list[Path] = []
     if verify.repl_command is not None:
         command, cwd = list(verify.repl_command), project
@@ -239,6 +265,20 @@ class SimulationJudge:
                 False, f"the scripted world failed: {type(exc).__name__}: {exc}", "judge", self.name
             )
         return _named(verdict, self.name)
+
+    def check_command(self, header: str, command: str, *, timeout_s: float | None = None) -> Verdict:
+        """The world elaborates ``command`` on ``header``'s env, on the judge's own session (a fresh world
+        server per call, never the search's): accepted when it answers without error or ``sorry``."""
+        from prover.lean.verify import compile_reasons
+
+        try:
+            response = self._session.command_runner(header)(command)
+        except Exception as exc:  # fail closed: a timeout or crash of the world is a rejection
+            return _verdict(
+                False, f"the scripted world failed: {type(exc).__name__}: {exc}", "judge", self.name
+            )
+        reasons = compile_reasons(response)
+        return Verdict(not reasons, tuple(reasons), "compile" if reasons else "", judge=self.name)
 
     def close(self) -> None:
         self._session.close()
@@ -481,7 +521,54 @@ class ReplJudge:
 
     def trusted_header(self, theorem: Theorem) -> str:
         """The dataset's header plus our finite ``maxHeartbeats`` (model text never reaches the header)."""
-        return f"{theorem.header.rstrip()}\n\nset_option maxHeartbeats {self.settings.max_heartbeats}\n"
+        return self._header(theorem.header)
+
+    def _header(self, header: str) -> str:
+        """``header`` then our ``set_option maxHeartbeats``, which must apply to everything after it: a header
+        ending in ``open X in`` / ``set_option … in`` would scope our option away (the next command would be the
+        ``in``'s body), so such a header is refused (``ValueError``: the caller's fail-closed rejection)."""
+        toks = code_tokens(header)  # LexError (a ValueError) for text that cannot be read: refused too
+        if toks and toks[-1].kind == "ident" and toks[-1].text == "in":
+            raise ValueError(
+                "the header ends with 'in': it would scope the judge's maxHeartbeats away; refused"
+            )
+        return f"{header.rstrip()}\n\nset_option maxHeartbeats {self.settings.max_heartbeats}\n"
+
+    def check_command(self, header: str, command: str, *, timeout_s: float | None = None) -> Verdict:
+        """One command (FPS RPE) in the judge's process model: a FRESH sandboxed REPL, the trusted ``header``
+        with our finite ``maxHeartbeats`` (the command may set its own budget with ``set_option … in``: it is
+        our text), ``command`` on the header's env read strictly (exactly one answer, the env id in sequence),
+        then the nonce follow-up and exit 0 at end of input (:class:`StrictRepl`). Accepted only when the
+        command answered with no error and no ``sorry`` AND the transcript held; anything else is a rejection.
+        ``timeout_s``: the wall clock for the whole check (default ``verify.timeout_s``)."""
+        from prover.lean.verify import compile_reasons
+
+        limit = timeout_s if timeout_s is not None else self.settings.timeout_s
+        repl: StrictRepl | None = None
+        try:
+            self.processes_started += 1
+            repl = StrictRepl(
+                self.command,
+                self.cwd,
+                header=self._header(header),
+                deadline=time.monotonic() + limit,
+                sandbox=self.sandbox,
+            )
+            self.last_pid = repl.proc.pid
+            reasons = compile_reasons(repl(command))
+            if reasons:
+                return Verdict(False, tuple(reasons), "compile", judge=self.name)
+            repl.finish("judge-" + secrets.token_hex(8))
+            return Verdict(True, judge=self.name)
+        except TimeoutError:
+            return _verdict(False, f"no verdict within {limit:g} s", "judge", self.name)
+        except TranscriptError as exc:
+            return _verdict(False, f"the judged REPL broke its protocol: {exc}", "judge", self.name)
+        except Exception as exc:  # fail closed
+            return _verdict(False, f"the repl judge failed: {type(exc).__name__}: {exc}", "judge", self.name)
+        finally:
+            if repl is not None:
+                repl.close()
 
     def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Verdict:
         from prover.lean.verify import verify_proof
@@ -541,6 +628,40 @@ class ReplJudge:
         return None
 
 
+#: The most of comparator's JSON report read (a report is a few KB; more is not a report).
+REPORT_MAX_BYTES = 4 << 20
+
+
+def read_report(path: Path, max_bytes: int = REPORT_MAX_BYTES) -> str | None:
+    """Comparator's report, or None when it is missing, not a regular file, a symlink or too large (the caller
+    then fails closed). The report directory is writable from inside the sandbox, so code in the build could
+    plant a link there to a file of the host: opened with ``O_NOFOLLOW`` and checked with ``fstat``."""
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        import stat
+
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        data = os.read(fd, max_bytes + 1)
+        if len(data) > max_bytes:
+            return None
+        return data.decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 _HEARTBEAT_OPTIONS = frozenset({"maxHeartbeats", "synthInstance.maxHeartbeats"})
 
 
@@ -577,11 +698,21 @@ class ComparatorJudge:
 
     name = "comparator"
 
-    def __init__(self, settings: JudgeSettings, project: Path, guard: GuardOptions, sandbox: Sandbox) -> None:
+    def __init__(
+        self,
+        settings: JudgeSettings,
+        project: Path,
+        guard: GuardOptions,
+        sandbox: Sandbox,
+        *,
+        command_judge: ReplJudge | None = None,
+    ) -> None:
         self.settings = settings
         self.project = project
         self.guard = guard
         self.sandbox = sandbox
+        #: who checks commands (FPS RPE): comparator checks theorems only, so the repl judge does
+        self.command_judge = command_judge
         cmp = settings.comparator
         self.command = [
             arg if "/" not in arg or Path(arg).is_absolute() else str(project / arg) for arg in cmp.command
@@ -638,6 +769,18 @@ class ComparatorJudge:
             if not cmp.keep_workdir:
                 shutil.rmtree(root, ignore_errors=True)
 
+    def check_command(self, header: str, command: str, *, timeout_s: float | None = None) -> Verdict:
+        """Commands (FPS RPE) are not comparator checks (it compares a theorem with its challenge): the repl
+        judge decides them, and its verdict says ``repl``. Without one: a rejection (fail closed)."""
+        if self.command_judge is None:
+            return _verdict(
+                False,
+                "comparator checks theorems, not commands, and has no repl fallback",
+                "judge",
+                self.name,
+            )
+        return self.command_judge.check_command(header, command, timeout_s=timeout_s)
+
     def close(self) -> None:
         return None  # nothing lives between checks: each has its own workspace and processes
 
@@ -683,5 +826,5 @@ class ComparatorJudge:
                     break
                 chunks.append(data)
         kill_group(proc)
-        text = report.read_text(encoding="utf-8", errors="replace") if report.is_file() else None
+        text = read_report(report)
         return ComparatorOutcome(code, b"".join(chunks).decode("utf-8", "replace"), text)

@@ -394,7 +394,12 @@ def _python_paths() -> list[Path]:
 
 
 def _command_paths(exe: str, cwd: Path) -> list[Path]:
-    """The toolchain ``exe`` resolves to: its prefix (``X`` of ``X/bin/exe``), or the file itself."""
+    """What of the toolchain ``exe`` resolves to is bound (read-only) into the sandbox.
+
+    ``X`` of ``X/bin/exe`` only when ``X`` is a toolchain (``lib/lean``, an elan toolchain or elan's home) and
+    never the user's home, one of its ancestors or ``~/.local``: with ``lake`` in ``~/bin`` or ``~/.local/bin``
+    binding ``X`` would show the whole home (tokens, keys) to model code. Otherwise only the executable itself,
+    symlinks resolved to the real file (both names are bound, so the command runs by either)."""
     found: list[Path] = []
     candidates = [cwd / exe] if "/" in exe else []
     which = shutil.which(exe)
@@ -403,23 +408,53 @@ def _command_paths(exe: str, cwd: Path) -> list[Path]:
     for path in candidates:
         if not path.exists():
             continue
-        for p in {path.absolute(), path.resolve()}:
-            found.append(p.parent.parent if p.parent.name == "bin" else p)
+        for p in dict.fromkeys((path.absolute(), path.resolve())):
+            prefix = p.parent.parent
+            if p.parent.name == "bin" and _is_toolchain(prefix) and not _near_home(prefix):
+                found.append(prefix)
+            else:
+                found.append(p)
     elan = _elan_home(exe)
     if elan is not None:
         found.append(elan)
     return found
 
 
+def _is_toolchain(prefix: Path) -> bool:
+    """A Lean toolchain (``lib/lean``), one of elan's toolchains, or elan's home (``toolchains/``)."""
+    return (
+        (prefix / "lib" / "lean").is_dir()
+        or prefix.parent.name == "toolchains"
+        or (prefix / "toolchains").is_dir()
+    )
+
+
+def _near_home(path: Path) -> bool:
+    """Whether binding ``path`` would show the user's home: it is the home, an ancestor of it, or ``~/.local``
+    (``~/.local/share``, ``~/.local/state`` hold tokens and keyrings)."""
+    path = path.resolve()
+    homes = {Path.home()}
+    if os.environ.get("HOME"):
+        homes.add(Path(os.environ["HOME"]))
+    for home in homes:
+        home = home.resolve()
+        if path == home or path in home.parents or path == home / ".local":
+            return True
+    return False
+
+
 def _elan_home(exe: str) -> Path | None:
-    """elan's home when ``exe`` is one of its proxies (``~/.elan/bin/lake``) or ``$ELAN_HOME`` is set."""
+    """elan's home when ``exe`` is one of its proxies (``~/.elan/bin/lake``) or ``$ELAN_HOME`` is set; never the
+    user's home or an ancestor of it (:func:`_near_home`)."""
     if os.environ.get("ELAN_HOME"):
-        return Path(os.environ["ELAN_HOME"]).resolve()
+        home = Path(os.environ["ELAN_HOME"]).resolve()
+        return None if _near_home(home) else home
     which = shutil.which(exe) if exe else None
     if which:
-        home = Path(which).absolute().parent.parent
-        if (home / "toolchains").is_dir():
-            return home.resolve()
+        for binary in dict.fromkeys((Path(which).absolute(), Path(which).resolve())):
+            home = binary.parent.parent
+            if (home / "toolchains").is_dir() and not _near_home(home):
+                return home.resolve()
     return None
 
 

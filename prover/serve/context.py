@@ -9,19 +9,34 @@ namespaces), ``set_option`` with an option the guard allows, ``namespace``/``sec
 earlier theorems included) is dropped. A statement must be one ``theorem``/``lemma``/``example`` whose binders and
 type pass the tactic guard's token rules (no command keywords, ``#`` commands or banned words). Read with the
 Lean lexer, never with regular expressions.
+
+Each kept header command has an exact grammar (:func:`_header_command_refusals`): Lean's ``open``, ``universe``
+and the others take names up to the first keyword and the rest of the line is parsed as a *second* command, so
+``open Nat set_option debug.skipKernelTC true`` would switch the kernel check off. ``import M`` takes exactly one
+module of the toolchain's libraries (:data:`IMPORT_ROOTS`); ``open [scoped] N…`` and ``namespace N`` /
+``section [N]`` / ``end [N]`` take namespace names (no keyword, no lower-case single word, which is how Lean's
+keywords are spelled, no ``in``); ``universe u…`` takes short universe names; ``set_option name value`` takes an
+allowed option and a literal (number, string, ``true``/``false``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from prover.lean.guard import check_tactic
+from prover.lean.guard import check_tactic, namespace_name_refusals, statement_line_refusals
 from prover.lean.lexer import LexError, Token, code_tokens
 from prover.lean.statement import DeclParts
 
 HEADER_COMMANDS = ("import", "open", "set_option", "namespace", "section", "end", "universe", "noncomputable")
 DECLARATION_KINDS = ("theorem", "lemma", "example")
+#: Libraries a header may import from (one module per ``import``): the toolchain's Lean project.
+IMPORT_ROOTS = frozenset(
+    {"Mathlib", "Batteries", "Aesop", "Qq", "ProofWidgets", "Plausible", "ImportGraph", "Std", "Init", "Lean"}
+)
+#: Universe names: a letter, then digits, subscripts or primes (``u``, ``v₁``, ``w'``).
+_UNIVERSE_NAME = re.compile(r"[A-Za-zα-ωΑ-Ω][0-9₀-₉']*")
 
 
 def clean_header(
@@ -58,14 +73,47 @@ def clean_header(
 def _header_command_refusals(
     head: str, args: list[Token], guard_options: Mapping[str, Any] | None
 ) -> list[str]:
+    """Reasons to refuse one header command: its exact grammar (module docstring), every argument a name."""
+    words = [t.text for t in args]
+    bad = [t.text for t in args if t.kind != "ident"]
     if head == "set_option":
-        if len(args) != 2:
+        if len(args) != 2 or args[0].kind != "ident":
             return ["set_option takes an option and a value"]
         return check_tactic(f"set_option {args[0].text} {args[1].text} in skip", guard_options)
     if head == "noncomputable":
-        return [] if [t.text for t in args] == ["section"] else ["only 'noncomputable section' is accepted"]
-    bad = [t.text for t in args if t.kind != "ident"]
-    return [f"{head} takes plain names only, got {bad[0]!r}"] if bad else []
+        return [] if words == ["section"] else ["only 'noncomputable section' is accepted"]
+    if bad:
+        return [f"{head} takes plain names only, got {bad[0]!r}"]
+    if head == "import":
+        if len(args) != 1:
+            return [f"import takes exactly one module, got {len(args)} words"]
+        root = words[0].split(".")[0]
+        if root not in IMPORT_ROOTS:
+            return [
+                f"import of {words[0]!r}: only modules of {', '.join(sorted(IMPORT_ROOTS))} may be imported"
+            ]
+        return []
+    if head == "universe":
+        if not args:
+            return ["universe takes at least one name"]
+        return [
+            f"universe takes short universe names (u, v₁, w'), got {t.text!r}"
+            for t in args
+            if not _UNIVERSE_NAME.fullmatch(t.text)
+        ]
+    if head == "open":
+        names = args[1:] if words[:1] == ["scoped"] else args
+        if not names:
+            return ["open takes at least one namespace"]
+    elif head == "namespace":
+        if len(args) != 1:
+            return ["namespace takes exactly one name"]
+        names = args
+    else:  # section, end
+        if len(args) > 1:
+            return [f"{head} takes at most one name"]
+        names = args
+    return [r for t in names for r in namespace_name_refusals(t.text, guard_options)]
 
 
 def statement_refusals(parts: DeclParts, guard_options: Mapping[str, Any] | None = None) -> list[str]:
@@ -78,11 +126,12 @@ def statement_refusals(parts: DeclParts, guard_options: Mapping[str, Any] | None
     except LexError as exc:
         return [f"statement: {exc}"]
     body = f"{parts.binders} {parts.type}".strip()
-    return (
-        [f"statement: {r}" for r in check_tactic(body, guard_options)]
-        if body
-        else ["the statement has no type"]
+    if not body:
+        return ["the statement has no type"]
+    lines = statement_line_refusals(parts.binders) + statement_line_refusals(
+        parts.type, first_line=parts.type_column == 0
     )
+    return [f"statement: {r}" for r in [*check_tactic(body, guard_options), *lines]]
 
 
 def _commands(text: str, tokens: list[Token]) -> list[tuple[int, list[Token]]]:

@@ -545,7 +545,13 @@ class ProverService:
         # the proof of the answer is judged by the front door's judge, like every /prove and /check proof
         judge = self.prover.judge if self.prover is not None else None
         checker = FpsChecker(session, settings, compare_answer=ground_truth, judge=judge)
-        record = solve_problem(session, problem, searcher, generator, checker)
+        # the Proven / D-FPS backward attempts go through the front door too, within this request's limits
+        prover = (
+            _RequestProver(self.prover, self.search, generator, max_expansions, time_limit_s)
+            if self.prover is not None
+            else None
+        )
+        record = solve_problem(session, problem, searcher, generator, checker, prover=prover)
         if cancel.is_set():
             raise Cancelled("the request was cancelled")
         out = record.to_json()
@@ -715,3 +721,32 @@ def _open_lines(header: str) -> str | None:
     """The header's lines other than ``import`` ones (the FPS statement builder adds ``import Mathlib``)."""
     kept = [line for line in header.splitlines() if line.strip() and not line.lstrip().startswith("import ")]
     return "\n".join(kept) or None
+
+
+class _RequestProver:
+    """The front door as one /solve request sees it: every attempt within the request's limits (the tighter of
+    the request's and the solver's own budget) and on the request's queued, cancellable generator."""
+
+    def __init__(
+        self,
+        prover: TheoremProver,
+        search: SearchSettings,
+        generator: Any,
+        max_expansions: int | None,
+        time_limit_s: float,
+    ) -> None:
+        self.prover, self.search, self.generator = prover, search, generator
+        self.max_expansions, self.time_limit_s = max_expansions, time_limit_s
+
+    def attempt(self, theorem: Theorem, budget: Budget | None = None, *, session: Any = None) -> Attempt:
+        limits = budget.overrides() if budget is not None else {}
+        limits["time_limit_s"] = min(self.time_limit_s, limits.get("time_limit_s", self.time_limit_s))
+        if self.max_expansions is not None:
+            limits["max_expansions"] = min(
+                self.max_expansions, limits.get("max_expansions", self.max_expansions)
+            )
+        fitted = Budget.fitting(self.search, **limits)
+        return self.prover.attempt(theorem, fitted, session=session, generator=self.generator)
+
+    def judge(self, theorem: Theorem, proof: str, *, definition_names: Sequence[str] = ()) -> Any:
+        return self.prover.judge(theorem, proof, definition_names=definition_names)

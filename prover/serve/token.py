@@ -30,14 +30,20 @@ def write_token(port: int, token_dir: str | Path | None = None) -> tuple[str, Pa
     path = token_path(port, token_dir)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # a fresh, random temp name created exclusively and never through a link: in a shared token_dir another
+    # user's symlink at the name must not make us truncate or chmod its target
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, (token + "\n").encode())
-    finally:
+    except BaseException:
         os.close(fd)
-    os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)  # replaces a link at ``path`` itself, never writes through it
     return token, path
 
 

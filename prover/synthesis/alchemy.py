@@ -37,7 +37,7 @@ from prover.lean.statement import split_statement, statement_as_type
 from prover.lean.types import ProofFinished, TacticError, TacticState, Theorem, Verdict
 from prover.synthesis.alchemy_inputs import Target
 from prover.synthesis.errors import SynthesisError
-from prover.synthesis.run_progress import RunProgress
+from prover.synthesis.run_progress import SynthProgress
 from prover.synthesis.store import SampleStore
 
 #: tokens that say nothing about whether a rule can fire on a target
@@ -479,8 +479,8 @@ def lean_file(header: str, variants: Sequence[dict[str, Any]], simulated: Sequen
     blocks = [header.rstrip("\n")]
     if simulated:
         blocks.append(
-            f"-- SIMULATION: checked by {'; '.join(simulated)}, not by Lean; Lean may well reject these\n"
-            "-- variants. Check the file with `lake env lean FILE` before using it."
+            f"-- SIMULATION: these variants were checked by {'; '.join(simulated)} only, never by Lean,\n"
+            "-- which may well reject them: check the file with `lake env lean FILE` before using it."
         )
     names: set[str] = set()
     for v in variants:
@@ -687,10 +687,11 @@ def run_alchemy(
         write_run_meta(run_dir, {**meta, "command": argv})
         if store.records:
             note_resume(run_dir, {"at": time.time(), "command": argv})
-        earlier = [r for r in store.records if r["target"] in {t.name for t in targets}]
+        names = {t.name for t in targets}
+        earlier = [r for r in store.records if r["target"] in names]
         verified = sum(int(r["counts"].get("verified", 0)) for r in earlier)
-        shown = RunProgress("synth alchemy", len({t.name for t in targets}), "targets", done=len(earlier))
-        shown.begin(f" against {len(rules)} rules")
+        shown = SynthProgress("synth alchemy", len(names), "targets", done=len(earlier))
+        shown.begin("mutate", f" ({len(rules)} rules)")
         for target in targets:
             if target.name in store.finished:
                 continue

@@ -59,6 +59,16 @@ def make_ranker(settings: Any, rules: Sequence[Rule]) -> DenseRuleRanker | None:
         return None
     if settings.rank_index:
         return DenseRuleRanker.from_index(settings.rank_index, settings.device)
+    import time
+
+    from prover import progress
     from prover.retrieval.encoder import load_encoder
 
-    return DenseRuleRanker.from_rules(rules, load_encoder(settings.encoder, device=settings.device))
+    # encoding a large rule corpus takes minutes on a CPU: say so before, and how long it took after
+    progress.say(
+        "synth alchemy", f"encoding {len(rules)} rules with {settings.encoder} to rank them (rank=dense)"
+    )
+    started = time.monotonic()
+    ranker = DenseRuleRanker.from_rules(rules, load_encoder(settings.encoder, device=settings.device))
+    progress.say("synth alchemy", f"{len(rules)} rules encoded in {time.monotonic() - started:.1f} s")
+    return ranker

@@ -39,7 +39,7 @@ from prover.synthesis.prompts import (
     repair_messages,
     step_request,
 )
-from prover.synthesis.run_progress import RunProgress
+from prover.synthesis.run_progress import SynthProgress
 from prover.synthesis.settings import MustardSettings
 from prover.synthesis.store import ERROR, SampleStore
 
@@ -321,8 +321,8 @@ def _execute(
     wanted = set(range(settings.num))
     earlier = [r for r in store.records if r.get(store.key) in wanted]
     tally = Counter(str(r.get("verdict")) for r in earlier)
-    shown = RunProgress("synth mustard", settings.num, "samples", done=len(earlier))
-    shown.begin(f" (workers {settings.workers})")
+    shown = SynthProgress("synth mustard", settings.num, "samples", done=len(earlier))
+    shown.begin("write", f" ({settings.workers} worker{'s' * (settings.workers != 1)})")
     if getattr(executor, "accepts_worker", False):
         outcomes = executor.run(spec, jobs, worker)
     else:

@@ -12,7 +12,7 @@ import time
 from prover import progress
 
 
-class RunProgress:
+class SynthProgress:
     """``prover synth WHO: 12/40 samples, 9 verified (~310 s left)``; ``done``: items finished by an earlier
     invocation (a resumed run), counted in the total but not in the rate."""
 
@@ -25,11 +25,11 @@ class RunProgress:
         self._new = 0
         self._started = self._last = time.monotonic()
 
-    def begin(self, detail: str = "") -> None:
+    def begin(self, verb: str = "write", detail: str = "") -> None:
         """The first line: how much there is to do (and what an earlier invocation already did)."""
         todo = self.total - self.done
         earlier = f", {self.done} done before" if self.done else ""
-        progress.say(self.who, f"{todo} of {self.total} {self.unit} to write{earlier}{detail}")
+        progress.say(self.who, f"{todo} of {self.total} {self.unit} to {verb}{earlier}{detail}")
 
     def advance(self, tally: str) -> None:
         """One more item finished; ``tally``: what the run has verified so far (``9 verified``)."""

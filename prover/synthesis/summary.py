@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.evaluation.versions import is_simulation
+from prover.evaluation.versions import SIMULATION_NOTE, is_simulation
 
 
 def pass_rates(records: Sequence[dict[str, Any]], key: str) -> list[tuple[str, int, int, int]]:
@@ -60,10 +60,12 @@ def simulation_lines(records: Sequence[dict[str, Any]]) -> list[str]:
     simulated = [r for r in records if is_simulation(r)]
     if not simulated:
         return []
-    backends = sorted({str(r.get("backend")) for r in simulated})
+    checked_by = "; ".join(sorted({str(r.get("backend")) for r in simulated}))
+    if SIMULATION_NOTE not in checked_by:
+        checked_by += f" ({SIMULATION_NOTE})"
     return [
-        f"**Simulation:** {len(simulated)} of {len(records)} samples were checked by {'; '.join(backends)}, "
-        "not by Lean; their verdicts exercise the pipeline and say nothing about Lean, Mathlib or the model.",
+        f"**Simulation:** {len(simulated)} of {len(records)} samples were checked by {checked_by}; their "
+        "verdicts exercise the pipeline and say nothing about Lean or Mathlib.",
         "",
     ]
 
