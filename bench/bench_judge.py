@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from prover.errors import ProverError
 from prover.lean.judge import make_judge
 from prover.lean.sandbox import bwrap_problem
 from prover.lean.types import Theorem
@@ -94,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
+    problem = preflight(args.judges, args.sandbox, args.lean, args.timeout_s)
+    if problem:  # one sentence before any row: a row from a judge that cannot run would be a wrong figure
+        print(f"bench_judge: error: {problem}", file=sys.stderr)
+        return 2
     rows = []
     for sandbox in args.sandbox:
         if sandbox != "none" and bwrap_problem():
@@ -102,10 +108,31 @@ def main(argv: list[str] | None = None) -> int:
         for judge in args.judges:
             if judge == "simulation" and (args.lean or sandbox != "none"):
                 continue  # no process to sandbox, and no simulation on real Lean
-            row = run(judge, sandbox, args.n, args.lean, args.timeout_s)
+            try:
+                row = run(judge, sandbox, args.n, args.lean, args.timeout_s)
+            except ProverError as exc:
+                print(f"bench_judge: error: {exc}", file=sys.stderr)
+                return 2
             rows.append(row)
             print(json.dumps(row), flush=True)
     return 1 if any(r["wrong_verdicts"] for r in rows) else 0
+
+
+def preflight(judges: list[str], sandboxes: list[str], lean: bool, timeout_s: float) -> str | None:
+    """Why the run cannot start (``--lean`` without ``lake``, a judge that cannot be built), or None."""
+    if lean and shutil.which("lake") is None:
+        return "--lean needs Lean: 'lake' is not on PATH; run `make lean` first (or drop --lean to time the doubles)"
+    for sandbox in sandboxes:
+        if sandbox != "none" and bwrap_problem():
+            continue
+        for judge_name in judges:
+            if judge_name == "simulation" and (lean or sandbox != "none"):
+                continue
+            try:
+                make_judge(_judge_config(judge_name, lean, timeout_s), _backend(lean, sandbox)).close()
+            except ProverError as exc:
+                return str(exc)
+    return None
 
 
 if __name__ == "__main__":

@@ -331,12 +331,15 @@ class TheoremProver:
         *,
         session: LeanSession | None = None,
         generator: TacticGenerator | None = None,
+        definition_names: Sequence[str] = (),
     ) -> Attempt:
         """Search for a proof of ``theorem`` within ``budget``, judge the proof found once, return the outcome.
 
         ``session``: search on this session instead of the prover's own (a server's pooled session);
         ``generator``: ask this one instead of the prover's own (a server's per-job view of its batching
-        worker, which counts and cancels). A bad ``budget`` raises :class:`BudgetError` before anything runs;
+        worker, which counts and cancels); ``definition_names``: the header's holes the proof fills besides the
+        theorem (PutnamBench's ``…_solution`` in "find the answer" mode), passed to the judge, which checks them
+        as definition holes (comparator and simulation do; the repl judge refuses them). A bad ``budget`` raises :class:`BudgetError` before anything runs;
         every other failure is an ``error`` attempt (and the prover's own session is replaced). Control-flow
         exceptions that are not ``Exception`` (a server's cancellation, ``KeyboardInterrupt``) pass through.
         """
@@ -366,10 +369,15 @@ class TheoremProver:
                 search_s=time.monotonic() - t0,
             )
         search_s = time.monotonic() - t0
-        return self._judged(theorem, result, settings, search_s)
+        return self._judged(theorem, result, settings, search_s, definition_names)
 
     def _judged(
-        self, theorem: Theorem, result: SearchResult, settings: SearchSettings, search_s: float
+        self,
+        theorem: Theorem,
+        result: SearchResult,
+        settings: SearchSettings,
+        search_s: float,
+        definition_names: Sequence[str] = (),
     ) -> Attempt:
         """The attempt from a search result: a claimed proof goes to the judge once; its verdict decides."""
         status, verdict, judge, error, judge_s = result.status, result.verdict, "", result.error, 0.0
@@ -380,7 +388,9 @@ class TheoremProver:
             t0 = time.monotonic()
             try:
                 judge = self.judge_name
-                verdict = self._get_judge().judge(theorem, result.proof)
+                verdict = self._get_judge().judge(
+                    theorem, result.proof, definition_names=tuple(definition_names)
+                )
                 if not verdict.accepted:
                     status = ProofStatus.UNVERIFIED
             except Exception as exc:  # fail closed: a judge that cannot answer has not accepted

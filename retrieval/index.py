@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,17 +250,14 @@ def build_dense_index(
     texts = [p.text for p in corpus.premises]
     step = int(batch_size or getattr(encoder, "batch_size", 64) or 64)
     chunks: list[np.ndarray] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    starts = range(0, len(texts), step * 16)
+    blocks: Iterable[int] = starts
+    if progress:  # the project's own progress lines (quiet with --no-progress), never a library bar
+        from prover.progress import track
 
-        bar = tqdm(total=len(texts), desc="encoding premises", unit="premise")
-    for start in range(0, len(texts), step * 16):
+        blocks = track(starts, len(starts), "index", f"blocks of {step * 16} premises encoded")
+    for start in blocks:
         chunks.append(encoder.encode(texts[start : start + step * 16], batch_size=step))
-        if bar is not None:
-            bar.update(len(chunks[-1]))
-    if bar is not None:
-        bar.close()
     vectors = np.concatenate(chunks)
     meta = IndexMeta(
         kind="dense",

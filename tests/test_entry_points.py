@@ -96,6 +96,7 @@ VERDICT_CALLS: dict[tuple[str, str, str], str] = {
     ("prover/theorem_prover.py", "TheoremProver._judged", "judge"): "the front door's judge (/prove, prove)",
     ("prover/theorem_prover.py", "TheoremProver.judge", "judge"): "the front door's judge",
     ("prover/serve/service.py", "ProverService.verify", "judge"): "/check: the front door's judge",
+    ("prover/serve/service.py", "_RequestProver.judge", "judge"): "/solve's view of the front door's judge",
     ("prover/serve/service.py", "ProverService.verify", "verify"): "a service built without a front door",
     ("prover/serve/app.py", "create_app.check", "verify"): "ProverService.verify (the judge)",
     ("prover/cli/lean_trust_cmds.py", "_verify_with_lean", "judge"): "`prover lean check`: the judge",

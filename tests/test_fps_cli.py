@@ -101,6 +101,7 @@ def test_check_one_answer(capsys: pytest.CaptureFixture[str]):
     assert main([*args, "--answer", "(9 : ℕ)", *world]) == 0
     good = _events(capsys.readouterr().out)[0]
     assert good["correct"] is True and good["dropped_tactics"] == ["rw_search"]
+    assert good["judge"] == "simulation"  # the judge decided RPE, not the session's answer (issue 19)
     assert main([*args, "--answer", "(8 : ℕ)", *world]) == 0
     assert _events(capsys.readouterr().out)[0]["correct"] is False
 

@@ -182,9 +182,30 @@ def test_the_repl_judge_fails_closed_on_a_forged_rpe_answer_and_a_timeout(proble
         judge = make_judge({"judge": "repl", "timeout_s": 20.0}, _forging_backend(mode))
         verdict = judge.check_command(lean_header(problem), command)  # type: ignore[attr-defined]
         assert not verdict.accepted and verdict.check == "judge" and verdict.judge == "repl", verdict
+    # the forged frame even claims the right answer: still the protocol, not Lean, is what failed
+    right = rpe_command(problems["solved"], "(9 : ℕ)", ["rfl"])
+    judge = make_judge({"judge": "repl", "timeout_s": 20.0}, _forging_backend("prefix"))
+    verdict = judge.check_command(lean_header(problems["solved"]), right)  # type: ignore[attr-defined]
+    assert not verdict.accepted and "env" in verdict.reasons[0], verdict
     slow = make_judge({"judge": "repl", "timeout_s": 20.0}, _forging_backend("prefix"))
     late = slow.check_command(lean_header(problem), command, timeout_s=0.1)  # type: ignore[attr-defined]
     assert not late.accepted and late.check == "judge" and "no verdict within 0.1 s" in late.reasons[0]
+
+
+def test_the_judged_rpe_runs_in_the_sandbox_when_there_is_one(problems) -> None:
+    from prover.lean.sandbox import bwrap_problem
+
+    if bwrap_problem():
+        pytest.skip(f"no working bubblewrap here: {bwrap_problem()}")
+    problem = problems["solved"]
+    command = rpe_command(problem, "(9 : ℕ)", ["rfl"])
+    honest = make_judge({"judge": "repl", "timeout_s": 20.0}, {**_forging_backend("none"), "sandbox": "auto"})
+    assert honest.sandbox.describe() == "bwrap"  # type: ignore[attr-defined]
+    assert honest.check_command(lean_header(problem), command) == Verdict(True, judge="repl")  # type: ignore[attr-defined]
+    forged = make_judge(
+        {"judge": "repl", "timeout_s": 20.0}, {**_forging_backend("prefix"), "sandbox": "auto"}
+    )
+    assert not forged.check_command(lean_header(problem), command).accepted  # type: ignore[attr-defined]
 
 
 # --- the simulation judge (scripted worlds) and comparator's repl fallback ----------------------------------
@@ -253,6 +274,15 @@ def test_the_front_doors_judge_decides_rpe(problems) -> None:
     try:
         found = command_judge_of(prover.judge)
         assert found is not None and found.name == "simulation" and found is prover._get_judge()
+
+        class View:  # /solve's per-request view of the front door keeps it as `.prover`
+            def __init__(self, front: TheoremProver) -> None:
+                self.prover = front
+
+            def judge(self, theorem: Any, proof: str, *, definition_names: Any = ()) -> Verdict:
+                return self.prover.judge(theorem, proof, definition_names=definition_names)
+
+        assert command_judge_of(View(prover).judge) is found
     finally:
         prover.close()
 

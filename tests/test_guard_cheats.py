@@ -82,6 +82,13 @@ def test_the_corpus_covers_every_class_of_the_issue() -> None:
         "statement-modifier",
         "statement-by",
         "mustard-proof",
+        # the red-team review's classes (/tmp/review/redteam.md F1-F3, F5, F8)
+        "aesop-simp-config",
+        "grind-exp",
+        "grind-on-failure",
+        "open-list",
+        "set_option-value",
+        "statement-unknown-command",
     } <= classes
     assert {"config-literal", "named-argument", "statement", "proof"} <= {c["class"] for c in HONEST}
 

@@ -362,6 +362,7 @@ def test_no_two_top_level_classes_share_a_name() -> None:
 @pytest.mark.parametrize(
     ("package", "base"),
     [
+        ("prover.lean.errors", "LeanError"),
         ("prover.retrieval.errors", "RetrievalError"),
         ("prover.generation.errors", "GenerationError"),
         ("prover.search.errors", "SearchError"),

@@ -184,3 +184,62 @@ def test_a_bad_release_is_refused_by_the_setup_and_the_config(repo_root: Path, t
     assert proc.returncode == 1 and "LEAN_VERSION must be a Lean release" in proc.stderr
     with pytest.raises(ConfigError, match="toolchain"):
         load_backend_settings({"name": "repl", "command": ["lake"], "toolchain": "latest"})
+
+
+def test_prove_with_toolchain_auto_runs_the_benchmarks_release_or_names_the_make_line(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``prover prove benchmark=putnambench`` (written for v4.27.0, the manifest says) with
+    ``backend.toolchain=auto``: before that release is built, one sentence naming ``make lean LEAN_VERSION=v4.27.0``
+    and nothing written; once built, the run's workers and judge get that project and ``run.json`` says so."""
+    from prover.cli.main import main
+    from prover.evaluation.manifest import benchmark_lean_version
+    from prover.evaluation.versions import choose_toolchain, describe_versions
+    from prover.lean.toolchain import REPL_BINARY
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PROVER_LEAN_HOME", str(cache))
+    monkeypatch.setenv(
+        "PATH", f"{_fake_tools(tmp_path, FAKE_LAKE_HERE)}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(repo_root / "lean-toolchain", project / "lean-toolchain")
+    sample = repo_root / "datasets" / "samples" / "putnambench-sample.jsonl"
+    assert benchmark_lean_version({"name": "putnambench", "path": str(sample)}) == "v4.27.0"
+    assert benchmark_lean_version({"name": "my_own_file"}) is None
+    run = tmp_path / "run"
+    args = [
+        "benchmark=putnambench",
+        f"benchmark.path={sample}",
+        "backend=repl",
+        f"backend.project_dir={project}",
+        "backend.toolchain=auto",
+        "backend.sandbox=none",
+        "executor.workers=0",
+    ]
+    assert main(["prove", "--no-progress", "--out", str(run), *args]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "`make lean LEAN_VERSION=v4.27.0`" in errors[0], errors
+    assert "backend.toolchain=project" in errors[0]
+    assert not run.exists()
+
+    built = cache / "v4.27.0"
+    (built / REPL_BINARY).parent.mkdir(parents=True)
+    (built / REPL_BINARY).write_text("#!/bin/sh\n")
+    (built / "lean-toolchain").write_text("leanprover/lean4:v4.27.0\n")
+    backend = {
+        "name": "repl",
+        "command": ["lake", "env", "repl"],
+        "project_dir": str(project),
+        "sandbox": "none",
+    }
+    chosen = choose_toolchain(backend, "v4.27.0")
+    assert backend["project_dir"] == str(built)  # what every worker's session and the judge are built from
+    assert chosen is not None and (chosen["lean"], chosen["source"]) == ("v4.27.0", "cache")
+    meta = {"backend": "repl", "lean": "4.27.0", "mathlib": "v4.27.0", "toolchain": chosen}
+    assert "toolchain v4.27.0, cache; the benchmark's: v4.27.0" in describe_versions(meta)
+    pinned = {**backend, "project_dir": str(project), "toolchain": "project"}
+    assert choose_toolchain(pinned, "v4.27.0")["source"] == "project"  # type: ignore[index]
+    assert pinned["project_dir"] == str(project)
+    assert choose_toolchain({"name": "scripted", "world": "w.json"}, "v4.27.0") is None

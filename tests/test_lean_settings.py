@@ -105,3 +105,21 @@ def test_every_lean_exception_derives_from_lean_error() -> None:
                 assert issubclass(obj, LeanError) and issubclass(obj, ProverError), f"{name}.{obj.__name__}"
     assert len(found) >= 10, [c.__name__ for c in found]
     assert lean_pkg is not None
+
+
+def test_the_repl_project_dir_is_the_project_root_wherever_prover_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``backend.project_dir: .`` used to mean the current directory: a real-Lean run started elsewhere ran the
+    REPL (``lake env …``) in the wrong folder."""
+    from prover.config import as_plain_dict, compose
+    from prover.lean.repl_backend import ReplConfig
+
+    monkeypatch.chdir(tmp_path)
+    composed = as_plain_dict(compose(["backend=repl"]).backend)
+    assert ReplConfig.from_mapping(composed).project_dir == REPO
+    assert ReplConfig(command=["repl"]).project_dir == REPO
+    # a relative path that exists here is the user's; one that does not is read from the project root
+    (tmp_path / "mine").mkdir()
+    assert ReplConfig(command=["repl"], project_dir=Path("mine")).project_dir == Path("mine")
+    assert ReplConfig(command=["repl"], project_dir=Path("configs")).project_dir == REPO / "configs"

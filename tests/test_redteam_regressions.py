@@ -158,7 +158,11 @@ def test_f5_honest_scoped_forms_pass() -> None:
 # --- F8: statements refuse unknown command words at line starts ------------------------------------
 @pytest.mark.parametrize("model_written", [True, False])
 def test_f8_statement_lines_must_not_start_with_unknown_command_words(model_written: bool) -> None:
-    for text in ("theorem t : True\nsome_new_command foo", "theorem t (n : Nat) :\n  n = n\nfuture_cmd evil"):
+    for text in (
+        "theorem t : True\nsome_new_command foo",
+        "theorem t (n : Nat) :\n  n = n\nfuture_cmd evil",
+        "theorem t : True ∧\nfuture_cmd evil",  # after an operator: not a name the statement used
+    ):
         assert not check_statement(text, model_written=model_written).accepted, text
     # real benchmark layouts: a column-0 type after ':' (FormalMATH), column-0 lines inside brackets (PutnamBench)
     for text in (
@@ -172,9 +176,15 @@ def test_f8_statement_lines_must_not_start_with_unknown_command_words(model_writ
 def test_f8_server_statements_refuse_them_too() -> None:
     from prover.serve.service import BadInput, theorem_from
 
-    with pytest.raises(BadInput, match="some_new_command"):
-        theorem_from("theorem t : True\nsome_new_command foo", None)
-    assert theorem_from("theorem t (a m : ℝ) :\nm = m", None).name == "t"
+    for text in ("theorem t : True\nsome_new_command foo", "theorem t : True ∧\nsome_new_command foo"):
+        with pytest.raises(BadInput, match="some_new_command"):
+            theorem_from(text, None)
+    for text in (
+        "theorem t (a m : ℝ) :\nm = m",
+        "theorem t (m : ℕ) : True ∧\nm = m",
+        "theorem t\n(S : ℕ)\n: S = S",
+    ):
+        assert theorem_from(text, None).name == "t"
 
 
 # --- F4 / F9: HTTP headers have an exact grammar ------------------------------------------------------

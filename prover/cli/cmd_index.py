@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from prover.cli.common import (
     CliError,
@@ -21,6 +22,7 @@ from prover.cli.common import (
     load_config,
     print_config_if_asked,
 )
+from prover.progress import enabled as progress_enabled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +95,7 @@ def run_build(args: argparse.Namespace) -> int:
     check_output_dir(args.out)  # before the corpus is read and the encoder loaded
     corpus = _read(args)
     started = time.perf_counter()
-    index = build_index(corpus, settings, progress=True)
+    index = build_index(corpus, settings, progress=progress_enabled())  # quiet with --no-progress
     out = index.save(args.out)
     emit({"index": str(out), "seconds": round(time.perf_counter() - started, 3), **asdict(index.meta)})
     return 0
@@ -103,6 +105,10 @@ def run_convert(args: argparse.Namespace) -> int:
     from prover.retrieval.corpus import write_corpus
 
     check_output_file(args.out)
+    if Path(
+        args.out
+    ).exists():  # a corpus file is never overwritten silently (an index or data file may be it)
+        raise CliError(f"--out {args.out} already exists; name a new file or remove it first")
     corpus = _read(args)
     digest = write_corpus(corpus, args.out)
     emit(

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from prover.cli.common import CliError, emit
+from prover.cli.common import CliError, emit, read_text_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--index", required=True, help="index directory from `prover index build`")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--state", help="one proof state (goal text)")
+    what.add_argument("--state", help="one proof state (goal text), or '-' to read it from stdin")
     what.add_argument("--states-file", help="JSON lines with a 'state' field each, or '-' for stdin")
     parser.add_argument("-k", type=int, default=10, help="premises per state (default 10)")
     parser.add_argument("--from-file", help="only premises accessible from this corpus file ...")
@@ -39,7 +39,7 @@ def _states(args: argparse.Namespace) -> list[str]:
     from prover.jsonl import BadLine, json_object_lines, json_object_stream
 
     if args.state is not None:
-        return [args.state]
+        return [read_text_arg(args.state, "--state")]  # '-' reads stdin, as `prover suggest --state -`
     if args.states_file == "-":
         lines = json_object_stream(sys.stdin.buffer, "<stdin>")
     elif Path(args.states_file).is_file():

@@ -112,14 +112,18 @@ def _check(args: argparse.Namespace) -> int:
         return 0
     problem = _read_problem(args.problem, args.id)
     settings, session = _check_session(args, cfg, "--check")
-    with session:
-        checker = FpsChecker(session, settings)
-        try:
-            # the solver's mode decides the form: FPS `answer = (<answer> : T)`, D-FPS `(<answer>) ↔ …`
-            rpe = checker.rpe(problem, args.answer)
-            restatement = checker.restatement(problem, args.answer, None)
-        except CheckUnavailable as exc:
-            raise CliError(str(exc)) from None
+    judge = _rpe_judge(cfg)  # the judge decides RPE (prover.lean.judge); the session's answer is a hint
+    try:
+        with session:
+            checker = FpsChecker(session, settings, rpe_judge=judge)
+            try:
+                # the solver's mode decides the form: FPS `answer = (<answer> : T)`, D-FPS `(<answer>) ↔ …`
+                rpe = checker.rpe(problem, args.answer)
+                restatement = checker.restatement(problem, args.answer, None)
+            except CheckUnavailable as exc:
+                raise CliError(str(exc)) from None
+    finally:
+        judge.close()
     emit(
         {
             "problem": problem.id,
@@ -128,12 +132,26 @@ def _check(args: argparse.Namespace) -> int:
             "correct": rpe.correct,
             "reasons": list(rpe.reasons),
             "rpe_tactics": list(rpe.tactics),
+            "judge": rpe.judge,
             "dropped_tactics": checker.dropped_tactics,
             "restatement": restatement.to_json(),
             "ground_truth": problem.formal_answer,
         }
     )
     return 0
+
+
+def _rpe_judge(cfg: Any) -> Any:
+    """The judge of ``--check``'s RPE verdict (``verify.judge``), built before any check; one sentence if it
+    cannot work here."""
+    from prover.lean.judge import JudgeError, make_judge
+
+    try:
+        return make_judge(cfg.get("verify"), cfg.backend)
+    except JudgeError as exc:
+        raise EnvironmentFailure(str(exc).splitlines()[0]) from None
+    except ValueError as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
 
 
 def _no_run_arguments(args: argparse.Namespace, what: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import stat
 import sys
 from collections.abc import Mapping
@@ -98,12 +99,22 @@ def _repl_command(args: argparse.Namespace, backend: Any = None) -> tuple[list[s
         cwd = cwd or str(backend.get("project_dir", "."))
     if not Path(cwd).is_dir():
         raise CliError(f"--cwd: not a directory: {cwd}")
+    _check_program(command[0], "--repl-cmd" if args.repl_cmd else "backend.command")
     return command, cwd
+
+
+def _check_program(program: str, option: str) -> None:
+    """A bare program name (``lake``) must be on PATH: one sentence now, not an errno from the first request."""
+    if "/" in program or shutil.which(program) is not None:
+        return
+    if program in ("lake", "lean", "elan"):
+        raise CliError(f"{option} needs '{program}' on PATH (Lean is not installed here); run `make lean`")
+    raise CliError(f"{option}: '{program}' is not on PATH")
 
 
 def _run(args: argparse.Namespace) -> int:
     from prover.lean.protocol import ProtocolError, command_kind, parse_commands
-    from prover.lean.repl_process import ReplFailure, ReplProcess, ReplStartError
+    from prover.lean.repl_process import ReplCrash, ReplFailure, ReplProcess, ReplStartError
 
     path = Path(args.file)
     text = read_user_text(path, "FILE.in")
@@ -136,6 +147,10 @@ def _run(args: argparse.Namespace) -> int:
             except ReplFailure as exc:
                 if isinstance(exc, ReplStartError):
                     raise CliError(str(exc)) from exc
+                if index == 0 and isinstance(
+                    exc, ReplCrash
+                ):  # it never answered: a start failure, one sentence
+                    raise CliError(f"the REPL exited before its first answer: {exc}") from exc
                 failures += 1
                 emit(
                     {

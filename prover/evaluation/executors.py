@@ -277,11 +277,11 @@ def _preflight_in_process(job: dict[str, Any], backend_cfg: Any) -> dict[str, An
     worker = _PROCESS_WORKER
     if worker is None:
         exc = _PROCESS_SETUP_ERROR or RuntimeError("worker process was not initialised")
-        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "exit_code": _exit_code(exc)}
+        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "exit_code": exit_code_of(exc)}
     try:
         load_s = worker_preflight(worker)(job)
     except Exception as exc:
-        return {"error": str(exc).splitlines()[0] if str(exc) else repr(exc), "exit_code": _exit_code(exc)}
+        return {"error": str(exc).splitlines()[0] if str(exc) else repr(exc), "exit_code": exit_code_of(exc)}
     return {"load_s": load_s, "versions": worker_versions(worker, backend_cfg)}
 
 
@@ -295,7 +295,9 @@ def worker_versions(worker: Worker, backend_cfg: Any) -> dict[str, Any]:
     return run_versions(backend_cfg)
 
 
-def _exit_code(exc: BaseException) -> int:
+def exit_code_of(exc: BaseException) -> int:
+    """A setup failure's exit status: its own ``exit_code`` when it declares one, else 2 for bad input or config
+    (``ValueError``, ``TypeError``, ``KeyError``, a missing file) and 1 for a broken machine."""
     code = getattr(exc, "exit_code", None)
     if isinstance(code, int):
         return code

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -138,6 +138,18 @@ def cached_path(entry: ManifestEntry, root: Path | None = None) -> Path:
 def _plain_version(version: str) -> str:
     """``leanprover/lean4:v4.24.0`` and ``4.24.0`` compare equal."""
     return version.split(":")[-1].strip().lstrip("v")
+
+
+def benchmark_lean_version(benchmark_cfg: Any) -> str | None:
+    """The Lean release a benchmark is written for: its manifest entry's ``lean_version`` (also for a local copy
+    given with ``benchmark.path``), or None (not in the manifest, or no release recorded)."""
+    name = benchmark_cfg.get("name") if hasattr(benchmark_cfg, "get") else None
+    if not name:
+        return None
+    try:
+        return load_manifest().get(str(name)).lean_version
+    except ManifestError:
+        return None
 
 
 _WARNED: set[str] = set()

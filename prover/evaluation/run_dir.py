@@ -27,7 +27,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from prover.config import as_plain_dict
 from prover.evaluation.benchmarks import LoadReport, Problem
 from prover.evaluation.errors import EvaluationError
+from prover.evaluation.manifest import benchmark_lean_version
 from prover.evaluation.results import (
     CONFIG,
     RESULTS,
@@ -51,7 +52,7 @@ from prover.evaluation.results import (
     write_run_meta,
 )
 from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, SetupError, model_name
-from prover.evaluation.versions import lean_versions
+from prover.evaluation.versions import choose_toolchain, lean_versions
 from prover.search.status import ProofStatus
 
 LOCK = ".lock"
@@ -136,10 +137,10 @@ def resume_config(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
     return cfg
 
 
-def _versions(cfg: DictConfig) -> dict[str, Any]:
+def _versions(backend: Mapping[str, Any]) -> dict[str, Any]:
     from prover.evaluation.manifest import REPO_ROOT
 
-    project = Path(str(cfg.backend.get("project_dir") or REPO_ROOT))
+    project = Path(str(backend.get("project_dir") or REPO_ROOT))
     return lean_versions(project if (project / "lean-toolchain").is_file() else REPO_ROOT)
 
 
@@ -283,11 +284,16 @@ class EvaluationRun:
         if resume:
             lock.acquire()  # before the preflight, so a concurrent run is refused at once
         worker = None
+        toolchain: dict[str, Any] | None = None
         try:
             try:
                 from prover.lean.factory import LeanUnavailable, preflight
 
-                preflight(cfg.backend)
+                # backend.toolchain=auto: the benchmark's Lean release when it is built, else one sentence
+                # naming the `make lean LEAN_VERSION=…` line; the chosen project goes to every worker and judge
+                lean_version = benchmark_lean_version(cfg.benchmark)
+                preflight(cfg.backend, lean_version=lean_version)
+                toolchain = choose_toolchain(container["backend"], lean_version)
                 _check_world(cfg.backend)
             except (
                 LeanUnavailable
@@ -318,7 +324,7 @@ class EvaluationRun:
         run_fields = {
             "model": model_name(container["generator"]),
             "package": package_version(),
-            **_versions(cfg),
+            **_versions(container["backend"]),
             **versions,  # what ran, not the pins
         }
         extra = kind.meta(container) if kind.meta is not None else {}
@@ -332,6 +338,7 @@ class EvaluationRun:
                 "command": list(command if command is not None else sys.argv),
                 "load_s": round(load_s, 3),
                 "save_trees": save_trees,
+                **({"toolchain": toolchain} if toolchain else {}),
             },
         )
         if resume:

@@ -20,7 +20,7 @@ from typing import Any
 
 from prover.evaluation.benchmarks import Problem
 from prover.evaluation.errors import EvaluationError
-from prover.evaluation.executors import WorkerSpec
+from prover.evaluation.executors import WorkerSpec, exit_code_of
 from prover.evaluation.results import AttemptRecord, ResultStore
 from prover.evaluation.versions import run_versions
 from prover.generation.base import TacticGenerator
@@ -80,10 +80,11 @@ class SetupError(EvaluationError):
 
 
 def _setup_exit_code(exc: BaseException) -> int:
-    """2 when the user's config or input is wrong (fix the command line), 1 when the machine is (fix the setup)."""
-    if isinstance(exc, ValueError | TypeError | KeyError | FileNotFoundError | IsADirectoryError):
-        return 2
-    return 1
+    """2 when the user's config or input is wrong (fix the command line), 1 when the machine is (fix the setup).
+
+    An exception that declares its own ``exit_code`` keeps it (an unreachable model server, ``EndpointError``,
+    is 1 although it is a ``ValueError``): the same rule as the pool's preflight (``executors.exit_code_of``)."""
+    return exit_code_of(exc)
 
 
 def _backend_alive(session: LeanSession) -> bool:
@@ -172,7 +173,8 @@ class ProblemWorker:
             return AttemptRecord.of(
                 problem, status=ProofStatus.ERROR, error=one_line(exc), budget=self.settings.budget
             )
-        attempt = self.prover.attempt(problem.theorem)
+        # "find the answer" problems: the proof defines the header's holes, and the judge checks them as such
+        attempt = self.prover.attempt(problem.theorem, definition_names=problem.definition_names)
         tree = None
         if self.config.get("trees_dir") and attempt.graph is not None:
             tree = save_tree(Path(self.config["trees_dir"]), problem.id, attempt.graph.to_json())

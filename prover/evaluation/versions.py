@@ -100,6 +100,30 @@ def run_versions(backend_cfg: Any, session: Any = None, judge: str | None = None
     return {**out, **trust}
 
 
+def choose_toolchain(backend: dict[str, Any], lean_version: str | None) -> dict[str, Any] | None:
+    """For a REPL backend: the Lean project ``backend.toolchain`` runs for a benchmark of ``lean_version``
+    (``prover.lean.toolchain.resolve_toolchain``), written into ``backend["project_dir"]`` so the workers'
+    sessions and the judge use the same one; returns what ``run.json`` records (None for other backends).
+    Raises ``ToolchainMissing`` (one sentence naming the ``make lean`` line) when that release is not built."""
+    if backend.get("name") != "repl":
+        return None
+    from prover.lean.factory import load_backend_settings
+    from prover.lean.repl_backend import ReplConfig
+    from prover.lean.toolchain import resolve_toolchain
+
+    settings = load_backend_settings(backend)
+    assert isinstance(settings, ReplConfig)
+    chosen = resolve_toolchain(settings.toolchain, lean_version, settings.project_dir)
+    backend["project_dir"] = str(chosen.project_dir)
+    return {
+        "setting": settings.toolchain,
+        "benchmark_lean": lean_version,
+        "lean": chosen.version,
+        "source": chosen.source,
+        "project_dir": str(chosen.project_dir),
+    }
+
+
 def describe_versions(meta: dict[str, Any]) -> str:
     """One line for a report: ``backend repl, Lean 4.24.0, Mathlib v4.24.0`` or the scripted simulation."""
     backend = meta.get("backend")
@@ -110,6 +134,11 @@ def describe_versions(meta: dict[str, Any]) -> str:
         line = f"backend {backend}: no Lean ran"
     else:
         line = f"backend {backend}, Lean {lean or 'unknown'}, Mathlib {mathlib or 'unknown'}"
+    toolchain = meta.get("toolchain")
+    if isinstance(toolchain, dict) and toolchain.get("lean"):
+        wanted = toolchain.get("benchmark_lean")
+        line += f" (toolchain {toolchain['lean']}, {toolchain.get('source')}"
+        line += f"; the benchmark's: {wanted})" if wanted else ")"
     return line + describe_trust(meta)
 
 

@@ -24,6 +24,7 @@ decided; ``session`` only in library use with no judge (or when the hint already
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from prover.lean.fps_lean import ExtractionError, extraction_command, parse_extr
 from prover.lean.lexer import LexError, code_tokens
 from prover.lean.session import LeanSession
 from prover.lean.types import Verdict
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,17 +131,18 @@ def one_line(term: str) -> str | None:
 def command_judge_of(judge: Any) -> Any | None:
     """The judge object that decides commands (``prover.lean.judge.CommandJudge``) behind ``judge``: the object
     itself, the judge whose bound ``judge`` method it is, or the judge of the front door
-    (``prover.theorem_prover.TheoremProver.judge``, which builds it on first use); None for anything else (a
-    plain function: library use and tests)."""
-    owner = getattr(judge, "__self__", None)
-    for candidate in (judge, owner):
-        if candidate is not None and callable(getattr(candidate, "check_command", None)):
-            return candidate
+    (``prover.theorem_prover.TheoremProver.judge``, which builds it on first use; also through a view of it
+    that keeps it as ``.prover``, as ``/solve``'s); None for anything else (a plain function: library use)."""
     from prover.theorem_prover import TheoremProver
 
-    if isinstance(owner, TheoremProver):
-        inner = owner._get_judge()  # the same judge object its `judge` asks
-        return inner if callable(getattr(inner, "check_command", None)) else None
+    owner = getattr(judge, "__self__", None)
+    for candidate in (judge, owner, getattr(owner, "prover", None)):
+        if candidate is None:
+            continue
+        if isinstance(candidate, TheoremProver):
+            candidate = candidate._get_judge()  # the same judge object its `judge` asks
+        if callable(getattr(candidate, "check_command", None)):
+            return candidate
     return None
 
 
@@ -193,6 +197,14 @@ class FpsChecker:
         """The judge that decides RPE (see :meth:`__init__`), None in library use without a judge."""
         if self._rpe_judge is None and self._given_judge is not None:
             self._rpe_judge = command_judge_of(self._given_judge)
+            owner = getattr(self._given_judge, "__self__", None)
+            if self._rpe_judge is None and owner is not None:
+                log.warning(
+                    "the judge given to the FPS checker (%s) cannot check commands: RPE is decided by the "
+                    "session (records say rpe.judge=session)",
+                    type(owner).__name__,
+                )
+                self._given_judge = None  # say it once
         return self._rpe_judge
 
     def rpe_tactics(self, header: str) -> tuple[str, ...]:

@@ -76,14 +76,21 @@ class HFTacticGenerator(TacticGenerator):
         settings: HFGenerationSettings | None = None,
         augmenter: RetrievalAugmenter | None = None,
     ) -> None:
+        self.settings = settings or HFGenerationSettings()
+        check_settings(self.settings)
+        path = resolve_model(model)
+        if not Path(path).is_dir():  # a hub id: on disk, in the cache or reachable, else one sentence now
+            from prover.generation.model_source import ModelSourceError, check_model_source
+
+            try:
+                path = check_model_source(path, "generator.model")
+            except ModelSourceError as exc:
+                raise ModelLoadError(str(exc)) from None
         import torch
         from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-        self.settings = settings or HFGenerationSettings()
-        check_settings(self.settings)
         self.template = get_template(self.settings.prompt_template)
         self.augmenter = augmenter
-        path = resolve_model(model)
         self.device = pick_device(self.settings.device)
         dtype = self._dtype(torch)
         model_cls = AutoModelForSeq2SeqLM if self.settings.kind == "seq2seq" else AutoModelForCausalLM

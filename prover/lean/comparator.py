@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prover.lean.errors import LeanError
 from prover.lean.guard import GuardOptions, check_proof, check_tactic
 from prover.lean.lexer import code_tokens
 from prover.lean.source import split_commands
@@ -65,7 +66,7 @@ _CATEGORY_CHECK = {
 }
 
 
-class ComparatorInputError(ValueError):
+class ComparatorInputError(LeanError, ValueError):
     """The proof cannot be written as a comparator Solution (wrong declarations, no proof)."""
 
 

@@ -23,7 +23,12 @@ judge of correctness; this guard removes the ways to *skip* judgement or to act 
 
 * configs (issue 19): ``(config := v)`` / ``(opt := v)`` values only as literals (numbers, ``true``/``false``,
   ``.ctor``, ``{ field := literal }``) or ``+opt``/``-opt``; positional ``⟨…⟩`` configs refused (Lean evaluates
-  configs as unsafe code, ``src/Lean/Elab/Tactic/Config.lean``);
+  configs as unsafe code, ``src/Lean/Elab/Tactic/Config.lean``). ``config``/``simp_config`` (Aesop) are configs
+  wherever they stand, and any ``(x := v)`` after a tactic's other clauses is one; ``(norm := tac)`` is exempt
+  only right after ``linear_combination`` (``exp`` is a config item everywhere: ``Lean.Grind.Config.exp``);
+  ``grind … on_failure t`` (compiled and run) is refused;
+* ``open … in`` names and ``set_option`` values pass every token rule: a keyword there (any single lower-case
+  word) would end the command and start another; a value is a number, a string or ``true``/``false``;
 * no identifier starting with ``unsafe``; ``ident%`` read as one token, as Lean's token table does, and only the
   elaboration helpers in :data:`HARMLESS_PERCENT` allowed;
 * no command keyword anywhere, also inside brackets: after a parse error Lean's parser resumes at the next token
@@ -869,15 +874,23 @@ def _opened_name_reasons(text: str, tok: Token, options: GuardOptions) -> list[s
     return reasons
 
 
-def namespace_name_refusals(name: str, options: GuardOptions | Mapping[str, Any] | None = None) -> list[str]:
-    """Reasons to refuse ``name`` as a namespace (``open``, ``namespace``, ``section``, ``end`` in a header): one
-    identifier token that passes :func:`_opened_name_reasons`."""
-    toks, reasons = _tokens_or_reason(name)
-    if reasons:
-        return reasons
+def namespace_name_refusals(
+    name: str | Token, options: GuardOptions | Mapping[str, Any] | None = None
+) -> list[str]:
+    """Reasons to refuse ``name`` (text, or a token already read) as a namespace (``open``, ``namespace``,
+    ``section``, ``end`` in a header): one identifier token that passes :func:`_opened_name_reasons`."""
+    if isinstance(name, Token):
+        text = name.text
+        toks = [Token(name.kind, name.text, 0, len(name.text))]  # positions relative to the name itself
+    else:
+        text = name
+        toks, reasons = _tokens_or_reason(name)
+        if reasons:
+            return reasons
     if len(toks) != 1 or toks[0].kind != "ident":
-        return [f"{name[:40]!r} is not one name"]
-    return _opened_name_reasons(name, toks[0], GuardOptions.from_config(options))
+        return [f"{text[:40]!r} is not one name"]
+    opts = options if isinstance(options, GuardOptions) else GuardOptions.from_config(options)
+    return _opened_name_reasons(text, toks[0], opts)
 
 
 #: Tokens after which a tactic starts (so a ``(ident := …)`` right after that tactic's name is its config).
@@ -1309,13 +1322,13 @@ def check_statement(
     return GuardResult(tuple(_dedupe(out)))
 
 
-def statement_line_refusals(text: str, *, first_line: bool = False) -> list[str]:
-    """:func:`_statement_line_reasons` for a piece of a statement (the server's binders or type); ``first_line``:
-    the piece's first token also starts a line in column 0. Text that cannot be read is refused."""
+def statement_line_refusals(text: str) -> list[str]:
+    """:func:`_statement_line_reasons` for a statement's binders and type (the server's ``binders : type``, the
+    type in column 0 when it stood there). Text that cannot be read is refused."""
     toks, reasons = _tokens_or_reason(text)
     if reasons:
         return reasons
-    return _statement_line_reasons(text, toks, first_line=first_line)
+    return _statement_line_reasons(text, toks)
 
 
 def _ends_term(tok: Token) -> bool:
@@ -1326,28 +1339,32 @@ def _ends_term(tok: Token) -> bool:
     )
 
 
-def _statement_line_reasons(text: str, toks: list[Token], *, first_line: bool = False) -> list[str]:
+def _statement_line_reasons(text: str, toks: list[Token]) -> list[str]:
     """A later line of a statement starting in column 0, outside brackets, with a bare lower-case word that is
     not a term word (the rule tactic blocks follow, :func:`_scan`): it could be a command keyword this guard does
-    not know, where Lean would end the statement and parse a new command. Variables continuing a statement in
-    column 0 stand inside brackets (PutnamBench's binders) or are indented."""
+    not know, where Lean would end the statement and parse a new command. A name the statement used before (a
+    binder such as FormalMATH's ``(a b m : ℝ) :`` then ``m = 450`` in column 0) may continue a term that is not
+    complete yet (after ``:``, ``∧``, ``=`` …): a keyword could never have been used as a name. Column-0 lines
+    inside brackets (PutnamBench's binders) and indented lines are not checked."""
     reasons: list[str] = []
     depth = 0
+    seen: set[str] = set()
     for i, tok in enumerate(toks):
-        at_line_start = (i > 0 or first_line) and (tok.start == 0 or text[tok.start - 1] == "\n")
+        at_line_start = i > 0 and text[tok.start - 1] == "\n"
         if (
             at_line_start
             and depth == 0
-            and i > 0
-            and _ends_term(toks[i - 1])
             and tok.kind == "ident"
             and _BARE_WORD.fullmatch(tok.text)
             and tok.text not in _LINE_WORDS
+            and (_ends_term(toks[i - 1]) or tok.text not in seen)
         ):
             reasons.append(
                 f"{_at(text, tok)} starts a line of the statement but is not a term word: Lean could read it "
                 "as a command"
             )
+        if tok.kind == "ident":
+            seen.add(tok.text)
         depth = max(0, depth + bracket_delta(tok))
     return reasons
 

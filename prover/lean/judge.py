@@ -232,6 +232,10 @@ class SimulationJudge:
 
     The world's in-process session runs the same checks as ``prover.lean.verify`` against the world's
     semantics, on a session of its own (never the search's).
+
+    Thread-safe without a lock (serve judges from several threads): each check runs on a world server of
+    its own (``WorldSession.command_runner`` builds one per call), the world itself is only read, and the
+    guard options are frozen; ``tests/test_judge_threads.py`` checks concurrent verdicts.
     """
 
     name = "simulation"
@@ -257,6 +261,9 @@ class SimulationJudge:
                 return _verdict(False, f"cannot read the hole definitions: {exc}", "guard", self.name)
             if isinstance(task, list):
                 return Verdict(False, tuple(task), "guard", judge=self.name)
+            wrong = self._world_refuses_values(task.solution, task.definition_names)
+            if wrong:
+                return Verdict(False, tuple(wrong), "compile", judge=self.name)
             proof = task.proof
         try:
             verdict = self._session.verify(theorem, proof)
@@ -265,6 +272,22 @@ class SimulationJudge:
                 False, f"the scripted world failed: {type(exc).__name__}: {exc}", "judge", self.name
             )
         return _named(verdict, self.name)
+
+    def _world_refuses_values(self, solution: str, holes: Sequence[str]) -> list[str]:
+        """The world's errors for the hole values: a world can name right and wrong answers with canned
+        ``commands`` (``contains: "NAME : T := 6"``, errors or none); a value it says nothing about passes on
+        the text contract alone (a world without Lean cannot elaborate a definition)."""
+        from prover.lean.source import split_commands
+
+        _, commands = split_commands(solution)
+        reasons: list[str] = []
+        for command in commands:
+            if command.name not in holes:
+                continue
+            canned = self._session.world.scripted_command(command.text)
+            errors = [m.data for m in canned.messages if m.severity == "error"] if canned else []
+            reasons += [f"{command.name}: {e}" for e in errors]
+        return reasons
 
     def check_command(self, header: str, command: str, *, timeout_s: float | None = None) -> Verdict:
         """The world elaborates ``command`` on ``header``'s env, on the judge's own session (a fresh world

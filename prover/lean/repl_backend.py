@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from prover.config import REPO_ROOT
 from prover.errors import ConfigError
 from prover.lean.guard import GuardOptions
 from prover.lean.protocol import CommandRequest, Response, TacticRequest
@@ -115,10 +116,20 @@ class ReplConfig(ReplClientSettings):
     """``backend=repl`` (configs/backend/repl.yaml), validated; ``pool_size`` is a number once loaded."""
 
     command: list[str] = Field(min_length=1)
-    project_dir: Path = Path(".")
+    #: the Lean project the REPL runs in: by default the project root (``${repo:.}`` in the YAML), wherever
+    #: ``prover`` was started; a relative path that does not exist here is read from the project root too
+    project_dir: Path = REPO_ROOT
     #: ``auto``: the benchmark's Lean release when built (``prover.lean.toolchain``); ``project``: the pin here;
     #: or a release (``v4.15.0``) built by ``make lean LEAN_VERSION=...``.
     toolchain: str = "auto"
+
+    @field_validator("project_dir")
+    @classmethod
+    def _project_dir(cls, value: Path) -> Path:
+        path = value.expanduser()
+        if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
+            return REPO_ROOT / path
+        return path
 
     @field_validator("toolchain")
     @classmethod

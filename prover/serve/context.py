@@ -113,7 +113,7 @@ def _header_command_refusals(
         if len(args) > 1:
             return [f"{head} takes at most one name"]
         names = args
-    return [r for t in names for r in namespace_name_refusals(t.text, guard_options)]
+    return [r for t in names for r in namespace_name_refusals(t, guard_options)]
 
 
 def statement_refusals(parts: DeclParts, guard_options: Mapping[str, Any] | None = None) -> list[str]:
@@ -128,9 +128,10 @@ def statement_refusals(parts: DeclParts, guard_options: Mapping[str, Any] | None
     body = f"{parts.binders} {parts.type}".strip()
     if not body:
         return ["the statement has no type"]
-    lines = statement_line_refusals(parts.binders) + statement_line_refusals(
-        parts.type, first_line=parts.type_column == 0
-    )
+    # the binders and the type as they stand in the declaration (the type in its column): the line rule sees
+    # the names the binders declared and where the type starts
+    joint = "\n" if parts.type_column == 0 else " "
+    lines = statement_line_refusals(f"{parts.binders} :{joint}{parts.type}")
     return [f"statement: {r}" for r in [*check_tactic(body, guard_options), *lines]]
 
 

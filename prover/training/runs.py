@@ -16,14 +16,12 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
 
@@ -163,39 +161,16 @@ def append_metrics(out: Path, step: int, metrics: dict[str, Any]) -> None:
         handle.write(json.dumps(line) + "\n")
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        return False
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    try:
-        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout):
-            return True
-    except OSError:
-        return False
-
-
 def check_model_source(name: str, key: str = "train.model") -> str:
-    """The local path of ``name`` (``minilm``, a directory, a hub name in the cache) or a hub name the hub can
-    serve; otherwise one sentence at once, instead of a minute of download retries and a traceback."""
-    from prover.retrieval.encoder import resolve_model_path
-
-    path = resolve_model_path(name)  # ``minilm`` and local paths; a bad local path is one sentence there
-    if Path(path).is_dir():
-        return path
-    from huggingface_hub import try_to_load_from_cache
+    """The local path of ``name`` or a hub name the hub can serve; otherwise one sentence at once (the check is
+    shared with the tactic generator: :func:`prover.generation.model_source.check_model_source`)."""
+    from prover.generation.model_source import ModelSourceError
+    from prover.generation.model_source import check_model_source as check_source
 
     try:
-        cached = try_to_load_from_cache(path, "config.json")
-    except ValueError:  # not a valid repository id either
-        raise TrainingRunError(
-            f"{key}={name} is neither a model directory nor a Hugging Face model id"
-        ) from None
-    if isinstance(cached, str) or _hub_reachable():
-        return path
-    raise TrainingRunError(
-        f"{key}={name} is not a local directory, not in the Hugging Face cache, and the hub cannot be reached "
-        "(offline); download it where the hub is reachable or give a local model directory"
-    )
+        return check_source(name, key)
+    except ModelSourceError as exc:
+        raise TrainingRunError(str(exc)) from None
 
 
 def last_checkpoint(out: Path) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from prover.lean.doubles.server import WorldServer
 from prover.lean.doubles.world import World, WorldError, normalise_tactic
+from prover.lean.errors import LeanError
 from prover.lean.source import SourceError, split_commands
 from prover.lean.statement import split_declaration, statement_as_type
 
@@ -38,7 +39,7 @@ FAULTS = ("hang", "crash", "garbage-report", "drop-target", "no-success-line", "
 _REQUIRED = ("challenge_module", "solution_module", "theorem_names", "permitted_axioms", "enable_nanoda")
 
 
-class Uncaught(Exception):
+class Uncaught(LeanError):
     """What comparator's ``main`` throws: printed as ``uncaught exception: …``, exit status 1."""
 
 
