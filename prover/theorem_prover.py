@@ -346,9 +346,13 @@ class TheoremProver:
         searcher = self.searcher(budget)
         settings = searcher.settings
         t0 = time.monotonic()
+        used: tuple[int, int] | None = None
         try:
             lean = session if session is not None else self.session
             asked = generator if generator is not None else self.generator
+            # the prover's own generator runs one attempt at a time per worker: its server's token counter,
+            # read before and after, is this attempt's (a caller's generator may be shared: not counted here)
+            used = token_usage(asked) if generator is None else None
             t0 = time.monotonic()
             result = searcher.search(lean, asked, theorem, self._critic)
         except Exception as exc:  # this theorem's outcome, never the caller's crash
@@ -369,6 +373,7 @@ class TheoremProver:
                 search_s=time.monotonic() - t0,
             )
         search_s = time.monotonic() - t0
+        count_tokens(result, used, asked)
         return self._judged(theorem, result, settings, search_s, definition_names)
 
     def _judged(
@@ -457,6 +462,29 @@ class TheoremProver:
 
 #: searchers kept for reuse (one per distinct budget)
 _SEARCHER_CACHE = 8
+
+
+def token_usage(generator: object) -> tuple[int, int] | None:
+    """``(prompt, completion)`` tokens a generator's model server reported so far (``generator=openai``: its
+    client's running total), or None for a generator without a server."""
+    usage = getattr(getattr(generator, "client", None), "usage", None)
+    prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return prompt, completion
+    return None
+
+
+def count_tokens(result: SearchResult, before: tuple[int, int] | None, generator: object) -> None:
+    """Put this search's tokens into its stats, for every searcher: whole-proof sampling counts its own
+    (per sample batch); tree search gets the server's counter's growth during the search."""
+    stats, samples = result.stats, result.samples
+    if samples is not None and (samples.prompt_tokens or samples.completion_tokens):
+        stats.prompt_tokens, stats.completion_tokens = samples.prompt_tokens, samples.completion_tokens
+        return
+    after = token_usage(generator) if before is not None else None
+    if before is not None and after is not None:
+        stats.prompt_tokens = max(0, after[0] - before[0])
+        stats.completion_tokens = max(0, after[1] - before[1])
 
 
 def _close_quietly(obj: object) -> None:

@@ -56,6 +56,10 @@ class SearchStats:
     lean_time_s: float = 0.0
     model_time_s: float = 0.0
     total_time_s: float = 0.0
+    #: tokens a model server reported for this search (``generator=openai``; 0 for local models); the front
+    #: door fills them for every searcher (``prover.theorem_prover``)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     @property
     def search_time_s(self) -> float:
@@ -306,8 +310,11 @@ class SearchGraph:
         return (n for n, d in self.graph.nodes(data=True) if d["kind"] == kind)
 
     # --- JSON -----------------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        """A self-contained JSON tree (no backend handles): what ``prover tree render`` draws."""
+    def to_json(self, judge: str | None = None) -> dict[str, Any]:
+        """A self-contained JSON tree (no backend handles): what ``prover tree render`` draws.
+
+        With ``judge`` (the run's judge) the file says who decided "proved" and, for ``simulation`` (a scripted
+        world, no Lean), ``"simulation": true``, which ``prover tree render`` shows in the drawing's title."""
         nodes = []
         for n, d in self.graph.nodes(data=True):
             item = {
@@ -339,7 +346,7 @@ class SearchGraph:
                 "statement": self.theorem.statement,
                 "header": self.theorem.header,
             }
-        return {
+        out: dict[str, Any] = {
             "format": GRAPH_FORMAT,
             "version": GRAPH_VERSION,
             "theorem": theorem,
@@ -349,6 +356,10 @@ class SearchGraph:
             "nodes": nodes,
             "edges": edges,
         }
+        if judge:
+            out["judge"] = judge
+            out["simulation"] = judge == "simulation"
+        return out
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False)

@@ -308,6 +308,8 @@ def render(
             )
         )
     title = (data.get("theorem") or {}).get("name", "search graph")
+    if data.get("simulation"):  # a scripted world decided: no Lean checked what the drawing calls proved
+        title = f"SIMULATION (scripted world, no Lean) — {title}"
     proof = data.get("proof")
     title += f" — {'proved in ' + str(len(proof)) + ' steps' if proof else 'no proof'}"
     title += f" — {total_nodes} nodes"

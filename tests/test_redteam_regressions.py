@@ -376,3 +376,21 @@ def test_token_file_is_never_written_through_a_link(tmp_path: Path) -> None:
     assert not path.is_symlink() and path.read_text(encoding="utf-8").strip() == token
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tokens.iterdir()] == [path.name]  # no temp file left behind
+
+
+def test_the_clause_chain_walk_stays_linear() -> None:
+    """The F1 rule walks back over a tactic's earlier clauses; a proof of thousands of ``f (a := 1) (a := 1) …``
+    (a term's named arguments) or of Aesop clauses must not make the guard quadratic: 4x the items may take at
+    most 8x the time (16x would be quadratic)."""
+    import time
+
+    def timed(n: int) -> float:
+        texts = ["exact f " + "(a := 1) " * n, "aesop " + "(add safe h) " * n + "(simp_config := {})"]
+        t0 = time.perf_counter()
+        for text in texts:
+            check_tactic(text)
+        return time.perf_counter() - t0
+
+    timed(200)
+    small, large = min(timed(1_500) for _ in range(3)), min(timed(6_000) for _ in range(3))
+    assert large < 8 * small, (small, large)

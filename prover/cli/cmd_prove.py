@@ -130,6 +130,15 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
+def simulation_note(prepared: Any) -> str | bool:
+    """The start/done events' ``simulation`` field: ``"BACKEND: no Lean ran"`` for a scripted world or a double,
+    ``false`` when Lean ran (always present, so a reader of the JSON lines never has to infer it)."""
+    from prover.evaluation.versions import is_simulation
+
+    fields = dict(getattr(prepared, "run_fields", None) or {})
+    return f"{fields.get('backend')}: no Lean ran" if is_simulation(fields) else False
+
+
 def emit_start(prepared: Any) -> Any:
     """The ``start`` event of a run (``prover prove`` / ``prover solve``); returns where the run stands."""
     from prover.evaluation.versions import is_simulation
@@ -144,9 +153,9 @@ def emit_start(prepared: Any) -> Any:
         "load_s": round(prepared.load_s, 3),
     }
     fields = dict(getattr(prepared, "run_fields", None) or {})
+    event["simulation"] = simulation_note(prepared)
     if is_simulation(fields):
         # said where a user looks first, not only in run.json: nothing this run "proves" was checked by Lean
-        event["simulation"] = f"{fields.get('backend')}: no Lean ran"
         print(
             f"{prepared.kind.command}: SIMULATION: {fields.get('backend')}; no result of this run was checked by Lean",
             file=sys.stderr,
@@ -181,6 +190,7 @@ def _run(args: argparse.Namespace) -> int:
             "attempted_now": summary.attempted,
             "errors": after.errors,
             "budget": after.budget,
+            "simulation": simulation_note(prepared),
         }
     )
     if after.errors:

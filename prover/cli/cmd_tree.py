@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from prover.cli.common import CliError, emit
@@ -38,6 +39,8 @@ def run_render(args: argparse.Namespace) -> int:
         raise CliError("--max-nodes must be >= 1")
     try:
         data = read_graph_file(args.tree)
+        if "simulation" not in data:  # a tree saved before trees named their judge: the run's run.json says
+            data = {**data, "simulation": _run_was_simulated(args.tree)}
         layout = render(
             data, args.output, max_nodes=args.max_nodes, collapse_failed=False if args.all_failed else None
         )
@@ -54,3 +57,15 @@ def run_render(args: argparse.Namespace) -> int:
         }
     )
     return 0
+
+
+def _run_was_simulated(tree: Path) -> bool:
+    """Whether the run that saved ``tree`` (``RUN/trees/NAME.json``) used a scripted world or a double."""
+    from prover.evaluation.versions import is_simulation
+
+    run_json = tree.resolve().parent.parent / "run.json"
+    try:
+        meta = json.loads(run_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and bool(is_simulation(meta))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 
@@ -84,6 +85,22 @@ def _hoist_verbosity(argv: list[str]) -> list[str]:
     return front + rest
 
 
+#: commands that keep no results a SIGTERM could leave behind (a server answers requests, it writes no run)
+_NO_RESULTS = {"serve"}
+
+#: an exception's class name at the start of a message or after ``: `` (``JudgeError: ...``, from a worker that
+#: sent its failure as text): internal names, not words for the user
+_CLASS_PREFIX = re.compile(r"(^|: )(?:[A-Z][a-z0-9]+)+(?:Error|Exception|Failure|Unavailable|Crash): ")
+
+
+def user_message(message: str) -> str:
+    """``message`` without internal class names, with a hint where the cause has an obvious remedy."""
+    message = _CLASS_PREFIX.sub(r"\1", message)
+    if "cannot reach http" in message and "base_url" not in message:
+        message += "; start the OpenAI-compatible server (vLLM or SGLang) or set generator.base_url to one"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(_hoist_verbosity(list(sys.argv[1:] if argv is None else argv)))
@@ -104,11 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     except ProverError as exc:
         # CliError and any library error a handler did not translate: one line, never a traceback.
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        print(f"prover {args.command}: error: {message}", file=sys.stderr)
+        print(f"prover {args.command}: error: {user_message(message)}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         if _TERMINATED["hit"]:
-            print(f"prover {args.command}: terminated (SIGTERM); finished results are kept", file=sys.stderr)
+            kept = "" if args.command in _NO_RESULTS else "; finished results are kept"
+            print(f"prover {args.command}: terminated (SIGTERM){kept}", file=sys.stderr)
             return 143
         print(f"prover {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -93,12 +93,22 @@ class RunSummary:
         n_max = max(r.samples.n for r in with_samples if r.samples is not None)
         return [(k, sum(1 for f in firsts if f <= k)) for k in k_values(n_max)]
 
+    def problem_tokens(self, record: AttemptRecord) -> tuple[int, int]:
+        """``(prompt, completion)`` tokens of one problem, any searcher (records written before tree search
+        counted tokens have them in ``samples`` only)."""
+        if record.prompt_tokens or record.completion_tokens:
+            return record.prompt_tokens, record.completion_tokens
+        if record.samples is not None:
+            return record.samples.prompt_tokens, record.samples.completion_tokens
+        return 0, 0
+
     def tokens(self) -> dict[str, int]:
         """Tokens the model server reported, summed over problems (0 for local models)."""
         rows = [r.samples for r in self.records if r.samples is not None]
+        per_problem = [self.problem_tokens(r) for r in self.records]
         return {
-            "prompt": sum(x.prompt_tokens for x in rows),
-            "completion": sum(x.completion_tokens for x in rows),
+            "prompt": sum(p for p, _ in per_problem),
+            "completion": sum(c for _, c in per_problem),
             "samples": sum(x.n for x in rows),
             "repaired": sum(x.repaired for x in rows),
         }
@@ -211,12 +221,24 @@ def _distribution(values: list[float]) -> dict[str, float]:
     }
 
 
+def _distribution_line(values: list[float]) -> str:
+    """``median 1,234, mean 1,500, max 4,000`` (tokens per problem)."""
+    d = _distribution(values)
+    return f"median {d['median']:,.0f}, mean {d['mean']:,.0f}, max {d['max']:,.0f}" if d else "none"
+
+
 # --- plots --------------------------------------------------------------------------------------------
 
 
 def has_pass_at_k_curve(run: RunSummary, other: RunSummary | None = None) -> bool:
     """A curve needs two k values; a single pass@1 is reported as a number, not as a one-point plot."""
     return any(len(r.pass_at_k()) > 1 for r in (run, other) if r is not None)
+
+
+def _plot_title(run: RunSummary, title: str) -> str:
+    """A chart's title, led by ``SIMULATION`` when the run used a scripted world or a double: a PNG copied out
+    of the report must not read as Lean's result."""
+    return f"SIMULATION (no Lean) — {title}" if is_simulation(run.meta) else title
 
 
 def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> dict[str, Path]:
@@ -240,7 +262,7 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
         ax.set_xlabel("k (samples / attempts)")
         ax.set_ylabel("pass@k (%)")
         ax.set_ylim(-2, 102)  # points at 0 % and 100 % stay visible
-        ax.set_title(f"pass@k — budget {run.budget}")
+        ax.set_title(_plot_title(run, f"pass@k — budget {run.budget}"))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -262,7 +284,7 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
         ax.set_xscale("log", base=2)
         ax.set_xlabel("samples per problem (judging order, repairs included)")
         ax.set_ylabel("problems solved")
-        ax.set_title("coverage: samples vs solved")
+        ax.set_title(_plot_title(run, "coverage: samples vs solved"))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -280,7 +302,7 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
     for i, (_, s, t) in enumerate(cats):
         ax.text(t, i, f" {s}/{t}", va="center", fontsize=8)
     ax.set_xlabel("problems")
-    ax.set_title("solved by category")
+    ax.set_title(_plot_title(run, "solved by category"))
     ax.invert_yaxis()
     ax.set_xlim(0, 1.15 * max([t for _, _, t in cats] or [1]))
     ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
@@ -306,6 +328,8 @@ def make_plots(run: RunSummary, out: Path, other: RunSummary | None = None) -> d
         )
         ax.set_xlabel(label)
         ax.set_ylabel("problems")
+        if is_simulation(run.meta):  # the other plots' titles say it; an untitled plot would not
+            ax.set_title(_plot_title(run, label))
         ax.legend(fontsize=8)
         fig.tight_layout()
         paths[key] = out / f"{key}.png"
@@ -417,9 +441,18 @@ def _cell(value: Any) -> str:
 
 def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None = None) -> str:
     s = summary_json(run)
+    lead = (  # said before the headline figure, as the solve report does: a scripted world is not Lean
+        [
+            f"**Simulation:** {run.meta.get('backend')}; no Lean ran, so no result below was checked by Lean.",
+            "",
+        ]
+        if is_simulation(run.meta)
+        else []
+    )
     lines = [
         f"# Run {run.name}",
         "",
+        *lead,
         f"**{s['solved']}/{s['total']} solved ({_fmt_pct(run.pass_rate)})** with budget "
         f"{run.budget} (N×S×T: attempts × tactics per expansion × expansions; whole-proof: × samples ×).",
         "",
@@ -433,6 +466,14 @@ def markdown(run: RunSummary, plots: dict[str, Path], other: RunSummary | None =
     if run.load_s is not None:
         lines += [
             f"Set-up (Lean session start and model load): {run.load_s:.2f} s, not counted in any problem's time.",
+            "",
+        ]
+    per_problem = [sum(run.problem_tokens(r)) for r in run.records]
+    if any(per_problem):
+        tok = s["tokens"]
+        lines += [
+            f"Tokens reported by the model server: {tok['prompt']:,} prompt + {tok['completion']:,} completion; "
+            f"per problem {_distribution_line([float(t) for t in per_problem])}.",
             "",
         ]
     lines += ["| status | problems |", "|---|---|"]

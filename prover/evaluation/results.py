@@ -66,6 +66,10 @@ class AttemptRecord(BaseModel):
     sandbox: str | None = None
     #: whole-proof sampling: pass@k's n and c
     samples: SampleCounts | None = None
+    #: tokens the model server reported for this problem, for any searcher (``generator=openai``; 0: a local
+    #: model or a server that reports none); also in ``stats``
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     #: one line saying why, for ``error`` results (listed by the report; rerun with ``--retry-errors``)
     error: str | None = None
     mode: str = "search"

@@ -177,7 +177,8 @@ class ProblemWorker:
         attempt = self.prover.attempt(problem.theorem, definition_names=problem.definition_names)
         tree = None
         if self.config.get("trees_dir") and attempt.graph is not None:
-            tree = save_tree(Path(self.config["trees_dir"]), problem.id, attempt.graph.to_json())
+            graph_json = attempt.graph.to_json(judge=self.prover.judge_name)  # names a simulation
+            tree = save_tree(Path(self.config["trees_dir"]), problem.id, graph_json)
         return AttemptRecord.of(
             problem,
             status=attempt.status,
@@ -189,6 +190,8 @@ class ProblemWorker:
             verification=attempt.verdict,
             judge=attempt.judge or None,
             samples=attempt.samples,
+            prompt_tokens=attempt.stats.prompt_tokens,
+            completion_tokens=attempt.stats.completion_tokens,
             tree=tree,
             mode=attempt.mode,
             time_s=attempt.time_s,

@@ -948,7 +948,9 @@ def _literal_end(toks: list[Token], j: int) -> int | None:
     return j + 1 if j < len(toks) else None
 
 
-def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_starts: set[int]) -> bool:
+def _is_config_item(
+    toks: list[Token], k: int, config_ends: set[int], line_starts: set[int], chains: _Chains | None = None
+) -> bool:
     """Whether ``toks[k]`` (a ``(`` followed by ``ident :=``) is a tactic's config item (``valConfigItem``,
     ``src/Init/Tactics.lean``; Aesop's clauses), not a named argument of a function: it follows the tactic's
     name or other items of that tactic (``(…)`` clauses, ``+opt``/``-opt``). When unsure it counts as a config
@@ -965,13 +967,14 @@ def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_start
         return False
     if k - 1 in config_ends:
         return True
-    head = _clause_head(toks, k - 1)
+    chains = chains or _Chains(toks)
+    head = chains.head(k - 1)
     if head != k - 1:
         # after other items of the same tactic (`aesop (add safe h) (x := v)`, `decide +kernel (x := v)`): a config
         # item when the chain starts at a tactic (fail closed: also an unknown word standing where a tactic starts)
         word = toks[head]
         return word.kind == "ident" and (
-            word.text in TACTIC_WORDS or _at_tactic_start(toks, head, line_starts)
+            word.text in TACTIC_WORDS or chains.at_tactic_start(head, line_starts)
         )
     if prev.kind != "ident":
         return False
@@ -982,28 +985,64 @@ def _is_config_item(toks: list[Token], k: int, config_ends: set[int], line_start
     return _at_tactic_start(toks, k - 1, line_starts)
 
 
-def _clause_head(toks: list[Token], j: int) -> int:
-    """Index of the word that a chain of tactic items ending at ``toks[j]`` follows: walks back over bracketed
-    groups (``(add safe h)``, ``(x := v)``, ``[lemmas]``) and ``+opt``/``-opt`` items; ``j`` when there is none."""
-    while j >= 0:
-        tok = toks[j]
-        if tok.kind == "symbol" and bracket_delta(tok) < 0:
-            depth = 0
-            i = j
-            while i >= 0:
-                depth -= bracket_delta(toks[i])
-                if depth == 0:
+class _Chains:
+    """:meth:`head`: the word a chain of tactic items ending at ``toks[j]`` follows, walking back over bracketed
+    groups (``(add safe h)``, ``(x := v)``, ``[lemmas]``) and ``+opt``/``-opt`` items (``j`` when there is none).
+    Linear over a whole scan: matching brackets are found once, and each walk stops at a place an earlier walk
+    already resolved (a proof of thousands of ``f (a := 1) (a := 1) …`` must not take quadratic time)."""
+
+    def __init__(self, toks: list[Token]) -> None:
+        self.toks = toks
+        self.openers: dict[int, int] = {}
+        stack: list[int] = []
+        for i, tok in enumerate(toks):
+            delta = bracket_delta(tok)
+            if delta > 0:
+                stack.append(i)
+            elif delta < 0 and stack:
+                self.openers[i] = stack.pop()
+        self.cache: dict[int, int] = {}
+        self.starts: dict[int, bool] = {}
+
+    def head(self, j: int) -> int:
+        toks = self.toks
+        visited: list[int] = []
+        result = j
+        while j >= 0:
+            if j in self.cache:
+                result = self.cache[j]
+                break
+            visited.append(j)
+            tok = toks[j]
+            if tok.kind == "symbol" and bracket_delta(tok) < 0:
+                opener = self.openers.get(j)
+                if opener is None:
+                    result = j
                     break
-                i -= 1
-            if i < 0:
-                return j
-            j = i - 1
-            continue
-        if tok.kind == "ident" and j >= 1 and toks[j - 1].text in ("+", "-") and toks[j - 1].end == tok.start:
-            j -= 2
-            continue
-        return j
-    return 0
+                j = opener - 1
+                continue
+            if (
+                tok.kind == "ident"
+                and j >= 1
+                and toks[j - 1].text in ("+", "-")
+                and toks[j - 1].end == tok.start
+            ):
+                j -= 2
+                continue
+            result = j
+            break
+        else:
+            result = 0
+        for v in visited:
+            self.cache[v] = result
+        return result
+
+    def at_tactic_start(self, j: int, line_starts: set[int]) -> bool:
+        """:func:`_at_tactic_start`, remembered per index (many items of one chain ask about the same word)."""
+        known = self.starts.get(j)
+        if known is None:
+            known = self.starts[j] = _at_tactic_start(self.toks, j, line_starts)
+        return known
 
 
 def _at_tactic_start(toks: list[Token], j: int, line_starts: set[int]) -> bool:
@@ -1067,6 +1106,7 @@ def _scan(text: str, toks: list[Token], options: GuardOptions, block: bool = Fal
     depth = 0
     k = 0
     config_ends: set[int] = set()
+    chains = _Chains(toks)
     line_starts: set[int] = set()
     last_line, line, pos = -1, 0, 0
     last_column: int | None = None
@@ -1106,7 +1146,7 @@ def _scan(text: str, toks: list[Token], options: GuardOptions, block: bool = Fal
             and k + 2 < len(toks)
             and toks[k + 1].kind == "ident"
             and toks[k + 2].text == ":="
-            and _is_config_item(toks, k, config_ends, line_starts)
+            and _is_config_item(toks, k, config_ends, line_starts, chains)
         ):
             more, close = _config_reasons(text, toks, k)
             reasons.extend(more)

@@ -164,9 +164,11 @@ def make_judge(settings: Any, backend_cfg: Any) -> Judge:
     if kind == "comparator":
         missing = comparator_missing(verify.comparator, project)
         if missing:
+            # verify.judge=repl is an alternative only where Lean itself is installed (it needs lake too)
+            alternative = " or use verify.judge=repl" if shutil.which("lake") else ""
             raise JudgeError(
                 f"verify.judge=comparator: {missing}; run `make lean` (builds comparator, lean4export and "
-                "landrun) or use verify.judge=repl"
+                f"landrun){alternative}"
             )
         # commands (FPS RPE) are not comparator checks: the repl judge checks them (README "Trust model")
         fallback = _repl_judge(verify, backend, backend_cfg, project, guard)

@@ -464,7 +464,7 @@ def create_app(service: ProverService, token: str | None = None) -> FastAPI:
         """A job's state; a job of an earlier run of this server (``serve.state_dir``) reports how it ended."""
         if rt.jobs.get(job_id) is None and job_id in rt.jobs.earlier:
             return rt.jobs.earlier[job_id]
-        return _job(job_id).to_json()
+        return {**_job(job_id).to_json(), **service.judge_fields}  # names a simulated "proved"
 
     @app.delete("/prove/{job_id}", response_model=JobCancelled, tags=["editor"])
     async def job_cancel(job_id: str) -> dict[str, Any]:
@@ -489,7 +489,7 @@ def create_app(service: ProverService, token: str | None = None) -> FastAPI:
                 if job.version != seen:
                     seen = job.version
                     quiet_since = time.monotonic()
-                    data = json.dumps(job.to_json(), ensure_ascii=False)
+                    data = json.dumps({**job.to_json(), **service.judge_fields}, ensure_ascii=False)
                     if job.status in TERMINAL:
                         yield f"event: done\ndata: {data}\n\n"
                         return

@@ -130,6 +130,12 @@ class JobOut(BaseModel):
     proof: str | None = None
     message: str | None = None
     progress: Progress
+    judge: str | None = Field(
+        None, description="the judge that decides 'proved': repl, comparator, simulation"
+    )
+    simulation: bool | None = Field(
+        None, description="true when no Lean runs here: a scripted world simulates it, 'proved' is not Lean's"
+    )
 
 
 class JobCancelled(BaseModel):
@@ -169,6 +175,13 @@ class CheckResponse(BaseModel):
         description="lean | scripted (a simulated Lean) | guard-only (no backend: static checks)"
     )
     check: str | None = Field(None, description="the check that refused: guard, compile, statement, axioms")
+    judge: str | None = Field(
+        None, description="the judge that gave the verdict: repl, comparator, simulation"
+    )
+    simulation: bool | None = Field(
+        None,
+        description="true when no Lean runs here: a scripted world simulates it, 'accepted' is not Lean's",
+    )
 
 
 class SolveRequest(Strict):

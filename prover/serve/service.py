@@ -375,6 +375,19 @@ class ProverService:
             return "guard-only"
         return "scripted" if self.backend_kind == "scripted" else "lean"
 
+    @property
+    def judge_fields(self) -> dict[str, Any]:
+        """``judge`` (whose verdict an answer carries) and ``simulation`` (true when no Lean ran: a scripted
+        world decided), for every /check and /prove answer, so an editor never shows a simulated "accepted" as
+        Lean's; empty without a backend (nothing is ever accepted then)."""
+        if not self.has_lean:
+            return {}
+        if self.prover is not None:
+            judge = self.prover.judge_name
+        else:
+            judge = "simulation" if self.backend_kind == "scripted" else "repl"
+        return {"judge": judge, "simulation": judge == "simulation" or self.backend_kind == "scripted"}
+
     def close(self) -> None:
         self.worker.close()
         for pool in (self.sessions, self.prove_sessions):
@@ -476,6 +489,7 @@ class ProverService:
             "reasons": list(verdict.reasons),
             "mode": self.check_mode,
             "check": verdict.check or None,
+            **self.judge_fields,
         }
 
     # --- premises and embeddings ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { buildInsertion, nameInsertion, TextEditSpec } from './edits';
 import { Declaration, findEnclosingDeclaration, parsePlainGoal, sorryAt, splitGoal, statementToGoal, tacticsBefore } from './goals';
 import { clientProviderOf, pickClient, plainGoalParams } from './leanApi';
-import { JobState, ProverClient, ProverError, Suggestion, TheoremContext } from './protocol';
+import { acceptedMessage, JobState, provedMessage, ProverClient, ProverError, Suggestion, TheoremContext } from './protocol';
 import { readToken, resolveUrl, ServerProcess, serveArgv, tokenPath } from './serverProcess';
 
 const LEAN_SELECTOR: vscode.DocumentSelector = [
@@ -465,7 +465,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     problems.delete(doc.uri);
     await applyAt(editor, target, final.proof);
-    void vscode.window.showInformationMessage(`Prover: proof of ${label} found and inserted.`);
+    void vscode.window.showInformationMessage(provedMessage(label, final));
   }
 
   async function premises(): Promise<void> {
@@ -517,7 +517,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const range = new vscode.Range(doc.positionAt(decl.start), doc.positionAt(decl.end));
     if (res.accepted === true && (res.status === undefined || res.status === 'accepted')) {
       problems.delete(doc.uri);
-      void vscode.window.showInformationMessage(`Prover: proof of ${label} accepted ✓ (${res.mode}).`);
+      void vscode.window.showInformationMessage(acceptedMessage(label, res));
     } else if (res.status === 'not_checked') {
       // a server without Lean: the guard found nothing to refuse, which is not a proof
       problems.set(doc.uri, [new vscode.Diagnostic(range, `Prover: proof of ${label} not checked by Lean (${res.mode})`, vscode.DiagnosticSeverity.Information)]);

@@ -43,7 +43,14 @@ export interface SolveRecord {
   [key: string]: unknown;
 }
 
-export interface CheckResult {
+/** Who decided an answer: `judge` (repl, comparator, simulation) and `simulation` (true: no Lean ran, a scripted
+ * world answered). Servers before these fields send neither. */
+export interface JudgedAnswer {
+  judge?: string;
+  simulation?: boolean;
+}
+
+export interface CheckResult extends JudgedAnswer {
   accepted: boolean;
   /** accepted | rejected | not_checked (a server without Lean never accepts) */
   status?: string;
@@ -53,7 +60,7 @@ export interface CheckResult {
 
 export type JobStatus = 'queued' | 'running' | 'proved' | 'failed' | 'error' | 'cancelled';
 
-export interface JobState {
+export interface JobState extends JudgedAnswer {
   job_id: string;
   status: JobStatus;
   proof?: string;
@@ -96,6 +103,22 @@ export interface ClientOptions {
   maxRetryAfterS?: number;
   fetchImpl?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** ` (simulation)` when a scripted world, not Lean, gave the verdict; `` otherwise. Shown next to every
+ * "accepted" and "proved", so a simulated verdict never reads as Lean's. */
+export function simulationNote(answer: JudgedAnswer): string {
+  return answer.simulation === true || answer.judge === 'simulation' ? ' (simulation)' : '';
+}
+
+/** The message for an accepted /check. */
+export function acceptedMessage(label: string, res: CheckResult): string {
+  return `Prover: proof of ${label} accepted${simulationNote(res)} ✓ (${res.mode}).`;
+}
+
+/** The message for a proved /prove job whose proof was inserted. */
+export function provedMessage(label: string, job: JobState): string {
+  return `Prover: proof of ${label} proved${simulationNote(job)}, found and inserted.`;
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set<JobStatus>(['proved', 'failed', 'error', 'cancelled']);
