@@ -10,8 +10,7 @@ from typing import Any, Literal
 
 from pydantic import PositiveInt
 
-from prover.errors import ConfigError
-from prover.settings import Settings, load_settings
+from prover.settings import Settings, load_one_of
 
 #: States longer than this are cut before encoding: the encoder reads at most ``max_length`` tokens anyway,
 #: and tokenizing a megabyte of text just to throw it away costs seconds.
@@ -56,10 +55,5 @@ RETRIEVER_SETTINGS: dict[str, type[RetrieverSettings]] = {
 
 
 def retriever_settings(cfg: Any) -> RetrieverSettings:
-    """The typed settings of a ``cfg.retriever`` node or dict, chosen by its ``name``."""
-    if isinstance(cfg, RetrieverSettings):
-        return cfg
-    name = cfg.get("name") if hasattr(cfg, "get") else None
-    if name not in RETRIEVER_SETTINGS:
-        raise ConfigError(f"unknown retriever '{name}'; choose one of {', '.join(RETRIEVER_SETTINGS)}")
-    return load_settings(RETRIEVER_SETTINGS[name], cfg, "retriever")
+    """The typed settings of a ``cfg.retriever`` node or dict, chosen by its ``name`` (a discriminated union)."""
+    return load_one_of(RETRIEVER_SETTINGS, cfg, "retriever")

@@ -13,9 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
-from prover.errors import ConfigError
 from prover.search.errors import SearchConfigError
-from prover.settings import Settings, load_settings
+from prover.settings import Settings, load_one_of
 
 #: MPS rules (``search.rules``): every one is on unless switched off.
 DEFAULT_RULES: dict[str, bool] = {
@@ -163,16 +162,8 @@ SEARCH_SETTINGS: dict[str, type[SearchSettings]] = {
 
 
 def search_settings(cfg: Any) -> SearchSettings:
-    """The typed settings of a ``cfg.search`` node or dict, chosen by its ``name``.
+    """The typed settings of a ``cfg.search`` node or dict, chosen by its ``name`` (a discriminated union).
 
     Raises :class:`SearchConfigError` (a ``ConfigError``, also a ``ValueError``) naming the bad key.
     """
-    if isinstance(cfg, SearchSettings):
-        return cfg
-    name = cfg.get("name") if hasattr(cfg, "get") else None
-    if name not in SEARCH_SETTINGS:
-        raise SearchConfigError(f"unknown search {name!r}; choose one of: {', '.join(SEARCH_SETTINGS)}")
-    try:
-        return load_settings(SEARCH_SETTINGS[name], cfg, "search")
-    except ConfigError as exc:
-        raise SearchConfigError(str(exc)) from None
+    return load_one_of(SEARCH_SETTINGS, cfg, "search", error=SearchConfigError)

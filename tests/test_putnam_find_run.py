@@ -65,7 +65,7 @@ def world_for(problem: Problem, tmp_path: Path) -> Path:
 
 
 def run_one(
-    problem: Problem, world: Path, answer: str, *, holes: bool = True
+    problem: Problem, world: Path, answer: str, *, holes: bool = True, judge: object = None
 ) -> tuple[object, Sequence[str]]:
     config = {
         "backend": {"name": "scripted", "world": str(world), "in_process": True},
@@ -73,7 +73,7 @@ def run_one(
         "search": {"name": "whole_proof", "num_samples": 2},
     }
     worker = ProblemWorker(config)
-    worker._prover = TheoremProver.from_config(config, generator=Answers(answer))
+    worker._prover = TheoremProver.from_config(config, generator=Answers(answer), judge=judge)
     job = (
         problem.to_json()
         if holes
@@ -108,3 +108,20 @@ def test_without_the_holes_the_judge_cannot_accept_a_filled_answer(tmp_path: Pat
     answer = with_hole_definitions(problem.theorem, [f"abbrev {HOLE} : ℕ := 6"], "decide")
     record, _ = run_one(problem, world_for(problem, tmp_path), answer, holes=False)
     assert record.status is not ProofStatus.PROVED  # type: ignore[attr-defined]
+
+
+def test_the_repl_judge_refuses_holes_and_the_record_says_why(tmp_path: Path) -> None:
+    from prover.lean.judge import make_judge
+
+    problem = find_problem()
+    answer = with_hole_definitions(problem.theorem, [f"abbrev {HOLE} : ℕ := 6"], "decide")
+    repl = {
+        "name": "repl",
+        "command": ["lake", "env", "repl"],
+        "project_dir": str(tmp_path),
+        "sandbox": "none",
+    }
+    judge = make_judge({"judge": "repl"}, repl)
+    record, reasons = run_one(problem, world_for(problem, tmp_path), answer, judge=judge)
+    assert record.status is ProofStatus.UNVERIFIED and record.judge == "repl"  # type: ignore[attr-defined]
+    assert any("does not check definition holes" in r and "comparator" in r for r in reasons), reasons

@@ -365,7 +365,11 @@ def test_a_250kb_statement_does_not_stall_health() -> None:
             time.sleep(0.02)
         worker.join(60)
         assert answer["r"].status_code in (200, 400), answer["r"].text
-        assert latencies and max(latencies) < 0.5, max(latencies)
+        # the bug stalled /health for 9.4 s; a loaded 2-core CI machine may delay one answer by a few hundred ms
+        latencies.sort()
+        assert latencies and latencies[int(0.9 * (len(latencies) - 1))] < 0.5 and latencies[-1] < 2.0, (
+            latencies[-5:]
+        )
 
 
 def test_a_parse_past_its_deadline_is_504_and_the_reader_restarts() -> None:

@@ -219,23 +219,6 @@ def _as_budget(overrides: dict[str, Any]) -> Any:
     return Budget(**overrides)
 
 
-def prove_ground_truth(
-    session: LeanSession,
-    problem: FpsProblem,
-    searcher: Any,
-    generator: Any,
-    critic: Any = None,
-    prover: Any = None,
-    overrides: dict[str, Any] | None = None,
-    judge: Callable[[Any, str], Verdict] | None = None,
-) -> dict[str, Any]:
-    """The paper's Proven: formal theorem proving with the ground truth given (the reference's
-    ``init_backward_state`` + ``only_proving=True``), searched and judged like any theorem (``judge``: see
-    :func:`attempt_theorem`)."""
-    theorem = proving_theorem(problem)
-    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides, judge)
-
-
 def prove_backward(
     session: LeanSession,
     problem: FpsProblem,
@@ -312,9 +295,11 @@ def solve_problem(
         )
     if settings.prove_ground_truth and record.status != "error":
         proving = proving_searcher or make_proving_searcher(searcher, settings)
-        record.proving = prove_ground_truth(
+        # the paper's Proven: the ground truth given (the reference's ``init_backward_state`` +
+        # ``only_proving=True``), searched and judged like any theorem
+        record.proving = attempt_theorem(
             session,
-            problem,
+            proving_theorem(problem),
             proving,
             generator,
             critic,

@@ -14,7 +14,7 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, Pos
 from prover.errors import ConfigError
 from prover.generation.errors import GenerationError
 from prover.generation.inputs import DEFAULT_MAX_STATE_CHARS
-from prover.settings import Settings, load_settings
+from prover.settings import Settings, load_one_of, load_settings
 
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -176,15 +176,8 @@ GENERATOR_SETTINGS: dict[str, type[GeneratorSettings]] = {
 
 
 def generator_settings(cfg: Any) -> GeneratorSettings:
-    """The typed settings of a ``cfg.generator`` node or dict, chosen by its ``name``."""
-    if isinstance(cfg, GeneratorSettings):
-        return cfg
-    name = cfg.get("name") if hasattr(cfg, "get") else None
-    if name not in GENERATOR_SETTINGS:
-        raise GeneratorConfigError(
-            f"unknown generator '{name}'; choose one of {', '.join(GENERATOR_SETTINGS)}"
-        )
-    return load(GENERATOR_SETTINGS[name], cfg, "generator")
+    """The typed settings of a ``cfg.generator`` node or dict, chosen by its ``name`` (a discriminated union)."""
+    return load_one_of(GENERATOR_SETTINGS, cfg, "generator", error=GeneratorConfigError)
 
 
 def load(cls: type[S], cfg: Any, group: str) -> S:

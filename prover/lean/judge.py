@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -569,27 +569,37 @@ class ReplJudge:
         from prover.lean.verify import compile_reasons
 
         limit = timeout_s if timeout_s is not None else self.settings.timeout_s
+
+        def check(repl: StrictRepl) -> Verdict | None:
+            reasons = compile_reasons(repl(command))
+            return Verdict(False, tuple(reasons), "compile", judge=self.name) if reasons else None
+
+        return self._in_fresh_repl(lambda: self._header(header), limit, check)
+
+    def _in_fresh_repl(
+        self, header: Callable[[], str], limit: float, check: Callable[[StrictRepl], Verdict | None]
+    ) -> Verdict:
+        """The judge's process model, once: a fresh :class:`StrictRepl` on ``header()`` with ``limit`` seconds in
+        all, ``check`` (a rejection, or None to go on), then the nonce follow-up and exit 0; a timeout, a broken
+        transcript or any other failure is a rejection naming it (fail closed); the process is always killed."""
+        deadline = time.monotonic() + limit
         repl: StrictRepl | None = None
         try:
             self.processes_started += 1
             repl = StrictRepl(
-                self.command,
-                self.cwd,
-                header=self._header(header),
-                deadline=time.monotonic() + limit,
-                sandbox=self.sandbox,
+                self.command, self.cwd, header=header(), deadline=deadline, sandbox=self.sandbox
             )
             self.last_pid = repl.proc.pid
-            reasons = compile_reasons(repl(command))
-            if reasons:
-                return Verdict(False, tuple(reasons), "compile", judge=self.name)
+            rejected = check(repl)
+            if rejected is not None:
+                return rejected
             repl.finish("judge-" + secrets.token_hex(8))
             return Verdict(True, judge=self.name)
         except TimeoutError:
             return _verdict(False, f"no verdict within {limit:g} s", "judge", self.name)
         except TranscriptError as exc:
             return _verdict(False, f"the judged REPL broke its protocol: {exc}", "judge", self.name)
-        except Exception as exc:  # fail closed
+        except Exception as exc:  # fail closed: anything unexpected is a rejection with its reason
             return _verdict(False, f"the repl judge failed: {type(exc).__name__}: {exc}", "judge", self.name)
         finally:
             if repl is not None:
@@ -611,18 +621,8 @@ class ReplJudge:
         static = verify_proof(theorem, proof, options=self.guard)  # the pre-filter alone, before any process
         if not static.accepted:
             return _named(static, self.name)
-        deadline = time.monotonic() + self.settings.timeout_s
-        repl: StrictRepl | None = None
-        try:
-            self.processes_started += 1
-            repl = StrictRepl(
-                self.command,
-                self.cwd,
-                header=self.trusted_header(theorem),
-                deadline=deadline,
-                sandbox=self.sandbox,
-            )
-            self.last_pid = repl.proc.pid
+
+        def check(repl: StrictRepl) -> Verdict | None:
             failure: list[Exception] = []
 
             def run(command: str, env: int | None = None) -> Response:
@@ -635,19 +635,9 @@ class ReplJudge:
             verdict = verify_proof(theorem, proof, run_command=run, options=self.guard)
             if failure:  # a broken transcript is never only the failed check's business
                 raise failure[0]
-            if not verdict.accepted:
-                return _named(verdict, self.name)
-            repl.finish("judge-" + secrets.token_hex(8))
-            return Verdict(True, judge=self.name)
-        except TimeoutError:
-            return _verdict(False, f"no verdict within {self.settings.timeout_s:g} s", "judge", self.name)
-        except TranscriptError as exc:
-            return _verdict(False, f"the judged REPL broke its protocol: {exc}", "judge", self.name)
-        except Exception as exc:  # fail closed: anything unexpected is a rejection with its reason
-            return _verdict(False, f"the repl judge failed: {type(exc).__name__}: {exc}", "judge", self.name)
-        finally:
-            if repl is not None:
-                repl.close()
+            return None if verdict.accepted else _named(verdict, self.name)
+
+        return self._in_fresh_repl(lambda: self.trusted_header(theorem), self.settings.timeout_s, check)
 
     def close(self) -> None:
         return None
