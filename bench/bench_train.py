@@ -364,6 +364,9 @@ def st_compare(argv: list[str]) -> None:
         "ours_pairs_per_s": round(pairs_done / statistics.median(ours), 2),
         "st_pairs_per_s": round(pairs_done / statistics.median(theirs), 2),
         "ratio_ours_over_st": round(statistics.median(theirs) / statistics.median(ours), 3),
+        # the machine's load changes between runs: the best run of each and each round's own ratio as well
+        "ratio_best_runs": round(min(theirs) / min(ours), 3),
+        "ratio_per_round": [round(t / o, 3) for o, t in zip(ours, theirs, strict=True)],
         "peak_rss_mb": _peak_rss_mb(),
     }
     print(json.dumps(out, indent=2))

@@ -62,7 +62,7 @@ def follow_current_stderr() -> int:
             closed = getattr(stream, "closed", False)
             if type(handler) is not logging.StreamHandler:
                 if closed:  # a library's own subclass (ray's): keep its behaviour, give it a live stream
-                    handler.setStream(sys.stderr)
+                    handler.stream = sys.stderr  # not setStream(): it flushes the old, closed stream first
                     swapped += 1
                 continue
             if stream is not sys.stderr and not closed:

@@ -46,16 +46,21 @@ def load_settings(cls: type[S], cfg: Any, group: str, ignore: Iterable[str] = ()
     """
     if isinstance(cfg, cls):
         return cfg
-    try:
-        data = as_plain_dict(cfg, f"{group} config")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    data = _plain(cfg, group, ConfigError)
     skipped = set(ignore)
     data = {k: v for k, v in data.items() if k not in skipped}
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, group, cls.known_keys())) from None
+
+
+def _plain(cfg: Any, group: str, error: type[ConfigError]) -> dict[str, Any]:
+    """``cfg`` as a plain dict; a config that is not a mapping is ``error`` (one sentence naming ``group``)."""
+    try:
+        return as_plain_dict(cfg, f"{group} config")
+    except ValueError as exc:
+        raise error(str(exc)) from None
 
 
 def tags_of(model: type[Settings]) -> tuple[str, ...]:
@@ -91,10 +96,7 @@ def load_one_of(
     choices = tuple(models.values()) if isinstance(models, Mapping) else tuple(models)
     if isinstance(cfg, choices):
         return cfg
-    try:
-        data = as_plain_dict(cfg, f"{group} config")
-    except ValueError as exc:
-        raise error(str(exc)) from None
+    data = _plain(cfg, group, error)
     if default is not None:
         data.setdefault("name", default)
     by_tag = {tag: model for model in choices for tag in tags_of(model)}

@@ -255,7 +255,7 @@ class WholeProofSearch(Searcher):
             batch = self._draw(attempt, 0, generator, theorem, journal, tally, stats, None)
             if batch is None:
                 break
-            judged = self._judge(attempt, 0, batch, session, theorem, journal, tally, stats, deadline)
+            judged = self._judge_each(attempt, 0, batch, session, theorem, journal, tally, deadline)
             for round_no in range(1, s.repair_rounds + 1):
                 if tally.correct or tally.stopped or self._out_of_budget(tally, deadline):
                     break
@@ -270,8 +270,8 @@ class WholeProofSearch(Searcher):
                 batch = self._draw(attempt, round_no, generator, theorem, journal, tally, stats, failures)
                 if batch is None:
                     break
-                judged = self._judge(
-                    attempt, round_no, batch, session, theorem, journal, tally, stats, deadline
+                judged = self._judge_each(
+                    attempt, round_no, batch, session, theorem, journal, tally, deadline
                 )
             if tally.stopped:
                 break
@@ -359,27 +359,6 @@ class WholeProofSearch(Searcher):
         return SampleBatch((samples,))
 
     # -- judging -------------------------------------------------------------------------------------
-    def _judge(
-        self,
-        attempt: int,
-        round_no: int,
-        batch: SampleBatch,
-        session: LeanSession,
-        theorem: Theorem,
-        journal: SampleJournal | None,
-        tally: _Tally,
-        stats: SearchStats,
-        deadline: float,
-    ) -> list[tuple[ProofSample, Verdict]]:
-        """Every sample's verdict, in order (journaled ones reused); stops at the deadline or the Lean budget."""
-        out: list[tuple[ProofSample, Verdict]] = []
-        try:
-            self._judge_each(attempt, round_no, batch, session, theorem, journal, tally, deadline, out)
-        finally:
-            if journal:
-                journal.sync()  # this round's verdicts on the disk before the next round is asked for
-        return out
-
     def _judge_each(
         self,
         attempt: int,
@@ -390,35 +369,42 @@ class WholeProofSearch(Searcher):
         journal: SampleJournal | None,
         tally: _Tally,
         deadline: float,
-        out: list[tuple[ProofSample, Verdict]],
-    ) -> None:
+    ) -> list[tuple[ProofSample, Verdict]]:
+        """Every sample's verdict, in order (journaled ones reused); stops at the deadline or the Lean budget."""
         cap = self.settings.max_lean_s
-        for index, sample in enumerate(batch.samples):
-            known = journal.verdicts.get((attempt, round_no, index)) if journal else None
-            if known is not None:
-                verdict, lean_s = known
-                tally.lean_s += lean_s
-                if sample.proof is not None and sample.proof.strip():  # counted as distinct, as when judged
-                    tally.verdicts.setdefault(" ".join(sample.proof.split()), verdict)
-            else:
-                if time.monotonic() > deadline:
-                    tally.stopped = ProofStatus.TIMEOUT
-                    break
-                if cap is not None and tally.lean_s >= cap:
-                    tally.stopped = ProofStatus.BUDGET_EXHAUSTED
-                    break
-                verdict, lean_s = self._verify(session, theorem, sample, tally)
-                tally.lean_s += lean_s
-                if journal:
-                    journal.record_verdict(attempt, round_no, index, verdict, lean_s)
-            tally.judged += 1
-            if not verdict.accepted:
-                tally.reasons.update(verdict.reasons)
-            if verdict.accepted and sample.proof is not None:
-                tally.correct.append((sample.proof, verdict))
-                if tally.first_correct is None:
-                    tally.first_correct = tally.judged
-            out.append((sample, verdict))
+        out: list[tuple[ProofSample, Verdict]] = []
+        try:
+            for index, sample in enumerate(batch.samples):
+                known = journal.verdicts.get((attempt, round_no, index)) if journal else None
+                if known is not None:
+                    verdict, lean_s = known
+                    tally.lean_s += lean_s
+                    # counted as distinct, as when judged
+                    if sample.proof is not None and sample.proof.strip():
+                        tally.verdicts.setdefault(" ".join(sample.proof.split()), verdict)
+                else:
+                    if time.monotonic() > deadline:
+                        tally.stopped = ProofStatus.TIMEOUT
+                        break
+                    if cap is not None and tally.lean_s >= cap:
+                        tally.stopped = ProofStatus.BUDGET_EXHAUSTED
+                        break
+                    verdict, lean_s = self._verify(session, theorem, sample, tally)
+                    tally.lean_s += lean_s
+                    if journal:
+                        journal.record_verdict(attempt, round_no, index, verdict, lean_s)
+                tally.judged += 1
+                if not verdict.accepted:
+                    tally.reasons.update(verdict.reasons)
+                if verdict.accepted and sample.proof is not None:
+                    tally.correct.append((sample.proof, verdict))
+                    if tally.first_correct is None:
+                        tally.first_correct = tally.judged
+                out.append((sample, verdict))
+        finally:
+            if journal:
+                journal.sync()  # this round's verdicts on the disk before the next round is asked for
+        return out
 
     @staticmethod
     def _verify(

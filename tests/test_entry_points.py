@@ -69,6 +69,7 @@ LEAN_CALLS: dict[tuple[str, str, str], str] = {
     ("prover/fps/prelude.py", "FpsSession._run_tactic", "_run_tactics"): "inside the gated run_tactic",
     # the judges: the pre-filter runs in verify_proof before any process; the process is fresh and sandboxed
     ("prover/lean/judge.py", "ReplJudge.judge", "verify_proof"): "judge: pre-filter, fresh sandboxed REPL",
+    ("prover/lean/judge.py", "ReplJudge.judge.check", "verify_proof"): "judge: in ReplJudge._in_fresh_repl",
     ("prover/lean/judge.py", "StrictRepl.send", "encode_command"): "judge's strict transcript",
     # no Lean at all: the pre-filter alone
     ("prover/cli/lean_trust_cmds.py", "_check", "verify_proof"): "`prover lean check --static`: guard only",

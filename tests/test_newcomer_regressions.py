@@ -366,3 +366,19 @@ def test_bench_search_overhead_rows_name_the_simulated_lean_time(
     assert bench_search.main(args) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows and all("lean_s" not in r and "simulated_lean_s" in r and r["simulation"] for r in rows)
+
+
+def test_an_unreachable_ray_cluster_leaves_no_run_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#4: `executor=ray executor.address=auto` with no cluster failed after creating RUN_DIR (an empty
+    results.jsonl), so the corrected retry was refused with "already holds a run"."""
+    pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    world, bench = write_world(tmp_path)
+    out = tmp_path / "run"
+    args = ["prove", *overrides(world, bench, "executor=ray", "executor.address=auto"), "--out", str(out)]
+    assert main(args) == 1
+    assert "Ray" in one_line(capsys.readouterr().err)
+    assert not out.exists()
+    assert main(["prove", *overrides(world, bench), "--out", str(out)]) == 0  # the corrected retry starts

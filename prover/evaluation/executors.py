@@ -448,6 +448,20 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus
         self.init_kwargs = dict(init_kwargs or {})
+        self._connected = False  # ray.init done by connect(): close() shuts it down
+
+    def connect(self) -> None:
+        """Start or reach Ray now, before the run directory exists: an unreachable cluster is a setup error
+        that leaves nothing behind, so the corrected command can start the same run afresh."""
+        if self._init():
+            self._connected = True
+
+    def close(self) -> None:
+        if self._connected:
+            import ray
+
+            ray.shutdown()
+            self._connected = False
 
     def _init(self) -> bool:
         try:

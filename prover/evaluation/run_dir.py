@@ -295,6 +295,7 @@ class EvaluationRun:
                 preflight(cfg.backend, lean_version=lean_version)
                 toolchain = choose_toolchain(container["backend"], lean_version)
                 _check_world(cfg.backend)
+                _connect_executor(executor)
             except (
                 LeanUnavailable
             ) as exc:  # a scripted world is a file the user named: input, not environment
@@ -466,6 +467,19 @@ def _preflight(
         worker.close()
         raise
     return worker, load_s, worker_versions(worker, backend_cfg)
+
+
+def _connect_executor(executor: Any) -> None:
+    """Reach the executor's cluster (Ray) before the run directory is created; unreachable is one sentence."""
+    from prover.evaluation.executors import ExecutorError
+
+    connect = getattr(executor, "connect", None)
+    if connect is None:
+        return
+    try:
+        connect()
+    except ExecutorError as exc:
+        raise SetupError(f"executor: {_first_line(exc)}", 1) from None
 
 
 def _close_executor(executor: Any) -> None:

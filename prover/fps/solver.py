@@ -225,13 +225,11 @@ def prove_backward(
     submission: str,
     searcher: Any,
     generator: Any,
-    critic: Any = None,
-    prover: Any = None,
-    overrides: dict[str, Any] | None = None,
-    judge: Callable[[Any, str], Verdict] | None = None,
+    **attempt: Any,
 ) -> dict[str, Any]:
     """D-FPS backward proving: search ``(<submission>) → (<last outro>)`` under the intros, ``answer`` and the
-    other outros with the run's searcher, then verify the proof (guard, compile, ``#print axioms``).
+    other outros with the run's searcher, then have the proof judged: :func:`attempt_theorem`, whose other
+    arguments (``critic``, ``prover``, ``overrides``, ``judge``) ``attempt`` passes on.
 
     Returns ``{"status": "proved" | "failed" | "refused", "proof", "reason", "theorem", "budget"}``; never
     raises for Lean-side failures.
@@ -240,7 +238,7 @@ def prove_backward(
     if refused:
         return {"status": "refused", "proof": "", "reason": f"submission refused: {refused[0]}"}
     theorem = dfps_backward_theorem(problem, submission)
-    return attempt_theorem(session, theorem, searcher, generator, critic, prover, overrides, judge)
+    return attempt_theorem(session, theorem, searcher, generator, **attempt)
 
 
 def solve_problem(
@@ -288,9 +286,9 @@ def solve_problem(
             record.answer,
             backward,
             generator,
-            critic,
-            prover,
-            settings.backward_search,
+            critic=critic,
+            prover=prover,
+            overrides=settings.backward_search,
             judge=checker.judge,  # the judge that decides the solving proofs decides these too
         )
     if settings.prove_ground_truth and record.status != "error":
