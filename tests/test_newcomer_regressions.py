@@ -382,3 +382,20 @@ def test_an_unreachable_ray_cluster_leaves_no_run_directory(
     assert "Ray" in one_line(capsys.readouterr().err)
     assert not out.exists()
     assert main(["prove", *overrides(world, bench), "--out", str(out)]) == 0  # the corrected retry starts
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lean", "check", "--statement", "theorem t : True", "--proof", "trivial"],
+        ["serve", "--port", "0"],
+        ["prove", "benchmark=samples", "--out", "{tmp}/run"],
+    ],
+    ids=["lean check", "serve", "prove"],
+)
+def test_lean_missing_is_exit_1_everywhere(
+    argv: list[str], no_lake: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#10: Lean missing is the machine, not the command line: exit 1 (prove said 1, lean check and serve 2)."""
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 1
+    assert "make lean" in one_line(capsys.readouterr().err)

@@ -6,7 +6,13 @@ import argparse
 import os
 import sys
 
-from prover.cli.common import CliError, add_config_args, load_config, print_config_if_asked
+from prover.cli.common import (
+    CliError,
+    EnvironmentFailure,
+    add_config_args,
+    load_config,
+    print_config_if_asked,
+)
 
 #: Read when ``serve.api_key`` is not set, so the key need not appear on a command line (``ps`` shows those).
 API_KEY_ENV = "PROVER_SERVE_API_KEY"
@@ -69,10 +75,13 @@ def run(args: argparse.Namespace) -> int:
         cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
         settings.state_dir = str(Path(cache) / "lean-prover" / f"serve-{settings.port}")
     from prover.serve.app import create_app
-    from prover.serve.service import ProverService
+    from prover.serve.service import ProverService, ServeLeanMissing
 
     try:
         service = ProverService.from_config(cfg, settings)
+    except ServeLeanMissing as exc:
+        sock.close()
+        raise EnvironmentFailure(str(exc)) from None
     except ConfigError as exc:
         sock.close()
         raise CliError(str(exc)) from None

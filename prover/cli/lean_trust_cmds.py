@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prover.cli.common import CliError, add_config_args, emit, load_config, print_config_if_asked
+from prover.cli.common import (
+    CliError,
+    EnvironmentFailure,
+    add_config_args,
+    emit,
+    load_config,
+    print_config_if_asked,
+)
 
 if TYPE_CHECKING:
     from prover.lean.types import Theorem, Verdict
@@ -162,7 +169,9 @@ def _verify_with_lean(verify: Any, backend: Any, theorem: Theorem, proof_text: s
     try:
         preflight(backend)
     except LeanUnavailable as exc:
-        raise CliError(f"{exc} (or check statically with --static)") from exc
+        # a scripted world is a file the user named (input: exit 2); a missing toolchain is the machine (exit 1)
+        failure = CliError if backend.get("name") == "scripted" else EnvironmentFailure
+        raise failure(f"{exc} (or check statically with --static)") from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:

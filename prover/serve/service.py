@@ -43,6 +43,11 @@ class ServeSetupError(ServeError, ConfigError):
     """The server cannot be built from this configuration; the message names the part and the problem."""
 
 
+class ServeLeanMissing(ServeSetupError):
+    """Lean cannot start here (no toolchain): the machine, not the command line, is wrong (exit code 1, as for
+    ``prover prove``)."""
+
+
 class BadInput(ServeError, ValueError):
     """A request whose content (not its JSON shape) is unusable: one sentence for a 400."""
 
@@ -242,7 +247,7 @@ class ProverService:
             if backend_cfg.get("name") == "scripted":  # a world file that is not there is a mistake, not a
                 raise ServeSetupError(str(exc)) from None  # missing toolchain: never serve without it
             if not settings.allow_guard_only:
-                raise ServeSetupError(
+                raise ServeLeanMissing(
                     f"{exc} -- set serve.allow_guard_only=true to serve unchecked suggestions without Lean"
                 ) from None
             log.warning("serving without Lean (suggestions unchecked, /check not checked by Lean): %s", exc)
