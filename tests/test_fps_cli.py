@@ -51,6 +51,7 @@ def test_solve_run_kill_resume_and_report(tmp_path: Path, capsys: pytest.Capture
     assert events[0]["already_finished"] == 2
     done = events[-1]
     assert done["event"] == "done" and done["total"] == 2  # the saved selection (--limit 2) is kept
+    assert "no Lean ran" in done["simulation"]  # issue 24: the done event names the simulation too
     records = read_results(run_dir / "results.jsonl").records
     assert [r.problem for r in records] == ["solved", "wrong"]
     assert records[0].status == "proved" and records[0].answer["answer"] == "(9 : ℕ)"

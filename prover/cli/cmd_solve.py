@@ -20,6 +20,7 @@ from prover.cli.cmd_prove import (
     emit_start,
     prepare_run,
     sigterm_interrupts,
+    simulation_note,
 )
 from prover.cli.common import (
     CliError,
@@ -286,6 +287,7 @@ def _solve(args: argparse.Namespace) -> int:
                     raise EnvironmentFailure(str(exc)) from None
             run_dir = prepared.run_dir
             ids = {p.id for p in prepared.problems}
+            simulation = simulation_note(prepared)
     report, summary = write_solve_report(run_dir, ids)
     emit(
         {
@@ -293,6 +295,7 @@ def _solve(args: argparse.Namespace) -> int:
             "run_dir": str(run_dir),
             "report": str(report),
             **summary.to_json(),
+            "simulation": simulation,
         }
     )
     if summary.errors and not interrupted:

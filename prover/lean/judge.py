@@ -27,7 +27,6 @@ import os
 import secrets
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ from prover.lean.errors import LeanError
 from prover.lean.guard import GuardOptions
 from prover.lean.lexer import LexError, code_tokens
 from prover.lean.protocol import FrameBuffer, ProtocolError, Response, encode_command
-from prover.lean.sandbox import Sandbox, SandboxLimits, make_sandbox
+from prover.lean.sandbox import Sandbox, SandboxLimits, kill_and_reap, make_sandbox
 from prover.lean.source import SourceError
 from prover.lean.types import Theorem, Verdict
 from prover.settings import Settings, load_settings
@@ -373,21 +372,6 @@ def launch(
     )
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process's whole group (``lake env`` and the REPL under it), then reap it."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-    for stream in (proc.stdin, proc.stdout):
-        with contextlib.suppress(OSError):
-            if stream:
-                stream.close()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-
-
 # --- the repl judge ---------------------------------------------------------------------------------
 class TranscriptError(LeanError):
     """The judged REPL's stdout was not exactly the expected answers: a forged or extra frame, a crash."""
@@ -518,7 +502,7 @@ class StrictRepl:
             raise TranscriptError(f"the REPL exited with code {code} after the check")
 
     def close(self) -> None:
-        kill_group(self.proc)
+        kill_and_reap(self.proc)
 
 
 class ReplJudge:
@@ -840,6 +824,6 @@ class ComparatorJudge:
                             code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
                     break
                 chunks.append(data)
-        kill_group(proc)
+        kill_and_reap(proc)
         text = read_report(report)
         return ComparatorOutcome(code, b"".join(chunks).decode("utf-8", "replace"), text)

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from prover.lean.errors import LeanError
 from prover.lean.header_key import header_key
 from prover.lean.protocol import CommandRequest, FrameBuffer, ProtocolError, Request, Response, encode_command
-from prover.lean.sandbox import Sandbox
+from prover.lean.sandbox import Sandbox, kill_and_reap
 from prover.lean.types import Crash, TacticError, Timeout
 
 if TYPE_CHECKING:
@@ -204,22 +203,8 @@ class ReplProcess:
     def kill(self) -> None:
         """Kill the whole process group (reaper, REPL, ``lake env``'s children) and release its pipes."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    proc.kill()
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    if stream:
-                        stream.close()
-                except OSError:
-                    pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log.warning("REPL process %d did not exit after SIGKILL", proc.pid)
+        if proc is not None and not kill_and_reap(proc):
+            log.warning("REPL process %d did not exit after SIGKILL", proc.pid)
         if self._watch_w is not None:
             os.close(self._watch_w)  # the reaper (if still alive) kills its group on this EOF
             self._watch_w = None

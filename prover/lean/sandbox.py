@@ -29,6 +29,7 @@ long-lived thread of this process (:func:`_spawn`), which ends only with the pro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -292,6 +293,21 @@ def kill_group(proc: subprocess.Popen[Any]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             proc.kill()
+
+
+def kill_and_reap(proc: subprocess.Popen[Any], wait_s: float = 5.0) -> bool:
+    """Kill the group (:func:`kill_group`), close our ends of its pipes, and reap it; False when it has not
+    exited ``wait_s`` after SIGKILL (a process stuck in the kernel)."""
+    kill_group(proc)
+    for stream in (proc.stdin, proc.stdout):
+        with contextlib.suppress(OSError):
+            if stream:
+                stream.close()
+    try:
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def make_sandbox(
