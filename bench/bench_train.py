@@ -209,7 +209,14 @@ def heldout(argv: list[str]) -> None:
     val re-fit (``stock, val-fitted mix``), so the comparison is of encoders, not of fitting procedures.
     """
     from prover.generation.knn import KnnTacticGenerator
-    from prover.generation.mix import fit_mix_weights, heldout_mix_rows, load_mix
+    from prover.generation.mix import (
+        fit_mix_weights,
+        fit_vote_slots,
+        heldout_mix_rows,
+        heldout_slot_rows,
+        load_mix,
+        load_vote_slots,
+    )
     from prover.retrieval.encoder import TextEncoder
     from prover.training.build import BuildInputs, build
     from prover.training.encoder import train_encoder
@@ -267,21 +274,31 @@ def heldout(argv: list[str]) -> None:
     else:
         model = args.encoder
 
-    def measure(label: str, name: str, mix: dict[str, float] | None) -> None:
+    def measure(label: str, name: str, mix: dict[str, float] | None, slots: int | None = None) -> None:
         enc = TextEncoder(name, max_length=args.max_length)
         gen = KnnTacticGenerator(train, enc)
         if mix == {}:  # fit on val for this encoder, as train=encoder does
             mix = fit_mix_weights(heldout_mix_rows(gen, val), gen.portfolio_weight)
         if mix:
             gen.mix_weights = mix
-        out[f"generator {label}"] = topk_with(gen, test, 8)
+            # reserved vote slots: saved with the mix, else fitted on val as train=encoder does
+            gen.vote_slots = (
+                slots if slots is not None else fit_vote_slots(heldout_slot_rows(gen, val), k=8)[0]
+            )
+        out[f"generator {label}"] = {**topk_with(gen, test, 8), "vote_slots": gen.vote_slots}
         votes = KnnTacticGenerator(train, enc, embeddings=gen._vectors, **VOTES_ONLY)
         out[f"votes only {label}"] = topk_with(votes, test, 8)
 
     measure("stock, corpus-fitted mix", "minilm", None)
     measure("stock, val-fitted mix", "minilm", {})
     measure("fine-tuned, corpus-fitted mix", model, None)
-    measure("fine-tuned, val-fitted mix (train=encoder default)", model, load_mix(model) or {})
+    saved = load_mix(model)
+    measure(
+        "fine-tuned, val-fitted mix (train=encoder default)",
+        model,
+        saved or {},
+        load_vote_slots(model) if saved else None,
+    )
     out["wall_s_total"] = round(time.perf_counter() - t_all, 1)
     out["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(out, indent=2))

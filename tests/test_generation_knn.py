@@ -284,3 +284,43 @@ def test_the_first_corpus_embedding_says_what_it_does_and_no_progress_silences_i
     again = KnnTacticGenerator.from_corpus(corpus_file, encoder="fake")
     assert capsys.readouterr().err == ""
     assert np.allclose(first._vectors, again._vectors)  # blocks join to the same matrix
+
+
+def test_reserved_vote_slots_keep_a_strongly_voted_neighbour_tactic_in_the_top_k(corpus_file: Path) -> None:
+    # The shape model carries 98 % of the mass, so its automation candidates outscore the neighbours' one
+    # near-unanimous tactic; one reserved slot keeps that tactic in the top 4 without moving the first entry.
+    request = requests_from_texts(["m : ℕ\nh : m % 4 = 3\n⊢ m ^ 2 % 4 = 1"])
+    steps = load_corpus(corpus_file)
+
+    def top4(slots: int) -> list[str]:
+        gen = KnnTacticGenerator(
+            steps, TrigramEncoder(), portfolio_weight=0.98, learn_mix=False, vote_slots=slots
+        )
+        out = gen.generate(request, 4)[0]
+        assert [s.logprob for s in out] == sorted((s.logprob for s in out), reverse=True)
+        return [s.tactic for s in out]
+
+    plain, reserved = top4(0), top4(1)
+    assert "rw [Nat.pow_mod, h]" not in plain
+    assert "rw [Nat.pow_mod, h]" in reserved and len(reserved) == 4
+    assert reserved[0] == plain[0] and reserved[:3] == plain[:3]  # only the last slot gave way
+    with pytest.raises(ValueError, match="vote_slots"):
+        KnnTacticGenerator(steps, TrigramEncoder(), vote_slots=-1)
+
+
+def test_vote_slots_saved_with_the_mix_are_used_by_from_corpus(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prover.generation.mix import save_mix
+
+    model = tmp_path / "enc"
+    model.mkdir()
+    save_mix(model, {"*": 0.5}, vote_slots=3)
+    monkeypatch.setattr("prover.retrieval.encoder.load_encoder", lambda *a, **k: TrigramEncoder())
+    monkeypatch.setattr("prover.retrieval.encoder.resolve_model_path", lambda name: name)
+    gen = KnnTacticGenerator.from_corpus(corpus_file, encoder=str(model), cache=False)
+    assert gen.vote_slots == 3 and gen.mix_weights == {"*": 0.5}
+    assert (
+        KnnTacticGenerator.from_corpus(corpus_file, encoder=str(model), cache=False, vote_slots=1).vote_slots
+        == 1
+    )

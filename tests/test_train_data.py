@@ -176,7 +176,10 @@ def test_scripted_prove_run_builds_training_data(tmp_path: Path) -> None:
         )
         == 0
     )
-    assert main(["data", "build-train", "--out", str(tmp_path / "data"), "--run", str(run)]) == 0
+    # a scripted world's run is a simulation: refused unless asked for (tests/test_train_provenance.py)
+    build_train = ["data", "build-train", "--out", str(tmp_path / "data"), "--run", str(run)]
+    assert main(build_train) == 2
+    assert main([*build_train, "--allow-simulation"]) == 0
     tactics = read_records(tmp_path / "data" / "tactic.jsonl", TacticExample)
     critic = read_records(tmp_path / "data" / "critic.jsonl", CriticExample)
     by_problem = {}
@@ -194,7 +197,7 @@ def test_scripted_prove_run_builds_training_data(tmp_path: Path) -> None:
     conj = proofs["amc12_and"]
     assert conj.script() == "constructor\nassumption\nassumption" and conj.header == "import Mathlib\n"
     assert conj.lean_theorem().name == "amc12_and" and conj.proof.startswith(conj.statement + " := by\n")
-    assert conj.provenance.source == "prove-run"
+    assert conj.provenance.source == "prove-run" and conj.provenance.simulation
 
 
 def test_leandojo_traced_tactics_keep_published_split(tmp_path: Path) -> None:

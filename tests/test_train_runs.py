@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from test_train_encoder import write_data
 from tiny_models import tiny_bert
 
@@ -57,8 +56,52 @@ def test_resume_with_other_settings_is_refused_unless_force_new(
     assert main(["train", "--force-new", *common[1:], f"train.data={tmp_path / 'd2'}", "train.lr=1e-3"]) == 2
     assert "d2/tactic.jsonl does not exist" in capsys.readouterr().err
     assert last_checkpoint(out) is None
-    saved = yaml.safe_load((out / "config.yaml").read_text())
-    assert saved["lr"] == 1e-3 and saved["data"].endswith("d2")
+    # that start trained nothing, so it left no config behind: the next start may use other settings
+    assert not (out / "config.yaml").exists()
+    assert main([*common, f"train.data={tmp_path / 'd3'}"]) == 2
+    assert "d3/tactic.jsonl does not exist" in _one_line(capsys.readouterr().err)
+
+
+def test_retriever_with_a_missing_corpus_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's retriever line with a wrong train.corpus: refused before train.output_dir exists, so the
+    corrected command is not refused as "a run started with other settings" (newcomer review #4)."""
+    out = tmp_path / "ret"
+    (tmp_path / "data").mkdir()
+    args = ["train", "train=retriever", f"train.data={tmp_path / 'data'}", f"train.output_dir={out}"]
+    assert main([*args, f"train.corpus={tmp_path / 'missing.jsonl'}"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "train.corpus=" in line and "missing.jsonl does not exist" in line
+    assert not out.exists()
+
+
+def test_a_start_that_trains_nothing_leaves_no_run_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failure after the config was written (no data there) removes that config again; a folder that was
+    there before keeps what it held, and a run with a checkpoint keeps its config."""
+    out = tmp_path / "enc"
+    common = ["train", "train=encoder", f"train.output_dir={out}"]
+    assert main([*common, f"train.data={tmp_path / 'd1'}"]) == 2
+    assert "d1/tactic.jsonl does not exist" in _one_line(capsys.readouterr().err)
+    assert not out.exists()  # created by that start, empty again: removed
+    # the corrected retry (other settings) is not refused as another run's
+    assert main([*common, f"train.data={tmp_path / 'd2'}", "train.lr=1e-3"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "d2/tactic.jsonl does not exist" in line and "other settings" not in line
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main([*common, f"train.data={tmp_path / 'd1'}"]) == 2
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    # a run that has a checkpoint is a run: a failed resume keeps its config
+    prepare_output_dir(EncoderTrainSettings(data=str(tmp_path / "d1"), output_dir=str(out)))
+    (out / "checkpoint-2").mkdir()
+    (out / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    assert main([*common, f"train.data={tmp_path / 'd1'}"]) == 2
+    assert "d1/tactic.jsonl does not exist" in _one_line(capsys.readouterr().err)
+    assert (out / "config.yaml").is_file()
 
 
 def test_unreachable_hub_model_is_one_sentence_fast(

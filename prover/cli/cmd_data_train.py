@@ -29,6 +29,12 @@ def register(inner: argparse._SubParsersAction) -> None:
         "critic.jsonl, every proved problem's whole proof -> proof.jsonl",
     )
     p.add_argument(
+        "--allow-simulation",
+        action="store_true",
+        help="also read --run directories judged by a simulation (a scripted world, not Lean); refused by "
+        "default, and when allowed their records say provenance.simulation=true",
+    )
+    p.add_argument(
         "--synth",
         action="append",
         default=[],
@@ -75,6 +81,12 @@ def _build(args: argparse.Namespace) -> int:
     if not (args.tactics or args.run or args.leandojo or args.synth):
         raise CliError("nothing to build from: give --tactics, --run, --synth or --leandojo")
     _check_out_dir(args.out)
+    simulated = _simulation_runs(args.run)
+    if simulated and not args.allow_simulation:
+        raise CliError(
+            f"{simulated[0]} was judged by a simulation (scripted world), not Lean; pass --allow-simulation "
+            "to use it anyway"
+        )
     inputs = BuildInputs(
         tactic_files=list(args.tactics),
         run_dirs=list(args.run),
@@ -90,8 +102,25 @@ def _build(args: argparse.Namespace) -> int:
         summary = build(inputs, args.out, args.val, args.test, args.seed)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    for run in summary.get("simulation_runs", []):
+        print(
+            f"prover data: {run} was judged by a simulation (scripted world), not Lean: its records say "
+            "provenance.simulation=true",
+            file=sys.stderr,
+        )
     emit(summary)
     return 0
+
+
+def _simulation_runs(runs: list[Path]) -> list[Path]:
+    """The ``--run`` directories whose proofs a simulation judged (checked before any data is read)."""
+    from prover.training.records import TrainingDataError
+    from prover.training.sources import is_simulation_run
+
+    try:
+        return [run for run in runs if is_simulation_run(run)]
+    except TrainingDataError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _check_out_dir(out: Path) -> None:

@@ -64,19 +64,25 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(TRAIN_SETTINGS[task], cfg.train, "train")
     if task not in TRAINERS:
         raise NotYetAvailable(f"'prover train train={task}' is not implemented yet; nothing was done")
+    from prover.training.runs import forget_failed_start
+
     _check_before_training(task, settings, cfg, args)
     module, func = TRAINERS[task].split(":")
     trainer = getattr(importlib.import_module(module), func)
-    # the generator's pass-rate check proves with the rest of this command's config (backend, benchmark, ...)
-    with _SigtermSaysSo():
-        emit(trainer(settings, cfg) if task == "generator" else trainer(settings))
+    # the generator's pass-rate check proves with the rest of this command's config (backend, benchmark, ...);
+    # a start that fails before training anything leaves no run behind (its retry is not "other settings")
+    with forget_failed_start(settings.output_dir), _SigtermSaysSo():
+        summary = trainer(settings, cfg) if task == "generator" else trainer(settings)
+    emit(summary)
     return 0
 
 
 def _check_before_training(task: str, settings, cfg, args: argparse.Namespace) -> None:
     """Everything that can be wrong with the command line, checked before any model loads (one sentence each):
     a pass-rate check without a usable backend, a resume with other settings, an unreachable hub model."""
-    from prover.training.runs import check_model_source, check_resume, set_progress
+    from pathlib import Path
+
+    from prover.training.runs import TrainingRunError, check_model_source, check_resume, set_progress
 
     set_progress(not args.no_progress)
     _silence_library_progress()
@@ -84,6 +90,10 @@ def _check_before_training(task: str, settings, cfg, args: argparse.Namespace) -
         from prover.lean.factory import preflight
 
         preflight(cfg.backend)  # e.g. backend=repl without Lean: said now, not after hours of training
+    if task == "retriever" and settings.corpus:
+        corpus = Path(settings.corpus).expanduser()
+        if not corpus.exists():
+            raise TrainingRunError(f"train.corpus={settings.corpus}: the corpus file {corpus} does not exist")
     check_resume(settings, force_new=args.force_new)
     if task == "generator":
         from prover.training.generator import check_examples

@@ -8,7 +8,9 @@ still names a local the state lacks is repaired (dropped from hint lists / ``at`
 binder names, hint lists from the state's hypotheses, answer shapes, frequent literal tactics; rates learned
 per goal shape from the corpus), ``p = (1 - w_kind) p_knn + w_kind p_shape``, where ``w_kind`` is learned per
 goal kind by EM on held-out problems of the corpus (``portfolio_weight`` is its prior and the fallback). A
-diversity penalty keeps one head from filling the top of the list unless its votes say so. Logprobs stay true
+diversity penalty keeps one head from filling the top of the list unless its votes say so. The ``vote_slots``
+best-voted distinct neighbour tactics are kept in every top-k (``mix.reserve_votes``: they replace the
+lowest-scored others), a number fitted with the mix on validation data by ``train=encoder``. Logprobs stay true
 log-probabilities of one distribution.
 
 The corpus embedding is cached in the user's cache directory (``$XDG_CACHE_HOME/lean-prover/knn``, by default
@@ -35,7 +37,7 @@ from prover.generation.base import GenerationRequest, Suggestion, TacticGenerato
 from prover.generation.corpus import ProofStep, load_corpus
 from prover.generation.goals import Goal, parse_goal
 from prover.generation.inputs import check_k, check_requests
-from prover.generation.mix import ShapeModel, fit_mix_weights, goal_kind
+from prover.generation.mix import ShapeModel, fit_mix_weights, goal_kind, reserve_votes
 from prover.generation.names import repair, state_names
 from prover.generation.renaming import adapt_tactic
 from prover.generation.settings import KnnSettings
@@ -101,6 +103,20 @@ def _saved_mix(encoder: str) -> dict[str, float] | None:
         return None
 
 
+def _saved_vote_slots(encoder: str) -> int | None:
+    from prover.generation.mix import load_vote_slots
+    from prover.retrieval.encoder import EncoderError, resolve_model_path
+
+    try:
+        return load_vote_slots(resolve_model_path(encoder))
+    except EncoderError:
+        return None
+
+
+#: Reserved vote slots where none were fitted for the encoder (``train=encoder`` fits them on validation data
+#: and saves them with the mix); 0 is one weighted sum, the ranking before reserved slots.
+DEFAULT_VOTE_SLOTS = 0
+
 #: corpus steps embedded per progress step (a few seconds each on a CPU)
 _EMBED_BLOCK = 512
 
@@ -148,6 +164,7 @@ class KnnTacticGenerator(TacticGenerator):
         retriever: Retriever | None = None,
         num_premises: int = _DEFAULTS.num_premises,
         max_state_chars: int = _DEFAULTS.max_state_chars,
+        vote_slots: int = DEFAULT_VOTE_SLOTS,
     ) -> None:
         import faiss
 
@@ -159,6 +176,10 @@ class KnnTacticGenerator(TacticGenerator):
             raise ValueError("temperature must be > 0 and neighbours >= 1")
         if max_per_head < 1 or not 0.0 < diversity_decay <= 1.0:
             raise ValueError("max_per_head must be >= 1 and diversity_decay in (0, 1]")
+        if vote_slots < 0:
+            raise ValueError(f"vote_slots must be >= 0, got {vote_slots}")
+        #: The best-voted distinct neighbour tactics kept in every top-k (``mix.reserve_votes``).
+        self.vote_slots = vote_slots
         self.steps = list(steps)
         self.encoder = encoder
         self.neighbours = neighbours
@@ -256,6 +277,9 @@ class KnnTacticGenerator(TacticGenerator):
         saved_mix = _saved_mix(encoder)
         if saved_mix and generator.mix_weights:  # fitted for this encoder on held-out data (train=encoder)
             generator.mix_weights = saved_mix
+            slots = _saved_vote_slots(encoder)
+            if slots is not None and "vote_slots" not in kwargs:
+                generator.vote_slots = slots
         return generator
 
     # ------------------------------------------------------------------------------------------------
@@ -327,15 +351,13 @@ class KnnTacticGenerator(TacticGenerator):
         kind = goal_kind(goal)
         return self.mix_weights.get(kind, self.mix_weights.get("*", self.portfolio_weight))
 
-    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
-        requests = check_requests(requests, self.max_state_chars)
-        check_k(k)
-        if not requests:
-            return []
+    def distributions(
+        self, requests: Sequence[GenerationRequest]
+    ) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """(mixed distribution after the diversity penalty, neighbour votes) per request, before ranking."""
         all_hits = self.neighbours_of(requests)
         premises = self._premises(requests)
-        out: list[Suggestion] = []
-        results: list[list[Suggestion]] = []
+        results: list[tuple[dict[str, float], dict[str, float]]] = []
         for request, hits, names in zip(requests, all_hits, premises, strict=True):
             goal = parse_goal(request.first_goal)
             others = [parse_goal(g) for g in request.goals[1:]]
@@ -350,7 +372,16 @@ class KnnTacticGenerator(TacticGenerator):
             if w > 0:
                 for tactic, p in self.shapes.scored(goal, len(request.goals), names, others):
                     mix[tactic] += w * p
-            mix = self._diversify(mix)
-            out = [Suggestion(math.log(p), t) for t, p in mix.items() if p > 0]
-            results.append(dedupe_best(out, k))
+            results.append((self._diversify(mix), knn))
+        return results
+
+    def generate(self, requests: Sequence[GenerationRequest], k: int) -> list[list[Suggestion]]:
+        requests = check_requests(requests, self.max_state_chars)
+        check_k(k)
+        if not requests:
+            return []
+        results: list[list[Suggestion]] = []
+        for mix, knn in self.distributions(requests):
+            ranked = reserve_votes(mix, knn, k, self.vote_slots)
+            results.append(dedupe_best([Suggestion(math.log(p), t) for t, p in ranked], k))
         return results

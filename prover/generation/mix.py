@@ -227,6 +227,57 @@ def fit_mix_weights(
     return weights
 
 
+def reserve_votes(
+    mix: dict[str, float], votes: dict[str, float], k: int, slots: int
+) -> list[tuple[str, float]]:
+    """The ``k`` best (tactic, mixed probability) of ``mix``, best first, except that the ``slots`` best-voted
+    distinct tactics of ``votes`` (the neighbours' distribution) are kept among them: each missing one takes
+    the place of the lowest-scored entry that is not itself reserved. Scores are left as they are (still one
+    distribution), so a reserved tactic sits at its own rank inside the ``k``; with ``slots < k`` the first
+    entry never changes. Ties keep the dicts' order (a stable sort), so the ranking is deterministic.
+
+    Why: one weighted sum lets the automation candidates fill the top ``k`` whenever the shape model is
+    trusted more than the neighbours, however strongly the neighbours agree; a few reserved slots keep the
+    encoder's best guesses in view."""
+    ordered = sorted(((t, p) for t, p in mix.items() if p > 0), key=lambda x: -x[1])
+    top = ordered[:k]
+    if slots <= 0 or k <= 0:
+        return top
+    score = dict(ordered)
+    voted = sorted(((t, p) for t, p in votes.items() if p > 0 and t in score), key=lambda x: -x[1])
+    reserved = [t for t, _ in voted[: min(slots, k)]]
+    chosen = {t for t, _ in top}
+    missing = [t for t in reserved if t not in chosen]
+    if not missing:
+        return top
+    keep = set(reserved)
+    evictable = [t for t, _ in reversed(top) if t not in keep]
+    for t_in, t_out in zip(missing, evictable, strict=False):
+        chosen.discard(t_out)
+        chosen.add(t_in)
+    return [(t, p) for t, p in ordered if t in chosen]
+
+
+def fit_vote_slots(
+    rows: Sequence[tuple[dict[str, float], dict[str, float], str]], k: int = 8, max_slots: int | None = None
+) -> tuple[int, dict[str, float]]:
+    """The number of reserved vote slots (:func:`reserve_votes`) with the best top-``k`` on ``rows`` (mixed
+    distribution, neighbour votes, true tactic, of held-out steps), top-1 breaking ties, then fewer slots.
+    Returns it with its (top1, topk) rates."""
+    best: tuple[float, float, int] | None = None
+    for slots in range(0, (k if max_slots is None else max_slots) + 1):
+        top1 = hits = 0
+        for mix, votes, truth in rows:
+            ranked = [t for t, _ in reserve_votes(mix, votes, k, slots)]
+            top1 += bool(ranked) and ranked[0] == truth
+            hits += truth in ranked
+        key = (hits / max(len(rows), 1), top1 / max(len(rows), 1), -slots)
+        if best is None or key > best:
+            best = key
+    assert best is not None
+    return -best[2], {"top1": round(best[1], 4), f"top{k}": round(best[0], 4)}
+
+
 #: The mix weights fitted for an encoder on held-out data, saved inside the encoder's model directory by
 #: ``prover train train=encoder``; the kNN generator running with that encoder reads them (:func:`load_mix`).
 MIX_FILE = "knn_mix.json"
@@ -264,6 +315,26 @@ def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, fl
     return rows
 
 
+def heldout_slot_rows(
+    generator: Any, steps: Sequence[Any]
+) -> list[tuple[dict[str, float], dict[str, float], str]]:
+    """(mixed distribution, neighbour votes, true tactic) of held-out steps for :func:`fit_vote_slots`, with the
+    generator's current mix weights."""
+    from prover.generation.base import GenerationRequest
+
+    requests = []
+    for step in steps:
+        goals = list(step.goals)
+        focused = goals.pop(step.goal_id) if 0 <= step.goal_id < len(goals) else goals.pop(0)
+        requests.append(GenerationRequest(goals=(focused, *goals)))
+    rows: list[tuple[dict[str, float], dict[str, float], str]] = []
+    for start in range(0, len(requests), 64):
+        chunk = generator.distributions(requests[start : start + 64])
+        for (mix, votes), step in zip(chunk, steps[start : start + 64], strict=True):
+            rows.append((mix, votes, _norm(step.tactic)))
+    return rows
+
+
 def save_mix(folder: str | Path, weights: dict[str, float], **facts: Any) -> Path:
     """Write the per-kind weights (and what they were fitted on) as ``MIX_FILE`` in ``folder``."""
     path = Path(folder) / MIX_FILE
@@ -271,6 +342,18 @@ def save_mix(folder: str | Path, weights: dict[str, float], **facts: Any) -> Pat
         json.dumps({"weights": weights, **facts}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return path
+
+
+def load_vote_slots(folder: str | Path) -> int | None:
+    """The reserved vote slots saved with the mix (``vote_slots`` in ``MIX_FILE``), or ``None``."""
+    path = Path(folder) / MIX_FILE
+    if not path.is_file():
+        return None
+    try:
+        slots = json.loads(path.read_text(encoding="utf-8")).get("vote_slots")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return slots if isinstance(slots, int) and not isinstance(slots, bool) and 0 <= slots <= 64 else None
 
 
 def load_mix(folder: str | Path) -> dict[str, float] | None:

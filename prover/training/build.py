@@ -37,6 +37,7 @@ from prover.training.sources import (
     from_run_dir,
     from_synth_dir,
     from_tactic_jsonl,
+    is_simulation_run,
     proofs_from_run_dir,
     synth_tactics,
 )
@@ -165,6 +166,7 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
     tasks: dict[str, list[BaseModel]] = {"tactic": [], "critic": [], "premise": [], "proof": []}
     for path in inputs.tactic_files:
         tasks["tactic"] += from_tactic_jsonl(path, inputs.lean, inputs.mathlib)
+    simulated = [str(run) for run in inputs.run_dirs if is_simulation_run(run)]
     for run in inputs.run_dirs:
         tac, crit = from_run_dir(run)
         tasks["tactic"] += tac
@@ -215,5 +217,8 @@ def build(inputs: BuildInputs, out_dir: Path, val: float = 0.1, test: float = 0.
         "leandojo": str(inputs.leandojo) if inputs.leandojo else None,
         "premise_corpus": str(inputs.premise_corpus) if inputs.premise_corpus else None,
     }
+    # runs judged by a scripted world: their records carry ``provenance.simulation`` (the CLI refuses them
+    # unless --allow-simulation; this says which, so the data never passes for Lean-checked)
+    summary["simulation_runs"] = simulated
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary

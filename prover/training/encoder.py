@@ -269,7 +269,13 @@ def refit_mix(
     """
     from prover.generation.corpus import ProofStep
     from prover.generation.knn import KnnTacticGenerator
-    from prover.generation.mix import fit_mix_weights, heldout_mix_rows, save_mix
+    from prover.generation.mix import (
+        fit_mix_weights,
+        fit_vote_slots,
+        heldout_mix_rows,
+        heldout_slot_rows,
+        save_mix,
+    )
     from prover.generation.settings import KnnSettings
     from prover.retrieval.encoder import TextEncoder
 
@@ -290,17 +296,33 @@ def refit_mix(
     generator = KnnTacticGenerator(corpus, encoder)
     rows = heldout_mix_rows(generator, held)
     weights = fit_mix_weights(rows, defaults.portfolio_weight)
-    save_mix(model_dir, weights, fitted_on=len(rows), corpus_steps=len(corpus), data=settings.data)
-    metrics = {"mix_refit": True, "mix_weight": round(weights.get("*", defaults.portfolio_weight), 4)}
+    generator.mix_weights = weights
+    # then the reserved vote slots, by validation top-8 (top-1 breaking ties), with the weights just fitted
+    slots, _ = fit_vote_slots(heldout_slot_rows(generator, held), k=8)
+    generator.vote_slots = slots
+    save_mix(
+        model_dir,
+        weights,
+        vote_slots=slots,
+        fitted_on=len(rows),
+        corpus_steps=len(corpus),
+        data=settings.data,
+    )
+    metrics = {
+        "mix_refit": True,
+        "mix_weight": round(weights.get("*", defaults.portfolio_weight), 4),
+        "mix_vote_slots": slots,
+    }
     if settings.mix_examples:
-        generator.mix_weights = weights
         metrics.update(validation_topk(generator, held, "eval_knn"))
         votes = KnnTacticGenerator(
             corpus, encoder, embeddings=generator._vectors, portfolio_weight=0.0, learn_mix=False
         )
         metrics.update(validation_topk(votes, held, "eval_votes"))
     append_metrics(
-        out, step, {k: v for k, v in metrics.items() if k.startswith("eval_") or k == "mix_weight"}
+        out,
+        step,
+        {k: v for k, v in metrics.items() if k.startswith("eval_") or k in ("mix_weight", "mix_vote_slots")},
     )
     return metrics
 

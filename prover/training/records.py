@@ -44,6 +44,10 @@ class Provenance(BaseModel):
     mathlib: str | None = None
     #: the run (``prove-run``) or synthesis id, or LeanDojo's repository commit
     run_id: str | None = None
+    #: the judge that accepted a ``prove-run``'s proofs (its ``run.json``); ``simulation``: a scripted world
+    judge: str | None = None
+    #: the proofs were accepted by a simulation (scripted world, a double), never by Lean
+    simulation: bool = False
 
 
 class _Record(BaseModel):

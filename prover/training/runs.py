@@ -154,6 +154,27 @@ def prepare_output_dir(settings: CommonTrainSettings) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def forget_failed_start(output_dir: str | Path) -> Iterator[None]:
+    """A start that fails before it trained anything leaves no run behind: the ``config.yaml`` (and metrics) it
+    wrote are removed again, and the folder too when this start created it and nothing else is in it. Otherwise
+    the corrected command (another ``train.corpus``, say) would be refused as "a run started with other
+    settings". A run with a checkpoint or a final model, or a config from an earlier start, is kept as it is."""
+    out = Path(output_dir).expanduser().resolve()
+    existed = out.exists()
+    had_config = (out / CONFIG).is_file()
+    try:
+        yield
+    except BaseException:
+        if not had_config and out.is_dir() and last_checkpoint(out) is None and not (out / FINAL).exists():
+            with contextlib.suppress(OSError):
+                for name in (CONFIG, CONFIG + ".tmp", METRICS):
+                    (out / name).unlink(missing_ok=True)
+                if not existed and not any(out.iterdir()):
+                    out.rmdir()
+        raise
+
+
 def append_metrics(out: Path, step: int, metrics: dict[str, Any]) -> None:
     """One line in ``metrics.jsonl`` (e.g. validation top-k / recall after training, so the report plots it)."""
     line = {"step": step, "time": time.time(), **metrics}

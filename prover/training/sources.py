@@ -13,6 +13,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+from prover.evaluation.versions import is_simulation
 from prover.generation.corpus import TacticCorpusError, load_corpus
 from prover.jsonl import BadLine, json_object_lines
 from prover.lean.types import Theorem
@@ -144,14 +145,24 @@ def _run_records(run_dir: str | Path) -> tuple[Path, list[Any], Provenance]:
         records = read_results(root / RESULTS).records
     except RunError as exc:
         raise TrainingDataError(str(exc)) from None
+    simulated = is_simulation(meta)
+    judge = meta.get("judge")
     prov = Provenance(
         source="prove-run",
         origin=str(root),
         lean=meta.get("lean"),
         mathlib=meta.get("mathlib"),
         run_id=f"{root.name}@{meta.get('created', '')}",
+        judge="simulation" if simulated else (str(judge) if judge else None),
+        simulation=simulated,
     )
     return root, records, prov
+
+
+def is_simulation_run(run_dir: str | Path) -> bool:
+    """Were the proofs of the ``prover prove`` run in ``run_dir`` judged by a simulation (a scripted world or
+    another double), not Lean? Read off its ``run.json`` (:func:`prover.evaluation.versions.is_simulation`)."""
+    return is_simulation(_run_meta(Path(run_dir)))
 
 
 def proofs_from_run_dir(run_dir: str | Path) -> list[ProofExample]:
