@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from prover.generation.mix import fit_vote_slots, load_vote_slots, reserve_votes, save_mix
 
 # automation outscores every neighbour tactic; the neighbours' favourite is "rw [h]"
@@ -61,3 +63,32 @@ def test_vote_slots_round_trip_and_bad_files(tmp_path: Path) -> None:
             json.dumps({"weights": {}}).replace("}}", f'}}, "vote_slots": {bad}}}')
         )
         assert load_vote_slots(tmp_path) is None, bad
+
+
+def test_encoder_training_refit_saves_vote_slots_with_the_mix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prover.training.encoder import refit_mix
+    from prover.training.records import Provenance, TacticExample
+    from prover.training.settings import EncoderTrainSettings
+    from tests.test_generation_knn import CORPUS, TrigramEncoder
+
+    monkeypatch.setattr("prover.retrieval.encoder.TextEncoder", lambda *a, **k: TrigramEncoder())
+    prov = Provenance(source="tactic-jsonl", origin="test")
+    records = [
+        TacticExample(
+            theorem=f"{r['source']}-{i}", split=split, provenance=prov, goals=r["goals"], tactic=r["tactic"]
+        )
+        for i, r in enumerate(CORPUS)
+        for split in ("train", "val")
+    ]
+    model, out = tmp_path / "model", tmp_path / "run"
+    model.mkdir()
+    out.mkdir()
+    settings = EncoderTrainSettings(data=str(tmp_path), output_dir=str(out))
+    metrics = refit_mix(model, records, settings, out, 7)
+    saved = json.loads((model / "knn_mix.json").read_text(encoding="utf-8"))
+    assert isinstance(saved["vote_slots"], int) and load_vote_slots(model) == saved["vote_slots"]
+    assert metrics["mix_vote_slots"] == saved["vote_slots"]
+    line = json.loads((out / "metrics.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert line["step"] == 7 and line["mix_vote_slots"] == saved["vote_slots"] and "eval_knn_top8" in line

@@ -65,5 +65,7 @@ def test_hard_batching_trains_end_to_end(tmp_path: Path, capsys: pytest.CaptureF
     assert np.isfinite(summary["eval_loss"]) and summary["eval_loss"] > 0
     assert (Path(summary["model"]) / "config.json").is_file()
     # too few tactic groups for the batch size: one clear error, exit 2
-    assert main([*args[:-7], "train.batching=hard", "train.batch_size=8", "train.max_steps=1"]) == 2
+    # (in a fresh output_dir: the first run's folder refuses other settings before anything else)
+    fresh = f"train.output_dir={tmp_path / 'enc8'}"
+    assert main([*args[:-8], fresh, "train.batching=hard", "train.batch_size=8", "train.max_steps=1"]) == 2
     assert "fewer than batch_size=8 tactic groups" in capsys.readouterr().err
