@@ -35,7 +35,7 @@ STRICT = (
     "prover/theorem_prover.py",
 )
 #: the most errors allowed in every other package together; only ever lowered
-RATCHET = 80
+RATCHET = 0  # every error fixed (issue 20): the whole project is now held at zero
 
 MESSAGE = re.compile(r"^(?P<path>[^:\s]+\.py):(?P<line>\d+):(?:\d+:)? (?P<kind>error|note): ")
 
