@@ -280,6 +280,28 @@ def test_a_writable_workspace_is_writable_and_nothing_else(tmp_path: Path) -> No
     assert done.stdout.decode().strip() == "refused" and not (tmp_path / "ro" / "x").exists()
 
 
+@pytest.mark.skipif(bool(bwrap_problem()), reason="no sandbox here")
+def test_a_file_named_through_a_symlinked_folder_is_readable_inside(tmp_path: Path) -> None:
+    """A checkout with ``../shared`` as a symlink names fixtures through it: the sandbox binds the path as
+    written as well as where it resolves to (a fresh clone's CI failed on exactly this)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "data.txt").write_text("seen")
+    link = tmp_path / "clone" / "shared"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    named = link / "data.txt"
+    cwd = tmp_path / "cwd"  # not a parent of either spelling: only the binds make them visible
+    cwd.mkdir()
+    for folder in (tmp_path, real, link.parent, cwd):  # tmp_path is 0700; as root the sandbox's uid is not
+        folder.chmod(0o755)
+    sandbox = make_sandbox("bwrap", read_only=[named])
+    code = "import sys\nprint(open(sys.argv[1]).read())"
+    done = sandbox.run([sys.executable, "-I", "-S", "-c", code, str(named)], cwd, timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "seen"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_forged_answer_frames_never_make_a_proof(mode: str) -> None:
     """The one attack a sandbox cannot stop: code inside Lean writes well-formed "success" frames to the same

@@ -200,7 +200,11 @@ def test_whole_proof_training_end_to_end_with_pass_rate(
     )
     data = tmp_path / "data"
     assert (
-        main(["data", "build-train", "--out", str(data), "--run", str(run), "--val", "0", "--test", "0"]) == 0
+        main(
+            ["data", "build-train", "--out", str(data), "--run", str(run), "--val", "0", "--test", "0"]
+            + ["--allow-simulation"]  # a scripted-world run: refused without it (issue 24)
+        )
+        == 0
     )
     capsys.readouterr()
     proofs = read_records(data / "proof.jsonl", ProofExample)

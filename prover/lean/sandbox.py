@@ -329,7 +329,15 @@ def make_sandbox(
         "none" if mode == "none" else "bwrap",
         limits or SandboxLimits(),
         max_rss_mb,
-        tuple(Path(p).expanduser().resolve() for p in read_only),
+        # both spellings of each path: the resolved one (what a symlink inside points to) and the one the
+        # caller wrote (a command line may name a file through a symlinked folder, e.g. ../shared)
+        tuple(
+            dict.fromkeys(
+                q
+                for p in read_only
+                for q in (Path(os.path.abspath(Path(p).expanduser())), Path(p).expanduser().resolve())
+            )
+        ),
         dict(env or {}),
     )
     if sandbox.mode == "bwrap":
