@@ -301,6 +301,10 @@ def test_serve_check_and_prove_name_the_simulation() -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert state["status"] == "proved" and state["judge"] == "simulation" and state["simulation"] is True
+        marked = client.post(
+            "/suggest", json={"goal": "n : Nat\n⊢ n + 0 = n", "k": 2, "theorem": statement}
+        ).json()
+        assert marked["suggestions"] and marked["simulation"] is True  # marks from a scripted world say so
 
 
 # --- #8 a scripted-world run's outputs name the simulation ------------------------------------------------

@@ -395,7 +395,10 @@ def create_app(service: ProverService, token: str | None = None) -> FastAPI:
             ),
             deadline,
         )
-        out: dict[str, Any] = {"suggestions": [row.to_json() for row in rows]}
+        out: dict[str, Any] = {
+            "suggestions": [row.to_json() for row in rows],
+            "simulation": service.judge_fields["simulation"],  # marks from a scripted world say so
+        }
         if goals is not None:
             out["checked_goals"] = goals
         if warning:

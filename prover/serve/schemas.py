@@ -104,6 +104,11 @@ class SuggestResponse(BaseModel):
     suggestions: list[SuggestionOut]
     checked_goals: list[str] | None = Field(None, description="the state the suggestions were run on")
     warning: str | None = None
+    simulation: bool | None = Field(
+        None,
+        description="with marks: true when a scripted world (no Lean) ran the suggestions; marks are hints "
+        "of the search session, never a judge's verdict",
+    )
 
 
 class ProveRequest(Strict):
