@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from prover.cli.main import main
+from prover.evaluation.report import load_run, summary_json, write_report
 from prover.evaluation.results import read_results
 from prover.generation.fake_openai import Answer, FakeOpenAIServer
 
@@ -204,8 +205,21 @@ def test_tactic_mode_tree_search_with_the_bfs_prover_profile(tmp_path: Path) -> 
             "executor.workers=0",
         ]
         assert main(["prove", "--no-progress", "--out", str(run), *args]) == 0
-        prompts = [b["prompt"] for b in server.bodies]
+        bodies = list(server.bodies)
+    prompts = [b["prompt"] for b in bodies]
     records = {r.problem: r for r in read_results(run / "results.jsonl").records}
     assert {name: r.proof for name, r in records.items()} == RIGHT
     assert all(r.status == "proved" for r in records.values())
-    assert all(p.endswith(":::") and "messages" not in b for p, b in zip(prompts, server.bodies, strict=True))
+    assert all(p.endswith(":::") and "messages" not in b for p, b in zip(prompts, bodies, strict=True))
+    # tokens per problem for tree search too, not only whole-proof sampling: in the search stats, in every
+    # results.jsonl record, and in the report (the fake server counts characters / 4)
+    for record in records.values():
+        assert record.samples is None  # tree search: no whole-proof samples to carry the tokens
+        assert record.prompt_tokens > 0 and record.completion_tokens > 0, record
+        assert record.stats["prompt_tokens"] == record.prompt_tokens
+        assert record.stats["completion_tokens"] == record.completion_tokens
+    prompt_tokens = sum(len(p) // 4 for p in prompts)
+    assert sum(r.prompt_tokens for r in records.values()) == prompt_tokens  # nothing counted twice or lost
+    assert summary_json(load_run(run))["tokens"]["prompt"] == prompt_tokens
+    text = write_report(run)["markdown"].read_text(encoding="utf-8")
+    assert "Tokens reported by the model server:" in text and "per problem median" in text
