@@ -8,6 +8,7 @@ manifest's. Files can be large (a Mathlib premise corpus is hundreds of MB), so 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 _BLOCK = 1 << 20
@@ -20,3 +21,10 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """``$PROVER_CACHE`` or ``~/.cache/lean-prover``: where fetched data lives (one folder per entry), for the
+    evaluation layer's fetch and for generation's released demonstrations alike."""
+    env = os.environ.get("PROVER_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "lean-prover"

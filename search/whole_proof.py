@@ -380,8 +380,9 @@ class WholeProofSearch(Searcher):
                     verdict, lean_s = known
                     tally.lean_s += lean_s
                     # counted as distinct, as when judged
-                    if sample.proof is not None and sample.proof.strip():
-                        tally.verdicts.setdefault(" ".join(sample.proof.split()), verdict)
+                    key = _proof_key(sample.proof)
+                    if key is not None:
+                        tally.verdicts.setdefault(key, verdict)
                 else:
                     if time.monotonic() > deadline:
                         tally.stopped = ProofStatus.TIMEOUT
@@ -410,10 +411,10 @@ class WholeProofSearch(Searcher):
     def _verify(
         session: LeanSession, theorem: Theorem, sample: ProofSample, tally: _Tally
     ) -> tuple[Verdict, float]:
-        if sample.proof is None or not sample.proof.strip():
+        key = _proof_key(sample.proof)
+        if sample.proof is None or key is None:
             cut = " (the answer was cut by max_tokens)" if sample.finish_reason == "length" else ""
             return Verdict(False, (f"no proof in the model's answer{cut}",)), 0.0
-        key = " ".join(sample.proof.split())
         if key in tally.verdicts:
             return tally.verdicts[key], 0.0
         t0 = time.perf_counter()
@@ -463,3 +464,11 @@ class WholeProofSearch(Searcher):
 def _repairable(sample: ProofSample, verdict: Verdict) -> bool:
     """A sample worth a repair turn: it had a proof and Lean rejected it with positioned errors."""
     return not verdict.accepted and sample.proof is not None and bool(verdict.diagnostics)
+
+
+def _proof_key(proof: str | None) -> str | None:
+    """Whitespace-insensitive identity of a sample's proof (samples with the same key are judged once and count
+    as one distinct proof); None for a sample with no proof."""
+    if proof is None or not proof.strip():
+        return None
+    return " ".join(proof.split())

@@ -27,7 +27,6 @@ from prover.generation.dfps_prompts import (
     DemonstrationsError,
     active_demonstrations,
     demonstrations_path,
-    extract_icl_step,
     extract_step,
     load_demonstrations,
     without_comments,
@@ -172,11 +171,11 @@ def test_the_answer_is_cut_where_the_model_starts_another_problem() -> None:
     )
     assert extract_step(completion) == "have h : answer = 9 := by\n  omega\nexact h"
     # a chat answer that names a bare value is read by its proof, not as `show 7`
-    assert extract_icl_step("The answer is below.\n```lean4\nexact h_answer\n```\nFinal answer: 7") == (
+    assert extract_step("The answer is below.\n```lean4\nexact h_answer\n```\nFinal answer: 7") == (
         "exact h_answer"
     )
-    assert extract_icl_step("**Submission:** `answer = 9`\n```lean4\nomega\n```") == "show answer = 9\nomega"
-    assert extract_icl_step("Final answer: Even answer\n```lean4\ndecide\n```") == "show Even answer\ndecide"
+    assert extract_step("**Submission:** `answer = 9`\n```lean4\nomega\n```") == "show answer = 9\nomega"
+    assert extract_step("Final answer: Even answer\n```lean4\ndecide\n```") == "show Even answer\ndecide"
 
 
 def test_the_informal_problem_reaches_the_request() -> None:

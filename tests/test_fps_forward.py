@@ -14,7 +14,7 @@ from prover.fps.problem import load_fps_file
 from prover.fps.settings import SolverSettings
 from prover.fps.solver import solve_problem
 from prover.generation.base import GenerationRequest, Suggestion, TacticGenerator
-from prover.generation.dfps_prompts import extract_forward, extract_icl_step
+from prover.generation.dfps_prompts import extract_forward, extract_step
 from prover.generation.prompts import get_template
 from prover.lean.doubles.session import WorldSession
 from prover.search.factory import make_searcher
@@ -70,9 +70,9 @@ def test_tolerant_extractor(text, submission, step):
 
 def test_icl_continuation_is_the_proof():
     # the forward prompt ends at the proof header, as the reference's does (tests/test_dfps_prompts.py)
-    assert extract_icl_step("```lean4\nshow answer = 9\nomega\n```") == "show answer = 9\nomega"
-    assert extract_icl_step("\n```lean4\nomega\n```") == "omega"
-    assert extract_icl_step("no idea") == ""  # no proof block: nothing to try
+    assert extract_step("```lean4\nshow answer = 9\nomega\n```") == "show answer = 9\nomega"
+    assert extract_step("\n```lean4\nomega\n```") == "omega"
+    assert extract_step("no idea") == ""  # no proof block: nothing to try
 
 
 def test_templates_show_the_mp_goal_with_examples():

@@ -22,9 +22,11 @@ from prover.cli.common import (
     CliError,
     EnvironmentFailure,
     add_config_args,
+    announce_simulation,
     emit,
     load_config,
     print_config_if_asked,
+    simulation_text,
 )
 
 if TYPE_CHECKING:
@@ -133,16 +135,11 @@ def run(args: argparse.Namespace) -> int:
 def simulation_note(prepared: Any) -> str | bool:
     """The start/done events' ``simulation`` field: ``"BACKEND: no Lean ran"`` for a scripted world or a double,
     ``false`` when Lean ran (always present, so a reader of the JSON lines never has to infer it)."""
-    from prover.evaluation.versions import is_simulation
-
-    fields = dict(getattr(prepared, "run_fields", None) or {})
-    return f"{fields.get('backend')}: no Lean ran" if is_simulation(fields) else False
+    return simulation_text(getattr(prepared, "run_fields", None) or {})
 
 
 def emit_start(prepared: Any) -> Any:
     """The ``start`` event of a run (``prover prove`` / ``prover solve``); returns where the run stands."""
-    from prover.evaluation.versions import is_simulation
-
     before = prepared.progress()
     event = {
         "event": "start",
@@ -152,14 +149,9 @@ def emit_start(prepared: Any) -> Any:
         "retrying": prepared.retried,
         "load_s": round(prepared.load_s, 3),
     }
-    fields = dict(getattr(prepared, "run_fields", None) or {})
-    event["simulation"] = simulation_note(prepared)
-    if is_simulation(fields):
-        # said where a user looks first, not only in run.json: nothing this run "proves" was checked by Lean
-        print(
-            f"{prepared.kind.command}: SIMULATION: {fields.get('backend')}; no result of this run was checked by Lean",
-            file=sys.stderr,
-        )
+    event["simulation"] = announce_simulation(
+        prepared.kind.command, getattr(prepared, "run_fields", None) or {}
+    )
     emit(event)
     return before
 

@@ -15,6 +15,7 @@ from prover.cli.common import (
     CliError,
     EnvironmentFailure,
     add_config_args,
+    announce_simulation,
     emit,
     load_config,
     print_config_if_asked,
@@ -166,17 +167,10 @@ def _alchemy(args: argparse.Namespace, cfg) -> int:
 
 
 def _simulation(command: str, versions: dict) -> dict:
-    """A run on a scripted world or another double (``is_simulation``: the one test, as ``prover prove``'s)
-    says so on stderr where a user looks first, and in its final JSON line; ``{}`` for a run on Lean."""
-    from prover.evaluation.versions import is_simulation
-
-    if not is_simulation(versions):
-        return {}
-    print(
-        f"{command}: SIMULATION: {versions.get('backend')}; no result of this run was checked by Lean",
-        file=sys.stderr,
-    )
-    return {"simulation": f"{versions.get('backend')}: no Lean ran"}
+    """A run on a scripted world or another double says so on stderr and in its final JSON line
+    (``announce_simulation``, as ``prover prove`` does); ``{}`` for a run on Lean."""
+    note = announce_simulation(command, versions)
+    return {"simulation": note} if note else {}
 
 
 def _brief(record: dict) -> dict:

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,23 @@ def read_text_arg(value: str, option: str) -> str:
     except UnicodeEncodeError:
         raise CliError(f"{option}: the argument is not UTF-8 text") from None
     return value
+
+
+def simulation_text(fields: Mapping[str, Any]) -> str | bool:
+    """A run's ``simulation`` field from its versions (``run.json``'s backend fields): ``"BACKEND: no Lean ran"``
+    for a scripted world or a double (``is_simulation``, the one test), ``False`` when Lean ran."""
+    from prover.evaluation.versions import is_simulation
+
+    return f"{fields.get('backend')}: no Lean ran" if is_simulation(dict(fields)) else False
+
+
+def announce_simulation(command: str, fields: Mapping[str, Any]) -> str | bool:
+    """:func:`simulation_text`, also said on stderr where a user looks first (not only in ``run.json``): nothing
+    a simulated run "proves" was checked by Lean."""
+    note = simulation_text(fields)
+    if note:
+        print(
+            f"{command}: SIMULATION: {fields.get('backend')}; no result of this run was checked by Lean",
+            file=sys.stderr,
+        )
+    return note

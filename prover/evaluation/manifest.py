@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from prover.evaluation.errors import EvaluationError
+from prover.files import cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
@@ -122,12 +122,6 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
     if duplicates:
         raise ManifestError(f"{path}: duplicate entry names: {', '.join(duplicates)}")
     return manifest
-
-
-def cache_root() -> Path:
-    """``$PROVER_CACHE`` or ``~/.cache/lean-prover``: where fetched data lives (one folder per entry)."""
-    env = os.environ.get("PROVER_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "lean-prover"
 
 
 def cached_path(entry: ManifestEntry, root: Path | None = None) -> Path:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from prover.files import cache_root
 from prover.generation.base import GenerationRequest
 from prover.generation.errors import GenerationError
 from prover.lean.lexer import LexError, tokenize
@@ -81,9 +81,7 @@ def demonstrations_path() -> Path:
     """Where ``prover data fetch fps_dfps_demonstrations`` puts the file: the data cache
     (``$PROVER_CACHE`` or ``~/.cache/lean-prover``), ``data/<entry>/<file>``, as the evaluation layer's
     ``cached_path`` computes it for the manifest entry."""
-    env = os.environ.get("PROVER_CACHE")
-    root = Path(env).expanduser() if env else Path.home() / ".cache" / "lean-prover"
-    return root / "data" / DEMONSTRATIONS_ENTRY / DEMONSTRATIONS_FILE
+    return cache_root() / "data" / DEMONSTRATIONS_ENTRY / DEMONSTRATIONS_FILE
 
 
 def load_demonstrations(path: Path | None = None) -> tuple[Demonstration, ...]:
@@ -315,13 +313,3 @@ def extract_step(continuation: str) -> str:
     """A forward prompt's continuation -> one tactic step ('' when nothing usable): the proof in its last code
     block, after ``show <submission>`` when the model labelled a submission."""
     return extract_forward(answer_text(continuation)).step()
-
-
-def extract_cot_step(continuation: str) -> str:
-    """The chain-of-thought template's hook (the reasoning is in the proof's comments): :func:`extract_step`."""
-    return extract_step(continuation)
-
-
-def extract_icl_step(continuation: str) -> str:
-    """The in-context template's hook: :func:`extract_step`."""
-    return extract_step(continuation)

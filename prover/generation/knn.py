@@ -93,24 +93,17 @@ def encoder_max_length(encoder: Any, default: int = 256) -> int:
     return min(limits)
 
 
-def _saved_mix(encoder: str) -> dict[str, float] | None:
-    from prover.generation.mix import load_mix
+def _saved_mix(encoder: str) -> tuple[dict[str, float] | None, int | None]:
+    """The mix weights and reserved vote slots fitted for ``encoder`` (``train=encoder``), read once."""
+    from prover.generation.mix import load_mix, load_vote_slots, read_mix_file
     from prover.retrieval.encoder import EncoderError, resolve_model_path
 
     try:
-        return load_mix(resolve_model_path(encoder))
+        folder = resolve_model_path(encoder)
     except EncoderError:
-        return None
-
-
-def _saved_vote_slots(encoder: str) -> int | None:
-    from prover.generation.mix import load_vote_slots
-    from prover.retrieval.encoder import EncoderError, resolve_model_path
-
-    try:
-        return load_vote_slots(resolve_model_path(encoder))
-    except EncoderError:
-        return None
+        return None, None
+    saved = read_mix_file(folder)
+    return load_mix(folder, saved), load_vote_slots(folder, saved)
 
 
 #: Reserved vote slots where none were fitted for the encoder (``train=encoder`` fits them on validation data
@@ -274,10 +267,9 @@ class KnnTacticGenerator(TacticGenerator):
                 except OSError as exc:
                     log.warning("cannot write kNN cache %s: %s", cache_file, exc)
         generator = cls(steps, enc, embeddings=embeddings, **kwargs)
-        saved_mix = _saved_mix(encoder)
+        saved_mix, slots = _saved_mix(encoder)
         if saved_mix and generator.mix_weights:  # fitted for this encoder on held-out data (train=encoder)
             generator.mix_weights = saved_mix
-            slots = _saved_vote_slots(encoder)
             if slots is not None and "vote_slots" not in kwargs:
                 generator.vote_slots = slots
         return generator

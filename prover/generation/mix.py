@@ -344,27 +344,29 @@ def save_mix(folder: str | Path, weights: dict[str, float], **facts: Any) -> Pat
     return path
 
 
-def load_vote_slots(folder: str | Path) -> int | None:
-    """The reserved vote slots saved with the mix (``vote_slots`` in ``MIX_FILE``), or ``None``."""
+def read_mix_file(folder: str | Path) -> dict[str, Any]:
+    """``MIX_FILE`` of an encoder directory as a JSON object; ``{}`` when absent or unreadable."""
     path = Path(folder) / MIX_FILE
     if not path.is_file():
-        return None
+        return {}
     try:
-        slots = json.loads(path.read_text(encoding="utf-8")).get("vote_slots")
-    except (OSError, ValueError, AttributeError):
-        return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_vote_slots(folder: str | Path, saved: dict[str, Any] | None = None) -> int | None:
+    """The reserved vote slots saved with the mix (``vote_slots`` in ``MIX_FILE``), or ``None``. ``saved``:
+    the file already read (:func:`read_mix_file`)."""
+    slots = (read_mix_file(folder) if saved is None else saved).get("vote_slots")
     return slots if isinstance(slots, int) and not isinstance(slots, bool) and 0 <= slots <= 64 else None
 
 
-def load_mix(folder: str | Path) -> dict[str, float] | None:
-    """The saved per-kind weights of an encoder directory, or ``None`` (no file, or not weights in [0, 1])."""
-    path = Path(folder) / MIX_FILE
-    if not path.is_file():
-        return None
-    try:
-        weights = json.loads(path.read_text(encoding="utf-8")).get("weights")
-    except (OSError, ValueError, AttributeError):
-        return None
+def load_mix(folder: str | Path, saved: dict[str, Any] | None = None) -> dict[str, float] | None:
+    """The saved per-kind weights of an encoder directory, or ``None`` (no file, or not weights in [0, 1]).
+    ``saved``: the file already read (:func:`read_mix_file`)."""
+    weights = (read_mix_file(folder) if saved is None else saved).get("weights")
     if not isinstance(weights, dict) or not all(
         isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in weights.values()
     ):

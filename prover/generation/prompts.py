@@ -106,10 +106,10 @@ TEMPLATES: dict[str, PromptTemplate] = {
     # D-FPS forward solving on the `mp` goal (prover.generation.dfps_prompts): worked examples, optionally
     # step-by-step reasoning; the submission and its proof are read back as one `show …` step
     "dfps_forward_icl": PromptTemplate(
-        "dfps_forward_icl", dfps_prompts.render_icl, extract=dfps_prompts.extract_icl_step
+        "dfps_forward_icl", dfps_prompts.render_icl, extract=dfps_prompts.extract_step
     ),
     "dfps_forward_cot": PromptTemplate(
-        "dfps_forward_cot", dfps_prompts.render_cot, extract=dfps_prompts.extract_cot_step
+        "dfps_forward_cot", dfps_prompts.render_cot, extract=dfps_prompts.extract_step
     ),
 }
 

@@ -354,10 +354,6 @@ MORE_COMMAND_WORDS = frozenset(
         "init_grind_norm",
         "insert_to_additive_translation",
         "pp_extended_field_notation",
-        "binder_predicate",
-        "elab_rules",
-        "macro_rules",
-        "unif_hint",
         "recall",
         "mk_iff_of_inductive_prop",
         "initialize_simps_projections?",
@@ -949,7 +945,7 @@ def _literal_end(toks: list[Token], j: int) -> int | None:
 
 
 def _is_config_item(
-    toks: list[Token], k: int, config_ends: set[int], line_starts: set[int], chains: _Chains | None = None
+    toks: list[Token], k: int, config_ends: set[int], line_starts: set[int], chains: _Chains
 ) -> bool:
     """Whether ``toks[k]`` (a ``(`` followed by ``ident :=``) is a tactic's config item (``valConfigItem``,
     ``src/Init/Tactics.lean``; Aesop's clauses), not a named argument of a function: it follows the tactic's
@@ -967,7 +963,6 @@ def _is_config_item(
         return False
     if k - 1 in config_ends:
         return True
-    chains = chains or _Chains(toks)
     head = chains.head(k - 1)
     if head != k - 1:
         # after other items of the same tactic (`aesop (add safe h) (x := v)`, `decide +kernel (x := v)`): a config
