@@ -28,3 +28,12 @@ def cache_root() -> Path:
     evaluation layer's fetch and for generation's released demonstrations alike."""
     env = os.environ.get("PROVER_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "lean-prover"
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` itself, or its closest ancestor that exists: where a folder that is to be created would go, so
+    that "can this be written?" is asked of something real."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from prover.errors import ProverError
+from prover.files import nearest_existing
 
 
 class CliError(ProverError):
@@ -148,7 +149,7 @@ def check_output_dir(path: str) -> None:
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {path} is an existing file, not a directory; name a new or existing directory")
-    parent = out if out.exists() else _nearest_existing(out)
+    parent = out if out.exists() else nearest_existing(out)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise CliError(f"--out {path}: cannot write in {parent} (permission denied)")
 
@@ -158,18 +159,11 @@ def check_output_file(path: str) -> None:
     out = Path(path)
     if out.is_dir():
         raise CliError(f"--out {path} is a directory; name a file")
-    parent = _nearest_existing(out.parent if str(out.parent) else Path("."))
+    parent = nearest_existing(out.parent if str(out.parent) else Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise CliError(f"--out {path}: cannot write in {parent} (permission denied)")
     if parent.exists() and not parent.is_dir():
         raise CliError(f"--out {path}: {parent} is a file, not a directory")
-
-
-def _nearest_existing(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
 
 
 def read_text_arg(value: str, option: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from prover.files import nearest_existing
 from prover.training.records import TrainingDataError
 from prover.training.settings import CommonTrainSettings
 
@@ -128,9 +129,7 @@ def check_resume(settings: CommonTrainSettings, force_new: bool = False) -> Path
 def _check_writable(out: Path) -> None:
     """``train.output_dir`` must be a directory this run can create and write: said in one sentence before any
     model loads, not as a traceback after it."""
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = nearest_existing(out)
     if not probe.is_dir():
         raise TrainingRunError(f"train.output_dir={out}: {probe} is a file, not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
