@@ -64,6 +64,13 @@ def lake_manifest_mathlib(project_dir: Path) -> str | None:
     return None
 
 
+def session_versions(session: Any) -> dict[str, Any]:
+    """``backend``, ``lean`` and ``mathlib`` as a started session describes itself: what a bare writer records
+    when no :func:`run_versions` was handed to it."""
+    described = session.describe()
+    return {k: described.get(k) for k in ("backend", "lean", "mathlib")}
+
+
 def run_versions(backend_cfg: Any, session: Any = None, judge: str | None = None) -> dict[str, Any]:
     """``{"backend", "lean", "mathlib", "judge", "sandbox"}`` of what runs (``None``: no Lean; ``"unknown"``).
 

@@ -676,10 +676,10 @@ def run_alchemy(
     ``describe``), written to ``run.json`` and to every checkpoint; a scripted world (``is_simulation``) is
     named a simulation in ``variants.lean``, ``counts.json`` and every tactic line as well."""
     from prover.evaluation.results import note_resume, package_version, write_run_meta
+    from prover.evaluation.versions import session_versions
 
     if versions is None:
-        described = session.describe()
-        versions = {k: described.get(k) for k in ("backend", "lean", "mathlib")}
+        versions = session_versions(session)
     index = SymbolIndex(rules) if use_prefilter else None  # built once for every target
     argv = list(command if command is not None else sys.argv)
     with SampleStore(run_dir, settings, key="target", file=TARGETS) as store:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.evaluation.runner import SetupError
+from prover.evaluation.versions import session_versions
 from prover.lean.session import LeanSession
 from prover.lean.types import TacticState, Theorem
 from prover.synthesis.check import BASE_HEADER, Checker, CheckResult
@@ -74,10 +75,8 @@ class MustardWriter:
         self.session = session
         decide = judge.judge if judge is not None else None  # a prover.lean.judge.Judge decides "verified"
         self.checker = Checker(session, settings.trivial_tactics, settings.contradiction_tactics, decide)
-        if versions is None:  # a run passes what ``run_versions`` found once; a bare writer asks its session
-            described = session.describe()
-            versions = {k: described.get(k) for k in ("backend", "lean", "mathlib")}
-        self.versions = dict(versions)
+        # a run passes what ``run_versions`` found once; a bare writer asks its session
+        self.versions = dict(versions) if versions is not None else session_versions(session)
 
     def _chat(self, clock: _Clock, messages: list[dict[str, str]]) -> str:
         t0 = time.perf_counter()
