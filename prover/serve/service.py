@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from prover import __version__
 from prover.errors import ConfigError
 from prover.generation.base import GenerationRequest, Suggestion
@@ -31,7 +29,6 @@ from prover.serve.batching import Cancelled, GeneratorWorker
 from prover.serve.errors import ServeError
 from prover.serve.pool import SessionPool
 from prover.serve.settings import ServeSettings
-from prover.settings import describe_validation_error
 from prover.theorem_prover import Attempt, Budget, BudgetError, TheoremProver
 
 log = logging.getLogger("prover.serve")
@@ -347,14 +344,19 @@ class ProverService:
         ``max_expansions`` applies to searchers that have it (bfs, mcts, mps); whole-proof sampling's budget
         is ``num_samples`` x ``attempts`` and only its wall clock is overridden.
         """
-        update: dict[str, Any] = {"time_limit_s": time_limit_s}
-        if max_expansions is not None and "max_expansions" in type(self.search).model_fields:
-            update["max_expansions"] = max_expansions
-        model = type(self.search)
+        budget = self._budget(max_expansions, time_limit_s)
         try:
-            return model.model_validate({**self.search.model_dump(), **update})
-        except ValidationError as exc:
-            raise BadInput(describe_validation_error(exc, "search", model.known_keys())) from None
+            return budget.apply(self.search)
+        except BudgetError as exc:
+            raise BadInput(str(exc)) from None
+
+    def _budget(self, max_expansions: int | None, time_limit_s: float) -> Budget:
+        """One request's limits as a typed budget of the configured searcher (``max_expansions`` only where it
+        has them); a bad value is the request's fault (``BadInput``)."""
+        try:
+            return Budget.fitting(self.search, max_expansions=max_expansions, time_limit_s=time_limit_s)
+        except BudgetError as exc:
+            raise BadInput(str(exc)) from None
 
     def attempt(
         self, theorem: Theorem, session: Any, generator: Any, max_expansions: int | None, time_limit_s: float
@@ -364,10 +366,7 @@ class ProverService:
         the found proof judged once."""
         if self.prover is None:
             raise BadInput("proof search needs a Lean backend")
-        try:
-            budget = Budget.fitting(self.search, max_expansions=max_expansions, time_limit_s=time_limit_s)
-        except BudgetError as exc:
-            raise BadInput(str(exc)) from None
+        budget = self._budget(max_expansions, time_limit_s)
         return self.prover.attempt(theorem, budget, session=session, generator=generator)
 
     @property
