@@ -307,6 +307,12 @@ class TheoremProver:
         self._get_judge()
         return self.load_s
 
+    @property
+    def command_judge(self) -> Judge:
+        """The judge object itself (built on first use): FPS hands it RPE commands (``check_command``) as well
+        as the proofs :meth:`judge` sends it, so one judge decides both."""
+        return self._get_judge()
+
     def _get_judge(self) -> Judge:
         with self._lock:
             if self._judge is None:

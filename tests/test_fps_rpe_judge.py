@@ -66,7 +66,7 @@ if __name__ == "__main__":
     sys.exit(_forging_main(sys.argv[1], sys.argv[2]))
 
 
-from prover.fps.check import FpsChecker, command_judge_of  # noqa: E402
+from prover.fps.check import FpsChecker  # noqa: E402
 from prover.fps.problem import FpsProblem, load_fps_file  # noqa: E402
 from prover.fps.settings import SolverSettings  # noqa: E402
 from prover.fps.statements import lean_header, rpe_command  # noqa: E402
@@ -129,7 +129,9 @@ def test_a_forged_rpe_success_from_the_pool_does_not_make_a_wrong_answer_solved(
 
     judge = make_judge({"judge": "repl", "timeout_s": 20.0}, backend)
     with make_session(backend) as pool:
-        checked = FpsChecker(pool, _settings(), judge=judge.judge).final_check(problems["wrong"], WRONG_STEPS)
+        checked = FpsChecker(pool, _settings(), judge=judge.judge, rpe_judge=judge).final_check(
+            problems["wrong"], WRONG_STEPS
+        )
     # the proof itself holds (a weak conclusion): only RPE can tell the answer is wrong
     assert checked.verdict is not None and checked.verdict.accepted
     assert checked.rpe is not None and checked.rpe.hint is True  # the pool was fooled ...
@@ -149,8 +151,7 @@ def test_an_honest_rpe_is_solved_on_a_fresh_judged_process_each_time(problems) -
     judge = make_judge({"judge": "repl", "timeout_s": 20.0}, backend)
     problem = problems["solved"]
     header = lean_header(problem)
-    checker_judge = command_judge_of(judge.judge)
-    assert checker_judge is judge and isinstance(judge, CommandJudge)
+    assert isinstance(judge, CommandJudge)
     command = rpe_command(problem, "(9 : ℕ)", ["rfl"])
     first = judge.check_command(header, command)
     pid1 = judge.last_pid  # type: ignore[attr-defined]
@@ -162,7 +163,7 @@ def test_an_honest_rpe_is_solved_on_a_fresh_judged_process_each_time(problems) -
     assert not wrong.accepted and wrong.check == "compile" and wrong.judge == "repl"
 
     with make_session(backend) as pool:
-        checker = FpsChecker(pool, _settings(), judge=judge.judge)
+        checker = FpsChecker(pool, _settings(), judge=judge.judge, rpe_judge=judge)
         started = judge.processes_started  # type: ignore[attr-defined]
         solved = checker.final_check(problem, ["rfl"])
         assert solved.status == "solved", solved.reason
@@ -232,11 +233,15 @@ def test_the_simulation_judge_decides_rpe_on_scripted_worlds(problems) -> None:
     pool = _LyingPool(FPS_WORLD, tactic_timeout_s=1.0, real_sleep=False)
     fooled = FpsChecker(pool, _settings()).final_check(problems["wrong"], WRONG_STEPS)
     assert fooled.status == "solved"  # the old path: the pool decided RPE
-    checked = FpsChecker(pool, _settings(), judge=judge.judge).final_check(problems["wrong"], WRONG_STEPS)
+    checked = FpsChecker(pool, _settings(), judge=judge.judge, rpe_judge=judge).final_check(
+        problems["wrong"], WRONG_STEPS
+    )
     assert checked.status == "ne_submitted" and checked.rpe is not None
     assert checked.rpe.judge == "simulation" and checked.rpe.hint is True and not checked.rpe.correct
     assert any("unsolved goals" in r for r in checked.rpe.reasons), checked.rpe.reasons
-    solved = FpsChecker(pool, _settings(), judge=judge.judge).final_check(problems["solved"], ["rfl"])
+    solved = FpsChecker(pool, _settings(), judge=judge.judge, rpe_judge=judge).final_check(
+        problems["solved"], ["rfl"]
+    )
     assert solved.status == "solved" and solved.rpe is not None and solved.rpe.judge == "simulation"
     judge.close()
 
@@ -275,17 +280,16 @@ def test_the_front_doors_judge_decides_rpe(problems) -> None:
     cfg = compose(["backend=scripted", f"backend.world={FPS_WORLD}", "backend.in_process=true"])
     prover = TheoremProver.from_config(cfg)
     try:
-        found = command_judge_of(prover.judge)
-        assert found is not None and found.name == "simulation" and found is prover._get_judge()
-
-        class View:  # /solve's per-request view of the front door keeps it as `.prover`
-            def __init__(self, front: TheoremProver) -> None:
-                self.prover = front
-
-            def judge(self, theorem: Any, proof: str, *, definition_names: Any = ()) -> Verdict:
-                return self.prover.judge(theorem, proof, definition_names=definition_names)
-
-        assert command_judge_of(View(prover).judge) is found
+        found = prover.command_judge
+        assert found.name == "simulation" and found is prover.command_judge  # built once, on first use
+        checker = FpsChecker(
+            _LyingPool(FPS_WORLD, tactic_timeout_s=1.0, real_sleep=False),
+            _settings(),
+            judge=prover.judge,
+            rpe_judge=prover.command_judge,
+        )
+        assert checker.rpe_judge() is found
+        assert checker.rpe(problems["solved"], "(9 : ℕ)").judge == "simulation"
     finally:
         prover.close()
 
@@ -299,6 +303,11 @@ def test_the_front_doors_judge_decides_rpe(problems) -> None:
             raise RuntimeError("no process")
 
     pool = _LyingPool(FPS_WORLD, tactic_timeout_s=1.0, real_sleep=False)
-    out = FpsChecker(pool, _settings(), judge=Broken().judge).rpe(problems["solved"], "(9 : ℕ)")
+    broken = Broken()
+    out = FpsChecker(pool, _settings(), judge=broken.judge, rpe_judge=broken).rpe(
+        problems["solved"], "(9 : ℕ)"
+    )
     assert not out.correct and out.judge == "broken" and "RuntimeError" in out.reasons[0]
-    assert command_judge_of(lambda theorem, proof: Verdict(True)) is None  # a plain function: library use
+    # a plain judge function without an RPE judge (library use): the session's answer decides RPE, and says so
+    plain = FpsChecker(pool, _settings(), judge=lambda theorem, proof: Verdict(True))
+    assert plain.rpe_judge() is None and plain.rpe(problems["solved"], "(9 : ℕ)").judge == "session"

@@ -128,24 +128,6 @@ def one_line(term: str) -> str | None:
     return " ".join(term.split())
 
 
-def command_judge_of(judge: Any) -> Any | None:
-    """The judge object that decides commands (``prover.lean.judge.CommandJudge``) behind ``judge``: the object
-    itself, the judge whose bound ``judge`` method it is, or the judge of the front door
-    (``prover.theorem_prover.TheoremProver.judge``, which builds it on first use; also through a view of it
-    that keeps it as ``.prover``, as ``/solve``'s); None for anything else (a plain function: library use)."""
-    from prover.theorem_prover import TheoremProver
-
-    owner = getattr(judge, "__self__", None)
-    for candidate in (judge, owner, getattr(owner, "prover", None)):
-        if candidate is None:
-            continue
-        if isinstance(candidate, TheoremProver):
-            candidate = candidate._get_judge()  # the same judge object its `judge` asks
-        if callable(getattr(candidate, "check_command", None)):
-            return candidate
-    return None
-
-
 class FpsChecker:
     """RPE, preflight, normal-form probe and the final check over one session (probes cached per header)."""
 
@@ -159,13 +141,19 @@ class FpsChecker:
     ) -> None:
         """``compare_answer=False``: stop after the verified proof with status ``answered`` (no ground truth to
         run RPE against, e.g. a statement sent from an editor). ``judge``: what decides that a proof holds (the
-        front door's ``TheoremProver.judge``); default ``session.verify``. ``rpe_judge``: what decides RPE (a
-        ``prover.lean.judge.CommandJudge``); default the judge behind ``judge`` (:func:`command_judge_of`);
-        with neither, the session's answer decides RPE and the result says ``session``."""
+        front door's ``TheoremProver.judge``); default ``session.verify``. ``rpe_judge``: what decides RPE, an
+        object with ``check_command`` (``prover.lean.judge.CommandJudge``; the front door's is
+        ``TheoremProver.command_judge``); without one the session's answer decides RPE and the result says
+        ``session`` (library use with a plain judge function)."""
         self.session = session
         self.judge = judge or session.verify
-        self._given_judge = judge
-        self._rpe_judge = rpe_judge
+        self._rpe_judge = rpe_judge if callable(getattr(rpe_judge, "check_command", None)) else None
+        if rpe_judge is not None and self._rpe_judge is None:
+            log.warning(
+                "the RPE judge given to the FPS checker (%s) cannot check commands: RPE is decided by the "
+                "session (records say rpe.judge=session)",
+                type(rpe_judge).__name__,
+            )
         self.settings = settings or SolverSettings()
         self.compare_answer = compare_answer
         self._tactics: dict[str, tuple[str, ...]] = {}
@@ -194,17 +182,7 @@ class FpsChecker:
 
     # --- RPE ----------------------------------------------------------------------------------------
     def rpe_judge(self) -> Any | None:
-        """The judge that decides RPE (see :meth:`__init__`), None in library use without a judge."""
-        if self._rpe_judge is None and self._given_judge is not None:
-            self._rpe_judge = command_judge_of(self._given_judge)
-            owner = getattr(self._given_judge, "__self__", None)
-            if self._rpe_judge is None and owner is not None:
-                log.warning(
-                    "the judge given to the FPS checker (%s) cannot check commands: RPE is decided by the "
-                    "session (records say rpe.judge=session)",
-                    type(owner).__name__,
-                )
-                self._given_judge = None  # say it once
+        """The judge that decides RPE (see :meth:`__init__`), None in library use without one."""
         return self._rpe_judge
 
     def rpe_tactics(self, header: str) -> tuple[str, ...]:

@@ -237,7 +237,7 @@ def rejudge_solving(problem: FpsProblem, record: dict[str, Any], tmp: Path) -> R
         prove_ground_truth=False,
     )
     try:
-        check = FpsChecker(session, settings, judge=judge.judge).final_check(problem, steps)
+        check = FpsChecker(session, settings, judge=judge.judge, rpe_judge=judge).final_check(problem, steps)
     finally:
         judge.close()
     name = check.verdict.judge if check.verdict is not None else ""

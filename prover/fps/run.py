@@ -106,7 +106,9 @@ class FpsWorker(ProblemWorker):
 
             self._proving = make_searcher(self.proving_search)
         if self._checker is None or self._checker.session is not self._session:
-            self._checker = FpsChecker(self._session, self.solver, judge=self.prover.judge)
+            self._checker = FpsChecker(
+                self._session, self.solver, judge=self.prover.judge, rpe_judge=self.prover.command_judge
+            )
         self.load_s += time.monotonic() - t0
 
     def run(self, job: dict[str, Any]) -> AttemptRecord:

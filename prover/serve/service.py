@@ -562,7 +562,8 @@ class ProverService:
             settings = settings.model_copy(update={"preflight_formal_answers": False})
         # the proof of the answer is judged by the front door's judge, like every /prove and /check proof
         judge = self.prover.judge if self.prover is not None else None
-        checker = FpsChecker(session, settings, compare_answer=ground_truth, judge=judge)
+        rpe_judge = self.prover.command_judge if self.prover is not None else None
+        checker = FpsChecker(session, settings, compare_answer=ground_truth, judge=judge, rpe_judge=rpe_judge)
         # the Proven / D-FPS backward attempts go through the front door too, within this request's limits
         prover = (
             _RequestProver(self.prover, self.search, generator, max_expansions, time_limit_s)
