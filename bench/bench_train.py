@@ -22,6 +22,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from prover.generation.base import GenerationRequest
 from prover.generation.corpus import ProofStep
@@ -307,8 +308,13 @@ def heldout(argv: list[str]) -> None:
 def st_compare(argv: list[str]) -> None:
     """Throughput of ``train=encoder`` against sentence-transformers' own training loop with
     ``MultipleNegativesRankingLoss`` (in-batch negatives, scale 20 = our temperature 0.05): same model (the
-    packaged MiniLM), same (anchor, positive) pairs, batch size, max length and number of steps, in one process,
-    alternated ``--rounds`` times so that a changing machine load hits both alike.
+    packaged MiniLM), same batches, max length and number of steps, in one process.
+
+    Fair on a CPU: both loops see the *same batches in the same order* (a step's cost is set by its longest goal,
+    so two random draws of 20 batches differ by more than the loops do): the batches ``train_encoder``'s
+    Trainer draws (it is seeded, so every round draws the same) are recorded by wrapping its collator, and
+    sentence-transformers' loader replays them. Rounds alternate which loop runs first, so neither always pays
+    the process's warm-up or a load change alone.
 
     sentence-transformers >= 3 routes ``fit`` through its ``SentenceTransformerTrainer``, which needs the
     Hugging Face ``datasets`` package (not a dependency here, and shadowed by the repository's ``datasets/``
@@ -320,6 +326,7 @@ def st_compare(argv: list[str]) -> None:
     from sentence_transformers import InputExample, SentenceTransformer, losses
     from torch.utils.data import DataLoader
 
+    import prover.training.encoder as encoder_module
     from prover.retrieval.encoder import resolve_model_path
     from prover.training.build import BuildInputs, build
     from prover.training.encoder import contrastive_pairs, train_encoder
@@ -328,10 +335,10 @@ def st_compare(argv: list[str]) -> None:
 
     ap = argparse.ArgumentParser(prog="bench_train.py st-compare")
     ap.add_argument("corpus")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args(argv)
     set_progress(False)
     work = Path(tempfile.mkdtemp(prefix="bench-train-st-"))
@@ -348,34 +355,68 @@ def st_compare(argv: list[str]) -> None:
         refit_mix=False,
     )
     pairs = contrastive_pairs(records, settings, 0)
-    ours: list[float] = []
-    theirs: list[float] = []
-    for round_no in range(args.rounds):
+    index = {(p["a"], p["b"]): i for i, p in enumerate(pairs)}
+    examples = [InputExample(texts=[p["a"], p["b"]]) for p in pairs]
+    drawn: list[list[list[int]]] = []  # per run of ours: the pair indices of each batch, in order
+    plain_collator = encoder_module._collator
+
+    def recording_collator(tokenizer: Any, max_length: int) -> Any:
+        collate = plain_collator(tokenizer, max_length)
+        batches: list[list[int]] = []
+        drawn.append(batches)
+
+        def record(batch: list[Any]) -> Any:
+            batches.append([index[(x["a"], x["b"])] for x in batch])
+            return collate(batch)
+
+        return record
+
+    def run_ours(round_no: int) -> float:
         run = settings.model_copy(update={"output_dir": str(work / f"ours-{round_no}")})
         train_encoder(run)
-        ours.append([r for r in read_metrics(run.output_dir) if "train_runtime" in r][-1]["train_runtime"])
+        return float([r for r in read_metrics(run.output_dir) if "train_runtime" in r][-1]["train_runtime"])
+
+    def run_theirs(batches: list[list[int]]) -> float:
         torch.manual_seed(0)
         model = SentenceTransformer(resolve_model_path("minilm"), device="cpu")
         model.max_seq_length = args.max_length
-        examples = [InputExample(texts=[p["a"], p["b"]]) for p in pairs]
-        loader = DataLoader(examples, shuffle=True, batch_size=args.batch_size, drop_last=True)
+        loader = DataLoader(examples, batch_sampler=batches)  # type: ignore[arg-type]
         loss = losses.MultipleNegativesRankingLoss(model, scale=20.0)
         t0 = time.perf_counter()
         model.old_fit(
             train_objectives=[(loader, loss)],
             epochs=1,
-            steps_per_epoch=args.steps,
+            steps_per_epoch=len(batches),
             warmup_steps=0,
             optimizer_params={"lr": settings.lr},
             show_progress_bar=False,
         )
-        theirs.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+
+    ours: list[float] = []
+    theirs: list[float] = []
+    encoder_module._collator = recording_collator  # type: ignore[assignment]
+    try:
+        for round_no in range(args.rounds):
+            if round_no % 2 == 0:
+                ours.append(run_ours(round_no))
+                theirs.append(run_theirs(drawn[-1]))
+            else:  # theirs first, on the batches ours drew (the same every round: the Trainer is seeded)
+                theirs.append(run_theirs(drawn[0]))
+                ours.append(run_ours(round_no))
+            if drawn[-1] != drawn[0]:
+                raise SystemExit(
+                    "the Trainer drew other batches in another round: the comparison is not fair"
+                )
+    finally:
+        encoder_module._collator = plain_collator
     pairs_done = args.steps * args.batch_size
     out = {
         "steps": args.steps,
         "batch_size": args.batch_size,
         "max_length": args.max_length,
         "rounds": args.rounds,
+        "same_batches": True,
         "ours_s": [round(x, 1) for x in ours],
         "sentence_transformers_old_fit_s": [round(x, 1) for x in theirs],
         "ours_pairs_per_s": round(pairs_done / statistics.median(ours), 2),
