@@ -260,15 +260,15 @@ def bench_spares(import_s: float, repeats: int) -> list[dict[str, float | int]]:
 def _benchmark_headers(data: Path) -> dict[str, list[str]]:
     """The header (text before the first declaration) of every problem of the shared benchmark files."""
     from prover.lean.header_key import header_key
+    from prover.lean.source import split_commands
+    from prover.lean.statement import DECL_KEYWORDS
 
     def before_declaration(text: str) -> str:
-        lines = text.splitlines(keepends=True)
-        for i, line in enumerate(lines):
-            if line.lstrip().startswith(
-                ("theorem", "lemma", "abbrev", "def", "noncomputable", "/--", "example")
-            ):
-                return "".join(lines[:i])
-        return text
+        """The text before the first declaration (its doc comment and modifiers included), read by the
+        project's own Lean command splitter."""
+        _, commands = split_commands(text)
+        first = next((c.start for c in commands if c.keyword in DECL_KEYWORDS), len(text))
+        return text[:first]
 
     out: dict[str, list[str]] = {}
     for name, path, field in (

@@ -197,10 +197,11 @@ def test_factory_builds_backends_and_rejects_unknown_names(tmp_path):
 
 
 def test_header_imports_are_elaborated_once_and_open_lines_on_top():
-    from prover.lean.repl_process import split_header
+    from prover.lean.header_key import header_key
 
-    assert split_header("import Mathlib\nimport Aesop\n\nopen Real\nset_option maxHeartbeats 400000\n") == (
-        "import Aesop\nimport Mathlib",  # read with the lexer: sorted, unique (prover.lean.header_key)
+    key = header_key("import Mathlib\nimport Aesop\n\nopen Real\nset_option maxHeartbeats 400000\n")
+    assert (key.import_text, key.rest) == (
+        "import Aesop\nimport Mathlib",  # read with the lexer: sorted, unique
         "open Real\nset_option maxHeartbeats 400000",
     )
     p = _process()

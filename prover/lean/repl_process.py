@@ -408,13 +408,6 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def split_header(header: str) -> tuple[str, str]:
-    """(imports, everything else), read with the lexer (``prover.lean.header_key``): imports must come first in
-    Lean and are by far the costliest part; they come back normalised (sorted, unique, no comments)."""
-    key = header_key(header)
-    return key.import_text, key.rest
-
-
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and all its descendants, in MB (0 where /proc is unavailable)."""
     total_kb = 0
