@@ -871,22 +871,15 @@ def _opened_name_reasons(text: str, tok: Token, options: GuardOptions) -> list[s
 
 
 def namespace_name_refusals(
-    name: str | Token, options: GuardOptions | Mapping[str, Any] | None = None
+    name: Token, options: GuardOptions | Mapping[str, Any] | None = None
 ) -> list[str]:
-    """Reasons to refuse ``name`` (text, or a token already read) as a namespace (``open``, ``namespace``,
-    ``section``, ``end`` in a header): one identifier token that passes :func:`_opened_name_reasons`."""
-    if isinstance(name, Token):
-        text = name.text
-        toks = [Token(name.kind, name.text, 0, len(name.text))]  # positions relative to the name itself
-    else:
-        text = name
-        toks, reasons = _tokens_or_reason(name)
-        if reasons:
-            return reasons
-    if len(toks) != 1 or toks[0].kind != "ident":
-        return [f"{text[:40]!r} is not one name"]
+    """Reasons to refuse ``name`` (a token already read) as a namespace (``open``, ``namespace``, ``section``,
+    ``end`` in a header): one identifier that passes :func:`_opened_name_reasons`."""
+    if name.kind != "ident":
+        return [f"{name.text[:40]!r} is not one name"]
+    token = Token(name.kind, name.text, 0, len(name.text))  # positions relative to the name itself
     opts = options if isinstance(options, GuardOptions) else GuardOptions.from_config(options)
-    return _opened_name_reasons(text, toks[0], opts)
+    return _opened_name_reasons(name.text, token, opts)
 
 
 #: Tokens after which a tactic starts (so a ``(ident := …)`` right after that tactic's name is its config).
