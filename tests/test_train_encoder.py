@@ -69,6 +69,30 @@ def test_contrastive_pairs_group_agreeing_tactics() -> None:
     assert len(heads) == 6
 
 
+def test_tactics_the_shape_model_already_offers_get_few_pairs() -> None:
+    """``norm_num`` is offered for every goal by the default generator's shape model, so its group is capped at
+    ``covered_pairs_per_group``; a hint list the shape model does not build keeps ``max_pairs_per_group``."""
+    from prover.training.encoder import contrastive_pairs, shape_covered
+
+    prov = Provenance(source="t", origin="m")
+    hint = "nlinarith [mul_self_nonneg (a - 1), sq_abs b]"
+    recs = [
+        TacticExample(theorem=f"t{i}", provenance=prov, goals=[f"a b : ℝ\n⊢ a * b ≤ {i}"], tactic=tactic)
+        for i in range(6)
+        for tactic in ("norm_num", hint)
+    ]
+    assert shape_covered("norm_num", recs[0].focused_goal) and not shape_covered(hint, recs[1].focused_goal)
+
+    by_group: dict[int, int] = {}
+    for pair in contrastive_pairs(recs, EncoderTrainSettings(covered_pairs_per_group=4)):
+        by_group[pair["group"]] = by_group.get(pair["group"], 0) + 1
+    # groups are numbered in sorted tactic order: 0 = the hint list, 1 = norm_num; 6 goals give 30 pairs
+    assert by_group == {0: 30, 1: 4}
+    assert len(contrastive_pairs(recs, EncoderTrainSettings())) == 60  # off by default
+    dropped = contrastive_pairs(recs, EncoderTrainSettings(covered_pairs_per_group=0))
+    assert {p["group"] for p in dropped} == {0} and len(dropped) == 30
+
+
 @pytest.mark.slow
 def test_train_resume_and_load_into_knn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import numpy as np
