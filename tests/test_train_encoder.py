@@ -84,11 +84,11 @@ def test_tactics_the_shape_model_already_offers_get_few_pairs() -> None:
     assert shape_covered("norm_num", recs[0].focused_goal) and not shape_covered(hint, recs[1].focused_goal)
 
     by_group: dict[int, int] = {}
-    for pair in contrastive_pairs(recs, EncoderTrainSettings(covered_pairs_per_group=4)):
+    for pair in contrastive_pairs(recs, EncoderTrainSettings()):
         by_group[pair["group"]] = by_group.get(pair["group"], 0) + 1
     # groups are numbered in sorted tactic order: 0 = the hint list, 1 = norm_num; 6 goals give 30 pairs
     assert by_group == {0: 30, 1: 4}
-    assert len(contrastive_pairs(recs, EncoderTrainSettings())) == 60  # off by default
+    assert len(contrastive_pairs(recs, EncoderTrainSettings(covered_pairs_per_group=64))) == 60  # off
     dropped = contrastive_pairs(recs, EncoderTrainSettings(covered_pairs_per_group=0))
     assert {p["group"] for p in dropped} == {0} and len(dropped) == 30
 

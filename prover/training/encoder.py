@@ -54,9 +54,8 @@ def contrastive_pairs(
     """(anchor goal, positive goal, group id) pairs: goals of one tactic group, preferably across theorems.
 
     A group whose tactic the shape model offers for most of its goals (:func:`shape_covered`) keeps at most
-    ``covered_pairs_per_group`` pairs (off by default): the default generator proposes those tactics whatever
-    the neighbours say, so such pairs may teach the encoder what cannot lift that generator. Measured, it
-    did not lift it either (bench/README.md, Training)."""
+    ``covered_pairs_per_group`` pairs: the default generator proposes those tactics whatever the neighbours
+    say, so pairs of them spend the training on what cannot lift that generator (bench/README.md, Training)."""
     rng = random.Random(seed)
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
