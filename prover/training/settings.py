@@ -70,7 +70,7 @@ class EncoderTrainSettings(CommonTrainSettings):
     #: at most this many pairs for a tactic the default generator's shape model already proposes for most of its
     #: goals (``norm_num``, ``linarith``, ``intro x``, a hint list of the goal's hypotheses, ...), so training
     #: goes to the tactics only the neighbours bring; off at ``max_pairs_per_group`` or more. 4: held-out top-8
-    #: +0.9 points for the default generator and the votes alike over all pairs, in each of 6 runs (bench/README.md)
+    #: about +0.9 points over all pairs for the default generator and the votes alike (4 runs vs 2, bench/README.md)
     covered_pairs_per_group: NonNegativeInt = 4
     #: a tactic group whose members all come from one theorem is skipped (they would teach near-copies)
     cross_theorem_only: bool = True
