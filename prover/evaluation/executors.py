@@ -168,7 +168,12 @@ WATCHDOG_INTERVAL_S = 0.5
 
 #: How long a dying pool process waits for its worker to close before it exits anyway.
 EXIT_CLOSE_WAIT_S = 5.0
-_EXITING = threading.Event()
+#: Taken (never waited on) by the first call of :func:`_exit_worker`; a non-blocking acquire is atomic and
+#: safe inside a signal handler, where an ``Event`` is not (its ``set`` takes a lock that a second SIGTERM,
+#: run on top of the first handler in the same thread, would wait on forever).
+_EXIT_LOCK = threading.Lock()
+#: When the exit began (``time.monotonic``), so the watchdog can end an exit that got stuck.
+_EXIT_STARTED: float | None = None
 
 
 def _exit_worker(*_: object) -> None:
@@ -179,9 +184,10 @@ def _exit_worker(*_: object) -> None:
     thread waits on Lean). An unbounded ``close()`` would then deadlock or wait out a long tactic, leaving an
     orphaned process. Exiting without a finished close is safe: each REPL's reaper kills its process group
     when this process's end of the watch pipe closes."""
-    if _EXITING.is_set():
+    global _EXIT_STARTED
+    if not _EXIT_LOCK.acquire(blocking=False):  # exiting already: a second signal, or the watchdog
         return
-    _EXITING.set()
+    _EXIT_STARTED = time.monotonic()
     worker = _PROCESS_WORKER
     if worker is not None:
 
@@ -199,6 +205,9 @@ def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(WATCHDOG_INTERVAL_S)
         if os.getppid() != parent:
+            started = _EXIT_STARTED
+            if started is not None and time.monotonic() - started > EXIT_CLOSE_WAIT_S + 1.0:
+                os._exit(0)  # an exit began (in the signal handler) and is stuck: end it from here
             _exit_worker()
 
 
