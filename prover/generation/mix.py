@@ -283,13 +283,8 @@ def fit_vote_slots(
 MIX_FILE = "knn_mix.json"
 
 
-def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, float, float]]:
-    """(kind, p_knn(truth), p_shape(truth)) for held-out steps, i.e. steps of problems the generator's corpus
-    does not hold, so the neighbours and the shape model are scored on what they never saw.
-
-    Why not the generator's own fit (:meth:`KnnTacticGenerator._learn_mix_weights`, leave-one-problem-out on
-    its corpus): an encoder fine-tuned on that corpus has learnt to pull exactly those goals together, so its
-    votes look better there than they are on new problems, and the mix it learns trusts them too much."""
+def _requests_of(steps: Sequence[Any]) -> list[Any]:
+    """Each corpus step as the request a search would send for it: its focused goal first, then the others."""
     from prover.generation.base import GenerationRequest
 
     requests = []
@@ -297,6 +292,17 @@ def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, fl
         goals = list(step.goals)
         focused = goals.pop(step.goal_id) if 0 <= step.goal_id < len(goals) else goals.pop(0)
         requests.append(GenerationRequest(goals=(focused, *goals)))
+    return requests
+
+
+def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, float, float]]:
+    """(kind, p_knn(truth), p_shape(truth)) for held-out steps, i.e. steps of problems the generator's corpus
+    does not hold, so the neighbours and the shape model are scored on what they never saw.
+
+    Why not the generator's own fit (:meth:`KnnTacticGenerator._learn_mix_weights`, leave-one-problem-out on
+    its corpus): an encoder fine-tuned on that corpus has learnt to pull exactly those goals together, so its
+    votes look better there than they are on new problems, and the mix it learns trusts them too much."""
+    requests = _requests_of(steps)
     rows: list[tuple[str, float, float]] = []
     for start in range(0, len(requests), 64):
         chunk = requests[start : start + 64]
@@ -320,13 +326,7 @@ def heldout_slot_rows(
 ) -> list[tuple[dict[str, float], dict[str, float], str]]:
     """(mixed distribution, neighbour votes, true tactic) of held-out steps for :func:`fit_vote_slots`, with the
     generator's current mix weights."""
-    from prover.generation.base import GenerationRequest
-
-    requests = []
-    for step in steps:
-        goals = list(step.goals)
-        focused = goals.pop(step.goal_id) if 0 <= step.goal_id < len(goals) else goals.pop(0)
-        requests.append(GenerationRequest(goals=(focused, *goals)))
+    requests = _requests_of(steps)
     rows: list[tuple[dict[str, float], dict[str, float], str]] = []
     for start in range(0, len(requests), 64):
         chunk = generator.distributions(requests[start : start + 64])

@@ -64,7 +64,6 @@ def contrastive_pairs(
         if (key, goal) not in seen:
             seen.add((key, goal))
             groups[key].append((r.theorem, goal))
-    tactic_of = {group_key(r.tactic, settings.positives): r.tactic for r in records}
     pairs: list[dict[str, Any]] = []
     for gid, key in enumerate(sorted(groups)):
         members = groups[key]
@@ -72,7 +71,7 @@ def contrastive_pairs(
             continue
         limit = settings.max_pairs_per_group
         if settings.covered_pairs_per_group < limit and settings.positives == "tactic":
-            covered = sum(shape_covered(tactic_of[key], goal) for _, goal in members)
+            covered = sum(shape_covered(key, goal) for _, goal in members)  # the key is the normalised tactic
             if 2 * covered > len(members):
                 limit = settings.covered_pairs_per_group
         candidates = [
