@@ -211,6 +211,31 @@ def _prove_cmd(run: Path, world: Path, bench: Path, *more: str) -> list[str]:
     ]
 
 
+
+def test_resume_with_nothing_left_loads_no_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished run resumed again does no work: no worker (model, Lean session) is built for it."""
+    from prover.evaluation.executors import WorkerSpec
+
+    world, bench = write_world(tmp_path)
+    run = tmp_path / "run"
+    assert main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")]) == 0
+    before = (run / "results.jsonl").read_bytes()
+    capsys.readouterr()
+
+    def no_build(self: WorkerSpec) -> None:
+        raise AssertionError("a worker was built for a run with nothing left")
+
+    monkeypatch.setattr(WorkerSpec, "build", no_build)
+    assert main(["prove", "--resume", str(run), "--no-progress", "executor.workers=0"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0]["already_finished"] == 4 and events[0]["load_s"] == 0
+    assert events[-1]["event"] == "done" and events[-1]["attempted_now"] == 0 and events[-1]["solved"] == 2
+    assert "no Lean ran" in events[-1]["simulation"]  # what ran is the first invocation's, from run.json
+    assert (run / "results.jsonl").read_bytes() == before
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_without_duplicates_or_losses(tmp_path: Path) -> None:
     world, bench = write_world(tmp_path, extra=16, delay_ms=150)

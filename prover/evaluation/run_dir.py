@@ -307,8 +307,11 @@ class EvaluationRun:
             except RunError as exc:
                 raise SetupError(str(exc), 2) from None
             finished = {r.problem for r in store_probe if not (retry_errors and r.status == "error")}
-            first = next((p for p in problems if p.id not in finished), problems[0])
-            worker, load_s, versions = _preflight(kind, container, executor, first.to_json(), cfg.backend)
+            first = next((p for p in problems if p.id not in finished), None)
+            if first is None:  # a resume with nothing left: no model or Lean session is loaded for nothing
+                load_s, versions = 0.0, saved_versions(run_dir, cfg.backend)
+            else:
+                worker, load_s, versions = _preflight(kind, container, executor, first.to_json(), cfg.backend)
             if not resume:
                 create_run_dir(run_dir, cfg, lock)
             retried = _drop_errors(run_dir) if retry_errors else []
@@ -425,14 +428,30 @@ def _check_world(backend: Any) -> None:
         raise SetupError(str(exc), 2) from None
 
 
-def saves_trees(run_dir: Path) -> bool:
-    """Whether the run in ``run_dir`` saves its search trees (``run.json``'s ``save_trees``; runs written before
-    that key: a ``trees/`` folder)."""
+def _run_meta(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` of ``run_dir`` as an object; ``{}`` when absent or unreadable."""
     try:
         meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        meta = None
-    if isinstance(meta, dict) and isinstance(meta.get("save_trees"), bool):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def saved_versions(run_dir: Path, backend_cfg: Any) -> dict[str, Any]:
+    """What ran for the results already in ``run_dir`` (``run.json``'s backend, Lean, Mathlib, judge and sandbox
+    fields), for a resume that runs nothing; the config's own account where the file lacks them."""
+    from prover.evaluation.versions import run_versions
+
+    fields = run_versions(backend_cfg)
+    meta = _run_meta(run_dir)
+    return {key: meta.get(key, value) for key, value in fields.items()}
+
+
+def saves_trees(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` saves its search trees (``run.json``'s ``save_trees``; runs written before
+    that key: a ``trees/`` folder)."""
+    meta = _run_meta(run_dir)
+    if isinstance(meta.get("save_trees"), bool):
         return bool(meta["save_trees"])
     return (run_dir / "trees").is_dir()
 
