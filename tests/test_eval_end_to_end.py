@@ -211,7 +211,6 @@ def _prove_cmd(run: Path, world: Path, bench: Path, *more: str) -> list[str]:
     ]
 
 
-
 def test_resume_with_nothing_left_loads_no_worker(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,7 +219,10 @@ def test_resume_with_nothing_left_loads_no_worker(
 
     world, bench = write_world(tmp_path)
     run = tmp_path / "run"
-    assert main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")]) == 0
+    assert (
+        main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")])
+        == 0
+    )
     before = (run / "results.jsonl").read_bytes()
     capsys.readouterr()
 
