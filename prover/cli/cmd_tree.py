@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from prover.cli.common import CliError, emit
@@ -61,11 +60,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _run_was_simulated(tree: Path) -> bool:
     """Whether the run that saved ``tree`` (``RUN/trees/NAME.json``) used a scripted world or a double."""
+    from prover.evaluation.results import read_run_meta
     from prover.evaluation.versions import is_simulation
 
-    run_json = tree.resolve().parent.parent / "run.json"
-    try:
-        meta = json.loads(run_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and bool(is_simulation(meta))
+    return is_simulation(read_run_meta(tree.resolve().parent.parent))

@@ -222,17 +222,21 @@ def write_run_meta(run_dir: Path, meta: dict[str, Any]) -> None:
         _write_json_atomically(path, meta)
 
 
+def read_run_meta(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` of ``run_dir`` as an object; ``{}`` when absent, unreadable or not an object (a reader that
+    must refuse such a run, as ``prover report`` does, reads the file itself)."""
+    try:
+        meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def note_resume(run_dir: Path, entry: dict[str, Any]) -> None:
     """Append one entry (when, command, load time) to ``run.json``'s ``resumes`` list; a torn file is rewritten."""
-    path = run_dir / RUN_META
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if not isinstance(meta, dict):
-        meta = {}
+    meta = read_run_meta(run_dir)
     meta.setdefault("resumes", []).append(entry)
-    _write_json_atomically(path, meta)
+    _write_json_atomically(run_dir / RUN_META, meta)
 
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ Layout: ``config.yaml``, ``run.json`` (versions, load time), ``results.jsonl``, 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import sys
 import tempfile
@@ -41,7 +40,6 @@ from prover.evaluation.manifest import benchmark_lean_version
 from prover.evaluation.results import (
     CONFIG,
     RESULTS,
-    RUN_META,
     AttemptRecord,
     ResultStore,
     RunError,
@@ -49,6 +47,7 @@ from prover.evaluation.results import (
     note_resume,
     package_version,
     read_results,
+    read_run_meta,
     write_run_meta,
 )
 from prover.evaluation.runner import WORKER_FACTORY, ExecutionSummary, SetupError, model_name
@@ -428,29 +427,20 @@ def _check_world(backend: Any) -> None:
         raise SetupError(str(exc), 2) from None
 
 
-def _run_meta(run_dir: Path) -> dict[str, Any]:
-    """``run.json`` of ``run_dir`` as an object; ``{}`` when absent or unreadable."""
-    try:
-        meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def saved_versions(run_dir: Path, backend_cfg: Any) -> dict[str, Any]:
     """What ran for the results already in ``run_dir`` (``run.json``'s backend, Lean, Mathlib, judge and sandbox
     fields), for a resume that runs nothing; the config's own account where the file lacks them."""
     from prover.evaluation.versions import run_versions
 
     fields = run_versions(backend_cfg)
-    meta = _run_meta(run_dir)
+    meta = read_run_meta(run_dir)
     return {key: meta.get(key, value) for key, value in fields.items()}
 
 
 def saves_trees(run_dir: Path) -> bool:
     """Whether the run in ``run_dir`` saves its search trees (``run.json``'s ``save_trees``; runs written before
     that key: a ``trees/`` folder)."""
-    meta = _run_meta(run_dir)
+    meta = read_run_meta(run_dir)
     if isinstance(meta.get("save_trees"), bool):
         return bool(meta["save_trees"])
     return (run_dir / "trees").is_dir()

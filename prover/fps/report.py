@@ -5,14 +5,13 @@ scripted world says "simulation" at the top."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.evaluation.results import RUN_META, AttemptRecord, read_results
+from prover.evaluation.results import AttemptRecord, read_results, read_run_meta
 from prover.evaluation.versions import SIMULATION_NOTE, describe_versions, is_simulation
 
 #: The FPS report's file name in a run directory (``prover solve`` and ``prover report`` write it).
@@ -201,18 +200,10 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def _meta(run_dir: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((run_dir / RUN_META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def is_solve_run(run_dir: Path) -> bool:
     """Whether ``run_dir`` was written by ``prover solve`` (its ``run.json`` names a solver, or its records
     are ``solve-*`` records)."""
-    if "solver" in _meta(run_dir):
+    if "solver" in read_run_meta(run_dir):
         return True
     records = read_results(run_dir / "results.jsonl").records
     return any(str(r.mode or "").startswith("solve-") for r in records)
@@ -225,7 +216,7 @@ def write_solve_report(run_dir: Path, ids: Collection[str] | None = None) -> tup
     for r in read_results(run_dir / "results.jsonl").records:
         if ids is None or r.problem in ids:
             records[r.problem] = r
-    meta = _meta(run_dir)
+    meta = read_run_meta(run_dir)
     bench = meta.get("benchmark")
     name = bench.get("name") if isinstance(bench, dict) else None
     chosen = list(records.values())
