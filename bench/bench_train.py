@@ -232,6 +232,12 @@ def heldout(argv: list[str]) -> None:
     ap.add_argument("--val", type=float, default=0.15)
     ap.add_argument("--test", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument(
+        "--covered-pairs-per-group",
+        type=int,
+        default=None,
+        help="train.covered_pairs_per_group for the training (default: the config's)",
+    )
     ap.add_argument("--encoder", help="a fine-tuned encoder directory: measure it instead of training one")
     ap.add_argument("--work", default=None)
     args = ap.parse_args(argv)
@@ -260,6 +266,11 @@ def heldout(argv: list[str]) -> None:
             lr=args.lr,
             save_steps=max(args.steps, 1),
             eval_steps=max(args.steps, 1),
+            **(
+                {}
+                if args.covered_pairs_per_group is None
+                else {"covered_pairs_per_group": args.covered_pairs_per_group}
+            ),
         )
         t0 = time.perf_counter()
         trained = train_encoder(settings)

@@ -93,15 +93,21 @@ def statuses(run: Path) -> dict[str, str]:
     return {r.problem: r.status for r in read_results(run / "results.jsonl").records}
 
 
-def test_prove_runs_to_completion_verifies_and_reports(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _proved_inline(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """``prover prove`` over the four-problem world, run in this process: (run directory, world, benchmark)."""
     world, bench = write_world(tmp_path)
     run = tmp_path / "run"
     assert (
         main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")])
         == 0
     )
+    return run, world, bench
+
+
+def test_prove_runs_to_completion_verifies_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, world, bench = _proved_inline(tmp_path)
     assert statuses(run) == {
         "mathd_algebra_1": "proved",
         "amc12_and": "proved",
@@ -217,12 +223,7 @@ def test_resume_with_nothing_left_loads_no_worker(
     """A finished run resumed again does no work: no worker (model, Lean session) is built for it."""
     from prover.evaluation.executors import WorkerSpec
 
-    world, bench = write_world(tmp_path)
-    run = tmp_path / "run"
-    assert (
-        main(["prove", "--out", str(run), "--no-progress", *overrides(world, bench, "executor.workers=0")])
-        == 0
-    )
+    run, _, _ = _proved_inline(tmp_path)
     before = (run / "results.jsonl").read_bytes()
     capsys.readouterr()
 
