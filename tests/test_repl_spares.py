@@ -200,3 +200,42 @@ def test_memory_recycling_stays_bounded_and_restarts_from_spares() -> None:
     finally:
         process.kill()
         pool.close()
+
+
+def test_close_does_not_wait_out_a_request_in_flight() -> None:
+    """A request that holds its process (a tactic that never answers, timeout 30 s) does not hold the close:
+    ``ReplSession.close`` SIGKILLs that process group after ``CLOSE_LOCK_WAIT_S``, the request ends at once as a
+    crash (fail-closed), and no REPL process is left."""
+    import threading
+
+    from prover.lean.repl_backend import CLOSE_LOCK_WAIT_S
+    from prover.lean.repl_process import ReplFailure
+
+    session = _session(spares=0, import_s=0.0)
+    assert session.run_command("example : True := trivial", timeout=20).ok
+    pid = session.workers[0].process.pid
+    assert pid is not None
+    outcome: list[BaseException | None] = []
+
+    def hang() -> None:
+        try:
+            session.run_command("hang", timeout=30)
+            outcome.append(None)
+        except BaseException as exc:  # the test reads what the request ended with
+            outcome.append(exc)
+
+    thread = threading.Thread(target=hang)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not session.workers[0].lock.locked():  # the request holds its process
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.2)
+    started = time.monotonic()
+    session.close()
+    took = time.monotonic() - started
+    thread.join(10)
+    assert not thread.is_alive()
+    assert took < 2 * CLOSE_LOCK_WAIT_S + 2.0, took  # not the request's 30 s
+    assert len(outcome) == 1 and isinstance(outcome[0], ReplFailure), outcome
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()

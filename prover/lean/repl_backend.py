@@ -60,6 +60,8 @@ from prover.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 _CACHE_LIMIT = 200_000
+#: How long ``ReplSession.close`` waits for a process's lock before killing that process without it.
+CLOSE_LOCK_WAIT_S = 0.5
 _UNSTARTED_COST = 20  # a process that must (re)start and import the header first is worth avoiding
 
 
@@ -343,12 +345,25 @@ class ReplSession(LeanSession):
         list(self._pool.map(warm, self.workers))
 
     def close(self) -> None:
+        """Kill every REPL process, then stop the pool's threads.
+
+        A process whose lock a request still holds (a long tactic, or a request the closing thread itself was
+        interrupted in, e.g. by SIGTERM) is not waited on for the request's whole timeout: after
+        ``CLOSE_LOCK_WAIT_S`` its process group is SIGKILLed (``ReplProcess.interrupt``), so the request's
+        read ends at EOF (a crash: fail-closed) and its thread cleans up and lets go of the lock."""
+        for w in self.workers:
+            locked = w.lock.acquire(timeout=CLOSE_LOCK_WAIT_S)
+            if not locked:
+                w.process.interrupt()
+                locked = w.lock.acquire(timeout=CLOSE_LOCK_WAIT_S)
+            if locked:  # else the holder is this very thread, interrupted: its group is dead already
+                try:
+                    w.process.kill()
+                finally:
+                    w.lock.release()
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self.spares is not None:
             self.spares.close()
-        for w in self.workers:
-            with w.lock:
-                w.process.kill()
 
     @property
     def restarts(self) -> int:

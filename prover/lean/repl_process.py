@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from prover.lean.errors import LeanError
 from prover.lean.header_key import header_key
 from prover.lean.protocol import CommandRequest, FrameBuffer, ProtocolError, Request, Response, encode_command
-from prover.lean.sandbox import Sandbox, kill_and_reap
+from prover.lean.sandbox import Sandbox, kill_and_reap, kill_group
 from prover.lean.types import Crash, TacticError, Timeout
 
 if TYPE_CHECKING:
@@ -211,6 +211,14 @@ class ReplProcess:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def interrupt(self) -> None:
+        """SIGKILL the process group and nothing more, for a thread that does not hold this process: the
+        pipes stay open for the thread that does (closing an fd another thread polls would leave its poll
+        asleep, and its number free for reuse); that thread's read ends at EOF and it cleans up (``kill``)."""
+        proc = self._proc
+        if proc is not None:
+            kill_group(proc)
 
     def shutdown(self, grace_s: float = 2.0) -> int | None:
         """Close stdin (the REPL exits at end of input) and return the exit code; kill after ``grace_s``."""
