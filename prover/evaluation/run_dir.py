@@ -286,6 +286,13 @@ class EvaluationRun:
         toolchain: dict[str, Any] | None = None
         try:
             try:
+                store_probe = read_results(run_dir / RESULTS).records if resume else []
+            except RunError as exc:
+                raise SetupError(str(exc), 2) from None
+            finished = {r.problem for r in store_probe if not (retry_errors and r.status == "error")}
+            # None: a resume with nothing left, which builds no worker (no model, no Lean) and reaches no cluster
+            first = next((p for p in problems if p.id not in finished), None)
+            try:
                 from prover.lean.factory import LeanUnavailable, preflight
 
                 # backend.toolchain=auto: the benchmark's Lean release when it is built, else one sentence
@@ -294,20 +301,15 @@ class EvaluationRun:
                 preflight(cfg.backend, lean_version=lean_version)
                 toolchain = choose_toolchain(container["backend"], lean_version)
                 _check_world(cfg.backend)
-                _connect_executor(executor)
+                if first is not None:
+                    _connect_executor(executor)
             except (
                 LeanUnavailable
             ) as exc:  # a scripted world is a file the user named: input, not environment
                 raise SetupError(str(exc), 2 if cfg.backend.get("name") == "scripted" else 1) from None
             except (ValueError, TypeError) as exc:
                 raise SetupError(_first_line(exc), 2) from None
-            try:
-                store_probe = read_results(run_dir / RESULTS).records if resume else []
-            except RunError as exc:
-                raise SetupError(str(exc), 2) from None
-            finished = {r.problem for r in store_probe if not (retry_errors and r.status == "error")}
-            first = next((p for p in problems if p.id not in finished), None)
-            if first is None:  # a resume with nothing left: no model or Lean session is loaded for nothing
+            if first is None:
                 load_s, versions = 0.0, saved_versions(run_dir, cfg.backend)
             else:
                 worker, load_s, versions = _preflight(kind, container, executor, first.to_json(), cfg.backend)

@@ -235,11 +235,13 @@ def run_problems(
     todo = [p for p in problems if p.id not in store.finished]
     budget = search_settings(spec.config["search"]).budget
     attempted = solved = 0
-    if worker is not None and (not todo or not getattr(executor, "accepts_worker", False)):
+    if not todo:  # an executor would still build a worker, spawn a pool or start actors for no job
+        if worker is not None:
+            worker.close()
+        return ExecutionSummary(store.run_dir, 0, 0, len(problems), len(problems))
+    if worker is not None and not getattr(executor, "accepts_worker", False):
         worker.close()
         worker = None
-    if not todo:  # an executor would still build a worker, spawn a pool or start actors for no job
-        return ExecutionSummary(store.run_dir, 0, 0, len(problems), len(problems))
     jobs = (p.to_json() for p in todo)
     outcomes = executor.run(spec, jobs, worker=worker) if worker is not None else executor.run(spec, jobs)
     for outcome in outcomes:
