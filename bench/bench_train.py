@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prover.generation.base import GenerationRequest
 from prover.generation.corpus import ProofStep
-from prover.training.records import TacticExample, normalise, read_records
+from prover.training.records import TacticExample, read_records
 
 
 def _step(r: TacticExample) -> ProofStep:
@@ -46,25 +45,7 @@ def topk(
     enc = TextEncoder(encoder_name)
     t0 = time.perf_counter()
     knn_gen = KnnTacticGenerator(train, enc, **knn)
-    requests = []
-    for s in test:
-        goals = list(s.goals)
-        focused = goals.pop(s.goal_id)
-        requests.append(GenerationRequest(goals=[focused, *goals]))
-    top1 = topk_hits = 0
-    for start in range(0, len(requests), 64):
-        rows = knn_gen.generate(requests[start : start + 64], k)
-        for s, row in zip(test[start : start + 64], rows, strict=True):
-            pred = [normalise(x.tactic) for x in row]
-            truth = normalise(s.tactic)
-            top1 += bool(pred) and pred[0] == truth
-            topk_hits += truth in pred
-    n = len(test)
-    return {
-        "top1": round(top1 / n, 4),
-        f"top{k}": round(topk_hits / n, 4),
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
+    return {**topk_with(knn_gen, test, k), "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _tiny_models(work: Path) -> tuple[str, str]:
@@ -442,20 +423,10 @@ def st_compare(argv: list[str]) -> None:
 
 
 def topk_with(gen: object, test: list[ProofStep], k: int) -> dict[str, float]:
-    requests = []
-    for s in test:
-        goals = list(s.goals)
-        focused = goals.pop(s.goal_id)
-        requests.append(GenerationRequest(goals=[focused, *goals]))
-    top1 = hits = 0
-    for start in range(0, len(requests), 64):
-        rows = gen.generate(requests[start : start + 64], k)  # type: ignore[attr-defined]
-        for s, row in zip(test[start : start + 64], rows, strict=True):
-            pred = [normalise(x.tactic) for x in row]
-            truth = normalise(s.tactic)
-            top1 += bool(pred) and pred[0] == truth
-            hits += truth in pred
-    return {"top1": round(top1 / len(test), 4), f"top{k}": round(hits / len(test), 4)}
+    """Top-1 / top-``k`` of ``gen`` on ``test``, measured as ``train=encoder`` measures on val."""
+    from prover.training.encoder import validation_topk
+
+    return validation_topk(gen, test, "", k)
 
 
 def main() -> None:

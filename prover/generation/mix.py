@@ -283,8 +283,9 @@ def fit_vote_slots(
 MIX_FILE = "knn_mix.json"
 
 
-def _requests_of(steps: Sequence[Any]) -> list[Any]:
-    """Each corpus step as the request a search would send for it: its focused goal first, then the others."""
+def requests_of(steps: Sequence[Any]) -> list[Any]:
+    """Each step (a corpus ``ProofStep`` or a ``TacticExample``) as the request a search would send for it: its
+    focused goal first, then the others."""
     from prover.generation.base import GenerationRequest
 
     requests = []
@@ -302,7 +303,7 @@ def heldout_mix_rows(generator: Any, steps: Sequence[Any]) -> list[tuple[str, fl
     Why not the generator's own fit (:meth:`KnnTacticGenerator._learn_mix_weights`, leave-one-problem-out on
     its corpus): an encoder fine-tuned on that corpus has learnt to pull exactly those goals together, so its
     votes look better there than they are on new problems, and the mix it learns trusts them too much."""
-    requests = _requests_of(steps)
+    requests = requests_of(steps)
     rows: list[tuple[str, float, float]] = []
     for start in range(0, len(requests), 64):
         chunk = requests[start : start + 64]
@@ -326,7 +327,7 @@ def heldout_slot_rows(
 ) -> list[tuple[dict[str, float], dict[str, float], str]]:
     """(mixed distribution, neighbour votes, true tactic) of held-out steps for :func:`fit_vote_slots`, with the
     generator's current mix weights."""
-    requests = _requests_of(steps)
+    requests = requests_of(steps)
     rows: list[tuple[dict[str, float], dict[str, float], str]] = []
     for start in range(0, len(requests), 64):
         chunk = generator.distributions(requests[start : start + 64])

@@ -346,17 +346,12 @@ def refit_mix(
     return metrics
 
 
-def validation_topk(
-    generator: Any, steps: Sequence[TacticExample], prefix: str, k: int = 8
-) -> dict[str, float]:
-    """Top-1 / top-``k`` exact (whitespace-normalised) tactic of ``generator`` on ``steps``."""
-    from prover.generation.base import GenerationRequest
+def validation_topk(generator: Any, steps: Sequence[Any], prefix: str, k: int = 8) -> dict[str, float]:
+    """Top-1 / top-``k`` exact (whitespace-normalised) tactic of ``generator`` on ``steps`` (``TacticExample``s
+    or corpus ``ProofStep``s), as ``{PREFIX_top1, PREFIX_topK}`` (``{top1, topK}`` with an empty prefix)."""
+    from prover.generation.mix import requests_of
 
-    requests = []
-    for r in steps:
-        goals = list(r.goals)
-        focused = goals.pop(r.goal_id) if 0 <= r.goal_id < len(goals) else goals.pop(0)
-        requests.append(GenerationRequest(goals=(focused, *goals)))
+    requests = requests_of(steps)
     top1 = topk = 0
     for start in range(0, len(requests), 64):
         rows = generator.generate(requests[start : start + 64], k)
@@ -366,4 +361,5 @@ def validation_topk(
             top1 += bool(pred) and pred[0] == truth
             topk += truth in pred
     n = max(len(steps), 1)
-    return {f"{prefix}_top1": round(top1 / n, 4), f"{prefix}_top{k}": round(topk / n, 4)}
+    lead = f"{prefix}_" if prefix else ""
+    return {f"{lead}top1": round(top1 / n, 4), f"{lead}top{k}": round(topk / n, 4)}
